@@ -1,0 +1,66 @@
+package io.edgetunnel.protocol.stream;
+
+import io.edgetunnel.protocol.Frame;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import reactor.core.Disposable;
+import reactor.core.scheduler.Scheduler;
+
+/**
+ * Sends a {@link Frame.Ping} every interval and declares the peer dead when nothing at all arrived
+ * from it for {@code missedLimit} intervals. Any received frame counts as a sign of life, so a busy
+ * tunnel never dies for a late pong.
+ */
+public final class Heartbeat {
+
+    private final long intervalNanos;
+    private final int missedLimit;
+    private final FrameSink sink;
+    private final Runnable onDead;
+    private final Scheduler scheduler;
+
+    private volatile long lastReceivedNanos = System.nanoTime();
+    private volatile Disposable task;
+    private long sequence;
+
+    public Heartbeat(Duration interval, int missedLimit, FrameSink sink, Runnable onDead, Scheduler scheduler) {
+        if (interval.isNegative() || interval.isZero()) {
+            throw new IllegalArgumentException("interval: " + interval + " (expected: > 0)");
+        }
+        if (missedLimit < 1) {
+            throw new IllegalArgumentException("missedLimit: " + missedLimit + " (expected: >= 1)");
+        }
+        this.intervalNanos = interval.toNanos();
+        this.missedLimit = missedLimit;
+        this.sink = sink;
+        this.onDead = onDead;
+        this.scheduler = scheduler;
+    }
+
+    public void start() {
+        lastReceivedNanos = System.nanoTime();
+        task = scheduler.schedulePeriodically(this::tick, intervalNanos, intervalNanos, TimeUnit.NANOSECONDS);
+    }
+
+    /** Call for every frame received from the peer. */
+    public void onFrameReceived() {
+        lastReceivedNanos = System.nanoTime();
+    }
+
+    public void stop() {
+        Disposable current = task;
+        if (current != null) {
+            current.dispose();
+        }
+    }
+
+    private void tick() {
+        long silentNanos = System.nanoTime() - lastReceivedNanos;
+        if (silentNanos > intervalNanos * missedLimit) {
+            stop();
+            onDead.run();
+            return;
+        }
+        sink.send(new Frame.Ping(++sequence));
+    }
+}

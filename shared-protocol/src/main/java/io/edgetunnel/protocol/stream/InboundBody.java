@@ -1,0 +1,234 @@
+package io.edgetunnel.protocol.stream;
+
+import io.edgetunnel.protocol.CloseCode;
+import io.edgetunnel.protocol.ProtocolException;
+import io.netty.buffer.ByteBuf;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.IntConsumer;
+import org.reactivestreams.Publisher;
+import org.reactivestreams.Subscriber;
+import org.reactivestreams.Subscription;
+import reactor.core.publisher.Operators;
+
+/**
+ * The receiving half of one body direction of a stream: DATA frames from the tunnel go in, a
+ * single-subscriber {@code Publisher<ByteBuf>} comes out, and credit goes back to the peer only as
+ * the subscriber takes chunks. So the bytes queued here never exceed the window the peer was
+ * granted, whatever the peer or the consumer do.
+ *
+ * <p>The subscriber owns every emitted buffer and must release it. Queued buffers are released on
+ * cancel, on {@link #fail} and on {@link #discard}, so nothing leaks when nobody ever subscribes.
+ */
+public final class InboundBody implements Publisher<ByteBuf>, Subscription {
+
+    private final int streamId;
+    private final int grantThreshold;
+    private final IntConsumer creditGrant;
+    private final Runnable onCancel;
+    private final LongAdder bufferedBytes;
+
+    private final Queue<ByteBuf> queue = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger wip = new AtomicInteger();
+    private final AtomicLong requested = new AtomicLong();
+    private final AtomicBoolean subscribed = new AtomicBoolean();
+    private final AtomicBoolean cancelled = new AtomicBoolean();
+    /** Bytes the peer may still send before it must wait for a window update. */
+    private final AtomicInteger peerCredit;
+
+    private volatile Subscriber<? super ByteBuf> actual;
+    private volatile boolean done;
+    private volatile Throwable error;
+    private volatile boolean discarded;
+    private boolean terminated;
+    private int consumedSinceGrant;
+
+    /**
+     * @param window the initial stream window granted to the peer
+     * @param creditGrant sends a window update of the given increment to the peer
+     * @param onCancel tells the peer the stream is cancelled (the subscriber went away)
+     * @param bufferedBytes counter of bytes queued here, shared by every stream for the gauge
+     */
+    public InboundBody(
+            int streamId, int window, IntConsumer creditGrant, Runnable onCancel, LongAdder bufferedBytes) {
+        if (window <= 0) {
+            throw new IllegalArgumentException("window: " + window + " (expected: > 0)");
+        }
+        this.streamId = streamId;
+        this.peerCredit = new AtomicInteger(window);
+        this.grantThreshold = Math.max(1, window / 4);
+        this.creditGrant = creditGrant;
+        this.onCancel = onCancel;
+        this.bufferedBytes = bufferedBytes;
+    }
+
+    /**
+     * A DATA frame arrived. Takes over {@code content}.
+     *
+     * @throws ProtocolException with {@link CloseCode#FLOW_CONTROL_ERROR} when the peer sent past its
+     *     window; the content is released
+     */
+    public void onData(ByteBuf content, boolean endStream) {
+        int bytes = content.readableBytes();
+        if (peerCredit.addAndGet(-bytes) < 0) {
+            content.release();
+            throw new ProtocolException(
+                    CloseCode.FLOW_CONTROL_ERROR,
+                    "stream " + streamId + ": DATA of " + bytes + " bytes beyond the granted window");
+        }
+        if (done || cancelled.get() || discarded) {
+            content.release();
+        } else if (bytes > 0) {
+            bufferedBytes.add(bytes);
+            queue.offer(content);
+        } else {
+            content.release();
+        }
+        if (endStream) {
+            done = true;
+        }
+        drain();
+    }
+
+    /** The body ends without more data (END_STREAM on a frame that carries none). */
+    public void complete() {
+        done = true;
+        drain();
+    }
+
+    /** The body ends abnormally: queued data is dropped and the subscriber gets {@code cause}. */
+    public void fail(Throwable cause) {
+        if (done) {
+            return;
+        }
+        error = cause;
+        done = true;
+        drain();
+    }
+
+    /** Drops everything queued and anything that still arrives, without telling the peer. */
+    public void discard() {
+        discarded = true;
+        drain();
+    }
+
+    public boolean isDone() {
+        return done;
+    }
+
+    @Override
+    public void subscribe(Subscriber<? super ByteBuf> subscriber) {
+        if (!subscribed.compareAndSet(false, true)) {
+            Operators.error(subscriber, new IllegalStateException("stream " + streamId + ": body already subscribed"));
+            return;
+        }
+        subscriber.onSubscribe(this);
+        actual = subscriber;
+        drain();
+    }
+
+    @Override
+    public void request(long n) {
+        if (Operators.validate(n)) {
+            requested.getAndUpdate(current -> Operators.addCap(current, n));
+            drain();
+        }
+    }
+
+    @Override
+    public void cancel() {
+        if (cancelled.compareAndSet(false, true)) {
+            if (!done) {
+                onCancel.run();
+            }
+            drain();
+        }
+    }
+
+    private void drain() {
+        if (wip.getAndIncrement() != 0) {
+            return;
+        }
+        int missed = 1;
+        do {
+            if (cancelled.get() || discarded || (terminated && !queue.isEmpty())) {
+                clearQueue();
+            } else if (!terminated) {
+                emit();
+            }
+            missed = wip.addAndGet(-missed);
+        } while (missed != 0);
+    }
+
+    private void emit() {
+        Subscriber<? super ByteBuf> subscriber = actual;
+        if (subscriber == null) {
+            if (error != null) {
+                clearQueue();
+            }
+            return;
+        }
+        long demand = requested.get();
+        long emitted = 0;
+        while (true) {
+            boolean finished = done;
+            Throwable failure = error;
+            if (failure != null) {
+                terminated = true;
+                clearQueue();
+                subscriber.onError(failure);
+                return;
+            }
+            if (cancelled.get() || discarded) {
+                clearQueue();
+                return;
+            }
+            if (emitted == demand) {
+                if (finished && queue.isEmpty()) {
+                    terminated = true;
+                    subscriber.onComplete();
+                }
+                break;
+            }
+            ByteBuf next = queue.poll();
+            if (next == null) {
+                if (finished) {
+                    terminated = true;
+                    subscriber.onComplete();
+                }
+                break;
+            }
+            int bytes = next.readableBytes();
+            bufferedBytes.add(-bytes);
+            subscriber.onNext(next);
+            emitted++;
+            consumed(bytes);
+        }
+        if (emitted != 0 && demand != Long.MAX_VALUE) {
+            requested.addAndGet(-emitted);
+        }
+    }
+
+    private void consumed(int bytes) {
+        consumedSinceGrant += bytes;
+        if (consumedSinceGrant >= grantThreshold && !done) {
+            int increment = consumedSinceGrant;
+            consumedSinceGrant = 0;
+            // raise our own bookkeeping first, so data the peer sends on receipt is never misjudged
+            peerCredit.addAndGet(increment);
+            creditGrant.accept(increment);
+        }
+    }
+
+    private void clearQueue() {
+        ByteBuf buf;
+        while ((buf = queue.poll()) != null) {
+            bufferedBytes.add(-buf.readableBytes());
+            buf.release();
+        }
+    }
+}

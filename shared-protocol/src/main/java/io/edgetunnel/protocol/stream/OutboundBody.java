@@ -1,0 +1,193 @@
+package io.edgetunnel.protocol.stream;
+
+import io.edgetunnel.protocol.CloseCode;
+import io.edgetunnel.protocol.Frame;
+import io.edgetunnel.protocol.ProtocolException;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.reactivestreams.Subscription;
+import reactor.core.CoreSubscriber;
+
+/**
+ * The sending half of one body direction of a stream: subscribes to a body publisher one buffer at a
+ * time and sends it as DATA frames no larger than {@code maxChunk}, never beyond the credit the peer
+ * granted. With no credit it stops requesting, so backpressure reaches the body's source (the
+ * public client's socket or the local app's response) instead of growing a queue.
+ *
+ * <p>Ends with an empty END_STREAM DATA frame, then {@link Listener#onComplete}; a failing source
+ * ends with {@link Listener#onError} and no END_STREAM (the owner resets the stream).
+ */
+public final class OutboundBody implements CoreSubscriber<ByteBuf> {
+
+    /** How the body ended. Called once, from whichever thread finished it. */
+    public interface Listener {
+        void onComplete();
+
+        void onError(Throwable cause);
+    }
+
+    private final int streamId;
+    private final int maxChunk;
+    private final FrameSink sink;
+    private final Listener listener;
+
+    private final AtomicInteger credit;
+    private final AtomicInteger wip = new AtomicInteger();
+    private final AtomicReference<ByteBuf> incoming = new AtomicReference<>();
+
+    private volatile Subscription subscription;
+    private volatile boolean sourceDone;
+    private volatile Throwable sourceError;
+    private volatile boolean cancelled;
+
+    // touched only by the thread that owns the drain loop
+    private ByteBuf pending;
+    private boolean awaitingItem;
+    private boolean finished;
+
+    public OutboundBody(int streamId, int initialCredit, int maxChunk, FrameSink sink, Listener listener) {
+        if (maxChunk <= 0) {
+            throw new IllegalArgumentException("maxChunk: " + maxChunk + " (expected: > 0)");
+        }
+        this.streamId = streamId;
+        this.credit = new AtomicInteger(initialCredit);
+        this.maxChunk = maxChunk;
+        this.sink = sink;
+        this.listener = listener;
+    }
+
+    /** The peer sent a window update. */
+    public void addCredit(int increment) {
+        int updated = credit.addAndGet(increment);
+        if (updated < 0) {
+            throw new ProtocolException(
+                    CloseCode.FLOW_CONTROL_ERROR, "stream " + streamId + ": window update overflows the window");
+        }
+        drain();
+    }
+
+    /** Stops sending: the stream was reset or the tunnel is gone. Releases what is held. */
+    public void cancel() {
+        cancelled = true;
+        drain();
+    }
+
+    @Override
+    public void onSubscribe(Subscription s) {
+        subscription = s;
+        drain();
+    }
+
+    @Override
+    public void onNext(ByteBuf buf) {
+        ByteBuf previous = incoming.getAndSet(buf);
+        if (previous != null) {
+            // a source that ignores request(1); drop rather than queue without bound
+            previous.release();
+        }
+        drain();
+    }
+
+    @Override
+    public void onError(Throwable t) {
+        sourceError = t;
+        sourceDone = true;
+        drain();
+    }
+
+    @Override
+    public void onComplete() {
+        sourceDone = true;
+        drain();
+    }
+
+    private void drain() {
+        if (wip.getAndIncrement() != 0) {
+            return;
+        }
+        int missed = 1;
+        do {
+            drainOnce();
+            missed = wip.addAndGet(-missed);
+        } while (missed != 0);
+    }
+
+    private void drainOnce() {
+        if (finished) {
+            releaseIncoming();
+            return;
+        }
+        if (cancelled) {
+            finished = true;
+            Subscription s = subscription;
+            if (s != null) {
+                s.cancel();
+            }
+            releasePending();
+            releaseIncoming();
+            return;
+        }
+        boolean done = sourceDone;
+        if (pending == null) {
+            ByteBuf next = incoming.getAndSet(null);
+            if (next != null) {
+                pending = next;
+                awaitingItem = false;
+            }
+        }
+        while (pending != null) {
+            if (!pending.isReadable()) {
+                releasePending();
+                break;
+            }
+            int available = credit.get();
+            if (available <= 0) {
+                return;
+            }
+            int bytes = Math.min(Math.min(available, maxChunk), pending.readableBytes());
+            ByteBuf chunk = pending.readRetainedSlice(bytes);
+            credit.addAndGet(-bytes);
+            if (!pending.isReadable()) {
+                releasePending();
+            }
+            sink.send(new Frame.Data(streamId, chunk, false));
+        }
+        if (incoming.get() != null) {
+            // arrived while we were sending; the loop's missed counter brings us back
+            wip.incrementAndGet();
+            return;
+        }
+        if (done) {
+            finished = true;
+            Throwable failure = sourceError;
+            if (failure != null) {
+                listener.onError(failure);
+            } else {
+                sink.send(new Frame.Data(streamId, Unpooled.EMPTY_BUFFER, true));
+                listener.onComplete();
+            }
+            return;
+        }
+        Subscription s = subscription;
+        if (s != null && !awaitingItem && credit.get() > 0) {
+            awaitingItem = true;
+            s.request(1);
+        }
+    }
+
+    private void releasePending() {
+        if (pending != null) {
+            pending.release();
+            pending = null;
+        }
+    }
+
+    private void releaseIncoming() {
+        ByteBuf stray = incoming.getAndSet(null);
+        if (stray != null) {
+            stray.release();
+        }
+    }
+}

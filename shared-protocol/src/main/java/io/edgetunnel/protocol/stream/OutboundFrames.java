@@ -1,0 +1,99 @@
+package io.edgetunnel.protocol.stream;
+
+import io.edgetunnel.protocol.CloseCode;
+import io.edgetunnel.protocol.Frame;
+import io.edgetunnel.protocol.FrameCodec;
+import io.edgetunnel.protocol.ProtocolException;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.FluxSink;
+
+/**
+ * A tunnel's outbound frame queue: any thread may {@link #send}, one WebSocket writer consumes
+ * {@link #frames()}. Frames are encoded on send, so the queue holds wire bytes, counted in
+ * {@link #queuedBytes()}. Stream data is bounded by the peer's windows; should a peer stop reading
+ * altogether, the queue passes {@code maxQueuedBytes} and the owner is told to cut the tunnel,
+ * instead of memory growing.
+ */
+public final class OutboundFrames implements FrameSink {
+
+    private final FrameCodec codec;
+    private final ByteBufAllocator alloc;
+    private final long maxQueuedBytes;
+    private final Consumer<ProtocolException> onOverflow;
+    private final AtomicLong queued = new AtomicLong();
+    private final Flux<ByteBuf> frames;
+
+    private volatile FluxSink<ByteBuf> sink;
+    private volatile boolean closed;
+
+    /**
+     * @param onOverflow called once when the queue passes {@code maxQueuedBytes}; the owner closes
+     *     the tunnel with {@link CloseCode#SLOW_CONSUMER}
+     */
+    public OutboundFrames(
+            FrameCodec codec, ByteBufAllocator alloc, long maxQueuedBytes, Consumer<ProtocolException> onOverflow) {
+        this.codec = codec;
+        this.alloc = alloc;
+        this.maxQueuedBytes = maxQueuedBytes;
+        this.onOverflow = onOverflow;
+        this.frames = Flux.<ByteBuf>create(
+                        emitter -> {
+                            sink = emitter;
+                            if (closed) {
+                                emitter.complete();
+                            }
+                        },
+                        FluxSink.OverflowStrategy.BUFFER)
+                .doOnNext(buf -> queued.addAndGet(-buf.readableBytes()))
+                .doOnDiscard(ByteBuf.class, buf -> {
+                    queued.addAndGet(-buf.readableBytes());
+                    buf.release();
+                });
+    }
+
+    /** The encoded frames, for exactly one subscriber (the WebSocket outbound). */
+    public Flux<ByteBuf> frames() {
+        return frames;
+    }
+
+    @Override
+    public void send(Frame frame) {
+        FluxSink<ByteBuf> target = sink;
+        if (closed || target == null || target.isCancelled()) {
+            if (frame instanceof Frame.Data data) {
+                data.content().release();
+            }
+            return;
+        }
+        ByteBuf encoded = codec.encode(frame, alloc);
+        long total = queued.addAndGet(encoded.readableBytes());
+        target.next(encoded);
+        if (total > maxQueuedBytes && !closed) {
+            closed = true;
+            onOverflow.accept(new ProtocolException(
+                    CloseCode.SLOW_CONSUMER,
+                    "outbound queue at " + total + " bytes (expected: <= " + maxQueuedBytes + "): peer not reading"));
+        }
+    }
+
+    /** Sends nothing more; what is queued still goes out, then the flux completes. */
+    public void close() {
+        closed = true;
+        FluxSink<ByteBuf> target = sink;
+        if (target != null) {
+            target.complete();
+        }
+    }
+
+    public boolean isClosed() {
+        return closed;
+    }
+
+    public long queuedBytes() {
+        return queued.get();
+    }
+}
