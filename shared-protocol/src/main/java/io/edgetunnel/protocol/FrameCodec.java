@@ -70,12 +70,12 @@ public final class FrameCodec {
             writeString(out, hello.agentId());
             writeString(out, hello.token());
             writeString(out, hello.identityProof());
-            out.writeShort(hello.routes().size());
+            writeCount(out, hello.routes().size(), "routes");
             for (RouteClaim route : hello.routes()) {
                 writeString(out, route.host());
                 writeString(out, route.pathPrefix());
             }
-            out.writeShort(hello.attributes().size());
+            writeCount(out, hello.attributes().size(), "attributes");
             for (Map.Entry<String, String> attribute : hello.attributes().entrySet()) {
                 writeString(out, attribute.getKey());
                 writeString(out, attribute.getValue());
@@ -139,11 +139,19 @@ public final class FrameCodec {
     }
 
     private static void writeHeaders(ByteBuf out, List<Header> headers) {
-        out.writeShort(headers.size());
+        writeCount(out, headers.size(), "headers");
         for (Header header : headers) {
             writeString(out, header.name());
             writeString(out, header.value());
         }
+    }
+
+    /** A u16 count; larger would silently wrap and corrupt the frame. */
+    private static void writeCount(ByteBuf out, int count, String what) {
+        if (count > 0xFFFF) {
+            throw new IllegalArgumentException(what + ": " + count + " (expected: <= 65535)");
+        }
+        out.writeShort(count);
     }
 
     private static void writeString(ByteBuf out, String value) {
@@ -331,9 +339,11 @@ public final class FrameCodec {
             List<Header> headers = new ArrayList<>(count);
             int total = 0;
             for (int i = 0; i < count; i++) {
+                int start = buf.readerIndex();
                 String name = string();
                 String value = string();
-                total += name.length() + value.length();
+                // encoded bytes, not chars: the limit is on what the peer makes us hold
+                total += buf.readerIndex() - start - 4;
                 if (total > limits.maxHeaderBytes()) {
                     throw new ProtocolException(
                             CloseCode.FRAME_TOO_LARGE,

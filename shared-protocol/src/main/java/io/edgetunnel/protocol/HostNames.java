@@ -7,6 +7,9 @@ public final class HostNames {
 
     private static final int MAX_HOST_LENGTH = 253;
 
+    /** {@code [} + 45 characters (the longest IPv4-mapped form) + {@code ]}. */
+    private static final int MAX_IPV6_LITERAL_LENGTH = 47;
+
     private HostNames() {}
 
     /**
@@ -27,7 +30,8 @@ public final class HostNames {
             if (!rest.isEmpty() && !isPort(rest)) {
                 return null;
             }
-            return host.substring(0, end + 1).toLowerCase(Locale.ROOT);
+            String literal = host.substring(0, end + 1).toLowerCase(Locale.ROOT);
+            return isIpv6Literal(literal) ? literal : null;
         }
         int colon = host.indexOf(':');
         if (colon >= 0) {
@@ -48,7 +52,29 @@ public final class HostNames {
         if (pattern.startsWith("*.")) {
             return isValidName(pattern.substring(2));
         }
-        return isValidName(pattern) || (pattern.startsWith("[") && pattern.endsWith("]") && pattern.length() > 2);
+        return isValidName(pattern) || isIpv6Literal(pattern);
+    }
+
+    /**
+     * A bracketed, lower-case IPv6 literal: hex digits, colons and (for an embedded IPv4 address)
+     * dots. Not a full address parser; it keeps garbage such as {@code [a b]} out of routes and hosts.
+     */
+    private static boolean isIpv6Literal(String bracketed) {
+        int length = bracketed.length();
+        if (length < 4 || length > MAX_IPV6_LITERAL_LENGTH || bracketed.charAt(0) != '['
+                || bracketed.charAt(length - 1) != ']') {
+            return false;
+        }
+        boolean colon = false;
+        for (int i = 1; i < length - 1; i++) {
+            char c = bracketed.charAt(i);
+            if (c == ':') {
+                colon = true;
+            } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || c == '.')) {
+                return false;
+            }
+        }
+        return colon;
     }
 
     private static boolean isPort(String colonAndDigits) {
@@ -56,7 +82,8 @@ public final class HostNames {
             return false;
         }
         for (int i = 1; i < colonAndDigits.length(); i++) {
-            if (!Character.isDigit(colonAndDigits.charAt(i))) {
+            char c = colonAndDigits.charAt(i);
+            if (c < '0' || c > '9') {
                 return false;
             }
         }

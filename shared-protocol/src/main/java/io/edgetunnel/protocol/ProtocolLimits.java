@@ -5,10 +5,12 @@ package io.edgetunnel.protocol;
  * {@link CloseCode#FRAME_TOO_LARGE}, before anything is allocated for it.
  *
  * @param maxFrameBytes whole frame, header included (also the WebSocket max payload)
- * @param maxHeaderCount header fields in one Request, Response or Trailers frame
- * @param maxHeaderBytes sum of header name and value lengths in one frame
+ * @param maxHeaderCount header fields in one Request, Response or Trailers frame (also the
+ *     attribute count in a hello)
+ * @param maxHeaderBytes sum of the UTF-8 byte lengths of header names and values in one frame
  * @param maxRoutes route claims in one hello
- * @param maxStringBytes any other single string (method, target, agent id, token, messages)
+ * @param maxStringBytes any single string, in UTF-8 bytes: header names and values as well as
+ *     method, target, agent id, token, identity proof and messages
  */
 public record ProtocolLimits(
         int maxFrameBytes, int maxHeaderCount, int maxHeaderBytes, int maxRoutes, int maxStringBytes) {
