@@ -6,8 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 VERSION=0.1.0-SNAPSHOT
-INGRESS_JAR=ingress-service/target/ingress-service-$VERSION.jar
-AGENT_JAR=edge-agent/target/edge-agent-$VERSION.jar
+INGRESS_JAR=ingress-service/target/ingress-service-$VERSION-exec.jar
+AGENT_JAR=edge-agent/target/edge-agent-$VERSION-exec.jar
 DEMO_JAR=demo-app/target/demo-app-$VERSION.jar
 DEMO_PORT=${DEMO_PORT:-3000}
 LOG_DIR=.run-local
