@@ -42,14 +42,23 @@ class FrameTests {
     @Test
     void dataToStringShowsTheSizeNotTheContent() {
         Frame.Data data = new Frame.Data(3, Unpooled.wrappedBuffer(SampleFrames.utf8("password=hunter2")), true);
-        assertThat(data.toString()).isEqualTo("Data[streamId=3, bytes=16, endStream=true]");
+        try {
+            assertThat(data.toString()).isEqualTo("Data[streamId=3, bytes=16, endStream=true]");
+        } finally {
+            data.content().release();
+        }
     }
 
     @Test
     void dataEqualityComparesContentBytes() {
         Frame.Data a = new Frame.Data(1, Unpooled.wrappedBuffer(new byte[] {1, 2}), false);
         Frame.Data b = new Frame.Data(1, Unpooled.copiedBuffer(new byte[] {9, 1, 2}).skipBytes(1), false);
-        assertThat(a).isEqualTo(b);
+        try {
+            assertThat(a).isEqualTo(b);
+        } finally {
+            a.content().release();
+            b.content().release();
+        }
     }
 
     @Test
