@@ -1,0 +1,107 @@
+package io.edgetunnel.protocol.stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.edgetunnel.protocol.Frame;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Flux;
+import reactor.test.publisher.TestPublisher;
+
+class OutboundBodyTests {
+
+    private final List<Frame> sent = new CopyOnWriteArrayList<>();
+    private final AtomicInteger completions = new AtomicInteger();
+    private final AtomicReference<Throwable> failure = new AtomicReference<>();
+
+    private final OutboundBody.Listener listener = new OutboundBody.Listener() {
+        @Override
+        public void onComplete() {
+            completions.incrementAndGet();
+        }
+
+        @Override
+        public void onError(Throwable cause) {
+            failure.set(cause);
+        }
+    };
+
+    @AfterEach
+    void releaseSentData() {
+        for (Frame frame : sent) {
+            if (frame instanceof Frame.Data data) {
+                data.content().release();
+            }
+        }
+    }
+
+    private int dataBytes() {
+        return sent.stream()
+                .filter(f -> f instanceof Frame.Data)
+                .mapToInt(f -> ((Frame.Data) f).content().readableBytes())
+                .sum();
+    }
+
+    @Test
+    void splitsIntoChunksNoLargerThanMaxChunkAndEndsTheStream() {
+        OutboundBody body = new OutboundBody(3, 1_000_000, 100, sent::add, listener);
+        Flux.just(Unpooled.buffer(250).writeZero(250)).subscribe(body);
+
+        assertThat(sent).hasSize(4);
+        assertThat(sent.subList(0, 3))
+                .allSatisfy(f -> assertThat(((Frame.Data) f).content().readableBytes()).isLessThanOrEqualTo(100));
+        Frame.Data last = (Frame.Data) sent.get(3);
+        assertThat(last.endStream()).isTrue();
+        assertThat(last.content().readableBytes()).isZero();
+        assertThat(dataBytes()).isEqualTo(250);
+        assertThat(completions).hasValue(1);
+    }
+
+    @Test
+    void neverSendsBeyondCreditAndStopsRequestingFromTheSource() {
+        TestPublisher<ByteBuf> source = TestPublisher.createNoncompliant(TestPublisher.Violation.CLEANUP_ON_TERMINATE);
+        OutboundBody body = new OutboundBody(1, 150, 1000, sent::add, listener);
+        source.flux().subscribe(body);
+
+        source.assertMinRequested(1);
+        source.next(Unpooled.buffer(100).writeZero(100));
+        source.next(Unpooled.buffer(100).writeZero(100));
+        assertThat(dataBytes()).isEqualTo(150);
+        source.assertMaxRequested(2);
+
+        body.addCredit(50);
+        assertThat(dataBytes()).isEqualTo(200);
+        source.complete();
+        assertThat(completions).as("end stream waits for nothing but the source").hasValue(1);
+    }
+
+    @Test
+    void sourceErrorIsReportedWithoutEndOfStream() {
+        OutboundBody body = new OutboundBody(1, 1000, 1000, sent::add, listener);
+        Flux.<ByteBuf>error(new IllegalStateException("local app failed")).subscribe(body);
+
+        assertThat(failure.get()).hasMessage("local app failed");
+        assertThat(sent).noneMatch(f -> f instanceof Frame.Data d && d.endStream());
+    }
+
+    @Test
+    void cancelCancelsTheSourceAndReleasesTheHeldBuffer() {
+        TestPublisher<ByteBuf> source = TestPublisher.create();
+        OutboundBody body = new OutboundBody(1, 10, 1000, sent::add, listener);
+        source.flux().subscribe(body);
+        ByteBuf big = Unpooled.buffer(100).writeZero(100);
+        source.next(big);
+
+        body.cancel();
+
+        source.assertCancelled();
+        assertThat(big.refCnt()).isZero();
+        assertThat(completions).hasValue(0);
+    }
+}
