@@ -21,8 +21,11 @@ import reactor.core.publisher.Operators;
  * the subscriber takes chunks. So the bytes queued here never exceed the window the peer was
  * granted, whatever the peer or the consumer do.
  *
- * <p>The subscriber owns every emitted buffer and must release it. Queued buffers are released on
- * cancel, on {@link #fail} and on {@link #discard}, so nothing leaks when nobody ever subscribes.
+ * <p>The subscriber owns every emitted buffer and must release it. Credit for a chunk goes back
+ * when the subscriber <em>releases</em> it, which for a socket writer is when the bytes left the
+ * process: so everything a stream holds, here and in the writer's outbound buffer, stays within the
+ * window. Queued buffers are released on cancel, on {@link #fail} and on {@link #discard}, so
+ * nothing leaks when nobody ever subscribes.
  */
 public final class InboundBody implements Publisher<ByteBuf>, Subscription {
 
@@ -45,7 +48,7 @@ public final class InboundBody implements Publisher<ByteBuf>, Subscription {
     private volatile Throwable error;
     private volatile boolean discarded;
     private boolean terminated;
-    private int consumedSinceGrant;
+    private final AtomicInteger consumedSinceGrant = new AtomicInteger();
 
     /**
      * @param window the initial stream window granted to the peer
@@ -84,7 +87,7 @@ public final class InboundBody implements Publisher<ByteBuf>, Subscription {
             content.release();
         } else if (bytes > 0) {
             bufferedBytes.add(bytes);
-            queue.offer(content);
+            queue.offer(new ReleaseTrackingBuf(content, () -> released(bytes)));
         } else {
             content.release();
         }
@@ -202,32 +205,34 @@ public final class InboundBody implements Publisher<ByteBuf>, Subscription {
                 }
                 break;
             }
-            int bytes = next.readableBytes();
-            bufferedBytes.add(-bytes);
             subscriber.onNext(next);
             emitted++;
-            consumed(bytes);
         }
         if (emitted != 0 && demand != Long.MAX_VALUE) {
             requested.addAndGet(-emitted);
         }
     }
 
-    private void consumed(int bytes) {
-        consumedSinceGrant += bytes;
-        if (consumedSinceGrant >= grantThreshold && !done) {
-            int increment = consumedSinceGrant;
-            consumedSinceGrant = 0;
-            // raise our own bookkeeping first, so data the peer sends on receipt is never misjudged
-            peerCredit.addAndGet(increment);
-            creditGrant.accept(increment);
+    /** A chunk was released by whoever held it last: its bytes are gone from this process. */
+    private void released(int bytes) {
+        bufferedBytes.add(-bytes);
+        if (done || cancelled.get() || discarded) {
+            return;
+        }
+        int pending = consumedSinceGrant.addAndGet(bytes);
+        if (pending >= grantThreshold) {
+            int increment = consumedSinceGrant.getAndSet(0);
+            if (increment > 0) {
+                // raise our own bookkeeping first, so data the peer sends on receipt is never misjudged
+                peerCredit.addAndGet(increment);
+                creditGrant.accept(increment);
+            }
         }
     }
 
     private void clearQueue() {
         ByteBuf buf;
         while ((buf = queue.poll()) != null) {
-            bufferedBytes.add(-buf.readableBytes());
             buf.release();
         }
     }

@@ -64,7 +64,7 @@ class InboundBodyTests {
         assertThat(buffered.sum()).isEqualTo(200);
 
         held.forEach(ByteBuf::release);
-        assertThat(grants).containsExactly(200);
+        assertThat(grants.stream().mapToInt(Integer::intValue).sum()).isEqualTo(200);
         assertThat(buffered.sum()).isZero();
     }
 
