@@ -1,0 +1,27 @@
+package io.edgetunnel.agent;
+
+import java.util.Map;
+import org.springframework.boot.SpringApplication;
+import org.springframework.boot.autoconfigure.SpringBootApplication;
+
+/**
+ * The edge agent: dials the ingress over outbound WebSocket tunnels and proxies each tunneled
+ * request to a local app. Its only listener is the management port (health, Prometheus).
+ *
+ * <p>Configuration lives in {@code agent.yaml} (not {@code application.yaml}), so the agent and the
+ * ingress can share one JVM in end-to-end tests without reading each other's files.
+ */
+@SpringBootApplication
+public class EdgeAgentApplication {
+
+    /** The application with its defaults; tests and launchers start the agent through this. */
+    public static SpringApplication application() {
+        SpringApplication application = new SpringApplication(EdgeAgentApplication.class);
+        application.setDefaultProperties(Map.of("spring.config.name", "agent"));
+        return application;
+    }
+
+    public static void main(String[] args) {
+        application().run(args);
+    }
+}

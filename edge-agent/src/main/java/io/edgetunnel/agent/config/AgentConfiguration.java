@@ -1,0 +1,44 @@
+package io.edgetunnel.agent.config;
+
+import io.edgetunnel.agent.health.TunnelReadinessIndicator;
+import io.edgetunnel.agent.proxy.LocalAppForwarder;
+import io.edgetunnel.agent.tunnel.TunnelClient;
+import io.edgetunnel.agent.tunnel.TunnelLifecycle;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.springframework.boot.context.properties.ConfigurationPropertiesBinding;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+/** Wires the agent: properties, local forwarder, tunnel client and its lifecycle, readiness. */
+@Configuration(proxyBeanMethods = false)
+@EnableConfigurationProperties(AgentProperties.class)
+public class AgentConfiguration {
+
+    @Bean
+    @ConfigurationPropertiesBinding
+    static RouteStringConverter routeStringConverter() {
+        return new RouteStringConverter();
+    }
+
+    @Bean
+    LocalAppForwarder localAppForwarder(AgentProperties properties, MeterRegistry meters) {
+        return new LocalAppForwarder(properties.local(), meters);
+    }
+
+    /** Exposes {@link TunnelClient#connectedTunnels()} to tests and launchers. */
+    @Bean
+    TunnelClient tunnelClient(AgentProperties properties, LocalAppForwarder forwarder, MeterRegistry meters) {
+        return new TunnelClient(properties, forwarder, meters);
+    }
+
+    @Bean
+    TunnelLifecycle tunnelLifecycle(TunnelClient client, AgentProperties properties) {
+        return new TunnelLifecycle(client, properties.drainTimeout());
+    }
+
+    @Bean
+    TunnelReadinessIndicator tunnelsHealthIndicator(TunnelClient client) {
+        return new TunnelReadinessIndicator(client);
+    }
+}

@@ -1,0 +1,89 @@
+package io.edgetunnel.agent.config;
+
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotEmpty;
+import jakarta.validation.constraints.NotNull;
+import java.net.InetAddress;
+import java.net.URI;
+import java.net.UnknownHostException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.validation.annotation.Validated;
+
+/**
+ * The agent's tunnel configuration ({@code agent.*}).
+ *
+ * @param ingressUri the ingress tunnel endpoint, {@code ws://} or {@code wss://} (env {@code
+ *     AGENT_INGRESS_URI})
+ * @param token shared tunnel token; never logged
+ * @param id agent id sent in the hello; defaults to the host name
+ * @param routes routes this agent claims; also bindable from one string {@code
+ *     host[/prefix]=url,...} (env {@code AGENT_ROUTES})
+ * @param tunnelCount independent tunnels kept open to the ingress
+ * @param connectTimeout from dialling until the ingress accepted the hello
+ * @param maxFrameBytes largest WebSocket message (one frame) the agent accepts
+ * @param drainTimeout how long a graceful stop waits for in-flight streams
+ */
+@Validated
+@ConfigurationProperties("agent")
+public record AgentProperties(
+        @NotNull URI ingressUri,
+        @DefaultValue("") String token,
+        String id,
+        @NotEmpty @Valid List<Route> routes,
+        @DefaultValue("1") @Min(1) @Max(16) int tunnelCount,
+        @DefaultValue("10s") @NotNull Duration connectTimeout,
+        @DefaultValue @NotNull @Valid Reconnect reconnect,
+        @DefaultValue @NotNull @Valid Local local,
+        @DefaultValue("262144") @Min(1024) int maxFrameBytes,
+        @DefaultValue("20s") @NotNull Duration drainTimeout) {
+
+    public AgentProperties {
+        if (ingressUri != null) {
+            String scheme = ingressUri.getScheme() == null ? "" : ingressUri.getScheme().toLowerCase(Locale.ROOT);
+            if (!(scheme.equals("ws") || scheme.equals("wss")) || ingressUri.getHost() == null) {
+                throw new IllegalArgumentException(
+                        "agent.ingress-uri: " + ingressUri + " (expected: ws://host:port/path or wss://...)");
+            }
+        }
+        token = token == null ? "" : token;
+        id = (id == null || id.isBlank()) ? defaultId() : id.trim();
+        routes = routes == null ? List.of() : List.copyOf(routes);
+    }
+
+    /** Connection settings for the local apps the agent forwards to. */
+    public record Local(
+            @DefaultValue("5s") @NotNull Duration connectTimeout,
+            @DefaultValue("60s") @NotNull Duration responseTimeout,
+            @DefaultValue("500") @Min(1) int maxConnections) {}
+
+    /** Reconnect backoff: exponential with full jitter between the two bounds. */
+    public record Reconnect(
+            @DefaultValue("500ms") @NotNull Duration minBackoff,
+            @DefaultValue("30s") @NotNull Duration maxBackoff,
+            @DefaultValue("30s") @NotNull Duration stableAfter) {
+        public Reconnect {
+            if (minBackoff != null && maxBackoff != null && maxBackoff.compareTo(minBackoff) < 0) {
+                throw new IllegalArgumentException("agent.reconnect.max-backoff: " + maxBackoff
+                        + " (expected: >= agent.reconnect.min-backoff " + minBackoff + ")");
+            }
+        }
+    }
+
+    private static String defaultId() {
+        String fromEnv = System.getenv("HOSTNAME");
+        if (fromEnv != null && !fromEnv.isBlank()) {
+            return fromEnv;
+        }
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (UnknownHostException e) {
+            return "edge-agent";
+        }
+    }
+}

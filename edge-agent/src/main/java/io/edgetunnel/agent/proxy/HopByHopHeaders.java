@@ -1,0 +1,63 @@
+package io.edgetunnel.agent.proxy;
+
+import io.edgetunnel.protocol.Header;
+import io.netty.handler.codec.http.HttpHeaders;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/** RFC 9110 §7.6.1: connection-specific headers never cross the tunnel. */
+final class HopByHopHeaders {
+
+    private static final Set<String> NAMES = Set.of(
+            "connection",
+            "keep-alive",
+            "proxy-connection",
+            "proxy-authenticate",
+            "proxy-authorization",
+            "te",
+            "trailer",
+            "transfer-encoding",
+            "upgrade");
+
+    private HopByHopHeaders() {}
+
+    /** The response headers a tunnel should carry, order, case and duplicates kept. */
+    static List<Header> filter(HttpHeaders headers) {
+        Set<String> connectionOptions = connectionOptions(headers);
+        List<Header> out = new ArrayList<>(headers.size());
+        var it = headers.iteratorCharSequence();
+        while (it.hasNext()) {
+            Map.Entry<CharSequence, CharSequence> entry = it.next();
+            String name = entry.getKey().toString();
+            String lower = name.toLowerCase(Locale.ROOT);
+            if (!NAMES.contains(lower) && !connectionOptions.contains(lower)) {
+                out.add(new Header(name, entry.getValue().toString()));
+            }
+        }
+        return out;
+    }
+
+    static boolean isHopByHop(String name) {
+        return NAMES.contains(name.toLowerCase(Locale.ROOT));
+    }
+
+    private static Set<String> connectionOptions(HttpHeaders headers) {
+        List<String> values = headers.getAll("connection");
+        if (values.isEmpty()) {
+            return Set.of();
+        }
+        Set<String> options = new java.util.HashSet<>();
+        for (String value : values) {
+            for (String option : value.split(",")) {
+                String trimmed = option.trim().toLowerCase(Locale.ROOT);
+                if (!trimmed.isEmpty()) {
+                    options.add(trimmed);
+                }
+            }
+        }
+        return options;
+    }
+}

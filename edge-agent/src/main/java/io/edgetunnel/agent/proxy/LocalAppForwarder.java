@@ -1,0 +1,226 @@
+package io.edgetunnel.agent.proxy;
+
+import io.edgetunnel.agent.config.AgentProperties;
+import io.edgetunnel.agent.config.Route;
+import io.edgetunnel.protocol.Header;
+import io.edgetunnel.protocol.ResetCode;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelOption;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.UnknownHostException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.springframework.beans.factory.DisposableBean;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.SignalType;
+import reactor.netty.http.client.HttpClient;
+import reactor.netty.http.client.HttpClientRequest;
+import reactor.netty.http.client.HttpClientResponse;
+import reactor.netty.http.client.PrematureCloseException;
+import reactor.netty.resources.ConnectionProvider;
+
+/**
+ * Sends one tunneled request to its route's local app and hands the response to a {@link
+ * ResponseRelay}, streaming both ways through a pooled Reactor Netty client with its own connection
+ * pool. Failures become a {@link LocalExchangeException} carrying the reset code the ingress maps to
+ * a status: connect failure → {@link ResetCode#UPSTREAM_CONNECT_FAILED} (502), no response headers
+ * within the response timeout → {@link ResetCode#UPSTREAM_TIMEOUT} (504), anything else → {@link
+ * ResetCode#UPSTREAM_ERROR}. Cancelling the returned Mono closes the local connection.
+ */
+public final class LocalAppForwarder implements DisposableBean {
+
+    static final String METRIC = "tunnel.agent.local.requests";
+
+    /**
+     * Idle pooled connections are dropped before typical app keep-alive timeouts (Node: 5 s), so a
+     * request never races the app closing an idle connection.
+     */
+    private static final Duration MAX_IDLE = Duration.ofSeconds(4);
+
+    private final ConnectionProvider provider;
+    private final HttpClient idempotentClient;
+    private final HttpClient bodyClient;
+    private final Duration responseTimeout;
+    private final MeterRegistry meters;
+
+    public LocalAppForwarder(AgentProperties.Local local, MeterRegistry meters) {
+        Objects.requireNonNull(local, "local");
+        this.meters = Objects.requireNonNull(meters, "meters");
+        this.responseTimeout = local.responseTimeout();
+        this.provider = ConnectionProvider.builder("edge-agent-local")
+                .maxConnections(local.maxConnections())
+                .pendingAcquireMaxCount(local.maxConnections() * 4)
+                .maxIdleTime(MAX_IDLE)
+                .build();
+        this.idempotentClient = HttpClient.create(provider)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) local.connectTimeout().toMillis())
+                .compress(false)
+                .followRedirect(false)
+                .keepAlive(true);
+        // a streamed body can be read once: a silent retry on a fresh connection would resubscribe it
+        this.bodyClient = idempotentClient.disableRetry(true);
+    }
+
+    /**
+     * Forwards {@code request}; the Mono completes when the relay finished the response body and
+     * errors with a {@link LocalExchangeException} when the exchange failed.
+     */
+    public Mono<Void> forward(LocalRequest request, ResponseRelay relay) {
+        return Mono.defer(() -> exchange(request, relay));
+    }
+
+    private Mono<Void> exchange(LocalRequest request, ResponseRelay relay) {
+        AtomicBoolean headersReceived = new AtomicBoolean();
+        AtomicInteger status = new AtomicInteger();
+        AtomicReference<ResetCode> failure = new AtomicReference<>();
+        Timer.Sample sample = Timer.start(meters);
+        Route route = request.route();
+        String url = url(route.localUrl(), request.target());
+        HttpMethod method = HttpMethod.valueOf(request.method().toUpperCase(Locale.ROOT));
+
+        HttpClient client = request.body() == null ? idempotentClient : bodyClient;
+        Mono<Void> exchange = client.request(method)
+                .uri(url)
+                .send((req, out) -> {
+                    copyHeaders(request.headers(), req);
+                    return request.body() == null ? out : out.send(request.body());
+                })
+                .response((res, body) -> {
+                    headersReceived.set(true);
+                    status.set(res.status().code());
+                    return relay.relay(
+                            res.status().code(),
+                            HopByHopHeaders.filter(res.responseHeaders()),
+                            isEmptyBody(method, res),
+                            body.retain());
+                })
+                .then();
+
+        Mono<Void> headerTimer = Mono.delay(responseTimeout)
+                .then(Mono.defer(() -> headersReceived.get()
+                        ? Mono.<Void>never()
+                        : Mono.error(new LocalExchangeException(
+                                ResetCode.UPSTREAM_TIMEOUT,
+                                "local app " + route.localUrl() + " sent no response headers within "
+                                        + responseTimeout,
+                                null))));
+
+        return Mono.firstWithSignal(exchange, headerTimer)
+                .onErrorMap(e -> !(e instanceof LocalExchangeException), e -> classify(e, headersReceived.get(), route))
+                .doOnError(e -> failure.set(((LocalExchangeException) e).resetCode()))
+                .doFinally(signal -> record(sample, route, status.get(), signal, failure.get()));
+    }
+
+    private static void copyHeaders(List<Header> headers, HttpClientRequest req) {
+        HttpHeaders out = req.requestHeaders();
+        String defaultHost = out.get(HttpHeaderNames.HOST);
+        out.clear();
+        for (Header header : headers) {
+            // the ingress already answered any 100-continue; the app must not wait for one
+            if (!HopByHopHeaders.isHopByHop(header.name()) && !"expect".equalsIgnoreCase(header.name())) {
+                out.add(header.name(), header.value());
+            }
+        }
+        if (!out.contains(HttpHeaderNames.HOST) && defaultHost != null) {
+            out.set(HttpHeaderNames.HOST, defaultHost);
+        }
+    }
+
+    private static boolean isEmptyBody(HttpMethod method, HttpClientResponse res) {
+        int code = res.status().code();
+        if (HttpMethod.HEAD.equals(method) || code == 204 || code == 304 || code < 200) {
+            return true;
+        }
+        String length = res.responseHeaders().get(HttpHeaderNames.CONTENT_LENGTH);
+        return length != null && "0".equals(length.trim());
+    }
+
+    static String url(URI base, String target) {
+        String path = base.getRawPath() == null ? "" : base.getRawPath();
+        if (path.endsWith("/")) {
+            path = path.substring(0, path.length() - 1);
+        }
+        String suffix = target.startsWith("/") ? target : "/" + target;
+        return base.getScheme() + "://" + base.getRawAuthority() + path + suffix;
+    }
+
+    static LocalExchangeException classify(Throwable error, boolean headersReceived, Route route) {
+        if (headersReceived) {
+            return new LocalExchangeException(
+                    ResetCode.UPSTREAM_ERROR,
+                    "local app " + route.localUrl() + " failed mid-response: " + describe(error),
+                    error);
+        }
+        if (isConnectFailure(error)) {
+            return new LocalExchangeException(
+                    ResetCode.UPSTREAM_CONNECT_FAILED,
+                    "cannot connect to local app " + route.localUrl() + ": " + describe(error),
+                    error);
+        }
+        String what = error instanceof PrematureCloseException
+                ? "closed the connection before responding"
+                : "failed before responding: " + describe(error);
+        return new LocalExchangeException(ResetCode.UPSTREAM_ERROR, "local app " + route.localUrl() + " " + what, error);
+    }
+
+    private static boolean isConnectFailure(Throwable error) {
+        for (Throwable t = error; t != null; t = t.getCause()) {
+            if (t instanceof ConnectException || t instanceof UnknownHostException) {
+                return true;
+            }
+            if (t.getCause() == t) {
+                break;
+            }
+        }
+        return false;
+    }
+
+    private static String describe(Throwable error) {
+        return error.getClass().getSimpleName() + (error.getMessage() == null ? "" : " " + error.getMessage());
+    }
+
+    private void record(Timer.Sample sample, Route route, int status, SignalType signal, ResetCode failure) {
+        String outcome;
+        if (signal == SignalType.CANCEL) {
+            outcome = "cancelled";
+        } else if (failure == null) {
+            outcome = "success";
+        } else if (failure == ResetCode.UPSTREAM_CONNECT_FAILED) {
+            outcome = "connect_failed";
+        } else if (failure == ResetCode.UPSTREAM_TIMEOUT) {
+            outcome = "timeout";
+        } else {
+            outcome = "error";
+        }
+        String statusClass = status == 0 ? "none" : (status / 100) + "xx";
+        sample.stop(Timer.builder(METRIC)
+                .description("Requests forwarded to local apps")
+                .tag("route", route.claim().toString())
+                .tag("status_class", statusClass)
+                .tag("outcome", outcome)
+                .publishPercentileHistogram()
+                .register(meters));
+    }
+
+    /** Pooled connections; closed with the context. */
+    ConnectionProvider connectionProvider() {
+        return provider;
+    }
+
+    @Override
+    public void destroy() {
+        provider.disposeLater().block(Duration.ofSeconds(5));
+    }
+}

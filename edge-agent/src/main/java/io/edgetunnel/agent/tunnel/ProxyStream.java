@@ -1,0 +1,214 @@
+package io.edgetunnel.agent.tunnel;
+
+import io.edgetunnel.agent.config.Route;
+import io.edgetunnel.agent.proxy.LocalAppForwarder;
+import io.edgetunnel.agent.proxy.LocalExchangeException;
+import io.edgetunnel.agent.proxy.LocalRequest;
+import io.edgetunnel.protocol.Frame;
+import io.edgetunnel.protocol.Header;
+import io.edgetunnel.protocol.ResetCode;
+import io.edgetunnel.protocol.stream.FrameSink;
+import io.edgetunnel.protocol.stream.InboundBody;
+import io.edgetunnel.protocol.stream.OutboundBody;
+import io.netty.buffer.ByteBuf;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * One tunneled request: the request body comes in as DATA through an {@link InboundBody}, the local
+ * exchange runs on the {@link LocalAppForwarder}, and the response goes back as a Response frame and
+ * DATA through an {@link OutboundBody}. Safe to drive from the tunnel's event loop and the local
+ * client's threads at once; every path ends in {@link #finish} exactly once.
+ */
+final class ProxyStream {
+
+    private static final Logger log = LoggerFactory.getLogger(ProxyStream.class);
+
+    /** Stream window and chunk size the tunnel was accepted with. */
+    record Settings(int window, int maxChunk) {}
+
+    private final int id;
+    private final Route route;
+    private final Frame.Request request;
+    private final Settings settings;
+    private final FrameSink sink;
+    private final Consumer<ProxyStream> onFinished;
+    private final InboundBody requestBody;
+
+    private final AtomicBoolean finished = new AtomicBoolean();
+    private final AtomicInteger pendingCredit = new AtomicInteger();
+    private volatile OutboundBody responseBody;
+    private volatile Disposable exchange;
+
+    ProxyStream(
+            Frame.Request request,
+            Route route,
+            Settings settings,
+            FrameSink sink,
+            LongAdder bufferedBytes,
+            Consumer<ProxyStream> onFinished) {
+        this.id = request.streamId();
+        this.request = request;
+        this.route = route;
+        this.settings = settings;
+        this.sink = sink;
+        this.onFinished = onFinished;
+        this.requestBody = request.endStream()
+                ? null
+                : new InboundBody(
+                        id,
+                        settings.window(),
+                        increment -> sendIfOpen(new Frame.WindowUpdate(id, increment)),
+                        // the local client stopped reading the body (it answered early, or failed):
+                        // the response decides how the stream ends, so nothing to tell the ingress here
+                        () -> {},
+                        bufferedBytes);
+    }
+
+    int id() {
+        return id;
+    }
+
+    void start(LocalAppForwarder forwarder) {
+        LocalRequest local =
+                new LocalRequest(route, request.method(), request.target(), request.headers(), requestBody);
+        Disposable subscription = forwarder.forward(local, this::relay).subscribe(null, this::failed, this::completed);
+        exchange = subscription;
+        if (finished.get()) {
+            // cancelled while subscribing
+            subscription.dispose();
+        }
+    }
+
+    void onData(Frame.Data data) {
+        if (requestBody == null || finished.get()) {
+            data.content().release();
+            if (requestBody == null) {
+                reset(ResetCode.PROTOCOL_ERROR, "DATA on a request that had END_STREAM");
+            }
+            return;
+        }
+        // a flow-control violation throws ProtocolException: the tunnel closes, as the protocol says
+        requestBody.onData(data.content(), data.endStream());
+    }
+
+    void onTrailers(Frame.Trailers trailers) {
+        // request trailers cannot be relayed over the local HTTP/1.1 client; they end the body
+        if (requestBody != null) {
+            requestBody.complete();
+        }
+    }
+
+    void onWindowUpdate(int increment) {
+        OutboundBody body = responseBody;
+        if (body != null) {
+            body.addCredit(increment);
+            return;
+        }
+        pendingCredit.addAndGet(increment);
+        body = responseBody;
+        if (body != null) {
+            movePendingCredit(body);
+        }
+    }
+
+    /** The ingress reset the stream (client gone, timeout): stop the local exchange. */
+    void onReset(Frame.Reset reset) {
+        log.debug("stream {} reset by ingress: {} {}", id, reset.code(), reset.message());
+        cancel();
+    }
+
+    /** Ends the stream without telling the ingress (it reset the stream, or the tunnel is gone). */
+    void cancel() {
+        if (finished.compareAndSet(false, true)) {
+            release();
+        }
+    }
+
+    private void reset(ResetCode code, String message) {
+        if (finished.compareAndSet(false, true)) {
+            sink.send(new Frame.Reset(id, code, message));
+            release();
+        }
+    }
+
+    private Mono<Void> relay(int status, List<Header> headers, boolean emptyBody, Flux<ByteBuf> body) {
+        if (finished.get()) {
+            return body.doOnNext(ByteBuf::release).then();
+        }
+        if (emptyBody) {
+            sink.send(new Frame.Response(id, status, headers, true));
+            return body.doOnNext(ByteBuf::release).then();
+        }
+        sink.send(new Frame.Response(id, status, headers, false));
+        return Mono.create(done -> {
+            OutboundBody out = new OutboundBody(id, settings.window(), settings.maxChunk(), sink, new OutboundBody.Listener() {
+                @Override
+                public void onComplete() {
+                    done.success();
+                }
+
+                @Override
+                public void onError(Throwable cause) {
+                    done.error(cause);
+                }
+            });
+            done.onCancel(out::cancel);
+            responseBody = out;
+            movePendingCredit(out);
+            body.subscribe(out);
+        });
+    }
+
+    private void movePendingCredit(OutboundBody body) {
+        int credit = pendingCredit.getAndSet(0);
+        if (credit > 0) {
+            body.addCredit(credit);
+        }
+    }
+
+    private void completed() {
+        if (finished.compareAndSet(false, true)) {
+            release();
+        }
+    }
+
+    private void failed(Throwable error) {
+        if (error instanceof LocalExchangeException local) {
+            log.warn("stream {} {} {} for {}: {}", id, request.method(), route.claim(), local.resetCode(), local.getMessage());
+            reset(local.resetCode(), local.getMessage());
+        } else {
+            log.error("stream {} {} {} failed", id, request.method(), route.claim(), error);
+            reset(ResetCode.INTERNAL_ERROR, "agent error: " + error.getClass().getSimpleName());
+        }
+    }
+
+    private void sendIfOpen(Frame frame) {
+        if (!finished.get()) {
+            sink.send(frame);
+        }
+    }
+
+    private void release() {
+        Disposable current = exchange;
+        if (current != null) {
+            current.dispose();
+        }
+        OutboundBody out = responseBody;
+        if (out != null) {
+            out.cancel();
+        }
+        if (requestBody != null) {
+            requestBody.discard();
+        }
+        onFinished.accept(this);
+    }
+}

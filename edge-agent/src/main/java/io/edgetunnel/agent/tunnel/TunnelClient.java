@@ -1,0 +1,294 @@
+package io.edgetunnel.agent.tunnel;
+
+import io.edgetunnel.agent.EdgeAgentApplication;
+import io.edgetunnel.agent.config.AgentProperties;
+import io.edgetunnel.agent.config.Route;
+import io.edgetunnel.agent.proxy.LocalAppForwarder;
+import io.edgetunnel.protocol.CloseCode;
+import io.edgetunnel.protocol.Frame;
+import io.edgetunnel.protocol.FrameCodec;
+import io.edgetunnel.protocol.ProtocolLimits;
+import io.edgetunnel.protocol.ProtocolVersion;
+import io.edgetunnel.protocol.RouteClaim;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.netty.channel.ChannelOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.netty.http.client.HttpClient;
+import reactor.netty.http.client.WebsocketClientSpec;
+import reactor.netty.resources.ConnectionProvider;
+
+/**
+ * Keeps {@code agent.tunnel-count} independent tunnels to the ingress: each dials, says hello, and
+ * once accepted serves streams until the connection ends, then reconnects with exponential backoff
+ * and full jitter, for ever. A rejected hello is retried the same way (an operator may fix the
+ * token); a failed first connection never stops the agent.
+ */
+public final class TunnelClient {
+
+    private static final Logger log = LoggerFactory.getLogger(TunnelClient.class);
+
+    private final AgentProperties properties;
+    private final LocalAppForwarder forwarder;
+    private final FrameCodec codec;
+    private final Map<String, Route> routes;
+    private final Frame.Hello hello;
+    private final Backoff backoff;
+    private final TunnelMetrics metrics;
+    private final HttpClient.WebsocketSender client;
+    private final List<Slot> slots = new ArrayList<>();
+    private final AtomicBoolean started = new AtomicBoolean();
+    private volatile boolean stopping;
+
+    public TunnelClient(AgentProperties properties, LocalAppForwarder forwarder, MeterRegistry meters) {
+        this.properties = Objects.requireNonNull(properties, "properties");
+        this.forwarder = Objects.requireNonNull(forwarder, "forwarder");
+        ProtocolLimits defaults = ProtocolLimits.DEFAULTS;
+        this.codec = new FrameCodec(new ProtocolLimits(
+                properties.maxFrameBytes(),
+                defaults.maxHeaderCount(),
+                defaults.maxHeaderBytes(),
+                defaults.maxRoutes(),
+                defaults.maxStringBytes()));
+        Map<String, Route> byClaim = new LinkedHashMap<>();
+        List<RouteClaim> claims = new ArrayList<>();
+        for (Route route : properties.routes()) {
+            byClaim.put(TunnelSession.routeKey(route.host(), route.pathPrefix()), route);
+            claims.add(route.claim());
+        }
+        this.routes = Map.copyOf(byClaim);
+        this.hello = new Frame.Hello(
+                ProtocolVersion.MIN,
+                ProtocolVersion.MAX,
+                properties.id(),
+                properties.token(),
+                "",
+                claims,
+                Map.of("agent.version", agentVersion()));
+        this.backoff = new Backoff(properties.reconnect().minBackoff(), properties.reconnect().maxBackoff());
+        this.metrics = new TunnelMetrics(meters, this::connectedTunnels);
+        this.client = HttpClient.create(ConnectionProvider.newConnection())
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) properties.connectTimeout().toMillis())
+                .headers(h -> h.set("User-Agent", "edge-agent/" + agentVersion()))
+                .websocket(WebsocketClientSpec.builder()
+                        .maxFramePayloadLength(properties.maxFrameBytes())
+                        .handlePing(false)
+                        .build());
+        for (int i = 0; i < properties.tunnelCount(); i++) {
+            slots.add(new Slot(i));
+        }
+    }
+
+    /** Starts every tunnel; returns at once (connecting happens in the background). */
+    public void start() {
+        if (started.compareAndSet(false, true)) {
+            stopping = false;
+            log.info(
+                    "agent {} connecting {} tunnel(s) to {} for routes {}",
+                    properties.id(),
+                    slots.size(),
+                    properties.ingressUri(),
+                    properties.routes());
+            slots.forEach(Slot::connect);
+        }
+    }
+
+    /**
+     * Graceful stop: no reconnects, drain announced on every tunnel, in-flight streams given up to
+     * {@code drainTimeout}, then every tunnel closed with 1001.
+     */
+    public Mono<Void> stop(Duration drainTimeout) {
+        return Mono.defer(() -> {
+            if (!started.compareAndSet(true, false)) {
+                return Mono.empty();
+            }
+            stopping = true;
+            slots.forEach(Slot::cancelRetry);
+            slots.forEach(slot -> slot.drain("agent shutting down"));
+            return Flux.interval(Duration.ofMillis(25))
+                    .filter(tick -> activeStreams() == 0)
+                    .next()
+                    .timeout(drainTimeout, Mono.just(-1L))
+                    .doOnNext(tick -> {
+                        if (tick < 0) {
+                            log.warn("drain timeout {} passed with {} streams in flight; closing", drainTimeout, activeStreams());
+                        }
+                    })
+                    .then(Mono.fromRunnable(() -> slots.forEach(slot -> slot.close(CloseCode.GOING_AWAY, "agent stopped"))))
+                    .then(Flux.interval(Duration.ofMillis(25))
+                            .filter(tick -> slots.stream().allMatch(Slot::isIdle))
+                            .next()
+                            .timeout(Duration.ofSeconds(5), Mono.just(-1L)))
+                    .doFinally(signal -> slots.forEach(Slot::dispose))
+                    .then();
+        });
+    }
+
+    /** Tunnels registered with the ingress and not draining; readiness is UP while this is > 0. */
+    public int connectedTunnels() {
+        int count = 0;
+        for (Slot slot : slots) {
+            if (slot.isRegistered()) {
+                count++;
+            }
+        }
+        return count;
+    }
+
+    public int activeStreams() {
+        return metrics.activeStreams();
+    }
+
+    /** Request body bytes held in stream buffers, waiting for a local app to read them. */
+    public long bufferedBytes() {
+        return metrics.bufferedBytes().sum();
+    }
+
+    public boolean isRunning() {
+        return started.get();
+    }
+
+    private static String agentVersion() {
+        String version = EdgeAgentApplication.class.getPackage().getImplementationVersion();
+        return version == null ? "dev" : version;
+    }
+
+    /** One tunnel and its reconnect loop. */
+    private final class Slot implements TunnelSession.Listener {
+        private final String name;
+        private int attempt;
+        private volatile TunnelSession session;
+        private volatile Disposable connection;
+        private volatile Disposable retry;
+        private volatile Disposable acceptTimer;
+
+        Slot(int index) {
+            this.name = "tunnel-" + index;
+        }
+
+        void connect() {
+            if (stopping) {
+                return;
+            }
+            TunnelSession current = new TunnelSession(name, hello, codec, routes, forwarder, metrics, this);
+            session = current;
+            AtomicBoolean ended = new AtomicBoolean();
+            connection = client.uri(properties.ingressUri())
+                    .handle(current::handle)
+                    .then()
+                    .subscribe(null, error -> ended(current, ended, error), () -> ended(current, ended, null));
+            acceptTimer = Mono.delay(properties.connectTimeout()).subscribe(x -> {
+                if (current.state() == TunnelSession.State.CONNECTING && !ended.get()) {
+                    log.warn("{}: no accept from {} within {}", name, properties.ingressUri(), properties.connectTimeout());
+                    current.close(CloseCode.HELLO_TIMEOUT, "no accept within " + properties.connectTimeout());
+                    Disposable c = connection;
+                    if (c != null) {
+                        c.dispose();
+                    }
+                    ended(current, ended, null);
+                }
+            });
+        }
+
+        private void ended(TunnelSession ending, AtomicBoolean ended, Throwable error) {
+            if (!ended.compareAndSet(false, true)) {
+                return;
+            }
+            Disposable timer = acceptTimer;
+            if (timer != null) {
+                timer.dispose();
+            }
+            ending.abort();
+            if (stopping) {
+                return;
+            }
+            if (ending.wasAccepted() && ending.uptime().compareTo(properties.reconnect().stableAfter()) >= 0) {
+                attempt = 0;
+            }
+            Duration delay = backoff.delay(attempt++);
+            String why = error == null
+                    ? (ending.reject() != null ? "rejected: " + ending.reject().reason() : "closed")
+                    : error.getClass().getSimpleName() + (error.getMessage() == null ? "" : ": " + error.getMessage());
+            if (ending.wasAccepted()) {
+                log.info("{}: tunnel to {} ended ({}); reconnecting in {} ms", name, properties.ingressUri(), why, delay.toMillis());
+            } else {
+                log.warn("{}: cannot register with {} ({}); retrying in {} ms", name, properties.ingressUri(), why, delay.toMillis());
+            }
+            retry = Mono.delay(delay).subscribe(x -> {
+                metrics.reconnect();
+                connect();
+            });
+        }
+
+        @Override
+        public void onAccepted(TunnelSession accepted) {
+            Disposable timer = acceptTimer;
+            if (timer != null) {
+                timer.dispose();
+            }
+        }
+
+        @Override
+        public void onStreamsIdle(TunnelSession idle) {
+            idle.close(CloseCode.GOING_AWAY, "drained");
+        }
+
+        boolean isRegistered() {
+            TunnelSession current = session;
+            return current != null && current.isRegistered();
+        }
+
+        boolean isIdle() {
+            TunnelSession current = session;
+            return current == null
+                    || current.state() == TunnelSession.State.CLOSED
+                    || current.state() == TunnelSession.State.CONNECTING;
+        }
+
+        void drain(String reason) {
+            TunnelSession current = session;
+            if (current != null) {
+                current.drain(reason);
+            }
+        }
+
+        void close(CloseCode code, String reason) {
+            TunnelSession current = session;
+            if (current != null) {
+                current.close(code, reason);
+            }
+        }
+
+        void cancelRetry() {
+            Disposable pending = retry;
+            if (pending != null) {
+                pending.dispose();
+            }
+            TunnelSession current = session;
+            if (current != null && current.state() == TunnelSession.State.CONNECTING) {
+                dispose();
+            }
+        }
+
+        void dispose() {
+            Disposable c = connection;
+            if (c != null) {
+                c.dispose();
+            }
+            Disposable timer = acceptTimer;
+            if (timer != null) {
+                timer.dispose();
+            }
+        }
+    }
+}

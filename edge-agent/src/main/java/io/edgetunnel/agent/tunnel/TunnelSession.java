@@ -1,0 +1,393 @@
+package io.edgetunnel.agent.tunnel;
+
+import io.edgetunnel.agent.config.Route;
+import io.edgetunnel.agent.proxy.LocalAppForwarder;
+import io.edgetunnel.protocol.CloseCode;
+import io.edgetunnel.protocol.Frame;
+import io.edgetunnel.protocol.FrameCodec;
+import io.edgetunnel.protocol.ProtocolException;
+import io.edgetunnel.protocol.ProtocolVersion;
+import io.edgetunnel.protocol.ResetCode;
+import io.edgetunnel.protocol.stream.Heartbeat;
+import io.edgetunnel.protocol.stream.OutboundFrames;
+import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.WebSocketFrame;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
+import reactor.netty.Connection;
+import reactor.netty.http.websocket.WebsocketInbound;
+import reactor.netty.http.websocket.WebsocketOutbound;
+
+/**
+ * One WebSocket connection to the ingress: sends the hello, waits for accept or reject, then
+ * dispatches frames to {@link ProxyStream}s and answers pings until the connection ends. A new
+ * session is made for every connection attempt; {@link TunnelClient} owns the reconnect loop.
+ */
+final class TunnelSession {
+
+    private static final Logger log = LoggerFactory.getLogger(TunnelSession.class);
+
+    /** Heartbeat intervals of silence after which the ingress is declared dead. */
+    static final int MISSED_HEARTBEATS = 3;
+
+    /**
+     * Safety net for the outbound queue: stream data in it is bounded by the ingress's windows, so
+     * only a peer that stops reading altogether gets here.
+     */
+    private static final long MAX_QUEUED_BYTES = 128L * 1024 * 1024;
+
+    private static final int MAX_CHUNK = 64 * 1024;
+
+    private static final Duration CLOSE_GRACE = Duration.ofSeconds(3);
+
+    enum State {
+        CONNECTING,
+        OPEN,
+        DRAINING,
+        CLOSED
+    }
+
+    /** What the owning client learns about the session. */
+    interface Listener {
+        void onAccepted(TunnelSession session);
+
+        void onStreamsIdle(TunnelSession session);
+    }
+
+    private final String name;
+    private final Frame.Hello hello;
+    private final FrameCodec codec;
+    private final Map<String, Route> routes;
+    private final LocalAppForwarder forwarder;
+    private final TunnelMetrics metrics;
+    private final Listener listener;
+    private final Map<Integer, ProxyStream> streams = new ConcurrentHashMap<>();
+
+    private volatile State state = State.CONNECTING;
+    private volatile OutboundFrames frames;
+    private volatile Connection connection;
+    private volatile Heartbeat heartbeat;
+    private volatile ProxyStream.Settings settings;
+    private volatile int maxConcurrentStreams;
+    private volatile Frame.Reject reject;
+    private volatile long acceptedAtNanos;
+    private volatile boolean closing;
+    private volatile CloseCode closeCode = CloseCode.NORMAL;
+    private volatile String closeReason = "";
+
+    TunnelSession(
+            String name,
+            Frame.Hello hello,
+            FrameCodec codec,
+            Map<String, Route> routes,
+            LocalAppForwarder forwarder,
+            TunnelMetrics metrics,
+            Listener listener) {
+        this.name = name;
+        this.hello = hello;
+        this.codec = codec;
+        this.routes = routes;
+        this.forwarder = forwarder;
+        this.metrics = metrics;
+        this.listener = listener;
+    }
+
+    static String routeKey(String host, String pathPrefix) {
+        return host + " " + pathPrefix;
+    }
+
+    /** The WebSocket handler: runs until the connection ends. */
+    Mono<Void> handle(WebsocketInbound in, WebsocketOutbound out) {
+        in.withConnection(c -> connection = c);
+        OutboundFrames queue = new OutboundFrames(
+                codec, out.alloc(), MAX_QUEUED_BYTES, overflow -> close(overflow.closeCode(), overflow.getMessage()));
+        frames = queue;
+        // the hello goes ahead of the queue: OutboundFrames drops frames sent before it is subscribed
+        Mono<Void> sending = out.send(Flux.concat(Mono.fromCallable(() -> codec.encode(hello, out.alloc())), queue.frames()))
+                .then()
+                .then(Mono.defer(() -> out.sendClose(closeCode.code(), closeReason)))
+                .onErrorResume(e -> Mono.empty());
+        Mono<Void> receiving = in.aggregateFrames(codec.limits().maxFrameBytes())
+                .receiveFrames()
+                .doOnNext(this::onWebSocketFrame)
+                .then()
+                .doOnError(e -> log.warn("{}: tunnel failed: {}", name, e.toString()))
+                .onErrorResume(e -> Mono.empty())
+                .doFinally(signal -> abort());
+        return Mono.when(sending, receiving);
+    }
+
+    State state() {
+        return state;
+    }
+
+    boolean isRegistered() {
+        return state == State.OPEN;
+    }
+
+    /** Accepted and not yet closed (possibly draining). */
+    boolean wasAccepted() {
+        return acceptedAtNanos != 0;
+    }
+
+    Duration uptime() {
+        long accepted = acceptedAtNanos;
+        return accepted == 0 ? Duration.ZERO : Duration.ofNanos(System.nanoTime() - accepted);
+    }
+
+    Frame.Reject reject() {
+        return reject;
+    }
+
+    int activeStreams() {
+        return streams.size();
+    }
+
+    /** Announces drain: the ingress sends no new streams; streams in flight finish. */
+    void drain(String reason) {
+        if (state == State.OPEN) {
+            state = State.DRAINING;
+            send(new Frame.Drain(reason));
+        }
+    }
+
+    /** Closes the tunnel: queued frames go out, then a close frame with {@code code}. */
+    void close(CloseCode code, String reason) {
+        if (closing) {
+            return;
+        }
+        closing = true;
+        closeCode = code;
+        closeReason = reason.length() > 120 ? reason.substring(0, 120) : reason;
+        if (code != CloseCode.NORMAL && code != CloseCode.GOING_AWAY) {
+            log.warn("{}: closing tunnel with {} ({}): {}", name, code, code.code(), reason);
+        } else {
+            log.info("{}: closing tunnel ({}): {}", name, code.code(), reason);
+        }
+        stopHeartbeat();
+        cancelStreams();
+        OutboundFrames queue = frames;
+        if (queue != null) {
+            queue.close();
+        }
+        // the ingress normally answers the close frame; do not wait for ever if it does not
+        Mono.delay(CLOSE_GRACE).subscribe(x -> {
+            Connection c = connection;
+            if (c != null) {
+                c.dispose();
+            }
+        });
+    }
+
+    private void onWebSocketFrame(WebSocketFrame frame) {
+        if (closing) {
+            return;
+        }
+        Heartbeat beat = heartbeat;
+        if (beat != null) {
+            beat.onFrameReceived();
+        }
+        if (frame instanceof BinaryWebSocketFrame) {
+            try {
+                dispatch(codec.decode(frame.content()));
+            } catch (ProtocolException e) {
+                close(e.closeCode(), e.getMessage());
+            } catch (RuntimeException e) {
+                log.error("{}: failed to handle a frame", name, e);
+                close(CloseCode.INTERNAL_ERROR, "agent error handling a frame");
+            }
+        } else if (frame instanceof TextWebSocketFrame) {
+            close(CloseCode.PROTOCOL_ERROR, "text message (expected: binary frames)");
+        }
+    }
+
+    private void dispatch(Frame frame) {
+        if (state == State.CONNECTING) {
+            onHandshake(frame);
+        } else if (frame instanceof Frame.Data data) {
+            ProxyStream stream = streams.get(data.streamId());
+            if (stream == null) {
+                // a stream that already ended or was refused; the ingress learns from our reset
+                data.content().release();
+            } else {
+                stream.onData(data);
+            }
+        } else if (frame instanceof Frame.Request request) {
+            onRequest(request);
+        } else if (frame instanceof Frame.WindowUpdate update) {
+            ProxyStream stream = streams.get(update.streamId());
+            if (stream != null) {
+                stream.onWindowUpdate(update.increment());
+            }
+        } else if (frame instanceof Frame.Reset reset) {
+            ProxyStream stream = streams.get(reset.streamId());
+            if (stream != null) {
+                stream.onReset(reset);
+            }
+        } else if (frame instanceof Frame.Trailers trailers) {
+            ProxyStream stream = streams.get(trailers.streamId());
+            if (stream != null) {
+                stream.onTrailers(trailers);
+            }
+        } else if (frame instanceof Frame.Ping ping) {
+            send(new Frame.Pong(ping.payload()));
+        } else if (frame instanceof Frame.Pong) {
+            // liveness already noted
+        } else if (frame instanceof Frame.Drain drain) {
+            onDrain(drain);
+        } else {
+            throw new ProtocolException(
+                    CloseCode.PROTOCOL_ERROR,
+                    frame.getClass().getSimpleName() + " frame from the ingress (expected: request, data, "
+                            + "window update, reset, trailers, ping, pong or drain)");
+        }
+    }
+
+    private void onHandshake(Frame frame) {
+        if (frame instanceof Frame.Accept accept) {
+            if (accept.version() < ProtocolVersion.MIN || accept.version() > ProtocolVersion.MAX) {
+                throw new ProtocolException(
+                        CloseCode.PROTOCOL_ERROR,
+                        "accepted version " + accept.version() + " (expected: " + ProtocolVersion.MIN + ".."
+                                + ProtocolVersion.MAX + ")");
+            }
+            int payload = Math.min(accept.maxFramePayload(), codec.limits().maxFrameBytes());
+            int maxChunk = Math.min(MAX_CHUNK, payload - io.edgetunnel.protocol.FrameCodec.HEADER_BYTES);
+            if (maxChunk <= 0) {
+                throw new ProtocolException(
+                        CloseCode.PROTOCOL_ERROR,
+                        "maxFramePayload: " + accept.maxFramePayload() + " (expected: > "
+                                + io.edgetunnel.protocol.FrameCodec.HEADER_BYTES + ")");
+            }
+            settings = new ProxyStream.Settings(accept.initialStreamWindow(), maxChunk);
+            maxConcurrentStreams = accept.maxConcurrentStreams();
+            acceptedAtNanos = System.nanoTime();
+            state = State.OPEN;
+            Heartbeat beat = new Heartbeat(
+                    Duration.ofMillis(accept.heartbeatIntervalMillis()),
+                    MISSED_HEARTBEATS,
+                    this::send,
+                    () -> close(CloseCode.HEARTBEAT_TIMEOUT, "no frame from the ingress for "
+                            + MISSED_HEARTBEATS * accept.heartbeatIntervalMillis() + " ms"),
+                    Schedulers.parallel());
+            heartbeat = beat;
+            beat.start();
+            log.info(
+                    "{}: registered with the ingress (session {}, version {}, {} routes, window {}, max streams {})",
+                    name,
+                    accept.sessionId(),
+                    accept.version(),
+                    hello.routes().size(),
+                    accept.initialStreamWindow(),
+                    accept.maxConcurrentStreams());
+            listener.onAccepted(this);
+        } else if (frame instanceof Frame.Reject rejected) {
+            reject = rejected;
+            metrics.rejected(rejected.reason());
+            // the token is never logged; the reason and message are the ingress's, safe by contract
+            log.error(
+                    "{}: the ingress rejected the hello: {} ({}): {}",
+                    name,
+                    rejected.reason(),
+                    rejected.reason().code(),
+                    rejected.message());
+            close(CloseCode.NORMAL, "rejected");
+        } else {
+            if (frame instanceof Frame.Data data) {
+                data.content().release();
+            }
+            throw new ProtocolException(
+                    CloseCode.PROTOCOL_ERROR,
+                    frame.getClass().getSimpleName() + " before accept (expected: accept or reject)");
+        }
+    }
+
+    private void onRequest(Frame.Request request) {
+        int id = request.streamId();
+        if (streams.containsKey(id)) {
+            throw new ProtocolException(CloseCode.STREAM_ERROR, "stream " + id + " opened twice");
+        }
+        if (state != State.OPEN) {
+            send(new Frame.Reset(id, ResetCode.REFUSED_STREAM, "agent is draining"));
+            return;
+        }
+        Route route = routes.get(routeKey(request.routeHost(), request.routePathPrefix()));
+        if (route == null) {
+            send(new Frame.Reset(
+                    id,
+                    ResetCode.NO_ROUTE,
+                    "agent claims no route " + request.routeHost() + request.routePathPrefix()));
+            return;
+        }
+        if (streams.size() >= maxConcurrentStreams) {
+            send(new Frame.Reset(
+                    id, ResetCode.REFUSED_STREAM, "stream limit " + maxConcurrentStreams + " reached"));
+            return;
+        }
+        ProxyStream stream =
+                new ProxyStream(request, route, settings, this::send, metrics.bufferedBytes(), this::streamFinished);
+        streams.put(id, stream);
+        metrics.streamOpened();
+        stream.start(forwarder);
+    }
+
+    private void onDrain(Frame.Drain drain) {
+        log.info("{}: the ingress asked to drain: {}", name, drain.reason());
+        if (state == State.OPEN) {
+            state = State.DRAINING;
+        }
+        if (streams.isEmpty()) {
+            close(CloseCode.GOING_AWAY, "drained");
+        }
+    }
+
+    private void streamFinished(ProxyStream stream) {
+        if (streams.remove(stream.id(), stream)) {
+            metrics.streamClosed();
+        }
+        if (streams.isEmpty() && state == State.DRAINING) {
+            listener.onStreamsIdle(this);
+        }
+    }
+
+    private void send(Frame frame) {
+        OutboundFrames queue = frames;
+        if (queue != null) {
+            queue.send(frame);
+        } else if (frame instanceof Frame.Data data) {
+            data.content().release();
+        }
+    }
+
+    private void cancelStreams() {
+        for (ProxyStream stream : streams.values()) {
+            stream.cancel();
+        }
+    }
+
+    private void stopHeartbeat() {
+        Heartbeat beat = heartbeat;
+        if (beat != null) {
+            beat.stop();
+        }
+    }
+
+    /** The connection is gone: release everything without a close handshake. */
+    void abort() {
+        state = State.CLOSED;
+        closing = true;
+        stopHeartbeat();
+        cancelStreams();
+        OutboundFrames queue = frames;
+        if (queue != null) {
+            queue.close();
+        }
+    }
+}
