@@ -1,0 +1,431 @@
+#!/usr/bin/env python3
+"""Assembles bench/results/latest.json from the raw files bench/run.sh wrote, keeps the last
+result as previous.json, prints the table, the target checks and the comparison with the previous
+run, and draws latest.png with gnuplot.
+
+usage: report.py RAW_DIR RESULTS_DIR
+"""
+import datetime
+import glob
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+
+TARGETS = ["direct", "nginx", "ssh", "tunnel"]
+LOAD_CASES = ["small-c1", "small-c50", "small-c256", "1mib-c16"]
+TRANSFER_CASES = ["download-1gib", "upload-1gib"]
+
+
+def load(path, default=None):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return default
+
+
+def ratio(a, b):
+    return round(a / b, 3) if a is not None and b else None
+
+
+def cmd_out(*cmd):
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+        return (out.stdout + out.stderr).strip().splitlines()[0]
+    except (OSError, IndexError, subprocess.SubprocessError):
+        return None
+
+
+def machine():
+    cpu = None
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_kib = None
+    try:
+        for line in open("/proc/meminfo"):
+            if line.startswith("MemTotal"):
+                mem_kib = int(line.split()[1])
+    except OSError:
+        pass
+    commit = cmd_out("git", "-C", os.path.dirname(os.path.abspath(__file__)), "rev-parse", "--short", "HEAD")
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "mem_gib": round(mem_kib / 1024 / 1024, 1) if mem_kib else None,
+        "kernel": platform.release(),
+        "loadavg_at_end": os.getloadavg()[0],
+        "java": cmd_out("java", "-version"),
+        "nginx": cmd_out("nginx", "-v"),
+        "wrk": cmd_out("wrk", "-v"),
+        "ssh": cmd_out("ssh", "-V"),
+        "git_commit": commit,
+    }
+
+
+def load_case(raw, name, meta, tunnel_status):
+    case = {"name": name, "kind": "load", "connections": meta.get("connections"),
+            "duration_s": meta.get("duration_s")}
+    for t in TARGETS:
+        r = load(os.path.join(raw, f"{name}.{t}.json"))
+        if r is None or "rps" not in r:
+            for k in ("rps", "p50_ms", "p99_ms", "p999_ms", "errors"):
+                case[f"{t}_{k}"] = None
+            if t == "tunnel":
+                case["tunnel_status"] = tunnel_status if tunnel_status != "ok" else "failed: no wrk result"
+            continue
+        case[f"{t}_rps"] = round(r["rps"], 1)
+        case[f"{t}_p50_ms"] = r["p50_ms"]
+        case[f"{t}_p99_ms"] = r["p99_ms"]
+        case[f"{t}_p999_ms"] = r["p999_ms"]
+        case[f"{t}_errors"] = r["errors"]
+        case[f"{t}_requests"] = r["requests"]
+    case["tunnel_vs_direct"] = ratio(case.get("tunnel_rps"), case.get("direct_rps"))
+    case["tunnel_vs_nginx"] = ratio(case.get("tunnel_rps"), case.get("nginx_rps"))
+    case["tunnel_vs_ssh"] = ratio(case.get("tunnel_rps"), case.get("ssh_rps"))
+    case["nginx_vs_direct"] = ratio(case.get("nginx_rps"), case.get("direct_rps"))
+    case["ssh_vs_direct"] = ratio(case.get("ssh_rps"), case.get("direct_rps"))
+    if case.get("tunnel_p99_ms") is not None and case.get("direct_p99_ms") is not None:
+        case["tunnel_added_p99_ms"] = round(case["tunnel_p99_ms"] - case["direct_p99_ms"], 3)
+    return case
+
+
+def transfer_case(raw, name, meta, tunnel_status):
+    case = {"name": name, "kind": "transfer", "direction": meta.get("direction"), "mib": meta.get("mib")}
+    for t in TARGETS:
+        r = load(os.path.join(raw, f"{name}.{t}.json"))
+        case[f"{t}_mbps"] = r.get("mbps") if r else None
+        case[f"{t}_ok"] = r.get("ok") if r else None
+        if r and not r.get("ok"):
+            case[f"{t}_error"] = f"status {r.get('status')}, {r.get('bytes')} of {r.get('expected_bytes')} bytes"
+    if case["tunnel_mbps"] is None and tunnel_status != "ok":
+        case["tunnel_status"] = tunnel_status
+    for k in ("ingress_rss_kib_before", "ingress_rss_kib_after", "agent_rss_kib_before", "agent_rss_kib_after",
+              "ingress_hwm_kib", "agent_hwm_kib"):
+        if k in meta:
+            case[f"tunnel_{k}"] = meta[k]
+    case["tunnel_vs_direct"] = ratio(case.get("tunnel_mbps"), case.get("direct_mbps"))
+    case["tunnel_vs_nginx"] = ratio(case.get("tunnel_mbps"), case.get("nginx_mbps"))
+    case["tunnel_vs_ssh"] = ratio(case.get("tunnel_mbps"), case.get("ssh_mbps"))
+    return case
+
+
+def idle_case(raw, meta):
+    case = {"name": "idle-agents", "kind": "idle", "status": meta.get("status")}
+    sim = load(os.path.join(raw, "idle-agents.sim.json"), {})
+    if meta.get("status") != "ok":
+        return case
+    n = sim.get("registered") or 0
+    case.update({
+        "agents": meta.get("agents"),
+        "registered": sim.get("registered"),
+        "rejected": sim.get("rejected"),
+        "failed": sim.get("failed"),
+        "register_all_s": sim.get("register_all_s"),
+        "sim_error": sim.get("error"),
+        "heap_mib_before": round(meta["heap_kib_before"] / 1024, 1) if meta.get("heap_kib_before") else None,
+        "heap_mib_after": round(meta["heap_kib_after"] / 1024, 1) if meta.get("heap_kib_after") else None,
+        "rss_mib_before": round(meta["rss_kib_before"] / 1024, 1) if meta.get("rss_kib_before") else None,
+        "rss_mib_after": round(meta["rss_kib_after"] / 1024, 1) if meta.get("rss_kib_after") else None,
+        "ingress_jvm_flags": meta.get("jvm_flags"),
+    })
+    if n and meta.get("heap_kib_after") is not None and meta.get("heap_kib_before") is not None:
+        case["heap_kib_per_agent"] = round((meta["heap_kib_after"] - meta["heap_kib_before"]) / n, 2)
+    if n and meta.get("rss_kib_after") is not None and meta.get("rss_kib_before") is not None:
+        case["rss_kib_per_agent"] = round((meta["rss_kib_after"] - meta["rss_kib_before"]) / n, 2)
+    return case
+
+
+def churn_case(raw, meta):
+    case = {"name": "churn", "kind": "churn", "status": meta.get("status")}
+    if meta.get("status") != "ok":
+        return case
+    r = load(os.path.join(raw, "churn.tunnel.json"), {})
+    sim = load(os.path.join(raw, "churn.sim.json"), {})
+    case.update({
+        "connections": meta.get("connections"),
+        "duration_s": meta.get("duration_s"),
+        "tunnel_rps": round(r["rps"], 1) if "rps" in r else None,
+        "tunnel_p99_ms": r.get("p99_ms"),
+        "tunnel_errors": r.get("errors"),
+        "tunnel_non2xx": r.get("err_status"),
+        "tunnel_requests": r.get("requests"),
+        "agents_joined": sim.get("joined"),
+        "agents_left": sim.get("left"),
+        "agents_failed": sim.get("failed"),
+        "sim_streams_served": sim.get("served"),
+        "sim_error": sim.get("error"),
+    })
+    return case
+
+
+def codec(raw):
+    data = load(os.path.join(raw, "jmh.json"))
+    if not data:
+        status = load(os.path.join(raw, "codec.json"), {}).get("status")
+        return {"status": status or "not run"}
+    out = {}
+    for b in data:
+        name = b["benchmark"].rsplit(".", 1)[1]
+        entry = out.setdefault(name, {})
+        entry["ns_per_op"] = round(b["primaryMetric"]["score"], 1)
+        entry["ns_error"] = round(b["primaryMetric"]["scoreError"], 1) if b["primaryMetric"].get("scoreError") == b["primaryMetric"].get("scoreError") else None
+        alloc = b.get("secondaryMetrics", {}).get("gc.alloc.rate.norm")
+        if alloc:
+            entry["bytes_per_op"] = round(alloc["score"], 1)
+    return out
+
+
+def checks(cases, codec_result):
+    """The targets of issue 7, evaluated on this run (null where not measured)."""
+    by = {c["name"]: c for c in cases}
+    out = []
+
+    def add(name, value, target, ok):
+        out.append({"check": name, "value": value, "target": target, "pass": ok if value is not None else None})
+
+    c50 = by.get("small-c50", {})
+    v = c50.get("tunnel_vs_nginx")
+    add("small-c50 tunnel/nginx rps", v, ">= 0.5", v is not None and v >= 0.5)
+    v = c50.get("tunnel_vs_ssh")
+    add("small-c50 tunnel/ssh rps", v, ">= 1.5", v is not None and v >= 1.5)
+    v = by.get("small-c1", {}).get("tunnel_added_p99_ms")
+    add("small-c1 tunnel p99 - direct p99 (ms)", v, "< 2", v is not None and v < 2)
+    for name in TRANSFER_CASES:
+        v = by.get(name, {}).get("tunnel_mbps")
+        add(f"{name} tunnel MB/s", v, ">= 500", v is not None and v >= 500)
+    idle = by.get("idle-agents", {})
+    v = idle.get("heap_kib_per_agent")
+    add("idle-agents heap KiB/agent", v, "< 40", v is not None and v < 40)
+    v = idle.get("register_all_s")
+    ok_all = idle.get("registered") == idle.get("agents")
+    add("idle-agents time to register all (s)", v, "< 60 (all registered)", v is not None and v < 60 and ok_all)
+    churn = by.get("churn", {})
+    v = churn.get("tunnel_errors")
+    add("churn errors (incl. non-2xx)", v, "== 0", v == 0)
+    d = codec_result.get("encodeData16k", {}).get("bytes_per_op") if isinstance(codec_result, dict) else None
+    add("codec encodeData16k heap B/op (no body copy)", d, "< 16384", d is not None and d < 16384)
+    return out
+
+
+def fmt(v, digits=1):
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:,.{digits}f}"
+    return f"{v:,}" if isinstance(v, int) else str(v)
+
+
+def print_table(result):
+    cases = result["cases"]
+    print()
+    print(f"edge-tunnel benchmark ({result['run'].get('mode')}, {result['timestamp']}), tunnel: {result['run'].get('tunnel_status')}")
+    print()
+    hdr = f"{'case':<12} {'target':<7} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'p99.9 ms':>9} {'errors':>7}"
+    print(hdr)
+    print("-" * len(hdr))
+    for c in cases:
+        if c["kind"] != "load":
+            continue
+        for t in TARGETS:
+            if c.get(f"{t}_rps") is None:
+                extra = c.get("tunnel_status", "not measured") if t == "tunnel" else "not measured"
+                print(f"{c['name']:<12} {t:<7} {'-':>10}  ({extra})")
+                continue
+            print(f"{c['name']:<12} {t:<7} {fmt(c[t + '_rps']):>10} {fmt(c[t + '_p50_ms'], 2):>8} "
+                  f"{fmt(c[t + '_p99_ms'], 2):>8} {fmt(c[t + '_p999_ms'], 2):>9} {fmt(c[t + '_errors']):>7}")
+        print(f"{'':<12} ratios  tunnel/direct {fmt(c.get('tunnel_vs_direct'), 3)}  tunnel/nginx "
+              f"{fmt(c.get('tunnel_vs_nginx'), 3)}  tunnel/ssh {fmt(c.get('tunnel_vs_ssh'), 3)}  "
+              f"(nginx/direct {fmt(c.get('nginx_vs_direct'), 3)}, ssh/direct {fmt(c.get('ssh_vs_direct'), 3)})")
+    print()
+    for c in cases:
+        if c["kind"] != "transfer":
+            continue
+        parts = []
+        for t in TARGETS:
+            v = c.get(f"{t}_mbps")
+            parts.append(f"{t} {fmt(v)}" if v is not None else f"{t} -")
+        print(f"{c['name']:<14} MB/s ({c['mib']} MiB): " + "  ".join(parts)
+              + f"   tunnel/direct {fmt(c.get('tunnel_vs_direct'), 3)}")
+    for c in cases:
+        if c["kind"] == "idle":
+            if c.get("status") != "ok":
+                print(f"idle-agents: {c.get('status')}")
+            else:
+                print(f"idle-agents: {c.get('registered')}/{c.get('agents')} registered in {fmt(c.get('register_all_s'), 2)} s; "
+                      f"heap {fmt(c.get('heap_mib_before'))} -> {fmt(c.get('heap_mib_after'))} MiB "
+                      f"({fmt(c.get('heap_kib_per_agent'), 2)} KiB/agent); RSS {fmt(c.get('rss_mib_before'))} -> "
+                      f"{fmt(c.get('rss_mib_after'))} MiB ({fmt(c.get('rss_kib_per_agent'), 2)} KiB/agent)")
+        if c["kind"] == "churn":
+            if c.get("status") != "ok":
+                print(f"churn: {c.get('status')}")
+            else:
+                print(f"churn: {fmt(c.get('tunnel_rps'))} req/s, {fmt(c.get('tunnel_errors'))} errors "
+                      f"({fmt(c.get('tunnel_non2xx'))} non-2xx) of {fmt(c.get('tunnel_requests'))} requests while "
+                      f"{fmt(c.get('agents_joined'))} agents joined and {fmt(c.get('agents_left'))} left")
+    cod = result.get("codec", {})
+    if cod and "status" not in cod:
+        print()
+        print(f"{'codec benchmark':<26} {'ns/op':>10} {'B/op':>8}")
+        for name, e in cod.items():
+            print(f"{name:<26} {fmt(e.get('ns_per_op')):>10} {fmt(e.get('bytes_per_op')):>8}")
+    elif cod:
+        print(f"codec: {cod.get('status')}")
+    print()
+    print("targets (issue 7):")
+    for ch in result["checks"]:
+        mark = {True: "PASS", False: "MISS", None: "n/a "}[ch["pass"]]
+        print(f"  [{mark}] {ch['check']}: {fmt(ch['value'], 3)} (target {ch['target']})")
+
+
+COMPARE_KEYS = ("_rps", "_p99_ms", "_mbps", "heap_kib_per_agent", "register_all_s", "tunnel_errors")
+
+
+def print_comparison(prev, cur):
+    print()
+    if not prev:
+        print("no previous run to compare with")
+        return
+    print(f"compared with the previous run ({prev.get('timestamp')}, {prev.get('run', {}).get('mode')}):")
+    pcases = {c["name"]: c for c in prev.get("cases", [])}
+    for c in cur["cases"]:
+        p = pcases.get(c["name"])
+        if not p:
+            continue
+        diffs = []
+        for k, v in c.items():
+            if not any(k.endswith(s) for s in COMPARE_KEYS):
+                continue
+            pv = p.get(k)
+            if isinstance(v, (int, float)) and isinstance(pv, (int, float)) and not isinstance(v, bool):
+                pct = f"{(v - pv) / pv * 100:+.1f}%" if pv else "n/a"
+                diffs.append(f"{k} {fmt(pv)} -> {fmt(v)} ({pct})")
+        if diffs:
+            print(f"  {c['name']}: " + "; ".join(diffs))
+    pc = prev.get("codec", {})
+    for name, e in cur.get("codec", {}).items():
+        if isinstance(e, dict) and isinstance(pc.get(name), dict) and pc[name].get("ns_per_op"):
+            print(f"  codec {name}: {fmt(pc[name]['ns_per_op'])} -> {fmt(e.get('ns_per_op'))} ns/op, "
+                  f"{fmt(pc[name].get('bytes_per_op'))} -> {fmt(e.get('bytes_per_op'))} B/op")
+
+
+def chart(result, results_dir):
+    if not shutil.which("gnuplot"):
+        print("gnuplot not found; no chart")
+        return
+    tmp = os.path.join(results_dir, ".chart")
+    os.makedirs(tmp, exist_ok=True)
+    load_cases = [c for c in result["cases"] if c["kind"] == "load"]
+    transfers = [c for c in result["cases"] if c["kind"] == "transfer"]
+
+    def col(v):
+        return "NaN" if v is None else str(v)
+
+    with open(os.path.join(tmp, "rps.dat"), "w") as f:
+        f.write("case " + " ".join(TARGETS) + "\n")
+        for c in load_cases:
+            f.write(c["name"] + " " + " ".join(col(c.get(f"{t}_rps")) for t in TARGETS) + "\n")
+    with open(os.path.join(tmp, "p99.dat"), "w") as f:
+        f.write("case " + " ".join(TARGETS) + "\n")
+        for c in load_cases:
+            f.write(c["name"] + " " + " ".join(col(c.get(f"{t}_p99_ms")) for t in TARGETS) + "\n")
+    with open(os.path.join(tmp, "mbps.dat"), "w") as f:
+        f.write("case " + " ".join(TARGETS) + "\n")
+        for c in transfers:
+            f.write(c["name"] + " " + " ".join(col(c.get(f"{t}_mbps")) for t in TARGETS) + "\n")
+    png = os.path.join(results_dir, "latest.png")
+    panels = []
+    if load_cases:
+        panels.append(("rps.dat", "requests/s (higher is better)", "set logscale y"))
+        panels.append(("p99.dat", "p99 latency, ms (lower is better)", "set logscale y"))
+    if transfers:
+        panels.append(("mbps.dat", "transfer MB/s (higher is better)", "unset logscale y"))
+    if not panels:
+        return
+    script = [
+        f"set terminal pngcairo size {520 * len(panels)},480 font 'sans,10'",
+        f"set output '{png}'",
+        "set style data histograms",
+        "set style histogram clustered gap 1",
+        "set style fill solid 0.85 border -1",
+        "set boxwidth 0.9",
+        "set key top right",
+        "set grid ytics",
+        "set xtics rotate by -30",
+        f"set multiplot layout 1,{len(panels)} title 'edge-tunnel bench ({result['run'].get('mode')}, {result['timestamp']})'",
+    ]
+    for dat, title, extra in panels:
+        path = os.path.join(tmp, dat)
+        rows = [line.split() for line in open(path).read().splitlines()[1:]]
+        # gnuplot refuses a histogram column without a single number (a target not measured)
+        cols = [i + 2 for i in range(len(TARGETS)) if any(r[i + 1] != "NaN" for r in rows)]
+        if not cols:
+            continue
+        plots = ", ".join(f"'{path}' using {i}:xtic(1) title columnheader({i})" for i in cols)
+        script += [extra, f"set title '{title}'", "plot " + plots]
+    script.append("unset multiplot")
+    r = subprocess.run(["gnuplot"], input="\n".join(script), text=True, capture_output=True)
+    if r.returncode != 0:
+        # pngcairo missing in some builds: fall back to the plain png terminal
+        script[0] = f"set terminal png size {520 * len(panels)},480"
+        r = subprocess.run(["gnuplot"], input="\n".join(script), text=True, capture_output=True)
+    shutil.rmtree(tmp, ignore_errors=True)
+    if r.returncode == 0:
+        print(f"chart: {png}")
+    else:
+        print("gnuplot failed: " + r.stderr.strip()[:300])
+
+
+def main():
+    raw, results_dir = sys.argv[1], sys.argv[2]
+    run = load(os.path.join(raw, "run.json"), {})
+    tunnel_status = run.get("tunnel_status", "unknown")
+    cases = []
+    order = LOAD_CASES + TRANSFER_CASES + ["churn", "idle-agents"]
+    for name in order:
+        meta = load(os.path.join(raw, f"{name}.meta.json"))
+        if meta is None:
+            continue
+        kind = meta.get("kind")
+        if kind == "load":
+            cases.append(load_case(raw, name, meta, tunnel_status))
+        elif kind == "transfer":
+            cases.append(transfer_case(raw, name, meta, tunnel_status))
+        elif kind == "idle":
+            cases.append(idle_case(raw, meta))
+        elif kind == "churn":
+            cases.append(churn_case(raw, meta))
+    codec_result = codec(raw) if "codec" in run.get("cases", []) else {"status": "not run"}
+    result = {
+        "cases": cases,
+        "codec": codec_result,
+        "checks": checks(cases, codec_result),
+        "run": run,
+        "machine": machine(),
+        "timestamp": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    os.makedirs(results_dir, exist_ok=True)
+    latest = os.path.join(results_dir, "latest.json")
+    previous = os.path.join(results_dir, "previous.json")
+    prev = load(latest)
+    if prev is not None:
+        shutil.copyfile(latest, previous)
+    with open(latest + ".tmp", "w") as f:
+        json.dump(result, f, indent=2)
+        f.write("\n")
+    os.replace(latest + ".tmp", latest)
+    print_table(result)
+    print_comparison(prev, result)
+    chart(result, results_dir)
+    print(f"results: {latest}" + (f" (previous run kept as {previous})" if prev is not None else ""))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,623 @@
+#!/usr/bin/env bash
+# edge-tunnel benchmark harness (issue 7; documented in docs/benchmarks.md).
+#
+# Runs the same load, in the same run, against four targets on loopback:
+#   direct  - the upstream nginx itself
+#   nginx   - a second nginx as a one-hop reverse proxy (keepalive pool to the upstream)
+#   ssh     - an OpenSSH reverse tunnel (ssh -R to a private sshd on a loopback port)
+#   tunnel  - our ingress-service + edge-agent
+# and writes bench/results/latest.json (the last one kept as previous.json) and latest.png.
+#
+# usage: bench/run.sh [--quick] [--cases LIST] [--duration S] [--no-jmh] [--keep-workdir]
+#   --quick         same cases, shorter (whole run well under 10 minutes)
+#   --cases LIST    comma-separated subset, e.g. small-c50,download-1gib,idle-agents,churn,codec
+#   --duration S    seconds per load case (overrides the default of the mode)
+#   --no-jmh        same as leaving "codec" out of --cases
+#   --keep-workdir  leave the temp dir (configs, logs) behind for inspection
+# Environment overrides: BENCH_JVM_FLAGS, BENCH_NGINX_WORKERS, BENCH_IDLE_AGENTS,
+#   BENCH_TRANSFER_MIB, BENCH_INGRESS_ARGS, BENCH_AGENT_ARGS, BENCH_SKIP_TUNNEL=1.
+#
+# Every process it starts is killed on exit; all traffic stays on 127.0.0.1; every load run is
+# bounded in time and connections.
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$BENCH_DIR")
+RESULTS=$BENCH_DIR/results
+VERSION=0.1.0-SNAPSHOT
+ALL_CASES="small-c1,small-c50,small-c256,1mib-c16,download-1gib,upload-1gib,idle-agents,churn,codec"
+
+QUICK=0
+CASES=$ALL_CASES
+DURATION=""
+KEEP_WORKDIR=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --quick) QUICK=1 ;;
+        --cases) CASES=$2; shift ;;
+        --cases=*) CASES=${1#*=} ;;
+        --duration) DURATION=$2; shift ;;
+        --duration=*) DURATION=${1#*=} ;;
+        --no-jmh) CASES=$(echo ",$CASES," | sed 's/,codec,/,/; s/^,//; s/,$//') ;;
+        --keep-workdir) KEEP_WORKDIR=1 ;;
+        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+        *) echo "run.sh: unknown option: $1 (see --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+if [ "$QUICK" = 1 ]; then
+    MODE=quick
+    : "${DURATION:=4}"
+    WARMUP=2
+    TUNNEL_WARMUP=5
+    TRANSFER_MIB=${BENCH_TRANSFER_MIB:-256}
+    IDLE_AGENTS=${BENCH_IDLE_AGENTS:-1000}
+    JMH_ARGS=(-wi 2 -i 3 -w 500ms -r 1s -f 1)
+else
+    MODE=full
+    : "${DURATION:=12}"
+    WARMUP=5
+    TUNNEL_WARMUP=10
+    TRANSFER_MIB=${BENCH_TRANSFER_MIB:-1024}
+    IDLE_AGENTS=${BENCH_IDLE_AGENTS:-10000}
+    JMH_ARGS=(-wi 3 -i 5 -w 1s -r 2s -f 1)
+fi
+# Fixed heap so runs compare; G1 is what the JVM picks on this machine anyway; a missed memory
+# target should show as numbers, not as a crash, so the idle-agents ingress gets more room.
+JVM_FLAGS=${BENCH_JVM_FLAGS:-"-Xms512m -Xmx512m -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError"}
+IDLE_JVM_FLAGS="-Xms1g -Xmx2g -XX:+UseG1GC"
+NGINX_WORKERS=${BENCH_NGINX_WORKERS:-auto}
+HOST_HEADER=bench.local
+TARGETS=(direct nginx ssh tunnel)
+
+has_case() { case ",$CASES," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# ------------------------------------------------------------------ tools
+ensure_tools() {
+    local missing=() apt_updated=0
+    command -v nginx >/dev/null 2>&1 || missing+=(nginx)
+    command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+    [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+    command -v ssh >/dev/null 2>&1 || missing+=(openssh-client)
+    command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
+    command -v gnuplot >/dev/null 2>&1 || missing+=(gnuplot-nox)
+    command -v curl >/dev/null 2>&1 || missing+=(curl)
+    command -v python3 >/dev/null 2>&1 || missing+=(python3)
+    command -v jcmd >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
+    if [ ${#missing[@]} -gt 0 ]; then
+        if [ "$(id -u)" != 0 ]; then
+            die "missing tools (${missing[*]}); install them or run as root"
+        fi
+        log "installing ${missing[*]}"
+        if [ "$apt_updated" = 0 ]; then apt-get update -q >/dev/null; apt_updated=1; fi
+        # packages must not start their own nginx/sshd on the standard ports
+        local policy_added=0
+        if [ ! -e /usr/sbin/policy-rc.d ]; then
+            printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+            chmod +x /usr/sbin/policy-rc.d
+            policy_added=1
+        fi
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+        if [ "$policy_added" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
+    fi
+}
+
+# ------------------------------------------------------------------ process bookkeeping
+PIDS=()
+WORK=""
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    local pid
+    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do
+        for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.3; done
+        kill -KILL "$pid" 2>/dev/null || true
+    done
+    wait 2>/dev/null || true
+    if [ -n "$WORK" ] && [ -d "$WORK" ]; then
+        if [ "$KEEP_WORKDIR" = 1 ]; then log "work dir kept: $WORK"; else rm -rf "$WORK"; fi
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# bg NAME CMD...: starts CMD in the background, logs to $WORK/logs/NAME.log, records its pid.
+bg() {
+    local name=$1
+    shift
+    "$@" >"$WORK/logs/$name.log" 2>&1 &
+    PIDS+=("$!")
+    LAST_PID=$!
+}
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# wait_http URL SECONDS [PID]: until URL answers 2xx (and, for actuator health, says UP).
+wait_http() {
+    local url=$1 secs=$2 pid=${3:-} deadline body
+    deadline=$((SECONDS + secs))
+    while [ $SECONDS -lt $deadline ]; do
+        if body=$(curl -fsS --max-time 2 -H "Host: $HOST_HEADER" "$url" 2>/dev/null); then
+            case "$url" in
+                */actuator/health*) case "$body" in *'"UP"'*) return 0 ;; esac ;;
+                *) return 0 ;;
+            esac
+        fi
+        if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then return 1; fi
+        sleep 0.3
+    done
+    return 1
+}
+
+# ------------------------------------------------------------------ fixtures
+make_bodies() {
+    mkdir -p "$WORK/www"
+    head -c 99 /dev/zero | tr '\0' 'x' >"$WORK/www/small"
+    echo >>"$WORK/www/small" # 100 bytes
+    head -c $((1024 * 1024)) /dev/urandom >"$WORK/www/1mib"
+    # sparse: costs no disk, reads as zeros from the page cache
+    truncate -s $((TRANSFER_MIB * 1024 * 1024)) "$WORK/www/big"
+}
+
+start_upstream() {
+    UP_PORT=$(free_port)
+    SINK_PORT=$(free_port)
+    mkdir -p "$WORK/nginx-up"
+    cat >"$WORK/nginx-up.conf" <<EOF
+# upstream: serves the fixed bodies; /upload is proxied, unbuffered, to the discarding sink
+user root;
+worker_processes $NGINX_WORKERS;
+daemon off;
+pid $WORK/nginx-up.pid;
+error_log $WORK/logs/nginx-up.error.log warn;
+events { worker_connections 8192; multi_accept on; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    tcp_nodelay on;
+    keepalive_timeout 120s;
+    keepalive_requests 10000000;
+    default_type application/octet-stream;
+    client_body_temp_path $WORK/nginx-up/body;
+    proxy_temp_path $WORK/nginx-up/proxy;
+    fastcgi_temp_path $WORK/nginx-up/fastcgi;
+    uwsgi_temp_path $WORK/nginx-up/uwsgi;
+    scgi_temp_path $WORK/nginx-up/scgi;
+    upstream sink { server 127.0.0.1:$SINK_PORT; keepalive 16; }
+    server {
+        listen 127.0.0.1:$UP_PORT backlog=4096;
+        root $WORK/www;
+        location / { }
+        location = /upload {
+            client_max_body_size 0;
+            proxy_request_buffering off;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_pass http://sink;
+        }
+    }
+}
+EOF
+    bg upload-sink python3 "$BENCH_DIR/upload-sink.py" "$SINK_PORT"
+    bg nginx-up nginx -e "$WORK/logs/nginx-up.error.log" -p "$WORK/nginx-up" -c "$WORK/nginx-up.conf"
+    wait_http "http://127.0.0.1:$UP_PORT/small" 20 "$LAST_PID" || die "upstream nginx did not start (see logs)"
+}
+
+start_nginx_hop() {
+    HOP_PORT=$(free_port)
+    mkdir -p "$WORK/nginx-hop"
+    cat >"$WORK/nginx-hop.conf" <<EOF
+# one-hop reverse proxy to the upstream, as an operator would run it: keepalive pool upstream,
+# response buffering on but in memory only, request bodies streamed
+user root;
+worker_processes $NGINX_WORKERS;
+daemon off;
+pid $WORK/nginx-hop.pid;
+error_log $WORK/logs/nginx-hop.error.log warn;
+events { worker_connections 8192; multi_accept on; }
+http {
+    access_log off;
+    tcp_nodelay on;
+    keepalive_timeout 120s;
+    keepalive_requests 10000000;
+    client_body_temp_path $WORK/nginx-hop/body;
+    proxy_temp_path $WORK/nginx-hop/proxy;
+    fastcgi_temp_path $WORK/nginx-hop/fastcgi;
+    uwsgi_temp_path $WORK/nginx-hop/uwsgi;
+    scgi_temp_path $WORK/nginx-hop/scgi;
+    upstream up { server 127.0.0.1:$UP_PORT; keepalive 512; keepalive_requests 10000000; }
+    server {
+        listen 127.0.0.1:$HOP_PORT backlog=4096;
+        location / {
+            client_max_body_size 0;
+            proxy_pass http://up;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host \$host;
+            proxy_request_buffering off;
+            proxy_max_temp_file_size 0;
+        }
+    }
+}
+EOF
+    bg nginx-hop nginx -e "$WORK/logs/nginx-hop.error.log" -p "$WORK/nginx-hop" -c "$WORK/nginx-hop.conf"
+    wait_http "http://127.0.0.1:$HOP_PORT/small" 20 "$LAST_PID" || die "nginx hop did not start (see logs)"
+}
+
+SSH_CIPHER=default
+start_ssh() {
+    SSHD_PORT=$(free_port)
+    SSH_PORT=$(free_port)
+    mkdir -p "$WORK/ssh" /run/sshd
+    chmod 700 "$WORK/ssh"
+    ssh-keygen -q -t ed25519 -N '' -f "$WORK/ssh/host_key"
+    ssh-keygen -q -t ed25519 -N '' -f "$WORK/ssh/user_key"
+    cp "$WORK/ssh/user_key.pub" "$WORK/ssh/authorized_keys"
+    cat >"$WORK/ssh/sshd_config" <<EOF
+ListenAddress 127.0.0.1
+Port $SSHD_PORT
+HostKey $WORK/ssh/host_key
+PidFile $WORK/ssh/sshd.pid
+AuthorizedKeysFile $WORK/ssh/authorized_keys
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+AllowTcpForwarding remote
+GatewayPorts no
+X11Forwarding no
+PrintMotd no
+MaxStartups 10:30:100
+LogLevel ERROR
+EOF
+    /usr/sbin/sshd -t -f "$WORK/ssh/sshd_config" || die "sshd config rejected"
+    bg sshd /usr/sbin/sshd -D -e -f "$WORK/ssh/sshd_config"
+    local ssh_opts=(-F /dev/null -N -T -i "$WORK/ssh/user_key" -p "$SSHD_PORT"
+        -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
+        -o ExitOnForwardFailure=yes -o Compression=no -o LogLevel=ERROR)
+    # AES-GCM where the CPU has AES-NI: the fastest cipher OpenSSH offers, i.e. ssh at its best
+    if grep -qw aes /proc/cpuinfo; then
+        SSH_CIPHER=aes128-gcm@openssh.com
+        ssh_opts+=(-c "$SSH_CIPHER")
+    fi
+    sleep 0.3
+    bg ssh-R ssh "${ssh_opts[@]}" -R "127.0.0.1:$SSH_PORT:127.0.0.1:$UP_PORT" root@127.0.0.1
+    wait_http "http://127.0.0.1:$SSH_PORT/small" 20 "$LAST_PID" || die "ssh -R tunnel did not come up (see logs)"
+}
+
+find_jar() { # find_jar MODULE: the Spring Boot executable jar, -exec classifier first
+    local m=$1 j
+    for j in "$ROOT/$m/target/$m-$VERSION-exec.jar" "$ROOT/$m/target/$m-$VERSION.jar"; do
+        if [ -f "$j" ] && unzip -l "$j" 2>/dev/null | grep -q 'org/springframework/boot/loader'; then
+            echo "$j"
+            return 0
+        fi
+    done
+    return 1
+}
+
+TUNNEL_STATUS=pending
+ensure_jars() {
+    if [ "${BENCH_SKIP_TUNNEL:-0}" = 1 ]; then TUNNEL_STATUS="skipped: BENCH_SKIP_TUNNEL=1"; return 1; fi
+    if INGRESS_JAR=$(find_jar ingress-service) && AGENT_JAR=$(find_jar edge-agent); then return 0; fi
+    log "service jars missing; building them (./mvnw -B -q -o package -DskipTests -pl ingress-service,edge-agent -am)"
+    if ! (cd "$ROOT" && ./mvnw -B -q -o package -DskipTests -pl ingress-service,edge-agent -am) \
+        >"$WORK/logs/mvn-package.log" 2>&1; then
+        log "build failed (tail of the log):"
+        tail -n 15 "$WORK/logs/mvn-package.log" >&2 || true
+    fi
+    if INGRESS_JAR=$(find_jar ingress-service) && AGENT_JAR=$(find_jar edge-agent); then return 0; fi
+    TUNNEL_STATUS="skipped: ingress-service/edge-agent executable jars missing and the build did not produce them"
+    return 1
+}
+
+# start_ingress NAME JVMFLAGS -> sets ING_PORT ING_MGMT ING_TUNNEL ING_PID
+start_ingress() {
+    local name=$1 flags=$2
+    ING_PORT=$(free_port)
+    ING_MGMT=$(free_port)
+    ING_TUNNEL=$(free_port)
+    # shellcheck disable=SC2086 # JVM flags are a word list on purpose
+    bg "$name" env TUNNEL_TOKEN="$TOKEN" java $flags -jar "$INGRESS_JAR" --spring.profiles.active=local \
+        --server.port="$ING_PORT" --management.server.port="$ING_MGMT" --ingress.tunnel.port="$ING_TUNNEL" \
+        ${BENCH_INGRESS_ARGS:-}
+    ING_PID=$LAST_PID
+    wait_http "http://127.0.0.1:$ING_MGMT/actuator/health/readiness" 180 "$ING_PID"
+}
+
+start_tunnel() {
+    TOKEN=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
+    if ! start_ingress ingress "$JVM_FLAGS"; then
+        TUNNEL_STATUS="failed: ingress not ready within 180 s (see logs/ingress.log)"
+        tail -n 20 "$WORK/logs/ingress.log" >&2 || true
+        return 1
+    fi
+    MAIN_ING_PORT=$ING_PORT MAIN_ING_TUNNEL=$ING_TUNNEL MAIN_ING_PID=$ING_PID
+    AGENT_PORT=$(free_port)
+    AGENT_MGMT=$(free_port)
+    # shellcheck disable=SC2086
+    bg agent env TUNNEL_TOKEN="$TOKEN" java $JVM_FLAGS -jar "$AGENT_JAR" --spring.profiles.active=local \
+        --server.port="$AGENT_PORT" --management.server.port="$AGENT_MGMT" \
+        --agent.ingress-uri="ws://127.0.0.1:$ING_TUNNEL/tunnel" \
+        "--agent.routes[0].host=$HOST_HEADER" "--agent.routes[0].local-url=http://127.0.0.1:$UP_PORT" \
+        ${BENCH_AGENT_ARGS:-}
+    AGENT_PID=$LAST_PID
+    if ! wait_http "http://127.0.0.1:$AGENT_MGMT/actuator/health/readiness" 180 "$AGENT_PID"; then
+        TUNNEL_STATUS="failed: agent not ready (tunnel registered) within 180 s (see logs/agent.log)"
+        tail -n 20 "$WORK/logs/agent.log" >&2 || true
+        return 1
+    fi
+    if ! wait_http "http://127.0.0.1:$MAIN_ING_PORT/small" 30; then
+        TUNNEL_STATUS="failed: GET /small through the tunnel did not answer 2xx"
+        return 1
+    fi
+    TUNNEL_STATUS=ok
+}
+
+# ------------------------------------------------------------------ measurements
+declare -A PORT_OF
+target_available() { [ -n "${PORT_OF[$1]:-}" ]; }
+
+check_target() { # check_target TARGET: 200 and the exact bytes of both bodies
+    local port=${PORT_OF[$1]} small big
+    small=$(curl -sS --max-time 5 -H "Host: $HOST_HEADER" -o /dev/null -w '%{http_code} %{size_download}' \
+        "http://127.0.0.1:$port/small" 2>/dev/null || true)
+    big=$(curl -sS --max-time 5 -H "Host: $HOST_HEADER" "http://127.0.0.1:$port/1mib" 2>/dev/null | cmp -s - "$WORK/www/1mib" && echo same || echo differs)
+    [ "$small" = "200 100" ] && [ "$big" = same ]
+}
+
+# run_wrk CASE TARGET CONNS SECONDS PATH -> $WORK/raw/CASE.TARGET.json
+run_wrk() {
+    local case=$1 target=$2 conns=$3 secs=$4 path=$5 threads=2 out
+    [ "$conns" -lt 2 ] && threads=1
+    out=$(BENCH_HOST=$HOST_HEADER timeout $((secs + 30)) wrk -t"$threads" -c"$conns" -d"${secs}s" --timeout 5s \
+        --latency -s "$BENCH_DIR/wrk-report.lua" "http://127.0.0.1:${PORT_OF[$target]}$path" 2>&1) || true
+    echo "$out" >"$WORK/logs/wrk.$case.$target.log"
+    if ! echo "$out" | sed -n 's/^BENCHJSON //p' >"$WORK/raw/$case.$target.json" || [ ! -s "$WORK/raw/$case.$target.json" ]; then
+        echo '{"failed":"wrk produced no result"}' >"$WORK/raw/$case.$target.json"
+    fi
+}
+
+warm_up() {
+    local t secs
+    for t in "${TARGETS[@]}"; do
+        target_available "$t" || continue
+        secs=$WARMUP
+        [ "$t" = tunnel ] && secs=$TUNNEL_WARMUP
+        log "warm-up $t (${secs}s)"
+        BENCH_HOST=$HOST_HEADER timeout $((secs + 30)) wrk -t2 -c50 -d"${secs}s" -s "$BENCH_DIR/wrk-report.lua" \
+            "http://127.0.0.1:${PORT_OF[$t]}/small" >/dev/null 2>&1 || true
+        BENCH_HOST=$HOST_HEADER timeout $((secs + 30)) wrk -t2 -c8 -d2s -s "$BENCH_DIR/wrk-report.lua" \
+            "http://127.0.0.1:${PORT_OF[$t]}/1mib" >/dev/null 2>&1 || true
+    done
+}
+
+load_case() { # load_case NAME CONNS PATH
+    local name=$1 conns=$2 path=$3 t
+    has_case "$name" || return 0
+    for t in "${TARGETS[@]}"; do
+        if target_available "$t"; then
+            log "$name -> $t (wrk -c$conns ${DURATION}s $path)"
+            run_wrk "$name" "$t" "$conns" "$DURATION" "$path"
+            sleep 1 # let the previous target's connections close
+        fi
+    done
+    echo "{\"kind\":\"load\",\"connections\":$conns,\"path\":\"$path\",\"duration_s\":$DURATION}" >"$WORK/raw/$name.meta.json"
+}
+
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+transfer_case() { # transfer_case download|upload
+    local dir=$1 name="$1-1gib" t port res code bytes secs size
+    has_case "$name" || return 0
+    size=$((TRANSFER_MIB * 1024 * 1024))
+    local tunnel_before=""
+    if target_available tunnel; then
+        tunnel_before="\"ingress_rss_kib_before\":$(rss_kib "$MAIN_ING_PID"),\"agent_rss_kib_before\":$(rss_kib "$AGENT_PID"),"
+    fi
+    for t in "${TARGETS[@]}"; do
+        target_available "$t" || continue
+        port=${PORT_OF[$t]}
+        log "$name -> $t ($TRANSFER_MIB MiB)"
+        if [ "$dir" = download ]; then
+            res=$(curl -sS --max-time 300 -H "Host: $HOST_HEADER" -o /dev/null \
+                -w '%{http_code} %{size_download} %{time_total}' "http://127.0.0.1:$port/big" 2>>"$WORK/logs/curl.log" || true)
+            read -r code bytes secs <<<"$res"
+        else
+            res=$(curl -sS --max-time 300 -H "Host: $HOST_HEADER" -H 'Expect:' -X POST -T "$WORK/www/big" \
+                -o "$WORK/upload.resp" -w '%{http_code} %{size_upload} %{time_total}' \
+                "http://127.0.0.1:$port/upload" 2>>"$WORK/logs/curl.log" || true)
+            read -r code bytes secs <<<"$res"
+            # the sink answers with the number of body bytes it read
+            bytes=$(cat "$WORK/upload.resp" 2>/dev/null || echo 0)
+            case "$bytes" in '' | *[!0-9]*) bytes=0 ;; esac
+        fi
+        python3 - "$WORK/raw/$name.$t.json" "${code:-0}" "${bytes:-0}" "${secs:-0}" "$size" <<'EOF'
+import json, sys
+path, code, nbytes, secs, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
+ok = code == 200 and nbytes == size and secs > 0
+json.dump({"status": code, "bytes": nbytes, "expected_bytes": size, "seconds": secs,
+           "mbps": round(nbytes / secs / 1e6, 1) if ok else None, "ok": ok}, open(path, "w"))
+EOF
+        sleep 0.5
+    done
+    local tunnel_after=""
+    if target_available tunnel; then
+        tunnel_after="\"ingress_rss_kib_after\":$(rss_kib "$MAIN_ING_PID"),\"agent_rss_kib_after\":$(rss_kib "$AGENT_PID"),\"ingress_hwm_kib\":$(hwm_kib "$MAIN_ING_PID"),\"agent_hwm_kib\":$(hwm_kib "$AGENT_PID"),"
+    fi
+    echo "{${tunnel_before}${tunnel_after}\"kind\":\"transfer\",\"direction\":\"$dir\",\"mib\":$TRANSFER_MIB}" >"$WORK/raw/$name.meta.json"
+}
+
+ensure_bench_classpath() {
+    [ -n "${BENCH_CP:-}" ] && return 0
+    # the benchmark project needs shared-protocol in ~/.m2; install the jar already built in the
+    # repo (no rebuild, so it never races a developer's build of the same module)
+    local m2=$HOME/.m2/repository/io/edgetunnel
+    local built=$ROOT/shared-protocol/target/shared-protocol-$VERSION.jar
+    local installed=$m2/shared-protocol/$VERSION/shared-protocol-$VERSION.jar
+    if [ ! -f "$built" ] && [ ! -f "$installed" ]; then
+        log "shared-protocol jar missing; building it"
+        (cd "$ROOT" && ./mvnw -B -q -o package -DskipTests -pl shared-protocol -am) >"$WORK/logs/mvn-protocol.log" 2>&1 || true
+    fi
+    if [ -f "$built" ] && { [ ! -f "$installed" ] || [ "$built" -nt "$installed" ]; }; then
+        log "installing shared-protocol $VERSION into ~/.m2"
+        (cd "$ROOT" && ./mvnw -B -q -o -N install -DskipTests) >"$WORK/logs/mvn-install.log" 2>&1 || true
+        (cd "$ROOT" && ./mvnw -B -q -o install:install-file -Dfile="$built" -DpomFile=shared-protocol/pom.xml) \
+            >>"$WORK/logs/mvn-install.log" 2>&1 || true
+    fi
+    if ! (cd "$BENCH_DIR/jmh" && "$ROOT/mvnw" -B -q -o -f "$BENCH_DIR/jmh/pom.xml" package dependency:build-classpath \
+        -Dmdep.outputFile=target/cp.txt) >"$WORK/logs/mvn-bench.log" 2>&1; then
+        # first run on a machine: the JMH artifacts may not be in ~/.m2 yet
+        (cd "$BENCH_DIR/jmh" && "$ROOT/mvnw" -B -q -f "$BENCH_DIR/jmh/pom.xml" package dependency:build-classpath \
+            -Dmdep.outputFile=target/cp.txt) >"$WORK/logs/mvn-bench.log" 2>&1 || {
+            tail -n 20 "$WORK/logs/mvn-bench.log" >&2
+            return 1
+        }
+    fi
+    BENCH_CP="$BENCH_DIR/jmh/target/classes:$(cat "$BENCH_DIR/jmh/target/cp.txt")"
+}
+
+heap_used_kib() { # after a full GC; G1 prints "garbage-first heap   total 1048576K, used 12345K"
+    jcmd "$1" GC.run >/dev/null 2>&1 || true
+    sleep 0.5
+    jcmd "$1" GC.heap_info 2>/dev/null | sed -n 's/.* used \([0-9]*\)K.*/\1/p' | head -n 1
+}
+
+idle_case() {
+    has_case idle-agents || return 0
+    local meta="$WORK/raw/idle-agents.meta.json"
+    if [ "$TUNNEL_STATUS" != ok ]; then
+        echo "{\"kind\":\"idle\",\"status\":\"$TUNNEL_STATUS\"}" >"$meta"
+        return 0
+    fi
+    if ! ensure_bench_classpath; then
+        echo '{"kind":"idle","status":"failed: could not build the simulator classpath (bench/jmh)"}' >"$meta"
+        return 0
+    fi
+    log "idle-agents: fresh ingress ($IDLE_JVM_FLAGS), $IDLE_AGENTS simulated agents"
+    if ! start_ingress ingress-idle "$IDLE_JVM_FLAGS"; then
+        echo '{"kind":"idle","status":"failed: idle ingress not ready"}' >"$meta"
+        return 0
+    fi
+    local pid=$ING_PID heap0 rss0 heap1 rss1 sim_pid
+    heap0=$(heap_used_kib "$pid")
+    rss0=$(rss_kib "$pid")
+    rm -f "$WORK/idle.stop"
+    bg idle-agents java -Xmx2g -cp "$BENCH_CP" "$BENCH_DIR/IdleAgents.java" --mode idle \
+        --uri "ws://127.0.0.1:$ING_TUNNEL/tunnel" --token "$TOKEN" --count "$IDLE_AGENTS" \
+        --host-format 'idle-%d.bench.local' --stop-file "$WORK/idle.stop" --timeout 180 \
+        --result "$WORK/raw/idle-agents.sim.json"
+    sim_pid=$LAST_PID
+    local deadline=$((SECONDS + 240))
+    while [ $SECONDS -lt $deadline ] && kill -0 "$sim_pid" 2>/dev/null && [ ! -s "$WORK/raw/idle-agents.sim.json" ]; do
+        sleep 0.5
+    done
+    sleep 2 # let the ingress settle (registration bookkeeping, first heartbeats)
+    heap1=$(heap_used_kib "$pid")
+    rss1=$(rss_kib "$pid")
+    touch "$WORK/idle.stop"
+    for _ in $(seq 1 60); do kill -0 "$sim_pid" 2>/dev/null || break; sleep 0.5; done
+    kill -TERM "$pid" 2>/dev/null || true
+    echo "{\"kind\":\"idle\",\"status\":\"ok\",\"agents\":$IDLE_AGENTS,\"heap_kib_before\":${heap0:-null},\"heap_kib_after\":${heap1:-null},\"rss_kib_before\":${rss0:-null},\"rss_kib_after\":${rss1:-null},\"jvm_flags\":\"$IDLE_JVM_FLAGS\"}" >"$meta"
+}
+
+churn_case() {
+    has_case churn || return 0
+    local meta="$WORK/raw/churn.meta.json"
+    if [ "$TUNNEL_STATUS" != ok ]; then
+        echo "{\"kind\":\"churn\",\"status\":\"$TUNNEL_STATUS\"}" >"$meta"
+        return 0
+    fi
+    if ! ensure_bench_classpath; then
+        echo '{"kind":"churn","status":"failed: could not build the simulator classpath (bench/jmh)"}' >"$meta"
+        return 0
+    fi
+    log "churn: simulated agents join and leave $HOST_HEADER while wrk -c50 runs ${DURATION}s"
+    bg churn-agents java -Xmx512m -cp "$BENCH_CP" "$BENCH_DIR/IdleAgents.java" --mode churn \
+        --uri "ws://127.0.0.1:$MAIN_ING_TUNNEL/tunnel" --token "$TOKEN" --count 8 \
+        --host-format "$HOST_HEADER" --duration $((DURATION + 2)) --timeout 60 \
+        --result "$WORK/raw/churn.sim.json"
+    local sim_pid=$LAST_PID
+    sleep 2 # the first simulated agents are registered before the load starts
+    run_wrk churn tunnel 50 "$DURATION" /small
+    for _ in $(seq 1 60); do kill -0 "$sim_pid" 2>/dev/null || break; sleep 0.5; done
+    echo "{\"kind\":\"churn\",\"status\":\"ok\",\"connections\":50,\"duration_s\":$DURATION}" >"$meta"
+}
+
+codec_case() {
+    has_case codec || return 0
+    if ! ensure_bench_classpath; then
+        echo '{"status":"failed: could not build bench/jmh"}' >"$WORK/raw/codec.json"
+        return 0
+    fi
+    log "codec: JMH ${JMH_ARGS[*]} -prof gc"
+    java -cp "$BENCH_CP" org.openjdk.jmh.Main "${JMH_ARGS[@]}" -prof gc -rf json -rff "$WORK/raw/jmh.json" \
+        FrameCodecBenchmark >"$WORK/logs/jmh.log" 2>&1 || log "JMH failed (see logs/jmh.log)"
+}
+
+# ------------------------------------------------------------------ main
+main() {
+    ensure_tools
+    command -v shellcheck >/dev/null 2>&1 || true
+    WORK=$(mktemp -d /tmp/edge-bench.XXXXXX)
+    mkdir -p "$WORK/logs" "$WORK/raw" "$RESULTS"
+    ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+    log "mode $MODE: ${DURATION}s per load case, transfers ${TRANSFER_MIB} MiB, ${IDLE_AGENTS} idle agents; work dir $WORK"
+
+    make_bodies
+    start_upstream
+    PORT_OF[direct]=$UP_PORT
+    start_nginx_hop
+    PORT_OF[nginx]=$HOP_PORT
+    start_ssh
+    PORT_OF[ssh]=$SSH_PORT
+    if ensure_jars; then
+        log "starting ingress + agent ($INGRESS_JAR, $AGENT_JAR)"
+        if start_tunnel; then PORT_OF[tunnel]=$MAIN_ING_PORT; fi
+    fi
+    if [ "$TUNNEL_STATUS" != ok ]; then
+        log "TUNNEL CASES SKIPPED: $TUNNEL_STATUS"
+    fi
+    local t
+    for t in "${TARGETS[@]}"; do
+        if target_available "$t" && ! check_target "$t"; then
+            log "target $t does not serve the fixed bodies correctly; leaving it out"
+            unset "PORT_OF[$t]"
+            [ "$t" = tunnel ] && TUNNEL_STATUS="failed: wrong bodies through the tunnel"
+        fi
+    done
+
+    warm_up
+    load_case small-c1 1 /small
+    load_case small-c50 50 /small
+    load_case small-c256 256 /small
+    load_case 1mib-c16 16 /1mib
+    transfer_case download
+    transfer_case upload
+    churn_case
+    codec_case
+    # last: it starts its own ingress and takes the most memory
+    idle_case
+
+    python3 - "$WORK/raw/run.json" <<EOF
+import json, sys
+json.dump({"mode": "$MODE", "duration_s": $DURATION, "transfer_mib": $TRANSFER_MIB,
+           "idle_agents": $IDLE_AGENTS, "tunnel_status": "$TUNNEL_STATUS", "ssh_cipher": "$SSH_CIPHER",
+           "nginx_workers": "$NGINX_WORKERS", "jvm_flags": "$JVM_FLAGS",
+           "cases": "$CASES".split(",")}, open(sys.argv[1], "w"))
+EOF
+    python3 "$BENCH_DIR/report.py" "$WORK/raw" "$RESULTS"
+}
+
+main
