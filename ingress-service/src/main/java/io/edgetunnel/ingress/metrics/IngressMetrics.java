@@ -1,0 +1,107 @@
+package io.edgetunnel.ingress.metrics;
+
+import io.edgetunnel.ingress.registry.AgentRegistry;
+import io.edgetunnel.protocol.RejectReason;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+import org.springframework.stereotype.Component;
+
+/**
+ * Every ingress meter. Tags are bounded: {@code route} is a claimed route pattern or
+ * {@code unmatched}, never the raw Host.
+ */
+@Component
+public final class IngressMetrics {
+
+    public static final String UNMATCHED = "unmatched";
+
+    private final MeterRegistry registry;
+    private final AtomicInteger activeStreams = new AtomicInteger();
+    private final LongAdder bufferedBytes = new LongAdder();
+    private final Counter requestBytes;
+    private final Counter responseBytes;
+
+    public IngressMetrics(MeterRegistry registry, AgentRegistry agents) {
+        this.registry = registry;
+        Gauge.builder("tunnel.ingress.agents.connected", agents, AgentRegistry::agentCount)
+                .description("Agents with at least one registered tunnel")
+                .register(registry);
+        Gauge.builder("tunnel.ingress.tunnels.connected", agents, AgentRegistry::tunnelCount)
+                .description("Registered agent tunnels")
+                .register(registry);
+        Gauge.builder("tunnel.ingress.routes", agents, AgentRegistry::routeCount)
+                .description("Distinct claimed routes")
+                .register(registry);
+        Gauge.builder("tunnel.ingress.streams.active", activeStreams, AtomicInteger::get)
+                .description("Open tunnel streams")
+                .register(registry);
+        Gauge.builder("tunnel.ingress.buffered.bytes", bufferedBytes, LongAdder::sum)
+                .description("Response body bytes queued in the ingress, across all streams")
+                .baseUnit("bytes")
+                .register(registry);
+        this.requestBytes = Counter.builder("tunnel.ingress.bytes")
+                .tag("direction", "request")
+                .baseUnit("bytes")
+                .register(registry);
+        this.responseBytes = Counter.builder("tunnel.ingress.bytes")
+                .tag("direction", "response")
+                .baseUnit("bytes")
+                .register(registry);
+        for (RejectReason reason : RejectReason.values()) {
+            registrationCounter("rejected", reason.name());
+        }
+        registrationCounter("accepted", "none");
+    }
+
+    /** Shared by every stream's inbound body, so the gauge sums them. */
+    public LongAdder bufferedBytes() {
+        return bufferedBytes;
+    }
+
+    public AtomicInteger activeStreams() {
+        return activeStreams;
+    }
+
+    public void requestBytes(long bytes) {
+        requestBytes.increment(bytes);
+    }
+
+    public void responseBytes(long bytes) {
+        responseBytes.increment(bytes);
+    }
+
+    public void registrationAccepted() {
+        registrationCounter("accepted", "none").increment();
+    }
+
+    public void registrationRejected(RejectReason reason) {
+        registrationCounter("rejected", reason.name()).increment();
+    }
+
+    public double registrations(String result, String reason) {
+        return registrationCounter(result, reason).count();
+    }
+
+    private Counter registrationCounter(String result, String reason) {
+        return Counter.builder("tunnel.ingress.registrations")
+                .description("Agent hellos by result and reject reason")
+                .tag("result", result)
+                .tag("reason", reason)
+                .register(registry);
+    }
+
+    public void request(String route, int status, String outcome, long nanos) {
+        Timer.builder("tunnel.ingress.requests")
+                .description("Public requests by route, status class and outcome")
+                .tag("route", route)
+                .tag("status_class", (status / 100) + "xx")
+                .tag("outcome", outcome)
+                .publishPercentileHistogram()
+                .register(registry)
+                .record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+    }
+}

@@ -1,0 +1,81 @@
+package io.edgetunnel.ingress.proxy;
+
+import io.edgetunnel.ingress.tunnel.Ids;
+import io.edgetunnel.protocol.Header;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The request header block sent to the agent: the client's headers minus hop-by-hop ones, then
+ * {@code X-Forwarded-For/Proto/Host/Port} appended to whatever the ALB (or another proxy) sent,
+ * and an {@code X-Request-Id}, kept when present. Host passes through unchanged.
+ */
+final class ForwardedHeaders {
+
+    static final String X_FORWARDED_FOR = "X-Forwarded-For";
+    static final String X_FORWARDED_PROTO = "X-Forwarded-Proto";
+    static final String X_FORWARDED_HOST = "X-Forwarded-Host";
+    static final String X_FORWARDED_PORT = "X-Forwarded-Port";
+    static final String X_REQUEST_ID = "X-Request-Id";
+
+    private ForwardedHeaders() {}
+
+    /**
+     * @param clientAddress the peer's address (the ALB behind the load balancer), or null if unknown
+     * @param scheme the scheme of this hop ({@code http})
+     * @param host the Host header as received, or null
+     * @param port the local port the request arrived on
+     */
+    static List<Header> forRequest(List<Header> received, String clientAddress, String scheme, String host, int port) {
+        List<Header> headers = new ArrayList<>(received.size() + 5);
+        List<String> forwardedFor = new ArrayList<>();
+        List<String> forwardedProto = new ArrayList<>();
+        List<String> forwardedHost = new ArrayList<>();
+        List<String> forwardedPort = new ArrayList<>();
+        String requestId = null;
+        for (Header header : HopByHopHeaders.strip(received)) {
+            String name = header.name();
+            if (name.equalsIgnoreCase(X_FORWARDED_FOR)) {
+                forwardedFor.add(header.value().trim());
+            } else if (name.equalsIgnoreCase(X_FORWARDED_PROTO)) {
+                forwardedProto.add(header.value().trim());
+            } else if (name.equalsIgnoreCase(X_FORWARDED_HOST)) {
+                forwardedHost.add(header.value().trim());
+            } else if (name.equalsIgnoreCase(X_FORWARDED_PORT)) {
+                forwardedPort.add(header.value().trim());
+            } else if (name.equalsIgnoreCase(X_REQUEST_ID)) {
+                if (requestId == null && !header.value().isBlank()) {
+                    requestId = header.value().trim();
+                }
+            } else {
+                headers.add(header);
+            }
+        }
+        if (clientAddress != null) {
+            forwardedFor.add(clientAddress);
+        }
+        forwardedProto.add(scheme);
+        if (host != null && !host.isBlank()) {
+            forwardedHost.add(host.trim());
+        }
+        forwardedPort.add(Integer.toString(port));
+        addJoined(headers, X_FORWARDED_FOR, forwardedFor);
+        addJoined(headers, X_FORWARDED_PROTO, forwardedProto);
+        addJoined(headers, X_FORWARDED_HOST, forwardedHost);
+        addJoined(headers, X_FORWARDED_PORT, forwardedPort);
+        headers.add(new Header(X_REQUEST_ID, requestId != null ? requestId : Ids.random()));
+        return headers;
+    }
+
+    /** The agent's response headers minus hop-by-hop ones. */
+    static List<Header> forResponse(List<Header> received) {
+        return HopByHopHeaders.strip(received);
+    }
+
+    private static void addJoined(List<Header> headers, String name, List<String> values) {
+        values.removeIf(String::isEmpty);
+        if (!values.isEmpty()) {
+            headers.add(new Header(name, String.join(", ", values)));
+        }
+    }
+}

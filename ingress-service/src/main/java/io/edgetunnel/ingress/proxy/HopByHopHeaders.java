@@ -1,0 +1,65 @@
+package io.edgetunnel.ingress.proxy;
+
+import io.edgetunnel.protocol.Header;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * Hop-by-hop headers (RFC 9110 section 7.6.1): meaningful for one connection only, so never
+ * forwarded either way. {@code TE: trailers} survives, as HTTP/2 and gRPC rely on it.
+ */
+final class HopByHopHeaders {
+
+    private static final Set<String> ALWAYS = Set.of(
+            "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
+            "proxy-authorization", "proxy-authenticate", "http2-settings");
+
+    private HopByHopHeaders() {}
+
+    /** {@code headers} without hop-by-hop fields, order, case and duplicates otherwise kept. */
+    static List<Header> strip(List<Header> headers) {
+        Set<String> named = new HashSet<>();
+        for (Header header : headers) {
+            if (header.name().equalsIgnoreCase("connection")) {
+                for (String token : header.value().split(",")) {
+                    String name = token.trim().toLowerCase(Locale.ROOT);
+                    if (!name.isEmpty()) {
+                        named.add(name);
+                    }
+                }
+            }
+        }
+        List<Header> result = new ArrayList<>(headers.size());
+        for (Header header : headers) {
+            String name = header.name().toLowerCase(Locale.ROOT);
+            if (name.equals("te")) {
+                if (containsTrailers(header.value())) {
+                    result.add(new Header(header.name(), "trailers"));
+                }
+                continue;
+            }
+            if (ALWAYS.contains(name) || name.startsWith("proxy-") || named.contains(name)) {
+                continue;
+            }
+            result.add(header);
+        }
+        return result;
+    }
+
+    private static boolean containsTrailers(String value) {
+        for (String token : value.split(",")) {
+            String coding = token.trim();
+            int semicolon = coding.indexOf(';');
+            if (semicolon >= 0) {
+                coding = coding.substring(0, semicolon).trim();
+            }
+            if (coding.equalsIgnoreCase("trailers")) {
+                return true;
+            }
+        }
+        return false;
+    }
+}

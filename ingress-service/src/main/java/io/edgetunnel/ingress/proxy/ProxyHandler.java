@@ -1,0 +1,288 @@
+package io.edgetunnel.ingress.proxy;
+
+import io.edgetunnel.ingress.config.ProxyProperties;
+import io.edgetunnel.ingress.metrics.IngressMetrics;
+import io.edgetunnel.ingress.registry.AgentRegistry;
+import io.edgetunnel.ingress.registry.Tunnel;
+import io.edgetunnel.ingress.routing.RouteEntry;
+import io.edgetunnel.ingress.tunnel.TunnelSession;
+import io.edgetunnel.protocol.Frame;
+import io.edgetunnel.protocol.Header;
+import io.edgetunnel.protocol.HostNames;
+import io.edgetunnel.protocol.ResetCode;
+import io.edgetunnel.protocol.RouteClaim;
+import io.netty.buffer.ByteBuf;
+import io.netty.util.ReferenceCounted;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.core.io.buffer.DataBuffer;
+import org.springframework.core.io.buffer.DataBufferUtils;
+import org.springframework.core.io.buffer.NettyDataBufferFactory;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatusCode;
+import org.springframework.http.server.reactive.ServerHttpRequest;
+import org.springframework.http.server.reactive.ServerHttpRequestDecorator;
+import org.springframework.http.server.reactive.ServerHttpResponse;
+import org.springframework.stereotype.Component;
+import org.springframework.web.server.ServerWebExchange;
+import org.springframework.web.server.WebHandler;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.SignalType;
+import reactor.netty.http.server.HttpServerRequest;
+
+/**
+ * Every public request: Host → route → tunnel stream → the agent's response, streamed both ways.
+ * Failures before response headers become problem answers (400/404/413/502/503/504); failures after
+ * them error the response body so the client connection is aborted, never cleanly truncated.
+ */
+@Component
+public final class ProxyHandler implements WebHandler {
+
+    private static final Logger log = LoggerFactory.getLogger(ProxyHandler.class);
+
+    private final AgentRegistry registry;
+    private final ProxyProperties properties;
+    private final IngressMetrics metrics;
+
+    public ProxyHandler(AgentRegistry registry, ProxyProperties properties, IngressMetrics metrics) {
+        this.registry = registry;
+        this.properties = properties;
+        this.metrics = metrics;
+    }
+
+    /** Per-request bookkeeping for the metrics. */
+    private static final class Exchange {
+        final long startNanos = System.nanoTime();
+        volatile String route = IngressMetrics.UNMATCHED;
+        volatile String outcome;
+    }
+
+    @Override
+    public Mono<Void> handle(ServerWebExchange exchange) {
+        Exchange state = new Exchange();
+        return Mono.defer(() -> proxy(exchange, state))
+                .doOnSuccess(v -> {
+                    if (state.outcome == null) {
+                        state.outcome = ProxyException.Outcome.OK;
+                    }
+                })
+                .onErrorResume(ProxyException.class, problem -> {
+                    state.outcome = problem.outcome();
+                    return ProblemResponses.write(exchange.getResponse(), problem, properties.retryAfter());
+                })
+                .doOnError(error -> {
+                    if (state.outcome == null) {
+                        state.outcome = error instanceof StreamFailure f && f.kind() == StreamFailure.Kind.CLIENT_ABORT
+                                ? ProxyException.Outcome.CLIENT_ABORT : ProxyException.Outcome.AGENT_ERROR;
+                    }
+                    log.debug("Aborting public response to {}: {}", exchange.getRequest().getURI(), error.toString());
+                })
+                .doFinally(signal -> record(exchange, state, signal));
+    }
+
+    private void record(ServerWebExchange exchange, Exchange state, SignalType signal) {
+        String outcome = state.outcome;
+        if (outcome == null || signal == SignalType.CANCEL) {
+            outcome = ProxyException.Outcome.CLIENT_ABORT;
+        }
+        HttpStatusCode status = exchange.getResponse().getStatusCode();
+        int code = status == null ? 200 : status.value();
+        if (signal == SignalType.CANCEL && status == null) {
+            code = 499;
+        } else if (signal == SignalType.ON_ERROR && !exchange.getResponse().isCommitted()) {
+            code = 502;
+        }
+        metrics.request(state.route, code, outcome, System.nanoTime() - state.startNanos);
+    }
+
+    private Mono<Void> proxy(ServerWebExchange exchange, Exchange state) {
+        ServerHttpRequest request = exchange.getRequest();
+        List<Header> received = receivedHeaders(request);
+        String rawHost = null;
+        int hostCount = 0;
+        for (Header header : received) {
+            if (header.name().equalsIgnoreCase(HttpHeaders.HOST)) {
+                rawHost = header.value();
+                hostCount++;
+            }
+        }
+        if (hostCount != 1) {
+            throw ProxyException.badRequest(hostCount == 0 ? "missing Host header" : "more than one Host header");
+        }
+        String host = HostNames.normalise(rawHost);
+        if (host == null) {
+            throw ProxyException.badRequest("malformed Host header");
+        }
+        String path = request.getURI().getRawPath();
+        if (path == null || path.isEmpty()) {
+            path = "/";
+        }
+        RouteEntry entry = registry.match(host, path);
+        if (entry == null) {
+            throw ProxyException.noRoute(host);
+        }
+        state.route = entry.route().toString();
+
+        HttpHeaders headers = request.getHeaders();
+        long contentLength = headers.getContentLength();
+        boolean chunked = headers.containsHeader(HttpHeaders.TRANSFER_ENCODING);
+        if (properties.bodyLimited() && contentLength > properties.maxRequestBodyBytes()) {
+            throw ProxyException.tooLarge(properties.maxRequestBodyBytes());
+        }
+        boolean hasBody = contentLength > 0 || chunked;
+
+        InetSocketAddress remote = request.getRemoteAddress();
+        InetSocketAddress local = request.getLocalAddress();
+        List<Header> forwarded = ForwardedHeaders.forRequest(
+                received,
+                remote == null ? null : (remote.getAddress() == null ? remote.getHostString()
+                        : remote.getAddress().getHostAddress()),
+                "http",
+                rawHost,
+                local == null ? 0 : local.getPort());
+        String rawQuery = request.getURI().getRawQuery();
+        String target = rawQuery == null ? path : path + "?" + rawQuery;
+        Attempt attempt = new Attempt(exchange, entry, host, request.getMethod().name(), target, forwarded, hasBody);
+        return attempt.run(null, true);
+    }
+
+    /** One try of a request on one tunnel; retried once elsewhere when no byte of it was processed. */
+    private final class Attempt {
+        final ServerWebExchange exchange;
+        final RouteEntry entry;
+        final String host;
+        final String method;
+        final String target;
+        final List<Header> headers;
+        final boolean hasBody;
+
+        Attempt(ServerWebExchange exchange, RouteEntry entry, String host, String method, String target,
+                List<Header> headers, boolean hasBody) {
+            this.exchange = exchange;
+            this.entry = entry;
+            this.host = host;
+            this.method = method;
+            this.target = target;
+            this.headers = headers;
+            this.hasBody = hasBody;
+        }
+
+        Mono<Void> run(Tunnel excluded, boolean mayRetry) {
+            Tunnel picked = entry.pick(excluded);
+            if (!(picked instanceof TunnelSession tunnel)) {
+                return Mono.error(ProxyException.noAgent(host));
+            }
+            ProxyStream stream = ProxyStream.open(tunnel, metrics);
+            if (stream == null) {
+                // the tunnel closed or filled up since the pick: nothing went out, try another once
+                return mayRetry ? run(tunnel, false) : Mono.error(ProxyException.noAgent(host));
+            }
+            RouteClaim route = entry.route();
+            Frame.Request frame = new Frame.Request(
+                    stream.streamId(), method, target, route.host(), route.pathPrefix(), headers, !hasBody);
+            stream.send(frame, hasBody ? requestBody(exchange.getRequest()) : null);
+            return stream.response()
+                    .timeout(properties.responseTimeout())
+                    .onErrorResume(TimeoutException.class, e -> {
+                        stream.cancel("no response within " + properties.responseTimeout());
+                        return Mono.error(ProxyException.timeout());
+                    })
+                    .onErrorResume(StreamFailure.class, failure -> beforeHeaders(failure, stream, mayRetry))
+                    .flatMap(response -> respond(stream, response))
+                    .doOnCancel(() -> stream.cancel("client went away"));
+        }
+
+        private Mono<Frame.Response> beforeHeaders(StreamFailure failure, ProxyStream stream, boolean mayRetry) {
+            switch (failure.kind()) {
+                case RESET:
+                    ResetCode code = failure.resetCode();
+                    if (code == ResetCode.REFUSED_STREAM) {
+                        if (mayRetry && !hasBody && !stream.dataSent()) {
+                            return run(stream.tunnel(), false).then(Mono.empty());
+                        }
+                        return Mono.error(ProxyException.noAgent(host));
+                    }
+                    if (code == ResetCode.UPSTREAM_TIMEOUT) {
+                        return Mono.error(ProxyException.timeout());
+                    }
+                    if (code == ResetCode.BODY_TOO_LARGE) {
+                        return Mono.error(ProxyException.tooLarge(properties.maxRequestBodyBytes()));
+                    }
+                    return Mono.error(ProxyException.badGateway("agent answered " + code));
+                case TUNNEL_LOST:
+                    return Mono.error(ProxyException.badGateway("agent connection lost"));
+                case BODY_TOO_LARGE:
+                    return Mono.error(ProxyException.tooLarge(properties.maxRequestBodyBytes()));
+                default:
+                    return Mono.error(failure);
+            }
+        }
+
+        private Mono<Void> respond(ProxyStream stream, Frame.Response frame) {
+            ServerHttpResponse response = exchange.getResponse();
+            response.setStatusCode(HttpStatusCode.valueOf(frame.status()));
+            HttpHeaders out = response.getHeaders();
+            for (Header header : ForwardedHeaders.forResponse(frame.headers())) {
+                out.add(header.name(), header.value());
+            }
+            if (frame.endStream()) {
+                return response.setComplete();
+            }
+            if (!(response.bufferFactory() instanceof NettyDataBufferFactory factory)) {
+                stream.cancel("unsupported server");
+                return Mono.error(new IllegalStateException("public server is not Reactor Netty"));
+            }
+            Flux<DataBuffer> body = Flux.from(stream.body()).map(buf -> {
+                metrics.responseBytes(buf.readableBytes());
+                return factory.wrap(buf);
+            });
+            return response.writeWith(body);
+        }
+    }
+
+    private Flux<ByteBuf> requestBody(ServerHttpRequest request) {
+        long limit = properties.maxRequestBodyBytes();
+        AtomicLong total = new AtomicLong();
+        return request.getBody()
+                .<ByteBuf>handle((buffer, sink) -> {
+                    ByteBuf buf = NettyDataBufferFactory.toByteBuf(buffer);
+                    int bytes = buf.readableBytes();
+                    if (limit >= 0 && total.addAndGet(bytes) > limit) {
+                        buf.release();
+                        sink.error(new StreamFailure(StreamFailure.Kind.BODY_TOO_LARGE, null,
+                                "request body over " + limit + " bytes"));
+                        return;
+                    }
+                    metrics.requestBytes(bytes);
+                    sink.next(buf);
+                })
+                .doOnDiscard(ByteBuf.class, ReferenceCounted::release)
+                .doOnDiscard(DataBuffer.class, DataBufferUtils::release);
+    }
+
+    /** Header fields in arrival order, with case and duplicates, straight from Reactor Netty when possible. */
+    private static List<Header> receivedHeaders(ServerHttpRequest request) {
+        List<Header> headers = new ArrayList<>();
+        Object nativeRequest = null;
+        try {
+            nativeRequest = ServerHttpRequestDecorator.getNativeRequest(request);
+        } catch (IllegalArgumentException e) {
+            // not a native-backed request (tests with mocks)
+        }
+        if (nativeRequest instanceof HttpServerRequest netty) {
+            for (Map.Entry<String, String> header : netty.requestHeaders()) {
+                headers.add(new Header(header.getKey(), header.getValue()));
+            }
+            return headers;
+        }
+        request.getHeaders().forEach((name, values) -> values.forEach(value -> headers.add(new Header(name, value))));
+        return headers;
+    }
+}

@@ -1,0 +1,32 @@
+package io.edgetunnel.ingress.registry;
+
+import io.edgetunnel.protocol.RouteClaim;
+import java.time.Instant;
+import java.util.List;
+import java.util.Set;
+
+/** A registered agent tunnel as the registry and the balancer see it. */
+public interface Tunnel {
+
+    String agentId();
+
+    /** Unique per connection. */
+    String sessionId();
+
+    List<RouteClaim> routes();
+
+    /** Open, not draining, the route's local app healthy and below the stream limit. Lock-free. */
+    boolean canAccept(RouteClaim route);
+
+    boolean isOpen();
+
+    boolean isDraining();
+
+    Set<RouteClaim> unhealthyRoutes();
+
+    int activeStreams();
+
+    String remoteAddress();
+
+    Instant connectedSince();
+}

@@ -1,0 +1,99 @@
+package io.edgetunnel.ingress.routing;
+
+import io.edgetunnel.ingress.registry.Tunnel;
+import io.edgetunnel.protocol.RouteClaim;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * One claimed route and an immutable snapshot of the tunnels serving it, grouped by agent so that an
+ * agent with more tunnels is not picked more often. Picking is lock-free: two atomic counters over
+ * the snapshot (agent first, then one of its tunnels).
+ */
+public final class RouteEntry {
+
+    private final RouteClaim route;
+    private final List<AgentGroup> agents;
+    private final AtomicInteger agentCursor;
+
+    RouteEntry(RouteClaim route, List<Tunnel> tunnels, AtomicInteger agentCursor) {
+        this.route = Objects.requireNonNull(route, "route");
+        this.agentCursor = Objects.requireNonNull(agentCursor, "agentCursor");
+        Map<String, List<Tunnel>> byAgent = new LinkedHashMap<>();
+        for (Tunnel tunnel : tunnels) {
+            byAgent.computeIfAbsent(tunnel.agentId(), id -> new ArrayList<>()).add(tunnel);
+        }
+        List<AgentGroup> groups = new ArrayList<>(byAgent.size());
+        byAgent.forEach((agentId, list) -> groups.add(new AgentGroup(agentId, List.copyOf(list))));
+        this.agents = List.copyOf(groups);
+    }
+
+    public RouteClaim route() {
+        return route;
+    }
+
+    /** Every tunnel of the snapshot, eligible or not. */
+    public List<Tunnel> tunnels() {
+        List<Tunnel> all = new ArrayList<>();
+        for (AgentGroup group : agents) {
+            all.addAll(group.tunnels);
+        }
+        return all;
+    }
+
+    /**
+     * The next eligible tunnel round-robin, skipping {@code excluded} (a tunnel that already refused
+     * this request), or null when none can take a stream.
+     */
+    public Tunnel pick(Tunnel excluded) {
+        int agentCount = agents.size();
+        if (agentCount == 0) {
+            return null;
+        }
+        int start = Math.floorMod(agentCursor.getAndIncrement(), agentCount);
+        for (int i = 0; i < agentCount; i++) {
+            Tunnel tunnel = agents.get((start + i) % agentCount).pick(route, excluded);
+            if (tunnel != null) {
+                return tunnel;
+            }
+        }
+        return null;
+    }
+
+    @Override
+    public String toString() {
+        return route + " -> " + agents.size() + " agent(s)";
+    }
+
+    private static final class AgentGroup {
+        final String agentId;
+        final List<Tunnel> tunnels;
+        final AtomicInteger cursor = new AtomicInteger();
+
+        AgentGroup(String agentId, List<Tunnel> tunnels) {
+            this.agentId = agentId;
+            this.tunnels = tunnels;
+        }
+
+        Tunnel pick(RouteClaim route, Tunnel excluded) {
+            int count = tunnels.size();
+            int start = count == 1 ? 0 : Math.floorMod(cursor.getAndIncrement(), count);
+            for (int i = 0; i < count; i++) {
+                Tunnel tunnel = tunnels.get((start + i) % count);
+                if (tunnel != excluded && tunnel.canAccept(route)) {
+                    return tunnel;
+                }
+            }
+            return null;
+        }
+
+        @Override
+        public String toString() {
+            return agentId + tunnels;
+        }
+    }
+}

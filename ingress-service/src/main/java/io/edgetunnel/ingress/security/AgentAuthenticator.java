@@ -1,0 +1,14 @@
+package io.edgetunnel.ingress.security;
+
+import io.edgetunnel.protocol.Frame;
+import reactor.core.publisher.Mono;
+
+/**
+ * Decides who an agent is from its hello, before it may claim a route. Asynchronous so that modes
+ * which call out (Secrets Manager, STS) can run off the event loop.
+ */
+@FunctionalInterface
+public interface AgentAuthenticator {
+
+    Mono<AuthResult> authenticate(Frame.Hello hello);
+}

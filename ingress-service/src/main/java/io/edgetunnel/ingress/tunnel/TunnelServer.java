@@ -1,0 +1,204 @@
+package io.edgetunnel.ingress.tunnel;
+
+import io.edgetunnel.ingress.config.TunnelProperties;
+import io.edgetunnel.ingress.metrics.IngressMetrics;
+import io.edgetunnel.ingress.registry.AgentRegistry;
+import io.edgetunnel.ingress.security.AgentAuthenticator;
+import io.edgetunnel.protocol.CloseCode;
+import io.edgetunnel.protocol.FrameCodec;
+import io.edgetunnel.protocol.ProtocolLimits;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReference;
+import org.reactivestreams.Publisher;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.boot.availability.AvailabilityChangeEvent;
+import org.springframework.boot.availability.ReadinessState;
+import org.springframework.context.ApplicationEventPublisher;
+import org.springframework.context.SmartLifecycle;
+import org.springframework.stereotype.Component;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.netty.Connection;
+import reactor.netty.DisposableServer;
+import reactor.netty.http.server.HttpServer;
+import reactor.netty.http.server.WebsocketServerSpec;
+import reactor.netty.http.websocket.WebsocketInbound;
+import reactor.netty.http.websocket.WebsocketOutbound;
+
+/**
+ * The agent-facing WebSocket listener ({@code ingress.tunnel.port}, path {@code ingress.tunnel.path}),
+ * a raw Reactor Netty server next to the public WebFlux one.
+ *
+ * <p>Stopping: readiness goes DOWN, every tunnel gets a Drain, in-flight streams get up to
+ * {@code drain-timeout} to finish, then every tunnel is closed with 1001 (going away).
+ */
+@Component
+public final class TunnelServer implements SmartLifecycle {
+
+    private static final Logger log = LoggerFactory.getLogger(TunnelServer.class);
+
+    /**
+     * Slack above the tunnel frame limit that the WebSocket layer lets through, so that a slightly
+     * oversized frame reaches the codec and gets the specific close code (4001) instead of 1009.
+     */
+    private static final int WEBSOCKET_SLACK_BYTES = 64 * 1024;
+
+    private final TunnelProperties properties;
+    private final AgentRegistry registry;
+    private final AgentAuthenticator authenticator;
+    private final IngressMetrics metrics;
+    private final ApplicationEventPublisher events;
+    private final FrameCodec codec;
+    private final Set<TunnelSession> sessions = ConcurrentHashMap.newKeySet();
+    private final AtomicReference<DisposableServer> server = new AtomicReference<>();
+    private volatile boolean shuttingDown;
+
+    public TunnelServer(
+            TunnelProperties properties,
+            AgentRegistry registry,
+            AgentAuthenticator authenticator,
+            IngressMetrics metrics,
+            ApplicationEventPublisher events) {
+        this.properties = properties;
+        this.registry = registry;
+        this.authenticator = authenticator;
+        this.metrics = metrics;
+        this.events = events;
+        ProtocolLimits defaults = ProtocolLimits.DEFAULTS;
+        this.codec = new FrameCodec(new ProtocolLimits(
+                properties.maxFrameBytes(),
+                defaults.maxHeaderCount(),
+                defaults.maxHeaderBytes(),
+                Math.max(defaults.maxRoutes(), properties.maxRoutesPerAgent()),
+                defaults.maxStringBytes()));
+    }
+
+    /** The bound port (useful with port 0); -1 before start. */
+    public int port() {
+        DisposableServer current = server.get();
+        return current == null ? -1 : current.port();
+    }
+
+    public FrameCodec codec() {
+        return codec;
+    }
+
+    @Override
+    public void start() {
+        int limit = properties.maxFrameBytes() + WEBSOCKET_SLACK_BYTES;
+        DisposableServer bound = HttpServer.create()
+                .port(properties.port())
+                .route(routes -> routes.ws(
+                        properties.path(),
+                        this::handle,
+                        WebsocketServerSpec.builder().maxFramePayloadLength(limit).build()))
+                .bindNow();
+        server.set(bound);
+        shuttingDown = false;
+        log.info("Tunnel endpoint listening on port {} at {}", bound.port(), properties.path());
+    }
+
+    private Publisher<Void> handle(WebsocketInbound in, WebsocketOutbound out) {
+        AtomicReference<Connection> connection = new AtomicReference<>();
+        in.withConnection(connection::set);
+        String remote = describe(connection.get() == null ? null : connection.get().channel().remoteAddress());
+        ByteBufAllocator alloc = out.alloc();
+        TunnelSession session = new TunnelSession(
+                remote, properties, codec, alloc, registry, authenticator, metrics,
+                () -> shuttingDown,
+                () -> {
+                    Connection c = connection.get();
+                    if (c != null) {
+                        c.dispose();
+                    }
+                });
+        sessions.add(session);
+        int limit = properties.maxFrameBytes() + WEBSOCKET_SLACK_BYTES;
+
+        Mono<Void> outbound = Mono.from(out.sendObject(session.frames().frames().map(BinaryWebSocketFrame::new)))
+                .then(Mono.defer(() -> out.sendClose(session.closeCode().code(), session.closeReason())))
+                .onErrorResume(e -> Mono.empty());
+        Mono<Void> inbound = in.aggregateFrames(limit)
+                .receiveFrames()
+                .doOnNext(session::onWebSocketFrame)
+                .doOnError(session::onWebSocketError)
+                .onErrorResume(e -> Flux.empty())
+                .then()
+                .doFinally(signal -> {
+                    session.onDisconnected();
+                    sessions.remove(session);
+                });
+        // outbound first: the frame queue must have its subscriber before the hello can be answered
+        return Mono.when(outbound, inbound.doOnSubscribe(s -> session.start()));
+    }
+
+    private static String describe(SocketAddress address) {
+        if (address instanceof InetSocketAddress inet) {
+            return inet.getAddress() == null ? inet.getHostString() + ":" + inet.getPort()
+                    : inet.getAddress().getHostAddress() + ":" + inet.getPort();
+        }
+        return String.valueOf(address);
+    }
+
+    @Override
+    public void stop() {
+        DisposableServer current = server.getAndSet(null);
+        if (current == null) {
+            return;
+        }
+        shuttingDown = true;
+        AvailabilityChangeEvent.publish(events, this, ReadinessState.REFUSING_TRAFFIC);
+        for (TunnelSession session : sessions) {
+            session.drain("ingress shutting down");
+        }
+        long deadline = System.nanoTime() + properties.drainTimeout().toNanos();
+        // stop() runs on a lifecycle thread, never an event loop: waiting here is fine
+        while (activeStreams() > 0 && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        int remaining = activeStreams();
+        if (remaining > 0) {
+            log.warn("Drain timeout {} passed with {} stream(s) in flight; closing tunnels",
+                    properties.drainTimeout(), remaining);
+        }
+        for (TunnelSession session : sessions) {
+            session.close(CloseCode.GOING_AWAY, "ingress shutting down");
+        }
+        current.disposeNow(Duration.ofSeconds(5));
+        log.info("Tunnel endpoint stopped");
+    }
+
+    private int activeStreams() {
+        int total = 0;
+        for (TunnelSession session : sessions) {
+            total += session.activeStreams();
+        }
+        return total;
+    }
+
+    @Override
+    public boolean isRunning() {
+        return server.get() != null;
+    }
+
+    /**
+     * Stops after the public server's graceful shutdown (phase {@code DEFAULT_PHASE - 1024}), so that
+     * public requests still in flight keep their tunnels, and before the web servers are stopped.
+     */
+    @Override
+    public int getPhase() {
+        return SmartLifecycle.DEFAULT_PHASE - 1536;
+    }
+}
