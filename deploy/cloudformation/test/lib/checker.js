@@ -131,8 +131,22 @@ class Problems {
     const p = path.join('/');
     let line;
     for (let i = path.length; i > 0 && line === undefined; i--) line = this.lines.get(path.slice(0, i).join('/'));
-    this.list.push({ path: p, line, message });
+    this.list.push({ path: p, line, kind: kindOf(message), message });
   }
+}
+
+/** Problem categories, so tests can assert each class of check separately. */
+const KINDS = [
+  ['type', /unknown resource type|resource needs a Type/],
+  ['required', /required property .* is missing/],
+  ['property', /has no property|: expected (a|an) |a tag has no|unsupported schema type|Properties must be a mapping/],
+  ['reference', /Ref to undefined|refers to undefined|Fn::GetAtt on undefined|has no attribute|undefined condition|DependsOn on undefined|undefined mapping|Fn::Sub variable|missing Fn::Sub|may only reference|cannot use Fn::GetAtt|cannot depend on/],
+  ['unused', /is never used/],
+  ['parameter', /^default |invalid parameter type|unknown parameter attribute/],
+];
+function kindOf(message) {
+  const hit = KINDS.find(([, re]) => re.test(message));
+  return hit ? hit[0] : 'structure';
 }
 
 function checkTemplate(parsed, spec) {
@@ -181,7 +195,7 @@ function checkTemplate(parsed, spec) {
   // ---------------------------------------------------------------- reference walker
   const resourceNames = new Set(Object.keys(resources));
 
-  function checkRef(target, path, ctx) {
+  function checkRef(target, path, ctx, what = 'Ref to') {
     if (typeof target !== 'string') {
       add(path, 'Ref takes a literal name');
       return;
@@ -198,7 +212,7 @@ function checkTemplate(parsed, spec) {
       if (ctx.inImport) add(path, `Fn::ImportValue cannot depend on resource ${target}`);
       return;
     }
-    add(path, `Ref to undefined ${target}${suggestion(target, [...Object.keys(parameters), ...resourceNames, ...PSEUDO_PARAMETERS])}`);
+    add(path, `${what} undefined ${target}${suggestion(target, [...Object.keys(parameters), ...resourceNames, ...PSEUDO_PARAMETERS])}`);
   }
 
   function checkGetAtt(resName, attr, path, ctx) {
@@ -326,14 +340,11 @@ function checkTemplate(parsed, spec) {
             usedVars.add(name);
             continue;
           }
-          if (ctx.section === 'Conditions' || ctx.section === 'Rules') {
-            // Only parameters are visible there.
-          }
           const dot = name.indexOf('.');
           if (dot > 0 && !name.startsWith('AWS::')) {
             checkGetAtt(name.slice(0, dot), name.slice(dot + 1), argPath, ctx);
           } else {
-            checkRef(name, [...argPath], ctx);
+            checkRef(name, argPath, ctx, 'Fn::Sub ${...} refers to');
           }
         }
         for (const k of Object.keys(vars)) {
@@ -768,6 +779,7 @@ function evaluateCondition(name, ctx) {
 
 module.exports = {
   checkTemplate,
+  KINDS: KINDS.map(([k]) => k).concat('structure'),
   checkParameterValues,
   readParameterFile,
   parameterValueErrors,

@@ -1,0 +1,518 @@
+'use strict';
+// Consistency between the templates and the service contract (test/contract.json):
+// container ports, health-check ports and paths, environment variable names and values,
+// the TUNNEL_TOKEN secret wiring (task definition + execution role + task role), launch
+// types, and the timing chain heartbeat < ALB idle timeout, shutdown phase < stopTimeout
+// < deregistration delay. Values are evaluated with the parameter defaults overlaid by a
+// parameter file, so every environment is checked, not only the defaults.
+
+const fs = require('node:fs');
+const path = require('node:path');
+const { evaluate, evaluateCondition, effectiveParameters, intrinsicOf, isNoValue, isPlainObject, UNRESOLVED } = require('./checker');
+
+const CONTRACT_FILE = path.join(__dirname, '..', 'contract.json');
+
+function loadContract(file = CONTRACT_FILE) {
+  return JSON.parse(fs.readFileSync(file, 'utf8'));
+}
+
+// ---------------------------------------------------------------- helpers
+
+function canonical(v) {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (isPlainObject(v)) return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`).join(',')}}`;
+  return JSON.stringify(v);
+}
+const sameExpr = (a, b) => canonical(a) === canonical(b);
+
+const asList = (v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+/** Items of a list, with Fn::If branches flattened (AWS::NoValue dropped). */
+function flattenIf(list) {
+  const out = [];
+  for (const item of asList(list)) {
+    if (intrinsicOf(item) === 'Fn::If') {
+      for (const branch of item['Fn::If'].slice(1)) if (!isNoValue(branch)) out.push(...flattenIf([branch]));
+    } else if (!isNoValue(item)) {
+      out.push(item);
+    }
+  }
+  return out;
+}
+
+function resourcesOfType(template, type) {
+  return Object.entries(template.Resources || {}).filter(([, r]) => r.Type === type);
+}
+
+function refTarget(expr) {
+  if (intrinsicOf(expr) === 'Ref') return expr.Ref;
+  if (intrinsicOf(expr) === 'Fn::GetAtt') return asList(expr['Fn::GetAtt'])[0];
+  return undefined;
+}
+
+/** Seconds of a Spring-style duration ("20s", "500ms", "2m", "PT20S", "20"). */
+function parseDuration(v) {
+  if (typeof v === 'number') return v;
+  if (typeof v !== 'string') return undefined;
+  const s = v.trim();
+  let m = /^(\d+(?:\.\d+)?)(ns|us|ms|s|m|h|d)?$/.exec(s);
+  if (m) {
+    const unit = { ns: 1e-9, us: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600, d: 86400 }[m[2] || 'ms'];
+    // Spring's default unit for a bare number is milliseconds.
+    return Number(m[1]) * unit;
+  }
+  m = /^PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?$/i.exec(s);
+  if (m) return Number(m[1] || 0) * 3600 + Number(m[2] || 0) * 60 + Number(m[3] || 0);
+  return undefined;
+}
+
+function num(v) {
+  if (v === UNRESOLVED || v === undefined || v === null || typeof v === 'object') return undefined;
+  const n = Number(v);
+  return Number.isNaN(n) ? undefined : n;
+}
+
+function findContainer(template, name) {
+  for (const [tdName, td] of resourcesOfType(template, 'AWS::ECS::TaskDefinition')) {
+    const containers = asList(td.Properties && td.Properties.ContainerDefinitions);
+    const c = containers.find((x) => x && x.Name === name);
+    if (c) return { tdName, td, container: c };
+  }
+  return undefined;
+}
+
+function envEntries(container) {
+  return flattenIf(container.Environment).map((e) => ({ name: e.Name, value: e.Value }));
+}
+
+function statementsOf(role) {
+  const out = [];
+  for (const p of asList(role && role.Properties && role.Properties.Policies)) {
+    for (const s of asList(p.PolicyDocument && p.PolicyDocument.Statement)) out.push(s);
+  }
+  return out;
+}
+
+function healthCommand(container) {
+  const hc = container.HealthCheck;
+  if (!hc || !Array.isArray(hc.Command)) return '';
+  return hc.Command.map((c) => (typeof c === 'string' ? c : canonical(c))).join(' ');
+}
+
+function checkSecretGrant(template, roleExpr, secretExpr, actions, label, errors) {
+  const roleName = refTarget(roleExpr);
+  const role = roleName && template.Resources[roleName];
+  if (!role || role.Type !== 'AWS::IAM::Role') {
+    errors.push(`${label}: no IAM role in this template (${canonical(roleExpr)})`);
+    return;
+  }
+  for (const action of actions) {
+    const granted = statementsOf(role).some((s) => s.Effect === 'Allow'
+      && asList(s.Action).includes(action)
+      && asList(s.Resource).some((r) => sameExpr(r, secretExpr)));
+    if (!granted) errors.push(`${label} ${roleName}: ${action} on the tunnel token secret is not granted`);
+  }
+  for (const s of statementsOf(role)) {
+    const acts = asList(s.Action);
+    if (acts.some((a) => typeof a === 'string' && a.startsWith('secretsmanager:')) && asList(s.Resource).includes('*')) {
+      errors.push(`${label} ${roleName}: secretsmanager actions on "*" (must be the one secret)`);
+    }
+  }
+}
+
+function checkClusterScopedDescribe(template, roleExpr, label, errors) {
+  const roleName = refTarget(roleExpr);
+  const role = roleName && template.Resources[roleName];
+  if (!role) {
+    errors.push(`${label}: task role missing`);
+    return;
+  }
+  for (const action of ['ecs:DescribeTasks', 'ecs:DescribeContainerInstances']) {
+    const s = statementsOf(role).find((st) => st.Effect === 'Allow' && asList(st.Action).includes(action));
+    if (!s) {
+      errors.push(`${label} ${roleName}: ${action} not granted`);
+      continue;
+    }
+    const cond = s.Condition || {};
+    const scoped = Object.values(cond).some((c) => isPlainObject(c) && Object.keys(c).includes('ecs:cluster'));
+    if (!scoped) errors.push(`${label} ${roleName}: ${action} is not conditioned on ecs:cluster`);
+    if (asList(s.Resource).includes('*')) errors.push(`${label} ${roleName}: ${action} on "*" (must be limited to the cluster)`);
+  }
+  for (const s of statementsOf(role)) {
+    if (s.Effect !== 'Allow') continue;
+    for (const a of asList(s.Action)) {
+      if (typeof a === 'string' && (a === '*' || a.endsWith(':*'))) errors.push(`${label} ${roleName}: wildcard action ${a}`);
+    }
+  }
+}
+
+function checkEnv(container, spec, ctx, label, errors) {
+  const entries = envEntries(container);
+  const names = entries.map((e) => e.name);
+  const secrets = flattenIf(container.Secrets).map((s) => s.Name);
+  const all = [...names, ...secrets];
+  for (const name of all) {
+    if (!Object.prototype.hasOwnProperty.call(spec.env, name)) {
+      errors.push(`${label}: sets ${name}, which the contract does not define (renamed on one side?)`);
+    }
+  }
+  const dupes = all.filter((n, i) => all.indexOf(n) !== i);
+  for (const d of new Set(dupes)) errors.push(`${label}: ${d} set more than once`);
+  for (const [name, def] of Object.entries(spec.env)) {
+    if (def.secret) {
+      if (!secrets.includes(name)) errors.push(`${label}: ${name} must come from Secrets (the Secrets Manager secret)`);
+      if (names.includes(name)) errors.push(`${label}: ${name} must not be a plain environment variable`);
+      continue;
+    }
+    if (!names.includes(name)) {
+      errors.push(`${label}: contract variable ${name} is not set`);
+      continue;
+    }
+    for (const e of entries.filter((x) => x.name === name)) {
+      const v = evaluate(e.value, ctx);
+      if (def.values) {
+        if (v !== UNRESOLVED && !def.values.includes(String(v))) errors.push(`${label}: ${name}=${v} is not one of ${def.values.join('|')}`);
+        const paramName = intrinsicOf(e.value) === 'Ref' ? e.value.Ref : undefined;
+        const param = paramName && ctx.template.Parameters[paramName];
+        if (param && param.AllowedValues) {
+          for (const allowed of param.AllowedValues.map(String)) {
+            if (!def.values.includes(allowed)) errors.push(`${label}: parameter ${paramName} allows ${allowed}, which ${name} does not accept`);
+          }
+        } else if (paramName && param) {
+          errors.push(`${label}: parameter ${paramName} feeds ${name} and needs AllowedValues ${def.values.join('|')}`);
+        }
+      }
+      if (def.duration && v !== UNRESOLVED && parseDuration(v) === undefined) errors.push(`${label}: ${name}=${v} is not a duration`);
+    }
+  }
+  return entries;
+}
+
+function envValue(entries, name, ctx) {
+  const e = entries.find((x) => x.name === name);
+  return e ? evaluate(e.value, ctx) : undefined;
+}
+
+function checkImage(container, spec, ctx, label, errors) {
+  const img = container.Image;
+  const paramName = intrinsicOf(img) === 'Ref' ? img.Ref : undefined;
+  const param = paramName && ctx.template.Parameters[paramName];
+  if (!param) {
+    errors.push(`${label}: Image must be a parameter (image URI as parameter)`);
+    return;
+  }
+  if (!String(param.AllowedPattern || '').includes(spec.imageRepository)) {
+    errors.push(`${label}: parameter ${paramName} must only accept ${spec.imageRepository} images (AllowedPattern)`);
+  }
+  const v = evaluate(img, ctx);
+  if (v !== UNRESOLVED && v !== undefined && !String(v).includes(`/${spec.imageRepository}`)) {
+    errors.push(`${label}: image ${v} is not ${spec.imageRepository}`);
+  }
+}
+
+function checkHealthCommand(container, spec, label, errors) {
+  const cmd = healthCommand(container);
+  const port = spec.ports[spec.containerHealthCheck.port];
+  const p = spec.paths[spec.containerHealthCheck.path];
+  if (!cmd) {
+    errors.push(`${label}: container HealthCheck missing`);
+    return;
+  }
+  if (!new RegExp(`(127\\.0\\.0\\.1|localhost)[:/]${port}\\b`).test(cmd)) errors.push(`${label}: HealthCheck does not hit 127.0.0.1:${port}`);
+  if (!cmd.includes(p)) errors.push(`${label}: HealthCheck does not request ${p}`);
+}
+
+function portMappings(container) {
+  return flattenIf(container.PortMappings);
+}
+
+// ---------------------------------------------------------------- ingress
+
+function checkIngressContract(template, contract, paramValues = {}) {
+  const spec = contract.ingress;
+  const errors = [];
+  const ctx = { template, params: effectiveParameters(template, paramValues) };
+  const found = findContainer(template, spec.container);
+  if (!found) return [`no task definition with container ${spec.container}`];
+  const { tdName, td, container } = found;
+  const label = `${tdName}/${spec.container}`;
+  const tdp = td.Properties;
+
+  if (!asList(tdp.RequiresCompatibilities).includes('FARGATE')) errors.push(`${tdName}: RequiresCompatibilities must include FARGATE`);
+  if (tdp.NetworkMode !== 'awsvpc') errors.push(`${tdName}: NetworkMode must be awsvpc`);
+
+  // Ports
+  const mapped = portMappings(container).map((m) => num(evaluate(m.ContainerPort, ctx)));
+  for (const [role, port] of Object.entries(spec.ports)) {
+    if (!mapped.includes(port)) errors.push(`${label}: no port mapping for ${role} port ${port}`);
+  }
+  for (const p of mapped) {
+    if (!Object.values(spec.ports).includes(p)) errors.push(`${label}: port mapping ${p} is not a contract port`);
+  }
+
+  // Environment and secret wiring
+  const entries = checkEnv(container, spec, ctx, label, errors);
+  const tokenSecret = flattenIf(container.Secrets).find((s) => s.Name === contract.tunnelTokenEnv);
+  if (tokenSecret) {
+    const secretExpr = tokenSecret.ValueFrom;
+    const secretRes = refTarget(secretExpr);
+    if (intrinsicOf(secretExpr) !== 'Ref' || !template.Resources[secretRes] || template.Resources[secretRes].Type !== 'AWS::SecretsManager::Secret') {
+      errors.push(`${label}: ${contract.tunnelTokenEnv} must come from the AWS::SecretsManager::Secret of this stack (Ref)`);
+    } else {
+      const gen = template.Resources[secretRes].Properties.GenerateSecretString || {};
+      if (gen.ExcludePunctuation !== true) errors.push(`${secretRes}: GenerateSecretString.ExcludePunctuation must be true`);
+      if (gen.SecretStringTemplate !== undefined) errors.push(`${secretRes}: the secret must be the plain token (no SecretStringTemplate)`);
+    }
+    for (const [name, def] of Object.entries(spec.env)) {
+      if (!def.secretId) continue;
+      const e = entries.find((x) => x.name === name);
+      if (e && !sameExpr(e.value, secretExpr)) errors.push(`${label}: ${name} must name the same secret as ${contract.tunnelTokenEnv}`);
+    }
+    checkSecretGrant(template, tdp.ExecutionRoleArn, secretExpr, ['secretsmanager:GetSecretValue'], 'execution role', errors);
+    checkSecretGrant(template, tdp.TaskRoleArn, secretExpr, ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], 'task role', errors);
+  }
+  checkClusterScopedDescribe(template, tdp.TaskRoleArn, 'task role', errors);
+  checkImage(container, spec, ctx, label, errors);
+  checkHealthCommand(container, spec, label, errors);
+
+  // Service, target groups, listeners
+  const services = resourcesOfType(template, 'AWS::ECS::Service').filter(([, s]) => refTarget(s.Properties.TaskDefinition) === tdName);
+  if (services.length !== 1) {
+    errors.push(`${tdName}: expected exactly one ECS service running it, found ${services.length}`);
+    return errors;
+  }
+  const [svcName, svc] = services[0];
+  const sp = svc.Properties;
+  if (sp.LaunchType !== 'FARGATE') errors.push(`${svcName}: LaunchType must be FARGATE`);
+  const cb = (sp.DeploymentConfiguration || {}).DeploymentCircuitBreaker || {};
+  if (cb.Enable !== true || cb.Rollback !== true) errors.push(`${svcName}: deployment circuit breaker with rollback must be on`);
+  if (sp.HealthCheckGracePeriodSeconds === undefined) errors.push(`${svcName}: HealthCheckGracePeriodSeconds missing`);
+  if (intrinsicOf(sp.DesiredCount) !== 'Ref') errors.push(`${svcName}: DesiredCount must be a parameter`);
+
+  const heartbeat = parseDuration(envValue(entries, 'INGRESS_TUNNEL_HEARTBEAT_INTERVAL', ctx));
+  const shutdownPhase = parseDuration(envValue(entries, 'SPRING_LIFECYCLE_TIMEOUT_PER_SHUTDOWN_PHASE', ctx));
+  const stopTimeout = num(evaluate(container.StopTimeout, ctx));
+  if (stopTimeout === undefined) errors.push(`${label}: StopTimeout must be set`);
+  else if (stopTimeout > 120) errors.push(`${label}: StopTimeout ${stopTimeout}s exceeds the Fargate maximum of 120s`);
+
+  const tgByPort = {};
+  for (const lb of asList(sp.LoadBalancers)) {
+    if (lb.ContainerName !== spec.container) errors.push(`${svcName}: load balancer entry for unknown container ${lb.ContainerName}`);
+    const port = num(evaluate(lb.ContainerPort, ctx));
+    const tgName = refTarget(lb.TargetGroupArn);
+    const tg = template.Resources[tgName];
+    if (!tg || tg.Type !== 'AWS::ElasticLoadBalancingV2::TargetGroup') {
+      errors.push(`${svcName}: load balancer entry for port ${port} has no target group of this stack`);
+      continue;
+    }
+    tgByPort[port] = tgName;
+  }
+  const dereg = [];
+  for (const role of ['public', 'tunnel']) {
+    const port = spec.ports[role];
+    const tgName = tgByPort[port];
+    if (!tgName) {
+      errors.push(`${svcName}: no target group registered for container port ${port} (${role})`);
+      continue;
+    }
+    const tgp = template.Resources[tgName].Properties;
+    if (num(evaluate(tgp.Port, ctx)) !== port) errors.push(`${tgName}: Port must be ${port}`);
+    if (tgp.TargetType !== 'ip') errors.push(`${tgName}: TargetType must be ip (awsvpc tasks)`);
+    if (tgp.Protocol !== 'HTTP') errors.push(`${tgName}: Protocol must be HTTP`);
+    const hcPort = spec.ports[spec.targetGroupHealthCheck.port];
+    const hcPath = spec.paths[spec.targetGroupHealthCheck.path];
+    if (String(evaluate(tgp.HealthCheckPort, ctx)) !== String(hcPort)) errors.push(`${tgName}: HealthCheckPort must be ${hcPort}`);
+    if (evaluate(tgp.HealthCheckPath, ctx) !== hcPath) errors.push(`${tgName}: HealthCheckPath must be ${hcPath}`);
+    const attr = asList(tgp.TargetGroupAttributes).find((a) => a.Key === 'deregistration_delay.timeout_seconds');
+    const d = attr ? num(evaluate(attr.Value, ctx)) : undefined;
+    if (d === undefined) errors.push(`${tgName}: deregistration_delay.timeout_seconds must be set`);
+    else dereg.push([tgName, d]);
+
+    const listeners = resourcesOfType(template, 'AWS::ElasticLoadBalancingV2::Listener').filter(([, l]) => asList(l.Properties.DefaultActions)
+      .some((a) => a.Type === 'forward' && refTarget(a.TargetGroupArn) === tgName));
+    if (listeners.length === 0) errors.push(`${tgName}: no listener forwards to it`);
+    for (const [lName, l] of listeners) {
+      if (l.Properties.Protocol !== 'HTTPS') errors.push(`${lName}: must be HTTPS`);
+      if (asList(l.Properties.Certificates).length === 0) errors.push(`${lName}: needs the ACM certificate`);
+      const lPort = num(evaluate(l.Properties.Port, ctx));
+      if (role === 'public' && lPort !== 443) errors.push(`${lName}: public listener must be on 443`);
+      if (role === 'tunnel') {
+        const url = evaluate((template.Outputs.TunnelUrl || {}).Value, ctx);
+        const expected = new RegExp(`^wss://[A-Za-z0-9.-]+:${lPort}${spec.tunnelPath.replace(/\//g, '\\/')}$`);
+        if (url === UNRESOLVED || url === undefined || !expected.test(url)) {
+          errors.push(`Outputs/TunnelUrl: ${String(url)} must be wss://<host>:${lPort}${spec.tunnelPath}`);
+        }
+      }
+    }
+  }
+  const redirect = resourcesOfType(template, 'AWS::ElasticLoadBalancingV2::Listener').find(([, l]) => num(evaluate(l.Properties.Port, ctx)) === 80
+    && asList(l.Properties.DefaultActions).some((a) => a.Type === 'redirect' && a.RedirectConfig && a.RedirectConfig.Protocol === 'HTTPS'));
+  if (!redirect) errors.push('no HTTP :80 listener redirecting to HTTPS');
+
+  // ALB idle timeout vs heartbeat
+  const albs = resourcesOfType(template, 'AWS::ElasticLoadBalancingV2::LoadBalancer');
+  if (albs.length !== 1) errors.push(`expected one load balancer, found ${albs.length}`);
+  for (const [albName, alb] of albs) {
+    if (alb.Properties.Scheme !== 'internet-facing') errors.push(`${albName}: must be internet-facing`);
+    const attr = asList(alb.Properties.LoadBalancerAttributes).find((a) => a.Key === 'idle_timeout.timeout_seconds');
+    const idle = attr ? num(evaluate(attr.Value, ctx)) : 60;
+    if (idle < spec.timing.albIdleTimeoutSecondsMin) errors.push(`${albName}: idle timeout ${idle}s is below ${spec.timing.albIdleTimeoutSecondsMin}s`);
+    if (heartbeat === undefined) errors.push(`${label}: INGRESS_TUNNEL_HEARTBEAT_INTERVAL unresolved`);
+    else if (!(idle > heartbeat)) errors.push(`${albName}: idle timeout ${idle}s must exceed the tunnel heartbeat interval ${heartbeat}s`);
+  }
+
+  // Shutdown chain
+  if (shutdownPhase === undefined) errors.push(`${label}: SPRING_LIFECYCLE_TIMEOUT_PER_SHUTDOWN_PHASE unresolved`);
+  else if (stopTimeout !== undefined && !(shutdownPhase < stopTimeout)) {
+    errors.push(`${label}: shutdown phase timeout ${shutdownPhase}s must be below StopTimeout ${stopTimeout}s`);
+  }
+  for (const [tgName, d] of dereg) {
+    if (stopTimeout !== undefined && !(stopTimeout < d)) errors.push(`${tgName}: deregistration delay ${d}s must exceed StopTimeout ${stopTimeout}s`);
+    if (shutdownPhase !== undefined && !(shutdownPhase < d)) errors.push(`${tgName}: deregistration delay ${d}s must exceed the shutdown phase timeout ${shutdownPhase}s`);
+  }
+
+  // Security groups: task ports reachable from the ALB security group only.
+  const taskSgs = asList(((sp.NetworkConfiguration || {}).AwsvpcConfiguration || {}).SecurityGroups).map(refTarget);
+  const rules = [];
+  for (const sgName of taskSgs) {
+    const sg = template.Resources[sgName];
+    if (!sg) continue;
+    for (const r of asList(sg.Properties.SecurityGroupIngress)) rules.push([sgName, r]);
+    for (const [rName, r] of resourcesOfType(template, 'AWS::EC2::SecurityGroupIngress')) {
+      if (refTarget(r.Properties.GroupId) === sgName) rules.push([rName, r.Properties]);
+    }
+  }
+  const albSgs = albs.flatMap(([, a]) => asList(a.Properties.SecurityGroups).map(refTarget));
+  for (const [rName, r] of rules) {
+    if (r.CidrIp !== undefined || r.CidrIpv6 !== undefined || !albSgs.includes(refTarget(r.SourceSecurityGroupId))) {
+      errors.push(`${rName}: task ingress must come from the ALB security group only`);
+    }
+  }
+  for (const port of Object.values(spec.ports)) {
+    const open = rules.some(([, r]) => num(evaluate(r.FromPort, ctx)) <= port && port <= num(evaluate(r.ToPort, ctx)));
+    if (!open) errors.push(`task security group: port ${port} is not open to the ALB`);
+  }
+
+  // ECS Anywhere instance role (used by the SSM activation)
+  const ear = template.Resources.EcsAnywhereInstanceRole;
+  if (!ear || ear.Type !== 'AWS::IAM::Role') {
+    errors.push('EcsAnywhereInstanceRole (AWS::IAM::Role) missing');
+  } else {
+    const trust = JSON.stringify(ear.Properties.AssumeRolePolicyDocument);
+    if (!trust.includes('ssm.amazonaws.com')) errors.push('EcsAnywhereInstanceRole must trust ssm.amazonaws.com');
+    const managed = JSON.stringify(ear.Properties.ManagedPolicyArns || []);
+    for (const p of ['AmazonSSMManagedInstanceCore', 'AmazonEC2ContainerServiceforEC2Role']) {
+      if (!managed.includes(p)) errors.push(`EcsAnywhereInstanceRole must attach ${p}`);
+    }
+  }
+  return errors;
+}
+
+// ---------------------------------------------------------------- agent
+
+function checkAgentContract(template, contract, paramValues = {}) {
+  const spec = contract.agent;
+  const errors = [];
+  const ctx = { template, params: effectiveParameters(template, paramValues) };
+  const found = findContainer(template, spec.container);
+  if (!found) return [`no task definition with container ${spec.container}`];
+  const { tdName, td, container } = found;
+  const label = `${tdName}/${spec.container}`;
+  const tdp = td.Properties;
+
+  if (!sameExpr(asList(tdp.RequiresCompatibilities), ['EXTERNAL'])) errors.push(`${tdName}: RequiresCompatibilities must be [EXTERNAL]`);
+  if (tdp.NetworkMode !== spec.networkMode) errors.push(`${tdName}: NetworkMode must be ${spec.networkMode}`);
+  if (container.MemoryReservation === undefined) errors.push(`${label}: MemoryReservation must be set`);
+  const memRes = num(evaluate(container.MemoryReservation, ctx));
+  const mem = num(evaluate(container.Memory, ctx));
+  if (mem !== undefined && memRes !== undefined && !(mem > memRes)) errors.push(`${label}: Memory ${mem} must exceed MemoryReservation ${memRes}`);
+
+  const mappings = portMappings(container);
+  for (const [role, port] of Object.entries(spec.ports)) {
+    const m = mappings.find((x) => num(evaluate(x.ContainerPort, ctx)) === port);
+    if (!m) errors.push(`${label}: no port mapping for ${role} port ${port}`);
+    else if (m.HostPort !== undefined && num(evaluate(m.HostPort, ctx)) !== port) errors.push(`${label}: host networking needs HostPort == ContainerPort ${port}`);
+  }
+
+  const entries = checkEnv(container, spec, ctx, label, errors);
+  const tokenSecret = flattenIf(container.Secrets).find((s) => s.Name === contract.tunnelTokenEnv);
+  if (tokenSecret) {
+    checkSecretGrant(template, tdp.ExecutionRoleArn, tokenSecret.ValueFrom, ['secretsmanager:GetSecretValue'], 'execution role', errors);
+    checkSecretGrant(template, tdp.TaskRoleArn, tokenSecret.ValueFrom, ['secretsmanager:GetSecretValue'], 'task role', errors);
+    const v = evaluate(tokenSecret.ValueFrom, ctx);
+    if (v !== UNRESOLVED && !/^arn:aws[a-z-]*:secretsmanager:/.test(String(v))) errors.push(`${label}: ${contract.tunnelTokenEnv} ValueFrom ${v} is not a Secrets Manager ARN`);
+  }
+  checkClusterScopedDescribe(template, tdp.TaskRoleArn, 'task role', errors);
+  checkImage(container, spec, ctx, label, errors);
+  checkHealthCommand(container, spec, label, errors);
+
+  const uri = envValue(entries, 'AGENT_INGRESS_URI', ctx);
+  if (uri !== UNRESOLVED && uri !== undefined) {
+    if (!/^wss:\/\/[A-Za-z0-9.-]+(:\d+)?\//.test(uri) || !uri.endsWith(contract.ingress.tunnelPath)) {
+      errors.push(`${label}: AGENT_INGRESS_URI ${uri} must be wss://<host>[:port]${contract.ingress.tunnelPath}`);
+    }
+  }
+  const routes = envValue(entries, 'AGENT_ROUTES', ctx);
+  if (routes !== UNRESOLVED && routes !== undefined && !new RegExp(spec.routesPattern).test(routes)) {
+    errors.push(`${label}: AGENT_ROUTES ${JSON.stringify(routes)} does not match host[/prefix]=http://127.0.0.1:PORT[,...]`);
+  }
+  const routesEntry = entries.find((e) => e.name === 'AGENT_ROUTES');
+  const routesParam = routesEntry && intrinsicOf(routesEntry.value) === 'Ref' && template.Parameters[routesEntry.value.Ref];
+  if (routesParam && routesParam.AllowedPattern !== spec.routesPattern) {
+    errors.push(`${label}: parameter ${routesEntry.value.Ref} AllowedPattern differs from contract routesPattern`);
+  }
+
+  const shutdownPhase = parseDuration(envValue(entries, 'SPRING_LIFECYCLE_TIMEOUT_PER_SHUTDOWN_PHASE', ctx));
+  const stopTimeout = num(evaluate(container.StopTimeout, ctx));
+  if (stopTimeout === undefined) errors.push(`${label}: StopTimeout must be set`);
+  if (shutdownPhase !== undefined && stopTimeout !== undefined && !(shutdownPhase < stopTimeout)) {
+    errors.push(`${label}: shutdown phase timeout ${shutdownPhase}s must be below StopTimeout ${stopTimeout}s`);
+  }
+
+  const services = resourcesOfType(template, 'AWS::ECS::Service').filter(([, s]) => refTarget(s.Properties.TaskDefinition) === tdName);
+  if (services.length !== 1) {
+    errors.push(`${tdName}: expected exactly one ECS service running it, found ${services.length}`);
+  } else {
+    const [svcName, svc] = services[0];
+    if (svc.Properties.LaunchType !== 'EXTERNAL') errors.push(`${svcName}: LaunchType must be EXTERNAL`);
+    if (svc.Properties.SchedulingStrategy !== 'DAEMON') errors.push(`${svcName}: SchedulingStrategy must be DAEMON`);
+    if (svc.Properties.DesiredCount !== undefined) errors.push(`${svcName}: a DAEMON service takes no DesiredCount`);
+    if (svc.Properties.LoadBalancers !== undefined || svc.Properties.NetworkConfiguration !== undefined) {
+      errors.push(`${svcName}: EXTERNAL services support neither load balancers nor awsvpc`);
+    }
+  }
+
+  // Sample app(s): bridge networking, static host port, reachable through a route.
+  for (const [name, sample] of resourcesOfType(template, 'AWS::ECS::TaskDefinition')) {
+    if (name === tdName) continue;
+    const p = sample.Properties;
+    const where = `${name}`;
+    if (!sameExpr(asList(p.RequiresCompatibilities), ['EXTERNAL'])) errors.push(`${where}: RequiresCompatibilities must be [EXTERNAL]`);
+    if (p.NetworkMode !== 'bridge') errors.push(`${where}: NetworkMode must be bridge`);
+    const hostPorts = asList(p.ContainerDefinitions).flatMap((c) => portMappings(c)).map((m) => m.HostPort);
+    if (hostPorts.length === 0 || hostPorts.some((h) => h === undefined)) errors.push(`${where}: every port mapping needs a static HostPort`);
+    const deployed = sample.Condition ? evaluateCondition(sample.Condition, ctx) : true;
+    for (const h of hostPorts.map((x) => num(evaluate(x, ctx))).filter((x) => x !== undefined)) {
+      if (Object.values(spec.ports).includes(h)) errors.push(`${where}: host port ${h} collides with the agent's management port`);
+      if (deployed === true && typeof routes === 'string') {
+        const reach = routes.split(',').some((r) => new RegExp(`=https?://(127\\.0\\.0\\.1|localhost):${h}/?$`).test(r.trim()));
+        if (!reach) errors.push(`${where}: no AGENT_ROUTES entry targets http://127.0.0.1:${h}`);
+      }
+    }
+    const svc = resourcesOfType(template, 'AWS::ECS::Service').find(([, s]) => refTarget(s.Properties.TaskDefinition) === name);
+    if (!svc) errors.push(`${where}: no service runs it`);
+    else if (svc[1].Properties.LaunchType !== 'EXTERNAL') errors.push(`${svc[0]}: LaunchType must be EXTERNAL`);
+  }
+  return errors;
+}
+
+module.exports = {
+  loadContract,
+  checkIngressContract,
+  checkAgentContract,
+  parseDuration,
+  findContainer,
+  envEntries,
+  flattenIf,
+  CONTRACT_FILE,
+};

@@ -1,0 +1,204 @@
+'use strict';
+// The checker catches what it claims to catch: broken fixtures and mutated copies of the real
+// templates, parameter files and contract must each produce the expected report.
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { parseTemplate, loadTemplate, TemplateParseError } = require('./lib/template');
+const { checkTemplate, checkParameterValues, readParameterFile } = require('./lib/checker');
+const { checkIngressContract, checkAgentContract, findContainer } = require('./lib/contract');
+const { template, params, spec, contract, ROOT } = require('./support');
+
+const fixture = (name) => checkTemplate(loadTemplate(path.join(__dirname, 'fixtures', name)), spec());
+const clone = (o) => JSON.parse(JSON.stringify(o));
+
+function expectReported(problems, kind, pattern, where) {
+  const hit = problems.find((p) => p.kind === kind && pattern.test(p.message) && (!where || p.path.startsWith(where)));
+  assert.ok(hit, `expected a ${kind} problem matching ${pattern}${where ? ` at ${where}` : ''}; got:\n${problems.map((p) => `  [${p.kind}] ${p.path}: ${p.message}`).join('\n')}`);
+  return hit;
+}
+
+test('a bogus property is reported, top level and nested, with its line', () => {
+  const problems = fixture('bogus-property.yaml');
+  const top = expectReported(problems, 'property', /AWS::ECS::Cluster has no property ClusterNme \(did you mean ClusterName\?\)/);
+  assert.equal(top.line, 7);
+  expectReported(problems, 'property', /ContainerDefinition has no property PortMapings/);
+  expectReported(problems, 'property', /HealthCheck has no property Intervall/);
+  assert.equal(problems.length, 3);
+});
+
+test('an unknown resource type is reported (including AWS::SSM::Activation)', () => {
+  const problems = fixture('unknown-type.yaml');
+  expectReported(problems, 'type', /unknown resource type AWS::ECS::Clustr \(did you mean AWS::ECS::Cluster\?\)/);
+  expectReported(problems, 'type', /unknown resource type AWS::SSM::Activation/);
+  assert.equal(problems.length, 2);
+});
+
+test('dangling Ref, GetAtt, Sub variable, condition and DependsOn are each reported', () => {
+  const problems = fixture('dangling-references.yaml');
+  expectReported(problems, 'reference', /Ref to undefined MissingParameter/, 'Resources/Cluster/Properties/ClusterName');
+  expectReported(problems, 'reference', /Fn::Sub \$\{\.\.\.\} refers to undefined MissingSubVariable/);
+  expectReported(problems, 'reference', /Fn::GetAtt on undefined resource MissingResource/, 'Outputs/A');
+  expectReported(problems, 'reference', /AWS::ECS::Cluster has no attribute NoSuchAttribute/, 'Outputs/B');
+  expectReported(problems, 'reference', /has no attribute AlsoNoSuchAttribute/, 'Outputs/C');
+  expectReported(problems, 'reference', /undefined condition MissingCondition/);
+  expectReported(problems, 'reference', /undefined condition NoSuchCondition/, 'Resources/Cluster/Condition');
+  expectReported(problems, 'reference', /DependsOn on undefined resource NoSuchResource/);
+  assert.equal(problems.length, 8);
+});
+
+test('missing required properties are reported, top level and nested', () => {
+  const problems = fixture('missing-required.yaml');
+  expectReported(problems, 'required', /Listener: required property LoadBalancerArn is missing/);
+  expectReported(problems, 'required', /Listener: required property DefaultActions is missing/);
+  expectReported(problems, 'required', /TaskDefinition\.Secret: required property ValueFrom is missing/);
+  assert.equal(problems.length, 3);
+});
+
+test('shape errors, a forgotten !Sub, dead parameters/conditions and misplaced functions are reported', () => {
+  const problems = fixture('misc-mistakes.yaml');
+  expectReported(problems, 'parameter', /default "staging" is not one of/);
+  expectReported(problems, 'property', /RetentionInDays: expected an integer, got a list/);
+  expectReported(problems, 'property', /Tags: expected a list, got a mapping/);
+  expectReported(problems, 'reference', /plain string contains \$\{Env\}: missing Fn::Sub\?/);
+  expectReported(problems, 'structure', /Fn::Equals is only allowed in Conditions and Rules/);
+  expectReported(problems, 'structure', /DeletionPolicy must be one of/);
+  expectReported(problems, 'unused', /parameter Unused is never used/);
+  expectReported(problems, 'unused', /condition NeverUsed is never used/);
+});
+
+test('YAML errors stop the check: unknown tag, duplicate key, bad syntax', () => {
+  assert.throws(() => parseTemplate('Resources:\n  A:\n    Type: AWS::ECS::Cluster\n    Properties:\n      ClusterName: !Reff X\n', 't'), /(Unresolved|unknown) tag:? !Reff/);
+  assert.throws(() => parseTemplate('Resources:\n  A:\n    Type: AWS::ECS::Cluster\n  A:\n    Type: AWS::ECS::Cluster\n', 't'), TemplateParseError);
+  assert.throws(() => parseTemplate('Resources:\n  A:\n    Description: a: b: c\n', 't'), TemplateParseError);
+});
+
+test('a typo injected into the real ingress template is caught', () => {
+  const text = fs.readFileSync(path.join(ROOT, 'ingress.yaml'), 'utf8')
+    .replace('HealthCheckGracePeriodSeconds: 90', 'HealthCheckGracePeriodSecond: 90')
+    .replace('TargetGroupArn: !Ref TunnelTargetGroup\n', 'TargetGroupArn: !Ref TunelTargetGroup\n');
+  const problems = checkTemplate(parseTemplate(text, 'ingress.yaml'), spec());
+  expectReported(problems, 'property', /has no property HealthCheckGracePeriodSecond/);
+  expectReported(problems, 'reference', /Ref to undefined TunelTargetGroup \(did you mean TunnelTargetGroup\?\)/);
+});
+
+test('bad parameter files are reported', () => {
+  const ingress = template('ingress.yaml').template;
+  const good = params('dev', 'ingress').values;
+  const problems = checkParameterValues(ingress, {
+    ...good,
+    Bogus: 'x',
+    AuthMode: 'password',
+    DesiredCount: '0',
+    VpcId: 'vpc-nothex!',
+    IngressImageUri: '111122223333.dkr.ecr.eu-west-1.amazonaws.com/other/image:1',
+  });
+  const text = problems.join('\n');
+  assert.match(text, /Bogus: not a parameter/);
+  assert.match(text, /AuthMode: "password" is not one of/);
+  assert.match(text, /DesiredCount: 0 is below MinValue 1/);
+  assert.match(text, /VpcId: .* is not a valid AWS::EC2::VPC::Id/);
+  assert.match(text, /IngressImageUri: .* does not match AllowedPattern/);
+  const missing = checkParameterValues(ingress, Object.fromEntries(Object.entries(good).filter(([k]) => k !== 'CertificateArn')));
+  assert.match(missing.join('\n'), /CertificateArn: required \(no Default\) but not given/);
+  const rule = checkParameterValues(ingress, { ...good, AuthMode: 'iam', IamAllowedRoleArns: '' });
+  assert.match(rule.join('\n'), /rule IamModesNeedAllowedRoles/);
+  const edge = template('edge.yaml').template;
+  const edgeRule = checkParameterValues(edge, { ...params('dev', 'edge').values, IngressStackName: '' });
+  assert.match(edgeRule.join('\n'), /Without IngressStackName, ClusterName is required/);
+  assert.deepEqual(readParameterFile({ AuthMode: 'token' }).problems, ['a parameter file must be a JSON list']);
+  assert.match(readParameterFile([{ ParameterKey: 'A', ParameterValue: 1 }]).problems[0], /needs string ParameterKey and ParameterValue/);
+});
+
+// ---------------------------------------------------------------- contract drift
+
+const ingressT = () => clone(template('ingress.yaml').template);
+const edgeT = () => clone(template('edge.yaml').template);
+const devIngress = () => params('dev', 'ingress').values;
+const devEdge = () => params('dev', 'edge').values;
+const ingressContainer = (t) => findContainer(t, contract().ingress.container).container;
+const agentContainer = (t) => findContainer(t, contract().agent.container).container;
+
+function expectContract(errors, pattern) {
+  assert.ok(errors.some((e) => pattern.test(e)), `expected a contract error matching ${pattern}; got:\n  ${errors.join('\n  ')}`);
+}
+
+test('renaming an environment variable in a template breaks the contract check', () => {
+  const t = ingressT();
+  ingressContainer(t).Environment.find((e) => e.Name === 'INGRESS_AUTH_MODE').Name = 'INGRESS_AUTHMODE';
+  const errors = checkIngressContract(t, contract(), devIngress());
+  expectContract(errors, /sets INGRESS_AUTHMODE, which the contract does not define/);
+  expectContract(errors, /contract variable INGRESS_AUTH_MODE is not set/);
+});
+
+test('renaming an environment variable in the contract breaks the contract check', () => {
+  const c = clone(contract());
+  c.agent.env.AGENT_ROUTE_LIST = c.agent.env.AGENT_ROUTES;
+  delete c.agent.env.AGENT_ROUTES;
+  const errors = checkAgentContract(template('edge.yaml').template, c, devEdge());
+  expectContract(errors, /sets AGENT_ROUTES, which the contract does not define/);
+  expectContract(errors, /contract variable AGENT_ROUTE_LIST is not set/);
+});
+
+test('a changed port or health-check path breaks the contract check', () => {
+  const t = ingressT();
+  t.Resources.TunnelTargetGroup.Properties.HealthCheckPort = '9081';
+  t.Resources.PublicTargetGroup.Properties.HealthCheckPath = '/actuator/health';
+  ingressContainer(t).PortMappings[1].ContainerPort = 9081;
+  const errors = checkIngressContract(t, contract(), devIngress());
+  expectContract(errors, /TunnelTargetGroup: HealthCheckPort must be 8081/);
+  expectContract(errors, /PublicTargetGroup: HealthCheckPath must be \/actuator\/health\/readiness/);
+  expectContract(errors, /no port mapping for management port 8081/);
+
+  const c = clone(contract());
+  c.agent.ports.management = 9091;
+  expectContract(checkAgentContract(template('edge.yaml').template, c, devEdge()), /no port mapping for management port 9091/);
+  expectContract(checkAgentContract(template('edge.yaml').template, c, devEdge()), /HealthCheck does not hit 127.0.0.1:9091/);
+});
+
+test('broken secret wiring is caught on both sides', () => {
+  const t = ingressT();
+  ingressContainer(t).Secrets = [];
+  ingressContainer(t).Environment.push({ Name: 'TUNNEL_TOKEN', Value: 'plaintext' });
+  expectContract(checkIngressContract(t, contract(), devIngress()), /TUNNEL_TOKEN must come from Secrets/);
+
+  const t2 = ingressT();
+  t2.Resources.IngressExecutionRole.Properties.Policies[0].PolicyDocument.Statement.pop();
+  expectContract(checkIngressContract(t2, contract(), devIngress()), /execution role IngressExecutionRole: secretsmanager:GetSecretValue on the tunnel token secret is not granted/);
+
+  const e = edgeT();
+  e.Resources.AgentTaskRole.Properties.Policies[0].PolicyDocument.Statement[1].Resource = '*';
+  const errors = checkAgentContract(e, contract(), devEdge());
+  expectContract(errors, /task role AgentTaskRole: secretsmanager actions on "\*"/);
+
+  const e2 = edgeT();
+  delete e2.Resources.AgentTaskRole.Properties.Policies[0].PolicyDocument.Statement[0].Condition;
+  expectContract(checkAgentContract(e2, contract(), devEdge()), /ecs:DescribeTasks is not conditioned on ecs:cluster/);
+});
+
+test('timing chain violations are caught (idle timeout, heartbeat, stopTimeout, deregistration delay)', () => {
+  const t = ingressT();
+  const errors = checkIngressContract(t, contract(), { ...devIngress(), TunnelHeartbeatSeconds: '130' });
+  expectContract(errors, /idle timeout 120s must exceed the tunnel heartbeat interval 130s/);
+  expectContract(checkIngressContract(t, contract(), { ...devIngress(), DeregistrationDelaySeconds: '25' }),
+    /deregistration delay 25s must exceed StopTimeout 30s/);
+  expectContract(checkIngressContract(t, contract(), { ...devIngress(), ShutdownPhaseTimeoutSeconds: '30' }),
+    /shutdown phase timeout 30s must be below StopTimeout 30s/);
+  expectContract(checkAgentContract(template('edge.yaml').template, contract(), { ...devEdge(), ContainerStopTimeoutSeconds: '15' }),
+    /shutdown phase timeout 20s must be below StopTimeout 15s/);
+});
+
+test('wrong launch type, network mode or scheduling is caught on the edge side', () => {
+  const e = edgeT();
+  e.Resources.AgentTaskDefinition.Properties.NetworkMode = 'bridge';
+  e.Resources.AgentService.Properties.SchedulingStrategy = 'REPLICA';
+  e.Resources.AgentService.Properties.LaunchType = 'EC2';
+  const errors = checkAgentContract(e, contract(), devEdge());
+  expectContract(errors, /NetworkMode must be host/);
+  expectContract(errors, /SchedulingStrategy must be DAEMON/);
+  expectContract(errors, /LaunchType must be EXTERNAL/);
+  const routes = checkAgentContract(edgeT(), contract(), { ...devEdge(), AgentRoutes: 'other.example.com=http://127.0.0.1:9999' });
+  expectContract(routes, /no AGENT_ROUTES entry targets http:\/\/127.0.0.1:8080/);
+});
