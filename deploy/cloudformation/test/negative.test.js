@@ -84,6 +84,17 @@ test('a typo injected into the real ingress template is caught', () => {
   expectReported(problems, 'reference', /Ref to undefined TunelTargetGroup \(did you mean TunnelTargetGroup\?\)/);
 });
 
+test('typos injected into the real edge template are caught', () => {
+  const text = fs.readFileSync(path.join(ROOT, 'edge.yaml'), 'utf8')
+    .replace('AgentMemoryReservation, AgentMemoryLimit', 'AgentMemReservation, AgentMemoryLimit')
+    .replace('SchedulingStrategy: DAEMON', 'SchedulingStrategy: DAEMON\n      DaemonCount: 1')
+    .replace('"${IngressStackName}-TunnelUrl"', '"${IngresStackName}-TunnelUrl"');
+  const problems = checkTemplate(parseTemplate(text, 'edge.yaml'), spec());
+  expectReported(problems, 'reference', /ParameterGroups lists undefined parameter AgentMemReservation/);
+  expectReported(problems, 'property', /AWS::ECS::Service has no property DaemonCount/);
+  expectReported(problems, 'reference', /Fn::Sub \$\{\.\.\.\} refers to undefined IngresStackName \(did you mean IngressStackName\?\)/);
+});
+
 test('bad parameter files are reported', () => {
   const ingress = template('ingress.yaml').template;
   const good = params('dev', 'ingress').values;

@@ -140,7 +140,7 @@ const KINDS = [
   ['type', /unknown resource type|resource needs a Type/],
   ['required', /required property .* is missing/],
   ['property', /has no property|: expected (a|an) |a tag has no|unsupported schema type|Properties must be a mapping/],
-  ['reference', /Ref to undefined|refers to undefined|Fn::GetAtt on undefined|has no attribute|undefined condition|DependsOn on undefined|undefined mapping|Fn::Sub variable|missing Fn::Sub|may only reference|cannot use Fn::GetAtt|cannot depend on/],
+  ['reference', /ParameterGroups lists undefined|Ref to undefined|refers to undefined|Fn::GetAtt on undefined|has no attribute|undefined condition|DependsOn on undefined|undefined mapping|Fn::Sub variable|missing Fn::Sub|may only reference|cannot use Fn::GetAtt|cannot depend on/],
   ['unused', /is never used/],
   ['parameter', /^default |invalid parameter type|unknown parameter attribute/],
 ];
@@ -461,6 +461,19 @@ function checkTemplate(parsed, spec) {
     }
     walk(out.Value, [...path, 'Value'], { section: 'Outputs' });
     if (out.Export !== undefined) walk(out.Export, [...path, 'Export'], { section: 'Outputs' });
+  }
+
+  // ---------------------------------------------------------------- console metadata
+  const iface = isPlainObject(template.Metadata) ? template.Metadata['AWS::CloudFormation::Interface'] : undefined;
+  if (isPlainObject(iface)) {
+    (iface.ParameterGroups || []).forEach((g, i) => {
+      (g.Parameters || []).forEach((name, j) => {
+        if (!Object.prototype.hasOwnProperty.call(parameters, name)) {
+          add(['Metadata', 'AWS::CloudFormation::Interface', 'ParameterGroups', String(i), 'Parameters', String(j)],
+            `ParameterGroups lists undefined parameter ${name}${suggestion(String(name), Object.keys(parameters))}`);
+        }
+      });
+    });
   }
 
   // ---------------------------------------------------------------- dead code
