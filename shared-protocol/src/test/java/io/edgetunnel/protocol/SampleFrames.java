@@ -38,7 +38,7 @@ final class SampleFrames {
                                 new RouteClaim("[2001:db8::1]", "/")),
                         attributes),
                 new Frame.Hello(1, 1, "", "", "", List.of(), Map.of()),
-                new Frame.Accept(1, "sess-7f3c2a", 262_138, 65_536, 100, 15_000),
+                new Frame.Accept(1, "sess-7f3c2a", 262_144, 65_536, 100, 15_000),
                 new Frame.Reject(RejectReason.HOST_NOT_ALLOWED, "host app.example.com belongs to another identity"),
                 new Frame.Reject(RejectReason.BAD_CREDENTIALS, ""),
                 new Frame.Request(
