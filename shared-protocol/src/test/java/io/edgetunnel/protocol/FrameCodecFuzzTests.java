@@ -12,7 +12,9 @@ import io.netty.buffer.UnpooledByteBufAllocator;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 import org.junit.jupiter.api.Test;
@@ -294,16 +296,16 @@ class FrameCodecFuzzTests {
         for (int i = 0; i < 257; i++) {
             routes.add(RouteClaim.host("app-" + i + ".example.com"));
         }
-        Frame.Hello atLimit = new Frame.Hello(1, 1, "a", "", "", routes.subList(0, 256), java.util.Map.of());
+        Frame.Hello atLimit = new Frame.Hello(1, 1, "a", "", "", routes.subList(0, 256), Map.of());
         assertThat(roundTrip(atLimit)).isEqualTo(atLimit);
 
-        Frame.Hello overLimit = new Frame.Hello(1, 1, "a", "", "", routes, java.util.Map.of());
+        Frame.Hello overLimit = new Frame.Hello(1, 1, "a", "", "", routes, Map.of());
         assertFrameTooLarge(() -> roundTrip(overLimit), "hello claims 257 routes (expected: <= 256)");
     }
 
     @Test
     void rejectsTooManyHelloAttributesWithFrameTooLarge() {
-        java.util.Map<String, String> attributes = new java.util.HashMap<>();
+        Map<String, String> attributes = new HashMap<>();
         for (int i = 0; i < 201; i++) {
             attributes.put("k" + i, "v");
         }
@@ -319,7 +321,7 @@ class FrameCodecFuzzTests {
         String overLimit = atLimit + "x";
         for (Frame frame : List.of(
                 new Frame.Drain(overLimit),
-                new Frame.Hello(1, 1, "a", overLimit, "", List.of(), java.util.Map.of()),
+                new Frame.Hello(1, 1, "a", overLimit, "", List.of(), Map.of()),
                 new Frame.Request(1, "GET", overLimit, "h", "/", List.of(), true),
                 new Frame.Response(1, 200, List.of(new Header("x", overLimit)), true),
                 new Frame.Reset(1, ResetCode.CANCEL, overLimit))) {
@@ -405,7 +407,7 @@ class FrameCodecFuzzTests {
         negativeIncrement[6] = (byte) 0x80;
         assertProtocolError(() -> decodeAndRelease(negativeIncrement), "expected: > 0");
 
-        byte[] versions = SampleFrames.encodeToBytes(new Frame.Hello(1, 2, "a", "", "", List.of(), java.util.Map.of()));
+        byte[] versions = SampleFrames.encodeToBytes(new Frame.Hello(1, 2, "a", "", "", List.of(), Map.of()));
         versions[7] = 3;
         assertProtocolError(() -> decodeAndRelease(versions), "minVersion: 3 (expected: <= maxVersion 2)");
 
@@ -429,7 +431,7 @@ class FrameCodecFuzzTests {
         assertProtocolError(() -> decodeAndRelease(prefix), "expected: starts with /");
 
         byte[] hello = SampleFrames.encodeToBytes(
-                new Frame.Hello(1, 1, "", "", "", List.of(RouteClaim.host("ab.example.com")), java.util.Map.of()));
+                new Frame.Hello(1, 1, "", "", "", List.of(RouteClaim.host("ab.example.com")), Map.of()));
         hello[6 + 4 + 6 + 2 + 2] = '*';
         assertProtocolError(() -> decodeAndRelease(hello), "expected: a host name or *.suffix");
     }

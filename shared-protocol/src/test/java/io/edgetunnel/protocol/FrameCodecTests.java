@@ -7,6 +7,8 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
+import java.nio.charset.StandardCharsets;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -247,7 +249,7 @@ class FrameCodecTests {
         Frame.Data decoded = (Frame.Data) codec.decode(encoded);
         encoded.release();
         try {
-            assertThat(decoded.content().toString(java.nio.charset.StandardCharsets.UTF_8)).isEqualTo("composite body");
+            assertThat(decoded.content().toString(StandardCharsets.UTF_8)).isEqualTo("composite body");
             assertThat(decoded.endStream()).isTrue();
         } finally {
             decoded.content().release();
@@ -266,7 +268,7 @@ class FrameCodecTests {
 
     @Test
     void refusesToEncodeMoreHeadersThanACountCanHold() {
-        List<Header> headers = java.util.Collections.nCopies(65_536, new Header("a", ""));
+        List<Header> headers = Collections.nCopies(65_536, new Header("a", ""));
         assertThatThrownBy(() -> codec.encode(new Frame.Trailers(1, headers), alloc))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("headers: 65536 (expected: <= 65535)");
