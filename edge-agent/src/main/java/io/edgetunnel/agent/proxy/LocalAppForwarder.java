@@ -9,6 +9,7 @@ import io.micrometer.core.instrument.Timer;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelOption;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import java.net.ConnectException;
@@ -94,7 +95,7 @@ public final class LocalAppForwarder implements DisposableBean {
         Mono<Void> exchange = client.request(method)
                 .uri(url)
                 .send((req, out) -> {
-                    copyHeaders(request.headers(), req);
+                    copyHeaders(request.headers(), req, request.body() != null);
                     return request.body() == null ? out : out.send(request.body());
                 })
                 .response((res, body) -> {
@@ -123,7 +124,11 @@ public final class LocalAppForwarder implements DisposableBean {
                 .doFinally(signal -> record(sample, route, status.get(), signal, failure.get()));
     }
 
-    private static void copyHeaders(List<Header> headers, HttpClientRequest req) {
+    /**
+     * The client's headers replace Reactor Netty's defaults (user-agent, accept), so the app sees what
+     * the client sent; body framing is then re-derived: the client's Content-Length, else chunked.
+     */
+    private static void copyHeaders(List<Header> headers, HttpClientRequest req, boolean hasBody) {
         HttpHeaders out = req.requestHeaders();
         String defaultHost = out.get(HttpHeaderNames.HOST);
         out.clear();
@@ -135,6 +140,9 @@ public final class LocalAppForwarder implements DisposableBean {
         }
         if (!out.contains(HttpHeaderNames.HOST) && defaultHost != null) {
             out.set(HttpHeaderNames.HOST, defaultHost);
+        }
+        if (hasBody && !out.contains(HttpHeaderNames.CONTENT_LENGTH)) {
+            out.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
         }
     }
 

@@ -1,0 +1,297 @@
+package io.edgetunnel.agent.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.edgetunnel.agent.config.AgentProperties;
+import io.edgetunnel.agent.config.Route;
+import io.edgetunnel.agent.support.LocalApp;
+import io.edgetunnel.agent.support.NoLeaksExtension;
+import io.edgetunnel.protocol.Header;
+import io.edgetunnel.protocol.ResetCode;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufUtil;
+import java.io.ByteArrayOutputStream;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.netty.DisposableServer;
+import reactor.netty.tcp.TcpServer;
+
+@ExtendWith(NoLeaksExtension.class)
+class LocalAppForwarderIntegrationTests {
+
+    private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
+    private final LocalAppForwarder forwarder = new LocalAppForwarder(
+            new AgentProperties.Local(Duration.ofSeconds(2), Duration.ofSeconds(2), 50), meters);
+    private final List<LocalApp> apps = new ArrayList<>();
+
+    @AfterEach
+    void tearDown() {
+        forwarder.destroy();
+        apps.forEach(LocalApp::close);
+    }
+
+    /** Collects the response; the body bytes are copied and every buffer released. */
+    static final class Collector implements ResponseRelay {
+        final CompletableFuture<Integer> status = new CompletableFuture<>();
+        volatile List<Header> headers;
+        volatile boolean emptyBody;
+        final ByteArrayOutputStream body = new ByteArrayOutputStream();
+        final AtomicInteger chunks = new AtomicInteger();
+
+        @Override
+        public Mono<Void> relay(int code, List<Header> responseHeaders, boolean empty, Flux<ByteBuf> content) {
+            headers = responseHeaders;
+            emptyBody = empty;
+            status.complete(code);
+            return content.doOnNext(buf -> {
+                        synchronized (body) {
+                            body.writeBytes(ByteBufUtil.getBytes(buf));
+                        }
+                        chunks.incrementAndGet();
+                        buf.release();
+                    })
+                    .then();
+        }
+
+        String text() {
+            synchronized (body) {
+                return body.toString(StandardCharsets.UTF_8);
+            }
+        }
+
+        String header(String name) {
+            return headers.stream().filter(h -> h.name().equalsIgnoreCase(name)).map(Header::value).findFirst().orElse(null);
+        }
+    }
+
+    private LocalApp app(java.util.function.Consumer<reactor.netty.http.server.HttpServerRoutes> routes) {
+        LocalApp app = new LocalApp(routes);
+        apps.add(app);
+        return app;
+    }
+
+    private static Route route(String url) {
+        return new Route("demo.localhost", "/", URI.create(url));
+    }
+
+    @Test
+    void forwardsGetWithHeadersAndHostUnchanged() {
+        LocalApp app = app(r -> r.get("/hello", (req, res) -> res.header("X-Host", req.requestHeaders().get("Host"))
+                .header("X-Dup", String.join("|", req.requestHeaders().getAll("X-Dup")))
+                .header("Connection", "keep-alive, X-Secret-Hop")
+                .header("X-Secret-Hop", "1")
+                .addHeader("Set-Cookie", "a=1")
+                .addHeader("Set-Cookie", "b=2")
+                .sendString(Mono.just("hello " + req.uri()))));
+        Collector collector = new Collector();
+        LocalRequest request = new LocalRequest(
+                route(app.url()),
+                "GET",
+                "/hello?x=1",
+                List.of(new Header("Host", "demo.localhost"), new Header("X-Dup", "one"), new Header("X-Dup", "two")),
+                null);
+
+        forwarder.forward(request, collector).block(Duration.ofSeconds(5));
+
+        assertThat(collector.status).isCompletedWithValue(200);
+        assertThat(collector.text()).isEqualTo("hello /hello?x=1");
+        assertThat(collector.header("X-Host")).isEqualTo("demo.localhost");
+        assertThat(collector.header("X-Dup")).isEqualTo("one|two");
+        assertThat(collector.headers).extracting(Header::name).doesNotContain("Connection", "X-Secret-Hop");
+        assertThat(collector.headers.stream().filter(h -> h.name().equals("Set-Cookie")).map(Header::value))
+                .containsExactly("a=1", "b=2");
+        assertThat(meters.get(LocalAppForwarder.METRIC)
+                        .tag("route", "demo.localhost")
+                        .tag("status_class", "2xx")
+                        .tag("outcome", "success")
+                        .timer()
+                        .count())
+                .isEqualTo(1);
+    }
+
+    @Test
+    void streamsPostBodyBothWays() throws Exception {
+        LocalApp app = app(r -> r.post("/echo", (req, res) -> res.send(req.receive().retain())));
+        byte[] payload = new byte[3 * 1024 * 1024 + 17];
+        new Random(42).nextBytes(payload);
+        Flux<ByteBuf> body = Flux.range(0, (payload.length + 65535) / 65536).map(i -> {
+            int from = i * 65536;
+            int to = Math.min(payload.length, from + 65536);
+            return ByteBufAllocator.DEFAULT.buffer(to - from).writeBytes(payload, from, to - from);
+        });
+        Collector collector = new Collector();
+        LocalRequest request = new LocalRequest(
+                route(app.url()), "POST", "/echo", List.of(new Header("Host", "demo.localhost")), body);
+
+        forwarder.forward(request, collector).block(Duration.ofSeconds(10));
+
+        assertThat(collector.status).isCompletedWithValue(200);
+        byte[] received;
+        synchronized (collector.body) {
+            received = collector.body.toByteArray();
+        }
+        assertThat(sha256(received)).isEqualTo(sha256(payload));
+    }
+
+    @Test
+    void relaysTheFirstChunkWhileTheAppIsStillSending() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        AtomicBoolean appDone = new AtomicBoolean();
+        LocalApp app = app(r -> r.get("/events", (req, res) -> res.header("Content-Type", "text/event-stream")
+                .sendString(Flux.concat(
+                        Mono.just("data: first\n\n"),
+                        Mono.fromCallable(() -> release.await(5, TimeUnit.SECONDS))
+                                .subscribeOn(reactor.core.scheduler.Schedulers.boundedElastic())
+                                .map(x -> "data: second\n\n")
+                                .doOnNext(x -> appDone.set(true))))));
+        Collector collector = new Collector();
+        LocalRequest request = new LocalRequest(route(app.url()), "GET", "/events", List.of(), null);
+
+        Disposable exchange = forwarder.forward(request, collector).subscribe();
+        await().atMost(Duration.ofSeconds(5)).until(() -> collector.text().contains("data: first"));
+        assertThat(appDone).isFalse();
+        release.countDown();
+        await().atMost(Duration.ofSeconds(5)).until(() -> collector.text().contains("data: second"));
+        exchange.dispose();
+    }
+
+    @Test
+    void marksContentLengthZeroAsEmptyBody() {
+        LocalApp app = app(r -> r.get("/empty", (req, res) -> res.status(201).header("Content-Length", "0").send()));
+        Collector collector = new Collector();
+
+        forwarder.forward(new LocalRequest(route(app.url()), "GET", "/empty", List.of(), null), collector)
+                .block(Duration.ofSeconds(5));
+
+        assertThat(collector.status).isCompletedWithValue(201);
+        assertThat(collector.emptyBody).isTrue();
+    }
+
+    @Test
+    void mapsConnectionRefusedToUpstreamConnectFailed() {
+        Collector collector = new Collector();
+        LocalRequest request =
+                new LocalRequest(route("http://127.0.0.1:" + LocalApp.freePort()), "GET", "/", List.of(), null);
+
+        Throwable error = catchError(forwarder.forward(request, collector));
+
+        assertThat(error).isInstanceOf(LocalExchangeException.class);
+        assertThat(((LocalExchangeException) error).resetCode()).isEqualTo(ResetCode.UPSTREAM_CONNECT_FAILED);
+        assertThat(collector.status).isNotDone();
+    }
+
+    @Test
+    void releasesTheRequestBodyWhenTheAppIsUnreachable() {
+        Collector collector = new Collector();
+        AtomicInteger released = new AtomicInteger();
+        Flux<ByteBuf> body = Flux.range(0, 4)
+                .map(i -> ByteBufAllocator.DEFAULT.buffer(8).writeLong(i))
+                .doOnDiscard(ByteBuf.class, buf -> {
+                    released.incrementAndGet();
+                    buf.release();
+                });
+        LocalRequest request =
+                new LocalRequest(route("http://127.0.0.1:" + LocalApp.freePort()), "POST", "/", List.of(), body);
+
+        Throwable error = catchError(forwarder.forward(request, collector));
+
+        assertThat(((LocalExchangeException) error).resetCode()).isEqualTo(ResetCode.UPSTREAM_CONNECT_FAILED);
+    }
+
+    @Test
+    void mapsNoHeadersInTimeToUpstreamTimeoutAndClosesTheLocalConnection() {
+        AtomicBoolean appConnectionClosed = new AtomicBoolean();
+        LocalApp app = app(r -> r.get("/slow", (req, res) -> {
+            req.withConnection(c -> c.onDispose(() -> appConnectionClosed.set(true)));
+            return Mono.never();
+        }));
+        Collector collector = new Collector();
+
+        Throwable error = catchError(
+                forwarder.forward(new LocalRequest(route(app.url()), "GET", "/slow", List.of(), null), collector));
+
+        assertThat(((LocalExchangeException) error).resetCode()).isEqualTo(ResetCode.UPSTREAM_TIMEOUT);
+        await().atMost(Duration.ofSeconds(5)).untilTrue(appConnectionClosed);
+        assertThat(meters.get(LocalAppForwarder.METRIC).tag("outcome", "timeout").timer().count()).isEqualTo(1);
+    }
+
+    @Test
+    void cancellingClosesTheLocalRequest() {
+        AtomicBoolean appConnectionClosed = new AtomicBoolean();
+        LocalApp app = app(r -> r.get("/forever", (req, res) -> {
+            req.withConnection(c -> c.onDispose(() -> appConnectionClosed.set(true)));
+            return res.sendString(Flux.interval(Duration.ofMillis(10)).map(i -> "tick " + i + "\n"));
+        }));
+        Collector collector = new Collector();
+
+        Disposable exchange = forwarder.forward(
+                        new LocalRequest(route(app.url()), "GET", "/forever", List.of(), null), collector)
+                .subscribe();
+        await().atMost(Duration.ofSeconds(5)).until(() -> collector.chunks.get() > 3);
+        exchange.dispose();
+
+        await().atMost(Duration.ofSeconds(5)).untilTrue(appConnectionClosed);
+    }
+
+    @Test
+    void mapsAFailureAfterHeadersToUpstreamError() {
+        DisposableServer raw = TcpServer.create()
+                .host("127.0.0.1")
+                .port(0)
+                .handle((in, out) -> out.sendString(Mono.just("HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\npartial"))
+                        .then()
+                        .then(Mono.delay(Duration.ofMillis(100)))
+                        .then())
+                .bindNow();
+        try {
+            Collector collector = new Collector();
+
+            Throwable error = catchError(forwarder.forward(
+                    new LocalRequest(route("http://127.0.0.1:" + raw.port()), "GET", "/broken", List.of(), null),
+                    collector));
+
+            assertThat(collector.status).isCompletedWithValue(200);
+            assertThat(((LocalExchangeException) error).resetCode()).isEqualTo(ResetCode.UPSTREAM_ERROR);
+        } finally {
+            raw.disposeNow();
+        }
+    }
+
+    @Test
+    void buildsUrlsFromBaseAndTarget() {
+        assertThat(LocalAppForwarder.url(URI.create("http://127.0.0.1:3000"), "/a?b=c")).isEqualTo("http://127.0.0.1:3000/a?b=c");
+        assertThat(LocalAppForwarder.url(URI.create("http://127.0.0.1:3000/base/"), "/a")).isEqualTo("http://127.0.0.1:3000/base/a");
+    }
+
+    private static Throwable catchError(Mono<Void> exchange) {
+        AtomicReference<Throwable> error = new AtomicReference<>();
+        exchange.doOnError(error::set).onErrorResume(e -> Mono.empty()).block(Duration.ofSeconds(10));
+        assertThat(error.get()).as("exchange error").isNotNull();
+        return error.get();
+    }
+
+    private static String sha256(byte[] bytes) throws Exception {
+        return Arrays.toString(MessageDigest.getInstance("SHA-256").digest(bytes));
+    }
+}
