@@ -1,0 +1,364 @@
+package io.edgetunnel.ingress.security.iam;
+
+import io.edgetunnel.protocol.RejectReason;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import javax.xml.XMLConstants;
+import javax.xml.parsers.DocumentBuilder;
+import javax.xml.parsers.DocumentBuilderFactory;
+import javax.xml.parsers.ParserConfigurationException;
+import org.w3c.dom.Document;
+import org.w3c.dom.Element;
+import org.w3c.dom.NodeList;
+import org.xml.sax.ErrorHandler;
+import org.xml.sax.SAXException;
+import org.xml.sax.SAXParseException;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
+
+/**
+ * Verifies an agent's IAM proof the way HashiCorp Vault's AWS IAM auth does, with the hardening
+ * learned since (CVE-2020-16250 and later): the agent signs but never sends an {@code
+ * sts:GetCallerIdentity} request; this class checks it and sends it <em>itself</em> to the STS URL
+ * it is configured with, then reads the caller from STS's answer. The agent never chooses where the
+ * ingress connects.
+ *
+ * <p>Checked before anything is sent: method {@code POST}; URL equal to the configured STS URL;
+ * body exactly {@value #BODY}; headers only from an allow-list, each once; {@code AWS4-HMAC-SHA256}
+ * with every sent header signed and {@code host}, {@code x-amz-date} and {@code
+ * x-edge-tunnel-server-id} among them; the server id equal to this ingress's; {@code X-Amz-Date}
+ * within {@code max-skew}. STS then checks the signature. Sending: HTTP/1.1, no redirects, our own
+ * {@code Accept}, 200 only, the XML parsed with DOCTYPEs refused.
+ *
+ * <p>Blocking I/O runs on {@code Schedulers.boundedElastic()}.
+ */
+public final class CallerIdentityVerifier {
+
+    public static final String SERVER_ID_HEADER = "x-edge-tunnel-server-id";
+    public static final String BODY = "Action=GetCallerIdentity&Version=2011-06-15";
+    static final String STS_NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/";
+    static final Set<String> ALLOWED_HEADERS = Set.of("authorization", "content-type", "host", "x-amz-date",
+            "x-amz-security-token", "x-amz-content-sha256", SERVER_ID_HEADER);
+    static final Set<String> REQUIRED_SIGNED = Set.of("host", "x-amz-date", SERVER_ID_HEADER);
+    private static final Pattern AUTHORIZATION = Pattern.compile("AWS4-HMAC-SHA256 Credential=([A-Za-z0-9]{16,128})/"
+            + "(\\d{8})/([a-z0-9-]{1,32})/sts/aws4_request, ?SignedHeaders=([a-z0-9;-]{1,512}), ?Signature=([0-9a-f]{64})");
+    private static final DateTimeFormatter AMZ_DATE = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'", Locale.ROOT);
+    private static final int MAX_RESPONSE_BYTES = 64 * 1024;
+
+    private final URI stsUrl;
+    private final String serverId;
+    private final Duration maxSkew;
+    private final Duration timeout;
+    private final Set<String> allowedAccounts;
+    private final Clock clock;
+    private final HttpClient http;
+    private final Optional<EcsTaskVerifier> ecs;
+
+    public CallerIdentityVerifier(IamAuthProperties properties, URI stsUrl, Clock clock, Optional<EcsTaskVerifier> ecs) {
+        Objects.requireNonNull(properties, "properties");
+        this.stsUrl = Objects.requireNonNull(stsUrl, "stsUrl");
+        this.serverId = properties.serverId();
+        if (serverId.isEmpty()) {
+            throw new IllegalArgumentException("ingress.auth.iam.server-id: empty (expected: a value agents sign, "
+                    + "e.g. this ingress's public host name, when ingress.auth.mode includes iam)");
+        }
+        if (stsUrl.getHost() == null || stsUrl.getRawQuery() != null || stsUrl.getRawUserInfo() != null) {
+            throw new IllegalArgumentException("ingress.auth.iam.sts-url: " + stsUrl
+                    + " (expected: https://sts.REGION.amazonaws.com/)");
+        }
+        this.maxSkew = properties.maxSkew();
+        this.timeout = properties.timeout();
+        this.allowedAccounts = Set.copyOf(properties.allowedAccounts());
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.ecs = Objects.requireNonNull(ecs, "ecs");
+        this.http = HttpClient.newBuilder()
+                .version(HttpClient.Version.HTTP_1_1)
+                .followRedirects(HttpClient.Redirect.NEVER)
+                .connectTimeout(timeout)
+                .build();
+    }
+
+    /** {@code https://sts.REGION.amazonaws.com/}. */
+    public static URI regionalStsUrl(String region) {
+        return URI.create("https://sts." + region + ".amazonaws.com/");
+    }
+
+    public URI stsUrl() {
+        return stsUrl;
+    }
+
+    /**
+     * Checks the proof, sends it to STS, and confirms the task if configured.
+     *
+     * @return the caller; errors with {@link IdentityRejection} when anything does not hold
+     */
+    public Mono<IamIdentity> verify(String encodedProof) {
+        return Mono.fromCallable(() -> {
+                    CheckedProof proof = check(encodedProof);
+                    IamIdentity identity = send(proof);
+                    if (!allowedAccounts.isEmpty() && !allowedAccounts.contains(identity.account())) {
+                        throw reject("account " + identity.account() + " is not allowed "
+                                + "(expected: one of ingress.auth.iam.allowed-accounts)");
+                    }
+                    return ecs.isPresent() ? ecs.get().confirm(identity) : identity;
+                })
+                .subscribeOn(Schedulers.boundedElastic());
+    }
+
+    /** The request to send, after every local rule held. */
+    record CheckedProof(List<Map.Entry<String, String>> headers, String accessKeyId) {}
+
+    /** Every rule that needs no network; throws {@link IdentityRejection} on the first that fails. */
+    CheckedProof check(String encodedProof) {
+        if (encodedProof == null || encodedProof.isEmpty()) {
+            throw reject("no identity proof (expected: a signed sts:GetCallerIdentity request; "
+                    + "enable agent.identity.proof on the agent)");
+        }
+        CallerIdentityProof proof = CallerIdentityProof.decode(encodedProof);
+        if (!"POST".equals(proof.method())) {
+            throw reject("method: " + clip(proof.method()) + " (expected: POST)");
+        }
+        if (!sameUrl(proof.url(), stsUrl)) {
+            throw reject("url: " + clip(proof.url()) + " (expected: " + stsUrl + ", this ingress's STS endpoint)");
+        }
+        if (!BODY.equals(proof.body())) {
+            throw reject("body: not " + BODY + " (expected: exactly that GetCallerIdentity call)");
+        }
+        Map<String, String> headers = new HashMap<>();
+        for (Map.Entry<String, String> header : proof.headers()) {
+            String name = header.getKey().toLowerCase(Locale.ROOT);
+            if (!ALLOWED_HEADERS.contains(name)) {
+                throw reject("header " + clip(header.getKey()) + " not allowed (expected: only " + ALLOWED_HEADERS + ")");
+            }
+            if (headers.put(name, header.getValue()) != null) {
+                throw reject("header " + name + " appears more than once (expected: once)");
+            }
+            if (header.getValue().indexOf('\r') >= 0 || header.getValue().indexOf('\n') >= 0) {
+                throw reject("header " + name + " contains a line break");
+            }
+        }
+        String authorization = headers.get("authorization");
+        if (authorization == null) {
+            throw reject("no Authorization header (expected: AWS4-HMAC-SHA256 signature)");
+        }
+        Matcher auth = AUTHORIZATION.matcher(authorization);
+        if (!auth.matches()) {
+            throw reject("Authorization: not an AWS4-HMAC-SHA256 signature for sts "
+                    + "(expected: Credential=KEY/DATE/REGION/sts/aws4_request, SignedHeaders=…, Signature=…)");
+        }
+        Set<String> signed = new HashSet<>(Arrays.asList(auth.group(4).split(";")));
+        for (String required : REQUIRED_SIGNED) {
+            if (!signed.contains(required)) {
+                throw reject("SignedHeaders lacks " + required + " (expected: " + REQUIRED_SIGNED + " signed)");
+            }
+        }
+        for (String name : headers.keySet()) {
+            if (!"authorization".equals(name) && !signed.contains(name)) {
+                throw reject("header " + name + " is not signed (expected: every header signed)");
+            }
+        }
+        for (String name : signed) {
+            if (!headers.containsKey(name)) {
+                throw reject("signed header " + name + " missing (expected: every signed header present)");
+            }
+        }
+        if (!serverId.equals(headers.get(SERVER_ID_HEADER))) {
+            throw reject("server id: " + clip(headers.get(SERVER_ID_HEADER)) + " (expected: " + serverId
+                    + ", this ingress's ingress.auth.iam.server-id)");
+        }
+        if (!stsUrl.getRawAuthority().equalsIgnoreCase(headers.get("host"))) {
+            throw reject("Host: " + clip(headers.get("host")) + " (expected: " + stsUrl.getRawAuthority() + ")");
+        }
+        Instant signedAt;
+        try {
+            signedAt = LocalDateTime.parse(headers.get("x-amz-date"), AMZ_DATE).toInstant(ZoneOffset.UTC);
+        } catch (DateTimeParseException e) {
+            throw reject("X-Amz-Date: not yyyyMMddTHHmmssZ");
+        }
+        if (!headers.get("x-amz-date").startsWith(auth.group(2))) {
+            throw reject("credential scope date " + auth.group(2) + " differs from X-Amz-Date");
+        }
+        Duration skew = Duration.between(clock.instant(), signedAt).abs();
+        if (skew.compareTo(maxSkew) > 0) {
+            throw reject("signed at " + signedAt + ", " + skew.toSeconds() + "s from now (expected: within "
+                    + maxSkew.toSeconds() + "s; a replayed or stale proof, or a wrong clock)");
+        }
+        return new CheckedProof(proof.headers(), auth.group(1));
+    }
+
+    /** Sends the checked request to the configured STS URL and reads the caller. Blocking. */
+    IamIdentity send(CheckedProof proof) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(stsUrl)
+                .timeout(timeout)
+                .version(HttpClient.Version.HTTP_1_1)
+                .header("Accept", "text/xml")
+                .POST(HttpRequest.BodyPublishers.ofString(BODY));
+        for (Map.Entry<String, String> header : proof.headers()) {
+            // Host is restricted in java.net.http; it comes from stsUrl, which check() made equal to it
+            if (!"host".equalsIgnoreCase(header.getKey())) {
+                request.header(header.getKey(), header.getValue());
+            }
+        }
+        HttpResponse<InputStream> response;
+        byte[] body;
+        try {
+            response = http.send(request.build(), HttpResponse.BodyHandlers.ofInputStream());
+            try (InputStream in = response.body()) {
+                body = in.readNBytes(MAX_RESPONSE_BYTES + 1);
+            }
+        } catch (IOException e) {
+            throw reject("STS unreachable: " + e.getClass().getSimpleName());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw reject("interrupted while calling STS");
+        }
+        if (body.length > MAX_RESPONSE_BYTES) {
+            throw reject("STS answer larger than " + MAX_RESPONSE_BYTES + " bytes");
+        }
+        if (response.statusCode() != 200) {
+            String code = errorCode(body).orElse("no error code");
+            throw reject("STS rejected the proof: " + code + " (HTTP " + response.statusCode() + ")");
+        }
+        return parseCaller(body);
+    }
+
+    static IamIdentity parseCaller(byte[] xml) {
+        Document document = parse(xml).orElseThrow(() -> reject("STS answer is not well-formed XML"));
+        Element root = document.getDocumentElement();
+        if (!"GetCallerIdentityResponse".equals(root.getLocalName()) || !STS_NAMESPACE.equals(root.getNamespaceURI())) {
+            throw reject("STS answer is not a GetCallerIdentityResponse");
+        }
+        String arn = single(root, "Arn");
+        String account = single(root, "Account");
+        single(root, "UserId");
+        String[] parts = arn.split(":", 6);
+        if (parts.length != 6 || !"arn".equals(parts[0]) || !"sts".equals(parts[2]) || !account.equals(parts[4])) {
+            throw reject("caller " + arn + " (expected: arn:PARTITION:sts::" + account + ":assumed-role/ROLE/SESSION)");
+        }
+        String[] resource = parts[5].split("/", -1);
+        if (resource.length != 3 || !"assumed-role".equals(resource[0]) || resource[1].isEmpty() || resource[2].isEmpty()) {
+            throw reject("caller " + arn + " is not an assumed role (expected: an ECS task role session)");
+        }
+        String roleArn = "arn:" + parts[1] + ":iam::" + account + ":role/" + resource[1];
+        return new IamIdentity(account, arn, roleArn, resource[2], "");
+    }
+
+    private static String single(Element root, String name) {
+        NodeList nodes = root.getElementsByTagNameNS(STS_NAMESPACE, name);
+        if (nodes.getLength() != 1) {
+            throw reject("STS answer has " + nodes.getLength() + " " + name + " elements (expected: exactly 1)");
+        }
+        String value = nodes.item(0).getTextContent().strip();
+        if (value.isEmpty()) {
+            throw reject("STS answer has an empty " + name);
+        }
+        return value;
+    }
+
+    private static Optional<String> errorCode(byte[] xml) {
+        return parse(xml).map(d -> d.getElementsByTagNameNS("*", "Code"))
+                .filter(n -> n.getLength() == 1)
+                .map(n -> n.item(0).getTextContent().strip())
+                .filter(code -> code.matches("[A-Za-z.]{1,64}"));
+    }
+
+    /** DOCTYPE refused outright (no entities, no external DTDs), secure processing on. */
+    static Optional<Document> parse(byte[] xml) {
+        try {
+            DocumentBuilderFactory factory = DocumentBuilderFactory.newInstance();
+            factory.setNamespaceAware(true);
+            factory.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
+            factory.setFeature("http://xml.org/sax/features/external-general-entities", false);
+            factory.setFeature("http://xml.org/sax/features/external-parameter-entities", false);
+            factory.setFeature("http://apache.org/xml/features/nonvalidating/load-external-dtd", false);
+            factory.setFeature(XMLConstants.FEATURE_SECURE_PROCESSING, true);
+            factory.setAttribute(XMLConstants.ACCESS_EXTERNAL_DTD, "");
+            factory.setAttribute(XMLConstants.ACCESS_EXTERNAL_SCHEMA, "");
+            factory.setXIncludeAware(false);
+            factory.setExpandEntityReferences(false);
+            DocumentBuilder builder = factory.newDocumentBuilder();
+            builder.setErrorHandler(SILENT);
+            return Optional.of(builder.parse(new ByteArrayInputStream(xml)));
+        } catch (ParserConfigurationException | SAXException | IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static final ErrorHandler SILENT = new ErrorHandler() {
+        @Override
+        public void warning(SAXParseException e) {}
+
+        @Override
+        public void error(SAXParseException e) throws SAXException {
+            throw e;
+        }
+
+        @Override
+        public void fatalError(SAXParseException e) throws SAXException {
+            throw e;
+        }
+    };
+
+    /** Same scheme, host, port and path ({@code ""} = {@code /}); no query, fragment or user info. */
+    static boolean sameUrl(String candidate, URI expected) {
+        URI uri;
+        try {
+            uri = new URI(candidate);
+        } catch (java.net.URISyntaxException e) {
+            return false;
+        }
+        return uri.isAbsolute()
+                && uri.getRawQuery() == null
+                && uri.getRawFragment() == null
+                && uri.getRawUserInfo() == null
+                && expected.getScheme().equalsIgnoreCase(uri.getScheme())
+                && expected.getHost().equalsIgnoreCase(String.valueOf(uri.getHost()))
+                && port(expected) == port(uri)
+                && path(expected).equals(path(uri));
+    }
+
+    private static int port(URI uri) {
+        return uri.getPort() != -1 ? uri.getPort() : "https".equalsIgnoreCase(uri.getScheme()) ? 443 : 80;
+    }
+
+    private static String path(URI uri) {
+        String path = uri.getRawPath();
+        return path == null || path.isEmpty() ? "/" : path;
+    }
+
+    /** Echo at most a little of what the agent sent, so a message never carries a whole header. */
+    private static String clip(String value) {
+        if (value == null) {
+            return "none";
+        }
+        String printable = value.replaceAll("[^\\x20-\\x7e]", "?");
+        return printable.length() <= 80 ? printable : printable.substring(0, 80) + "…";
+    }
+
+    static IdentityRejection reject(String message) {
+        return new IdentityRejection(RejectReason.IDENTITY_UNVERIFIED, "identity proof: " + message);
+    }
+}

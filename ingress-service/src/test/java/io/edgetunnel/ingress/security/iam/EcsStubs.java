@@ -1,0 +1,35 @@
+package io.edgetunnel.ingress.security.iam;
+
+import static com.github.tomakehurst.wiremock.client.WireMock.equalTo;
+import static com.github.tomakehurst.wiremock.client.WireMock.okForContentType;
+import static com.github.tomakehurst.wiremock.client.WireMock.post;
+
+import com.github.tomakehurst.wiremock.junit5.WireMockExtension;
+
+/** ECS (awsJson1_1) answers for WireMock; priority 0 so they win over the STS stubs on the same path. */
+final class EcsStubs {
+
+    static final String TASK_ARN = "arn:aws:ecs:eu-west-1:111122223333:task/edge/" + FakeSts.TASK_ID;
+    static final String INSTANCE_ARN = "arn:aws:ecs:eu-west-1:111122223333:container-instance/edge/4b6d5e1f";
+
+    private EcsStubs() {}
+
+    static void describeTasks(WireMockExtension wm, String launchType, String lastStatus) {
+        stub(wm, "DescribeTasks", """
+                {"tasks":[{"taskArn":"%s","clusterArn":"arn:aws:ecs:eu-west-1:111122223333:cluster/edge",
+                  "containerInstanceArn":"%s","launchType":"%s","lastStatus":"%s","desiredStatus":"RUNNING"}],
+                 "failures":[]}""".formatted(TASK_ARN, INSTANCE_ARN, launchType, lastStatus));
+    }
+
+    static void describeContainerInstances(WireMockExtension wm, String instanceId) {
+        stub(wm, "DescribeContainerInstances", """
+                {"containerInstances":[{"containerInstanceArn":"%s","ec2InstanceId":"%s","status":"ACTIVE",
+                  "agentConnected":true}],"failures":[]}""".formatted(INSTANCE_ARN, instanceId));
+    }
+
+    private static void stub(WireMockExtension wm, String operation, String json) {
+        wm.stubFor(post("/").atPriority(0)
+                .withHeader("X-Amz-Target", equalTo("AmazonEC2ContainerServiceV20141113." + operation))
+                .willReturn(okForContentType("application/x-amz-json-1.1", json)));
+    }
+}
