@@ -1,0 +1,54 @@
+package io.edgetunnel.e2e.support;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.handler.codec.http.HttpHeaders;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import reactor.core.publisher.Mono;
+import reactor.netty.ByteBufMono;
+import reactor.netty.http.client.HttpClient;
+import reactor.netty.http.client.HttpClientResponse;
+import reactor.netty.resources.ConnectionProvider;
+
+/** A public HTTP client talking to the ingress's public port with a chosen Host header. */
+public final class PublicClient {
+
+    public record Reply(int status, HttpHeaders headers, String body) {}
+
+    private static final ConnectionProvider POOL =
+            ConnectionProvider.builder("e2e-public").maxConnections(512).pendingAcquireMaxCount(-1).build();
+
+    private PublicClient() {}
+
+    public static HttpClient to(IngressNode ingress, String host) {
+        return HttpClient.create(POOL)
+                .host("127.0.0.1")
+                .port(ingress.publicPort())
+                .headers(h -> h.set("Host", host))
+                .responseTimeout(Duration.ofSeconds(60));
+    }
+
+    public static Reply get(IngressNode ingress, String host, String path) {
+        return to(ingress, host).get().uri(path).responseSingle(PublicClient::reply).block(Duration.ofSeconds(60));
+    }
+
+    public static Mono<Reply> reply(HttpClientResponse response, ByteBufMono body) {
+        return body.asString(StandardCharsets.UTF_8)
+                .defaultIfEmpty("")
+                .map(text -> new Reply(response.status().code(), response.responseHeaders(), text));
+    }
+
+    /** Status and SHA-256 of a response body, streamed without holding it. */
+    public record Digest(int status, long length, String sha256) {}
+
+    public static Mono<Digest> digest(HttpClientResponse response, reactor.core.publisher.Flux<ByteBuf> body) {
+        var digest = UpstreamApp.sha256();
+        long[] length = {0};
+        return body.doOnNext(buf -> {
+                    length[0] += buf.readableBytes();
+                    digest.update(buf.nioBuffer());
+                })
+                .then(Mono.fromSupplier(() -> new Digest(
+                        response.status().code(), length[0], java.util.HexFormat.of().formatHex(digest.digest()))));
+    }
+}

@@ -1,0 +1,64 @@
+package io.edgetunnel.testsupport;
+
+import io.netty.util.ResourceLeakDetector;
+import io.netty.util.ResourceLeakDetectorFactory;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * A Netty leak-detector factory that records every leak report, so tests can fail on them. Installed
+ * by {@link LeakDetectionSessionListener} before any Netty buffer class initialises its detector.
+ */
+public final class LeakRecorder extends ResourceLeakDetectorFactory {
+
+    private static final List<String> LEAKS = new CopyOnWriteArrayList<>();
+    private static volatile boolean installed;
+
+    public static synchronized void install() {
+        if (!installed) {
+            ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.PARANOID);
+            ResourceLeakDetectorFactory.setResourceLeakDetectorFactory(new LeakRecorder());
+            installed = true;
+        }
+    }
+
+    public static boolean isInstalled() {
+        return installed;
+    }
+
+    public static List<String> leaks() {
+        return List.copyOf(LEAKS);
+    }
+
+    public static void clear() {
+        LEAKS.clear();
+    }
+
+    @Override
+    public <T> ResourceLeakDetector<T> newResourceLeakDetector(Class<T> resource, int samplingInterval, long maxActive) {
+        return new RecordingDetector<>(resource, samplingInterval);
+    }
+
+    private static final class RecordingDetector<T> extends ResourceLeakDetector<T> {
+        RecordingDetector(Class<T> resource, int samplingInterval) {
+            super(resource, samplingInterval);
+        }
+
+        @Override
+        protected boolean needReport() {
+            return true;
+        }
+
+        @Override
+        protected void reportTracedLeak(String resourceType, String records) {
+            LEAKS.add("LEAK: " + resourceType + records);
+            super.reportTracedLeak(resourceType, records);
+        }
+
+        @Override
+        protected void reportUntracedLeak(String resourceType) {
+            LEAKS.add("LEAK (untraced): " + resourceType);
+            super.reportUntracedLeak(resourceType);
+        }
+    }
+}
