@@ -156,6 +156,7 @@ def churn_case(raw, meta):
         "tunnel_p99_ms": r.get("p99_ms"),
         "tunnel_errors": r.get("errors"),
         "tunnel_non2xx": r.get("err_status"),
+        "tunnel_statuses": r.get("statuses"),
         "tunnel_requests": r.get("requests"),
         "agents_joined": sim.get("joined"),
         "agents_left": sim.get("left"),
@@ -268,7 +269,7 @@ def print_table(result):
                 print(f"churn: {c.get('status')}")
             else:
                 print(f"churn: {fmt(c.get('tunnel_rps'))} req/s, {fmt(c.get('tunnel_errors'))} errors "
-                      f"({fmt(c.get('tunnel_non2xx'))} non-2xx) of {fmt(c.get('tunnel_requests'))} requests while "
+                      f"({fmt(c.get('tunnel_non2xx'))} non-2xx {c.get('tunnel_statuses') or ''}) of {fmt(c.get('tunnel_requests'))} requests while "
                       f"{fmt(c.get('agents_joined'))} agents joined and {fmt(c.get('agents_left'))} left")
     cod = result.get("codec", {})
     if cod and "status" not in cod:

@@ -10,6 +10,35 @@ if host ~= nil and host ~= "" then
   wrk.headers["Host"] = host
 end
 
+-- BENCH_STATUS=1: also count responses by status (>= 300) and report them as "statuses".
+-- Off by default: a response() hook makes wrk hand every response to Lua, which costs throughput.
+local threads = {}
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+if os.getenv("BENCH_STATUS") == "1" then
+  codes = {}
+  function response(status, headers, body)
+    if status >= 300 then
+      codes[status] = (codes[status] or 0) + 1
+    end
+  end
+end
+
+local function statuses()
+  local total = {}
+  for _, t in ipairs(threads) do
+    local c = t:get("codes")
+    if c then
+      for k, v in pairs(c) do total[k] = (total[k] or 0) + v end
+    end
+  end
+  local parts = {}
+  for k, v in pairs(total) do table.insert(parts, string.format('"%d":%d', k, v)) end
+  return "{" .. table.concat(parts, ",") .. "}"
+end
+
 function done(summary, latency, requests)
   local e = summary.errors
   local secs = summary.duration / 1e6
@@ -17,9 +46,10 @@ function done(summary, latency, requests)
   io.write(string.format(
     'BENCHJSON {"requests":%d,"duration_s":%.3f,"rps":%.1f,"bytes":%d,' ..
     '"p50_ms":%.3f,"p90_ms":%.3f,"p99_ms":%.3f,"p999_ms":%.3f,"max_ms":%.3f,"mean_ms":%.3f,' ..
-    '"errors":%d,"err_connect":%d,"err_read":%d,"err_write":%d,"err_status":%d,"err_timeout":%d}\n',
+    '"errors":%d,"err_connect":%d,"err_read":%d,"err_write":%d,"err_status":%d,"err_timeout":%d,' ..
+    '"statuses":%s}\n',
     summary.requests, secs, summary.requests / secs, summary.bytes,
     ms(50), ms(90), ms(99), ms(99.9), latency.max / 1000.0, latency.mean / 1000.0,
     e.connect + e.read + e.write + e.status + e.timeout,
-    e.connect, e.read, e.write, e.status, e.timeout))
+    e.connect, e.read, e.write, e.status, e.timeout, statuses()))
 end
