@@ -1,0 +1,102 @@
+package io.edgetunnel.ingress.security.policy;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+
+/**
+ * Which identity may claim which hosts, and the registration limits ({@code ingress.policy.*}).
+ *
+ * <pre>
+ * ingress:
+ *   policy:
+ *     rules:
+ *       - identity: "arn:aws:iam::111122223333:role/shop-edge-*"   # role ARN glob (IAM mode)
+ *         hosts: ["shop.example.com", "*.shop.example.com"]
+ *       - identity: "token:team-b"                                  # a named token (token mode)
+ *         hosts: ["b.example.com"]
+ * </pre>
+ *
+ * @param rules identity pattern → host patterns; see {@link HostPolicy} for how they combine
+ * @param whenEmpty what an empty rule list means: {@code allow} (any identity, any host), {@code
+ *     deny}, or {@code auto}: allow in the {@code local} profile, deny otherwise
+ * @param maxTunnelsPerIdentity open tunnels one identity may hold (all its agents together)
+ * @param maxHelloBytes a hello's strings (id, token, proof, routes, attributes) in UTF-8 bytes
+ * @param failedHellos the per-source back-off after failed hellos
+ */
+@ConfigurationProperties("ingress.policy")
+public record HostPolicyProperties(
+        @DefaultValue List<Rule> rules,
+        @DefaultValue("auto") String whenEmpty,
+        @DefaultValue("64") int maxTunnelsPerIdentity,
+        @DefaultValue("32768") int maxHelloBytes,
+        @DefaultValue FailedHellos failedHellos) {
+
+    public HostPolicyProperties {
+        rules = rules == null ? List.of() : List.copyOf(rules);
+        whenEmpty = whenEmpty == null ? "auto" : whenEmpty.trim().toLowerCase(Locale.ROOT);
+        if (!List.of("allow", "deny", "auto").contains(whenEmpty)) {
+            throw new IllegalArgumentException("ingress.policy.when-empty: " + whenEmpty + " (expected: allow, deny or auto)");
+        }
+        if (maxTunnelsPerIdentity < 1) {
+            throw new IllegalArgumentException("ingress.policy.max-tunnels-per-identity: " + maxTunnelsPerIdentity
+                    + " (expected: >= 1)");
+        }
+        if (maxHelloBytes < 1024) {
+            throw new IllegalArgumentException("ingress.policy.max-hello-bytes: " + maxHelloBytes + " (expected: >= 1024)");
+        }
+        failedHellos = failedHellos == null ? FailedHellos.DEFAULTS : failedHellos;
+    }
+
+    /**
+     * @param identity role ARN glob ({@code *} any characters, {@code ?} one) or {@code token:NAME}
+     * @param hosts exact hosts, {@code *.suffix} (any host below suffix), or {@code *} (any host)
+     */
+    public record Rule(String identity, List<String> hosts) {
+        public Rule {
+            if (identity == null || identity.isBlank()) {
+                throw new IllegalArgumentException("ingress.policy.rules[].identity: empty (expected: a role ARN glob "
+                        + "or token:NAME)");
+            }
+            identity = identity.trim();
+            hosts = hosts == null ? List.of() : hosts.stream().map(h -> h.trim().toLowerCase(Locale.ROOT)).toList();
+            for (String host : hosts) {
+                if (host.isEmpty() || (host.contains("*") && !host.equals("*")
+                        && !(host.startsWith("*.") && host.indexOf('*', 1) < 0 && host.length() > 2))) {
+                    throw new IllegalArgumentException("ingress.policy.rules[" + identity + "].hosts: " + host
+                            + " (expected: host, *.suffix or *)");
+                }
+            }
+        }
+    }
+
+    /**
+     * @param freeFailures failures from one source before any back-off
+     * @param initialDelay the first back-off; it doubles with each further failure
+     * @param maxDelay back-off cap
+     * @param forgetAfter a source with no failure for this long starts afresh
+     * @param maxSources sources tracked at once (the oldest are forgotten first)
+     */
+    public record FailedHellos(
+            @DefaultValue("3") int freeFailures,
+            @DefaultValue("1s") Duration initialDelay,
+            @DefaultValue("5m") Duration maxDelay,
+            @DefaultValue("15m") Duration forgetAfter,
+            @DefaultValue("10000") int maxSources) {
+
+        static final FailedHellos DEFAULTS =
+                new FailedHellos(3, Duration.ofSeconds(1), Duration.ofMinutes(5), Duration.ofMinutes(15), 10_000);
+
+        public FailedHellos {
+            initialDelay = initialDelay == null ? Duration.ofSeconds(1) : initialDelay;
+            maxDelay = maxDelay == null ? Duration.ofMinutes(5) : maxDelay;
+            forgetAfter = forgetAfter == null ? Duration.ofMinutes(15) : forgetAfter;
+            if (freeFailures < 0 || maxSources < 1 || maxDelay.compareTo(initialDelay) < 0) {
+                throw new IllegalArgumentException("ingress.policy.failed-hellos: free-failures >= 0, max-sources >= 1, "
+                        + "max-delay >= initial-delay expected");
+            }
+        }
+    }
+}

@@ -1,0 +1,142 @@
+package io.edgetunnel.ingress.security.policy;
+
+import io.edgetunnel.ingress.security.AgentAuthenticator;
+import io.edgetunnel.ingress.security.AuthResult;
+import io.edgetunnel.ingress.security.iam.CallerIdentityVerifier;
+import io.edgetunnel.ingress.security.iam.IdentityRejection;
+import io.edgetunnel.ingress.security.secrets.RotatingTokenVerifier;
+import io.edgetunnel.protocol.Frame;
+import io.edgetunnel.protocol.RejectReason;
+import io.edgetunnel.protocol.RouteClaim;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.function.ToIntFunction;
+import reactor.core.publisher.Mono;
+
+/**
+ * The hello gate: who the agent is ({@code ingress.auth.mode}), whether policy lets that identity
+ * claim those hosts, and the limits. In order:
+ *
+ * <ol>
+ *   <li>a source with too many recent failures is refused outright: {@code RATE_LIMITED};
+ *   <li>hello size: {@code INVALID_HELLO};
+ *   <li>token ({@code BAD_CREDENTIALS}) and/or IAM proof ({@code IDENTITY_UNVERIFIED});
+ *   <li>host policy: {@code HOST_NOT_ALLOWED};
+ *   <li>open tunnels of that identity: {@code TOO_MANY_TUNNELS}.
+ * </ol>
+ *
+ * Every failure but {@code RATE_LIMITED} and {@code TOO_MANY_TUNNELS} counts against the source.
+ * The identity is {@code token:NAME} for a token, the role ARN when IAM is part of the mode.
+ * Rejection messages go to the agent and the log; they never quote a credential.
+ */
+public final class PolicyAuthenticator implements AgentAuthenticator {
+
+    /** Principal prefix for token identities. */
+    public static final String TOKEN_PREFIX = "token:";
+
+    private final AuthMode mode;
+    private final RotatingTokenVerifier tokens;
+    private final CallerIdentityVerifier iam;
+    private final HostPolicy policy;
+    private final HostPolicyProperties limits;
+    private final FailedHelloLimiter limiter;
+    private final ToIntFunction<String> openTunnels;
+
+    /**
+     * @param tokens required unless mode is {@code iam}
+     * @param iam required unless mode is {@code token}
+     * @param openTunnels registered tunnels of an identity right now
+     */
+    public PolicyAuthenticator(AuthMode mode, RotatingTokenVerifier tokens, CallerIdentityVerifier iam, HostPolicy policy,
+            HostPolicyProperties limits, FailedHelloLimiter limiter, ToIntFunction<String> openTunnels) {
+        this.mode = Objects.requireNonNull(mode, "mode");
+        this.policy = Objects.requireNonNull(policy, "policy");
+        this.limits = Objects.requireNonNull(limits, "limits");
+        this.limiter = Objects.requireNonNull(limiter, "limiter");
+        this.openTunnels = Objects.requireNonNull(openTunnels, "openTunnels");
+        if (mode.needsToken() && tokens == null) {
+            throw new IllegalArgumentException("mode " + mode + " needs a token verifier");
+        }
+        if (mode.needsIam() && iam == null) {
+            throw new IllegalArgumentException("mode " + mode + " needs an IAM verifier");
+        }
+        this.tokens = tokens;
+        this.iam = iam;
+    }
+
+    public AuthMode mode() {
+        return mode;
+    }
+
+    @Override
+    public Mono<AuthResult> authenticate(Frame.Hello hello) {
+        return authenticate(hello, null);
+    }
+
+    /** @param source the peer address the failed-hello back-off is keyed by; null: no back-off */
+    public Mono<AuthResult> authenticate(Frame.Hello hello, String source) {
+        Optional<Duration> blocked = limiter.blocked(source);
+        if (blocked.isPresent()) {
+            return Mono.just(new AuthResult.Rejected(RejectReason.RATE_LIMITED, "too many failed hellos from this "
+                    + "source; retry in " + Math.max(1, (blocked.get().toMillis() + 999) / 1000) + "s"));
+        }
+        int size = helloBytes(hello);
+        if (size > limits.maxHelloBytes()) {
+            return failed(source, RejectReason.INVALID_HELLO, "hello is " + size + " bytes (expected: <= "
+                    + limits.maxHelloBytes() + ", ingress.policy.max-hello-bytes)");
+        }
+        return identify(hello)
+                .flatMap(principal -> {
+                    Optional<String> denial = policy.check(principal, hello.routes());
+                    if (denial.isPresent()) {
+                        return failed(source, RejectReason.HOST_NOT_ALLOWED, denial.get());
+                    }
+                    int open = openTunnels.applyAsInt(principal);
+                    if (open >= limits.maxTunnelsPerIdentity()) {
+                        return Mono.<AuthResult>just(new AuthResult.Rejected(RejectReason.TOO_MANY_TUNNELS,
+                                "identity has " + open + " tunnels (expected: < " + limits.maxTunnelsPerIdentity()
+                                        + ", ingress.policy.max-tunnels-per-identity)"));
+                    }
+                    limiter.succeeded(source);
+                    return Mono.<AuthResult>just(new AuthResult.Authenticated(principal));
+                })
+                .onErrorResume(IdentityRejection.class, e -> failed(source, e.reason(), e.getMessage()));
+    }
+
+    /** The principal, or an {@link IdentityRejection}. */
+    private Mono<String> identify(Frame.Hello hello) {
+        Mono<String> tokenIdentity = mode.needsToken()
+                ? tokens.verify(hello.token()).flatMap(match -> match
+                        .map(m -> Mono.just(TOKEN_PREFIX + m.name()))
+                        .orElseGet(() -> Mono.error(new IdentityRejection(RejectReason.BAD_CREDENTIALS,
+                                "token not accepted"))))
+                : Mono.just("");
+        if (!mode.needsIam()) {
+            return tokenIdentity;
+        }
+        return tokenIdentity.then(iam.verify(hello.identityProof()).map(identity -> identity.roleArn()));
+    }
+
+    private Mono<AuthResult> failed(String source, RejectReason reason, String message) {
+        limiter.failed(source);
+        return Mono.just(new AuthResult.Rejected(reason, message));
+    }
+
+    static int helloBytes(Frame.Hello hello) {
+        int size = utf8(hello.agentId()) + utf8(hello.token()) + utf8(hello.identityProof());
+        for (RouteClaim route : hello.routes()) {
+            size += utf8(route.host()) + utf8(route.pathPrefix());
+        }
+        for (Map.Entry<String, String> attribute : hello.attributes().entrySet()) {
+            size += utf8(attribute.getKey()) + utf8(attribute.getValue());
+        }
+        return size;
+    }
+
+    private static int utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8).length;
+    }
+}
