@@ -20,8 +20,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.availability.AvailabilityChangeEvent;
 import org.springframework.boot.availability.ReadinessState;
-import org.springframework.context.ApplicationEventPublisher;
+import org.springframework.context.ApplicationContext;
+import org.springframework.context.ApplicationListener;
 import org.springframework.context.SmartLifecycle;
+import org.springframework.context.event.ContextClosedEvent;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -36,11 +38,13 @@ import reactor.netty.http.websocket.WebsocketOutbound;
  * The agent-facing WebSocket listener ({@code ingress.tunnel.port}, path {@code ingress.tunnel.path}),
  * a raw Reactor Netty server next to the public WebFlux one.
  *
- * <p>Stopping: readiness goes DOWN, every tunnel gets a Drain, in-flight streams get up to
- * {@code drain-timeout} to finish, then every tunnel is closed with 1001 (going away).
+ * <p>Stopping: as the context starts closing, readiness goes DOWN and every tunnel gets a Drain (no
+ * new streams; agents reconnect elsewhere) while public requests in flight keep their tunnels; after
+ * the public server's graceful shutdown, remaining streams get up to {@code drain-timeout} to finish,
+ * then every tunnel is closed with 1001 (going away).
  */
 @Component
-public final class TunnelServer implements SmartLifecycle {
+public final class TunnelServer implements SmartLifecycle, ApplicationListener<ContextClosedEvent> {
 
     private static final Logger log = LoggerFactory.getLogger(TunnelServer.class);
 
@@ -54,7 +58,7 @@ public final class TunnelServer implements SmartLifecycle {
     private final AgentRegistry registry;
     private final AgentAuthenticator authenticator;
     private final IngressMetrics metrics;
-    private final ApplicationEventPublisher events;
+    private final ApplicationContext context;
     private final FrameCodec codec;
     private final Set<TunnelSession> sessions = ConcurrentHashMap.newKeySet();
     private final AtomicReference<DisposableServer> server = new AtomicReference<>();
@@ -65,12 +69,12 @@ public final class TunnelServer implements SmartLifecycle {
             AgentRegistry registry,
             AgentAuthenticator authenticator,
             IngressMetrics metrics,
-            ApplicationEventPublisher events) {
+            ApplicationContext context) {
         this.properties = properties;
         this.registry = registry;
         this.authenticator = authenticator;
         this.metrics = metrics;
-        this.events = events;
+        this.context = context;
         ProtocolLimits defaults = ProtocolLimits.DEFAULTS;
         this.codec = new FrameCodec(new ProtocolLimits(
                 properties.maxFrameBytes(),
@@ -147,16 +151,32 @@ public final class TunnelServer implements SmartLifecycle {
         return String.valueOf(address);
     }
 
+    /** The context begins to close: stop advertising readiness and ask agents to drain. */
     @Override
-    public void stop() {
-        DisposableServer current = server.getAndSet(null);
-        if (current == null) {
+    public void onApplicationEvent(ContextClosedEvent event) {
+        if (event.getApplicationContext() == context) {
+            beginDrain();
+        }
+    }
+
+    private void beginDrain() {
+        if (shuttingDown || server.get() == null) {
             return;
         }
         shuttingDown = true;
-        AvailabilityChangeEvent.publish(events, this, ReadinessState.REFUSING_TRAFFIC);
+        AvailabilityChangeEvent.publish(context, ReadinessState.REFUSING_TRAFFIC);
+        log.info("Draining {} tunnel(s)", sessions.size());
         for (TunnelSession session : sessions) {
             session.drain("ingress shutting down");
+        }
+    }
+
+    @Override
+    public void stop() {
+        beginDrain();
+        DisposableServer current = server.getAndSet(null);
+        if (current == null) {
+            return;
         }
         long deadline = System.nanoTime() + properties.drainTimeout().toNanos();
         // stop() runs on a lifecycle thread, never an event loop: waiting here is fine

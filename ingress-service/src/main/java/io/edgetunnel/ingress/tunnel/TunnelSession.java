@@ -440,7 +440,7 @@ public final class TunnelSession implements Tunnel {
                 }
             }
         }
-        if (code == CloseCode.SLOW_CONSUMER || code == CloseCode.HEARTBEAT_TIMEOUT) {
+        if (code == CloseCode.SLOW_CONSUMER) {
             // the peer is not reading: a close frame would queue behind everything else
             forceClose.run();
         } else {
