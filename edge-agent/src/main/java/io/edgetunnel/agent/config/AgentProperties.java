@@ -35,7 +35,7 @@ public record AgentProperties(
         @NotNull URI ingressUri,
         @DefaultValue("") String token,
         String id,
-        @NotEmpty @Valid List<Route> routes,
+        @NotEmpty List<@Valid Route> routes,
         @DefaultValue("1") @Min(1) @Max(16) int tunnelCount,
         @DefaultValue("10s") @NotNull Duration connectTimeout,
         @DefaultValue @NotNull @Valid Reconnect reconnect,

@@ -24,8 +24,8 @@ import reactor.netty.http.websocket.WebsocketOutbound;
 
 /**
  * A fake ingress tunnel endpoint built from the protocol classes: a WebSocket server on {@code
- * /tunnel} that answers each hello as the test says and records every frame the agent sends. DATA
- * content is copied to unpooled heap buffers, so tests need not release anything. Pings are answered.
+ * /tunnel} that answers each hello as the test says and records every frame the agent sends (pings are answered
+ * and not recorded). DATA content is copied to unpooled heap buffers, so tests release nothing.
  */
 public final class FakeIngress implements AutoCloseable {
 
@@ -107,6 +107,7 @@ public final class FakeIngress implements AutoCloseable {
         private final OutboundFrames frames;
         private final BlockingQueue<Frame> received = new LinkedBlockingQueue<>();
         private volatile Frame.Hello hello;
+        private volatile long helloNanos;
         volatile boolean closed;
         volatile Integer closeStatus;
 
@@ -121,6 +122,17 @@ public final class FakeIngress implements AutoCloseable {
 
         public void send(Frame frame) {
             frames.send(frame);
+        }
+
+        /** Sends bytes that are not a valid frame, as one binary message. */
+        public void sendRaw(byte[] bytes) {
+            out.sendObject(Mono.just(new BinaryWebSocketFrame(Unpooled.wrappedBuffer(bytes))))
+                    .then()
+                    .subscribe(null, e -> {});
+        }
+
+        public long helloNanos() {
+            return helloNanos;
         }
 
         public void close(int code, String reason) {
@@ -168,8 +180,8 @@ public final class FakeIngress implements AutoCloseable {
             }
             if (frame instanceof Frame.Hello h && hello == null) {
                 hello = h;
-                tunnels.add(this);
-                all.add(this);
+                helloNanos = System.nanoTime();
+                // answer first: a test that gets the tunnel may send at once, and must come after
                 Frame answer = onHello == null ? null : onHello.apply(h);
                 if (answer != null) {
                     send(answer);
@@ -177,13 +189,12 @@ public final class FakeIngress implements AutoCloseable {
                         close(4010, "rejected");
                     }
                 }
+                all.add(this);
+                tunnels.add(this);
                 return;
             }
             if (frame instanceof Frame.Ping ping) {
                 send(new Frame.Pong(ping.payload()));
-                return;
-            }
-            if (frame instanceof Frame.Pong) {
                 return;
             }
             received.add(frame);

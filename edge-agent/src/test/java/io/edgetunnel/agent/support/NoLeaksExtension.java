@@ -45,7 +45,7 @@ public final class NoLeaksExtension implements BeforeEachCallback, AfterEachCall
 
     /** Collects garbage and nudges the detector (it reports on allocation), then asserts. */
     public static void assertNoLeaks() throws InterruptedException {
-        for (int round = 0; round < 5 && LEAKS.isEmpty(); round++) {
+        for (int round = 0; round < 3 && LEAKS.isEmpty(); round++) {
             System.gc();
             Thread.sleep(20);
             for (int i = 0; i < 100; i++) {
