@@ -37,8 +37,8 @@ public record IdentityProperties(
      * The SigV4-signed, unsent {@code sts:GetCallerIdentity} request the agent puts in its hello.
      *
      * @param enabled sign and send a proof in every hello
-     * @param serverId the ingress's server id; must equal its {@code ingress.auth.iam.server-id}
-     * @param stsUrl the STS URL to sign for; must equal the ingress's {@code ingress.auth.iam.sts-url}.
+     * @param serverId the ingress's server id; must equal its {@code ingress.iam.server-id}
+     * @param stsUrl the STS URL to sign for; must equal the ingress's {@code ingress.iam.sts-url}.
      *     Empty: {@code https://sts.REGION.amazonaws.com/}
      * @param region signing region; empty: the agent's AWS region
      */
@@ -53,7 +53,7 @@ public record IdentityProperties(
             region = region == null ? "" : region.trim();
             if (enabled && serverId.isEmpty()) {
                 throw new IllegalArgumentException("agent.identity.proof.server-id: empty "
-                        + "(expected: the ingress's ingress.auth.iam.server-id when the proof is enabled)");
+                        + "(expected: the ingress's ingress.iam.server-id when the proof is enabled)");
             }
         }
     }

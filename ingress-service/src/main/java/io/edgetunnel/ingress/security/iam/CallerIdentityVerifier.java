@@ -73,6 +73,7 @@ public final class CallerIdentityVerifier {
     private final Duration maxSkew;
     private final Duration timeout;
     private final Set<String> allowedAccounts;
+    private final Set<String> allowedRoleArns;
     private final Clock clock;
     private final HttpClient http;
     private final Optional<EcsTaskVerifier> ecs;
@@ -82,16 +83,17 @@ public final class CallerIdentityVerifier {
         this.stsUrl = Objects.requireNonNull(stsUrl, "stsUrl");
         this.serverId = properties.serverId();
         if (serverId.isEmpty()) {
-            throw new IllegalArgumentException("ingress.auth.iam.server-id: empty (expected: a value agents sign, "
+            throw new IllegalArgumentException("ingress.iam.server-id: empty (expected: a value agents sign, "
                     + "e.g. this ingress's public host name, when ingress.auth.mode includes iam)");
         }
         if (stsUrl.getHost() == null || stsUrl.getRawQuery() != null || stsUrl.getRawUserInfo() != null) {
-            throw new IllegalArgumentException("ingress.auth.iam.sts-url: " + stsUrl
+            throw new IllegalArgumentException("ingress.iam.sts-url: " + stsUrl
                     + " (expected: https://sts.REGION.amazonaws.com/)");
         }
         this.maxSkew = properties.maxSkew();
         this.timeout = properties.timeout();
         this.allowedAccounts = Set.copyOf(properties.allowedAccounts());
+        this.allowedRoleArns = Set.copyOf(properties.allowedRoleArns());
         this.clock = Objects.requireNonNull(clock, "clock");
         this.ecs = Objects.requireNonNull(ecs, "ecs");
         this.http = HttpClient.newBuilder()
@@ -121,7 +123,11 @@ public final class CallerIdentityVerifier {
                     IamIdentity identity = send(proof);
                     if (!allowedAccounts.isEmpty() && !allowedAccounts.contains(identity.account())) {
                         throw reject("account " + identity.account() + " is not allowed "
-                                + "(expected: one of ingress.auth.iam.allowed-accounts)");
+                                + "(expected: one of ingress.iam.allowed-accounts)");
+                    }
+                    if (!allowedRoleArns.isEmpty() && !allowedRoleArns.contains(identity.roleArn())) {
+                        throw reject("role " + identity.roleArn() + " is not allowed "
+                                + "(expected: one of ingress.iam.allowed-role-arns)");
                     }
                     return ecs.isPresent() ? ecs.get().confirm(identity) : identity;
                 })
@@ -187,7 +193,7 @@ public final class CallerIdentityVerifier {
         }
         if (!serverId.equals(headers.get(SERVER_ID_HEADER))) {
             throw reject("server id: " + clip(headers.get(SERVER_ID_HEADER)) + " (expected: " + serverId
-                    + ", this ingress's ingress.auth.iam.server-id)");
+                    + ", this ingress's ingress.iam.server-id)");
         }
         if (!stsUrl.getRawAuthority().equalsIgnoreCase(headers.get("host"))) {
             throw reject("Host: " + clip(headers.get("host")) + " (expected: " + stsUrl.getRawAuthority() + ")");

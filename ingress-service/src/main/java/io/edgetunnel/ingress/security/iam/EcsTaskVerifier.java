@@ -16,10 +16,10 @@ import software.amazon.awssdk.services.ecs.model.Task;
  */
 public final class EcsTaskVerifier {
 
-    private final IamAuthProperties.Ecs properties;
+    private final EcsCheckProperties properties;
     private final Supplier<EcsClient> ecs;
 
-    public EcsTaskVerifier(IamAuthProperties.Ecs properties, Supplier<EcsClient> ecs) {
+    public EcsTaskVerifier(EcsCheckProperties properties, Supplier<EcsClient> ecs) {
         this.properties = Objects.requireNonNull(properties, "properties");
         this.ecs = Objects.requireNonNull(ecs, "ecs");
     }

@@ -7,7 +7,7 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
 
 /**
  * How the ingress reaches AWS ({@code ingress.aws.*}) for Secrets Manager and ECS. The STS endpoint
- * the IAM proof is sent to is {@code ingress.auth.iam.sts-url}, not here.
+ * the IAM proof is sent to is {@code ingress.iam.sts-url}, not here.
  *
  * @param region AWS region; empty means the SDK default chain ({@code AWS_REGION})
  * @param endpointOverride one endpoint for every service (tests, VPC endpoints)

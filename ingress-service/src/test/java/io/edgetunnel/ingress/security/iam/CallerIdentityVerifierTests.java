@@ -67,9 +67,14 @@ class CallerIdentityVerifierTests {
         }
     }
 
-    private CallerIdentityVerifier verifier(Clock clock, IamAuthProperties.Ecs ecs, List<String> accounts) {
+    private CallerIdentityVerifier verifier(Clock clock, EcsCheckProperties ecs, List<String> accounts) {
+        return verifier(clock, ecs, accounts, List.of());
+    }
+
+    private CallerIdentityVerifier verifier(
+            Clock clock, EcsCheckProperties ecs, List<String> accounts, List<String> roles) {
         IamAuthProperties properties = new IamAuthProperties(SERVER_ID, stsUrl, Duration.ofMinutes(5),
-                Duration.ofSeconds(30), accounts, ecs);
+                Duration.ofSeconds(30), accounts, roles);
         Optional<EcsTaskVerifier> ecsVerifier = Optional.empty();
         if (ecs.enabled()) {
             aws = new IngressAwsClients(new IngressAwsProperties("eu-west-1", URI.create(sts.baseUrl()), null, null,
@@ -81,7 +86,7 @@ class CallerIdentityVerifierTests {
     }
 
     private CallerIdentityVerifier verifier() {
-        return verifier(CLOCK, new IamAuthProperties.Ecs(false, "", true), List.of());
+        return verifier(CLOCK, new EcsCheckProperties("", false, true), List.of());
     }
 
     private ProofFixture proof() {
@@ -278,9 +283,21 @@ class CallerIdentityVerifierTests {
     @Test
     void accountOutsideTheAllowListIsRejected() {
         FakeSts.install(sts, FakeSts.CALLER_ARN);
-        CallerIdentityVerifier verifier = verifier(CLOCK, new IamAuthProperties.Ecs(false, "", true), List.of("444455556666"));
+        CallerIdentityVerifier verifier = verifier(CLOCK, new EcsCheckProperties("", false, true), List.of("444455556666"));
         assertThatThrownBy(() -> verifier.verify(proof().encode()).block())
                 .hasMessageContaining("account 111122223333 is not allowed");
+    }
+
+    @Test
+    void roleOutsideTheAllowListIsRejected() {
+        FakeSts.install(sts, FakeSts.CALLER_ARN);
+        EcsCheckProperties noEcs = new EcsCheckProperties("", false, true);
+        assertThatThrownBy(() -> verifier(CLOCK, noEcs, List.of(), List.of("arn:aws:iam::111122223333:role/other"))
+                        .verify(proof().encode()).block())
+                .hasMessageContaining("role " + FakeSts.ROLE_ARN + " is not allowed");
+        assertThat(verifier(CLOCK, noEcs, List.of(FakeSts.ACCOUNT), List.of(FakeSts.ROLE_ARN))
+                        .verify(proof().encode()).block().roleArn())
+                .isEqualTo(FakeSts.ROLE_ARN);
     }
 
     @Test
@@ -288,7 +305,7 @@ class CallerIdentityVerifierTests {
         FakeSts.install(sts, FakeSts.CALLER_ARN);
         EcsStubs.describeTasks(sts, "EXTERNAL", "RUNNING");
         EcsStubs.describeContainerInstances(sts, "mi-0123456789abcdef0");
-        IamIdentity identity = verifier(CLOCK, new IamAuthProperties.Ecs(true, "edge", true), List.of())
+        IamIdentity identity = verifier(CLOCK, new EcsCheckProperties("edge", true, true), List.of())
                 .verify(proof().encode()).block();
         assertThat(identity.taskArn()).endsWith("/" + FakeSts.TASK_ID);
     }
@@ -297,7 +314,7 @@ class CallerIdentityVerifierTests {
     void ecsRejectsAStoppedTask() {
         FakeSts.install(sts, FakeSts.CALLER_ARN);
         EcsStubs.describeTasks(sts, "EXTERNAL", "STOPPED");
-        assertThatThrownBy(() -> verifier(CLOCK, new IamAuthProperties.Ecs(true, "edge", false), List.of())
+        assertThatThrownBy(() -> verifier(CLOCK, new EcsCheckProperties("edge", true, false), List.of())
                         .verify(proof().encode()).block())
                 .hasMessageContaining("ecs: task " + FakeSts.TASK_ID + " status STOPPED (expected: RUNNING)");
     }
@@ -307,7 +324,7 @@ class CallerIdentityVerifierTests {
         FakeSts.install(sts, FakeSts.CALLER_ARN);
         EcsStubs.describeTasks(sts, "EXTERNAL", "RUNNING");
         EcsStubs.describeContainerInstances(sts, "i-0123456789abcdef0");
-        assertThatThrownBy(() -> verifier(CLOCK, new IamAuthProperties.Ecs(true, "edge", true), List.of())
+        assertThatThrownBy(() -> verifier(CLOCK, new EcsCheckProperties("edge", true, true), List.of())
                         .verify(proof().encode()).block())
                 .hasMessageContaining("runs on i-0123456789abcdef0");
     }
