@@ -61,7 +61,7 @@ def machine():
         "cores": os.cpu_count(),
         "mem_gib": round(mem_kib / 1024 / 1024, 1) if mem_kib else None,
         "kernel": platform.release(),
-        "loadavg_at_end": os.getloadavg()[0],
+        "loadavg_at_end": round(os.getloadavg()[0], 2),
         "java": cmd_out("java", "-version"),
         "nginx": cmd_out("nginx", "-v"),
         "wrk": cmd_out("wrk", "-v"),
@@ -228,6 +228,9 @@ def print_table(result):
     cases = result["cases"]
     print()
     print(f"edge-tunnel benchmark ({result['run'].get('mode')}, {result['timestamp']}), tunnel: {result['run'].get('tunnel_status')}")
+    run = result["run"]
+    print(f"load average {run.get('loadavg_at_start', '-')} at start, {result['machine'].get('loadavg_at_end')} "
+          f"at end, on {result['machine'].get('cores')} cores")
     print()
     hdr = f"{'case':<12} {'target':<7} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'p99.9 ms':>9} {'errors':>7}"
     print(hdr)

@@ -165,6 +165,8 @@ make_bodies() {
     head -c $((1024 * 1024)) /dev/urandom >"$WORK/www/1mib"
     # sparse: costs no disk, reads as zeros from the page cache
     truncate -s $((TRANSFER_MIB * 1024 * 1024)) "$WORK/www/big"
+    # read once so the first target measured does not pay for filling the page cache
+    cat "$WORK/www/big" >/dev/null
 }
 
 start_upstream() {
@@ -596,6 +598,10 @@ main() {
     WORK=$(mktemp -d /tmp/edge-bench.XXXXXX)
     mkdir -p "$WORK/logs" "$WORK/raw" "$RESULTS"
     ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+    LOADAVG_START=$(cut -d' ' -f1 /proc/loadavg)
+    if awk -v l="$LOADAVG_START" -v c="$(nproc)" 'BEGIN { exit !(l > c / 2) }'; then
+        log "WARNING: load average $LOADAVG_START on $(nproc) cores before the run; other work will skew the numbers"
+    fi
     log "mode $MODE: ${DURATION}s per load case, transfers ${TRANSFER_MIB} MiB, ${IDLE_AGENTS} idle agents; work dir $WORK"
 
     make_bodies
@@ -638,6 +644,8 @@ import json, sys
 json.dump({"mode": "$MODE", "duration_s": $DURATION, "transfer_mib": $TRANSFER_MIB,
            "idle_agents": $IDLE_AGENTS, "tunnel_status": "$TUNNEL_STATUS", "ssh_cipher": "$SSH_CIPHER",
            "nginx_workers": "$NGINX_WORKERS", "jvm_flags": "$JVM_FLAGS",
+           "loadavg_at_start": $LOADAVG_START,
+           "ingress_jar": "${INGRESS_JAR:-}", "agent_jar": "${AGENT_JAR:-}",
            "cases": "$CASES".split(",")}, open(sys.argv[1], "w"))
 EOF
     python3 "$BENCH_DIR/report.py" "$WORK/raw" "$RESULTS"
