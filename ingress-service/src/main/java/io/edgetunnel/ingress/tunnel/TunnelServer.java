@@ -20,10 +20,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.availability.AvailabilityChangeEvent;
 import org.springframework.boot.availability.ReadinessState;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.context.ApplicationContext;
 import org.springframework.context.ApplicationListener;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.context.event.ContextClosedEvent;
+import org.springframework.http.client.ReactorResourceFactory;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -59,6 +61,7 @@ public final class TunnelServer implements SmartLifecycle, ApplicationListener<C
     private final AgentAuthenticator authenticator;
     private final IngressMetrics metrics;
     private final ApplicationContext context;
+    private final ObjectProvider<ReactorResourceFactory> resources;
     private final FrameCodec codec;
     private final Set<TunnelSession> sessions = ConcurrentHashMap.newKeySet();
     private final AtomicReference<DisposableServer> server = new AtomicReference<>();
@@ -69,12 +72,14 @@ public final class TunnelServer implements SmartLifecycle, ApplicationListener<C
             AgentRegistry registry,
             AgentAuthenticator authenticator,
             IngressMetrics metrics,
-            ApplicationContext context) {
+            ApplicationContext context,
+            ObjectProvider<ReactorResourceFactory> resources) {
         this.properties = properties;
         this.registry = registry;
         this.authenticator = authenticator;
         this.metrics = metrics;
         this.context = context;
+        this.resources = resources;
         ProtocolLimits defaults = ProtocolLimits.DEFAULTS;
         this.codec = new FrameCodec(new ProtocolLimits(
                 properties.maxFrameBytes(),
@@ -97,8 +102,13 @@ public final class TunnelServer implements SmartLifecycle, ApplicationListener<C
     @Override
     public void start() {
         int limit = properties.maxFrameBytes() + WEBSOCKET_SLACK_BYTES;
-        DisposableServer bound = HttpServer.create()
-                .port(properties.port())
+        HttpServer http = HttpServer.create();
+        // the same event loops as the public server, so both live and die with this context's resources
+        ReactorResourceFactory factory = resources.getIfAvailable();
+        if (factory != null && factory.getLoopResources() != null) {
+            http = http.runOn(factory.getLoopResources());
+        }
+        DisposableServer bound = http.port(properties.port())
                 .route(routes -> routes.ws(
                         properties.path(),
                         this::handle,

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.edgetunnel.ingress.IngressApplication;
 import io.edgetunnel.ingress.config.AuthProperties;
+import io.edgetunnel.ingress.support.OwnEventLoops;
 import io.edgetunnel.protocol.Frame;
 import io.edgetunnel.protocol.RejectReason;
 import io.edgetunnel.protocol.RouteClaim;
@@ -54,7 +55,7 @@ class TokenVerifierTests {
 
     @Test
     void applicationRefusesToStartWithoutATokenOutsideLocal() {
-        assertThatThrownBy(() -> IngressApplication.application().run(
+        assertThatThrownBy(() -> OwnEventLoops.apply(IngressApplication.application()).run(
                         "--ingress.auth.token=", "--server.port=0", "--management.server.port=0",
                         "--ingress.tunnel.port=0"))
                 .hasStackTraceContaining("ingress.auth.token");

@@ -6,6 +6,7 @@ import io.edgetunnel.ingress.IngressApplication;
 import io.edgetunnel.ingress.support.FakeAgent;
 import io.edgetunnel.ingress.support.Http;
 import io.edgetunnel.ingress.support.NoLeaks;
+import io.edgetunnel.ingress.support.OwnEventLoops;
 import io.edgetunnel.protocol.CloseCode;
 import io.edgetunnel.protocol.Frame;
 import java.nio.charset.StandardCharsets;
@@ -15,7 +16,9 @@ import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.springframework.boot.web.server.context.WebServerApplicationContext;
+import org.springframework.boot.SpringApplication;
 import org.springframework.context.ConfigurableApplicationContext;
+
 
 @ExtendWith(NoLeaks.class)
 class TunnelShutdownIntegrationTests {
@@ -24,7 +27,8 @@ class TunnelShutdownIntegrationTests {
 
     @Test
     void shutdownDrainsTunnelsLetsInFlightRequestsFinishThenClosesGoingAway() throws Exception {
-        ConfigurableApplicationContext context = IngressApplication.application().run(
+        SpringApplication application = OwnEventLoops.apply(IngressApplication.application());
+        ConfigurableApplicationContext context = application.run(
                 "--server.port=0", "--management.server.port=0", "--ingress.tunnel.port=0",
                 "--ingress.auth.token=shutdown-token", "--ingress.tunnel.drain-timeout=5s");
         int publicPort = ((WebServerApplicationContext) context).getWebServer().getPort();
