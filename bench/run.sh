@@ -627,7 +627,9 @@ main() {
         fi
     done
 
-    warm_up
+    if has_case small-c1 || has_case small-c50 || has_case small-c256 || has_case 1mib-c16; then
+        warm_up
+    fi
     load_case small-c1 1 /small
     load_case small-c50 50 /small
     load_case small-c256 256 /small
