@@ -301,7 +301,11 @@ EOF
 find_jar() { # find_jar MODULE: the Spring Boot executable jar, -exec classifier first
     local m=$1 j
     for j in "$ROOT/$m/target/$m-$VERSION-exec.jar" "$ROOT/$m/target/$m-$VERSION.jar"; do
-        if [ -f "$j" ] && unzip -l "$j" 2>/dev/null | grep -q 'org/springframework/boot/loader'; then
+        if [ -f "$j" ] && python3 - "$j" <<'PY' 2>/dev/null; then
+import sys, zipfile
+names = zipfile.ZipFile(sys.argv[1]).namelist()
+sys.exit(0 if any(n.startswith("org/springframework/boot/loader/") for n in names) else 1)
+PY
             echo "$j"
             return 0
         fi
