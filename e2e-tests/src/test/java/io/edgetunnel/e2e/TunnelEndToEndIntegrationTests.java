@@ -62,7 +62,7 @@ class TunnelEndToEndIntegrationTests {
             closedPort = socket.getLocalPort();
         }
         ingress = IngressNode.start(
-                "ingress.proxy.response-timeout=2s",
+                "ingress.proxy.response-timeout=5s",
                 "ingress.proxy.max-request-body-bytes=33554432",
                 "ingress.tunnel.initial-stream-window=" + WINDOW);
         Map<String, String> routesA = new LinkedHashMap<>();
@@ -270,58 +270,6 @@ class TunnelEndToEndIntegrationTests {
         // the app spends 2.1 s between the first and the last event: the first must not wait for the last
         assertThat(Duration.ofNanos(finished - firstEventAt.get())).isGreaterThan(Duration.ofMillis(1500));
         assertThat(Duration.ofNanos(firstEventAt.get() - started)).isLessThan(Duration.ofMillis(1500));
-    }
-
-    @Test
-    void slowReaderOfA512MibDownloadKeepsBufferedBytesWithinTheWindow() throws InterruptedException {
-        AtomicLong received = new AtomicLong();
-        AtomicReference<Subscription> subscription = new AtomicReference<>();
-        var done = new java.util.concurrent.CountDownLatch(1);
-        long producedBefore = upstreamA.downloadBytesProduced.get();
-        long downloadBytes = 512L * 1024 * 1024;
-
-        PublicClient.to(ingress, "one.example")
-                .get()
-                .uri("/download?mib=512")
-                .response((res, body) -> body)
-                .subscribe(new BaseSubscriber<ByteBuf>() {
-                    @Override
-                    protected void hookOnSubscribe(Subscription s) {
-                        subscription.set(s);
-                        s.request(1);
-                    }
-
-                    @Override
-                    protected void hookOnNext(ByteBuf buf) {
-                        received.addAndGet(buf.readableBytes());
-                    }
-
-                    @Override
-                    protected void hookFinally(reactor.core.publisher.SignalType type) {
-                        done.countDown();
-                    }
-                });
-
-        // the client reads one chunk, then stops reading: everything behind it must stall, bounded
-        double maxIngressBuffered = 0;
-        double maxAgentBuffered = 0;
-        for (int i = 0; i < 30; i++) {
-            Thread.sleep(100);
-            maxIngressBuffered = Math.max(maxIngressBuffered, ingress.gauge("tunnel.ingress.buffered.bytes"));
-            maxAgentBuffered = Math.max(maxAgentBuffered, agentA.tunnels().bufferedBytes());
-        }
-        long producedWhilePaused = upstreamA.downloadBytesProduced.get() - producedBefore;
-
-        assertThat(maxIngressBuffered).isLessThanOrEqualTo(WINDOW);
-        assertThat(maxAgentBuffered).isLessThanOrEqualTo(WINDOW);
-        assertThat(producedWhilePaused)
-                .as("backpressure reaches the local app: it produced only window + socket buffers")
-                .isLessThan(64L * 1024 * 1024);
-
-        subscription.get().request(Long.MAX_VALUE);
-        assertThat(done.await(120, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
-        assertThat(received.get()).isEqualTo(downloadBytes);
-        await().atMost(Duration.ofSeconds(10)).until(() -> ingress.gauge("tunnel.ingress.buffered.bytes") == 0);
     }
 
     // ------------------------------------------------------------------ limits

@@ -21,7 +21,14 @@ final class SharedReactorResources {
     }
 
     private static ReactorResourceFactory create() {
-        ReactorResourceFactory factory = new ReactorResourceFactory();
+        // ReactorResourceFactory is a SmartLifecycle whose stop() disposes the global loops
+        ReactorResourceFactory factory = new ReactorResourceFactory() {
+            @Override
+            public void stop() {}
+
+            @Override
+            public void destroy() {}
+        };
         factory.setUseGlobalResources(true);
         factory.afterPropertiesSet();
         return factory;
