@@ -300,8 +300,6 @@ class ProxyIntegrationTests {
     @Test
     void exactHostBeatsWildcardAndLongestPrefixWins() {
         agent("agent-wild", hello("wild"), "*.multi.test");
-        FakeAgent exact = FakeAgent.hello(tunnelServer.port(), "/tunnel", "agent-exact", IngressTest.TOKEN);
-        exact.close();
         agent("agent-exact", hello("exact"), "app.multi.test");
 
         assertThat(Http.get(publicPort, "app.multi.test", "/").body()).isEqualTo("exact");

@@ -99,7 +99,10 @@ public final class FakeAgent implements AutoCloseable {
                 .receiveFrames()
                 .doOnNext(this::onMessage)
                 .then();
-        return Mono.when(out.sendObject(outbound.asFlux()).then(), receive)
+        // frames still queued when the connection ends are released, not leaked
+        return Mono.when(out.sendObject(outbound.asFlux()
+                                .doOnDiscard(WebSocketFrame.class, io.netty.util.ReferenceCounted::release))
+                        .then(), receive)
                 .doFinally(s -> closeStatus.complete(-1));
     }
 
