@@ -67,6 +67,7 @@ public final class LocalAppForwarder implements DisposableBean {
                 .build();
         this.idempotentClient = HttpClient.create(provider)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) local.connectTimeout().toMillis())
+                .option(ChannelOption.TCP_NODELAY, true)
                 .compress(false)
                 .followRedirect(false)
                 .keepAlive(true);

@@ -19,7 +19,7 @@ final class Backoff {
     }
 
     Duration delay(int attempt) {
-        int shift = Math.min(Math.max(attempt, 0) + 1, 30);
+        int shift = Math.min(Math.max(attempt, 0), 29) + 1;
         long ceiling = minMillis << shift;
         if (ceiling <= 0 || ceiling > maxMillis) {
             ceiling = maxMillis;

@@ -89,11 +89,13 @@ final class ProxyStream {
     }
 
     void onData(Frame.Data data) {
-        if (requestBody == null || finished.get()) {
+        if (finished.get()) {
             data.content().release();
-            if (requestBody == null) {
-                reset(ResetCode.PROTOCOL_ERROR, "DATA on a request that had END_STREAM");
-            }
+            return;
+        }
+        if (requestBody == null || requestBody.isDone()) {
+            data.content().release();
+            reset(ResetCode.PROTOCOL_ERROR, "DATA after the request body ended");
             return;
         }
         // a flow-control violation throws ProtocolException: the tunnel closes, as the protocol says

@@ -9,6 +9,7 @@ import io.edgetunnel.protocol.Frame;
 import io.edgetunnel.protocol.FrameCodec;
 import io.edgetunnel.protocol.ProtocolLimits;
 import io.edgetunnel.protocol.ProtocolVersion;
+import io.edgetunnel.protocol.RejectReason;
 import io.edgetunnel.protocol.RouteClaim;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.channel.ChannelOption;
@@ -18,6 +19,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -76,9 +79,11 @@ public final class TunnelClient {
                 claims,
                 Map.of("agent.version", agentVersion()));
         this.backoff = new Backoff(properties.reconnect().minBackoff(), properties.reconnect().maxBackoff());
-        this.metrics = new TunnelMetrics(meters, this::connectedTunnels);
+        this.metrics = new TunnelMetrics(meters, this::connectedTunnels, this::queuedBytes);
         this.client = HttpClient.create(ConnectionProvider.newConnection())
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) properties.connectTimeout().toMillis())
+                // window updates and pings are tiny: Nagle plus delayed ACKs would stall every window
+                .option(ChannelOption.TCP_NODELAY, true)
                 .headers(h -> h.set("User-Agent", "edge-agent/" + agentVersion()))
                 .websocket(WebsocketClientSpec.builder()
                         .maxFramePayloadLength(properties.maxFrameBytes())
@@ -154,6 +159,15 @@ public final class TunnelClient {
         return metrics.bufferedBytes().sum();
     }
 
+    /** Encoded frames waiting for the WebSocket writers, over every tunnel. */
+    public long queuedBytes() {
+        long total = 0;
+        for (Slot slot : slots) {
+            total += slot.queuedBytes();
+        }
+        return total;
+    }
+
     public boolean isRunning() {
         return started.get();
     }
@@ -163,14 +177,16 @@ public final class TunnelClient {
         return version == null ? "dev" : version;
     }
 
-    /** One tunnel and its reconnect loop. */
+    /**
+     * One tunnel and its reconnect loop. Usually holds one session; while an ingress-drained session
+     * finishes its streams, its replacement is already connecting, so both are live for a while.
+     */
     private final class Slot implements TunnelSession.Listener {
         private final String name;
+        private final Set<TunnelSession> live = ConcurrentHashMap.newKeySet();
         private int attempt;
         private volatile TunnelSession session;
-        private volatile Disposable connection;
         private volatile Disposable retry;
-        private volatile Disposable acceptTimer;
 
         Slot(int index) {
             this.name = "tunnel-" + index;
@@ -182,42 +198,44 @@ public final class TunnelClient {
             }
             TunnelSession current = new TunnelSession(name, hello, codec, routes, forwarder, metrics, this);
             session = current;
+            live.add(current);
             AtomicBoolean ended = new AtomicBoolean();
-            connection = client.uri(properties.ingressUri())
-                    .handle(current::handle)
-                    .then()
-                    .subscribe(null, error -> ended(current, ended, error), () -> ended(current, ended, null));
-            acceptTimer = Mono.delay(properties.connectTimeout()).subscribe(x -> {
+            Disposable acceptTimer = Mono.delay(properties.connectTimeout()).subscribe(x -> {
                 if (current.state() == TunnelSession.State.CONNECTING && !ended.get()) {
                     log.warn("{}: no accept from {} within {}", name, properties.ingressUri(), properties.connectTimeout());
                     current.close(CloseCode.HELLO_TIMEOUT, "no accept within " + properties.connectTimeout());
-                    Disposable c = connection;
-                    if (c != null) {
-                        c.dispose();
-                    }
+                    current.dispose();
                     ended(current, ended, null);
                 }
             });
+            current.attach(
+                    client.uri(properties.ingressUri())
+                            .handle(current::handle)
+                            .then()
+                            .doFinally(signal -> acceptTimer.dispose())
+                            .subscribe(null, error -> ended(current, ended, error), () -> ended(current, ended, null)),
+                    acceptTimer);
         }
 
         private void ended(TunnelSession ending, AtomicBoolean ended, Throwable error) {
             if (!ended.compareAndSet(false, true)) {
                 return;
             }
-            Disposable timer = acceptTimer;
-            if (timer != null) {
-                timer.dispose();
-            }
+            live.remove(ending);
             ending.abort();
-            if (stopping) {
+            if (stopping || ending != session) {
+                // stopping, or a drained session whose replacement is already running
                 return;
             }
             if (ending.wasAccepted() && ending.uptime().compareTo(properties.reconnect().stableAfter()) >= 0) {
                 attempt = 0;
             }
-            Duration delay = backoff.delay(attempt++);
+            Frame.Reject reject = ending.reject();
+            Duration delay = reject != null && isPermanent(reject.reason())
+                    ? backoff.delay(Integer.MAX_VALUE)
+                    : backoff.delay(attempt++);
             String why = error == null
-                    ? (ending.reject() != null ? "rejected: " + ending.reject().reason() : "closed")
+                    ? (reject != null ? "rejected: " + reject.reason() : "closed")
                     : error.getClass().getSimpleName() + (error.getMessage() == null ? "" : ": " + error.getMessage());
             if (ending.wasAccepted()) {
                 log.info("{}: tunnel to {} ended ({}); reconnecting in {} ms", name, properties.ingressUri(), why, delay.toMillis());
@@ -232,9 +250,15 @@ public final class TunnelClient {
 
         @Override
         public void onAccepted(TunnelSession accepted) {
-            Disposable timer = acceptTimer;
-            if (timer != null) {
-                timer.dispose();
+            // the accept timer is disposed by the session
+        }
+
+        @Override
+        public void onDrainRequested(TunnelSession draining) {
+            if (draining == session && !stopping) {
+                log.info("{}: the ingress is draining this tunnel; opening a replacement", name);
+                metrics.reconnect();
+                connect();
             }
         }
 
@@ -243,30 +267,34 @@ public final class TunnelClient {
             idle.close(CloseCode.GOING_AWAY, "drained");
         }
 
+        long queuedBytes() {
+            long total = 0;
+            for (TunnelSession each : live) {
+                total += each.queuedBytes();
+            }
+            return total;
+        }
+
         boolean isRegistered() {
             TunnelSession current = session;
             return current != null && current.isRegistered();
         }
 
         boolean isIdle() {
-            TunnelSession current = session;
-            return current == null
-                    || current.state() == TunnelSession.State.CLOSED
-                    || current.state() == TunnelSession.State.CONNECTING;
+            for (TunnelSession each : live) {
+                if (each.state() != TunnelSession.State.CLOSED && each.state() != TunnelSession.State.CONNECTING) {
+                    return false;
+                }
+            }
+            return true;
         }
 
         void drain(String reason) {
-            TunnelSession current = session;
-            if (current != null) {
-                current.drain(reason);
-            }
+            live.forEach(each -> each.drain(reason));
         }
 
         void close(CloseCode code, String reason) {
-            TunnelSession current = session;
-            if (current != null) {
-                current.close(code, reason);
-            }
+            live.forEach(each -> each.close(code, reason));
         }
 
         void cancelRetry() {
@@ -274,21 +302,23 @@ public final class TunnelClient {
             if (pending != null) {
                 pending.dispose();
             }
-            TunnelSession current = session;
-            if (current != null && current.state() == TunnelSession.State.CONNECTING) {
-                dispose();
+            for (TunnelSession each : live) {
+                if (each.state() == TunnelSession.State.CONNECTING) {
+                    each.dispose();
+                }
             }
         }
 
         void dispose() {
-            Disposable c = connection;
-            if (c != null) {
-                c.dispose();
-            }
-            Disposable timer = acceptTimer;
-            if (timer != null) {
-                timer.dispose();
-            }
+            live.forEach(TunnelSession::dispose);
         }
+    }
+
+    /** Rejections that retrying soon cannot fix: wait the longest backoff. */
+    private static boolean isPermanent(RejectReason reason) {
+        return reason == RejectReason.BAD_CREDENTIALS
+                || reason == RejectReason.HOST_NOT_ALLOWED
+                || reason == RejectReason.IDENTITY_UNVERIFIED
+                || reason == RejectReason.UNSUPPORTED_VERSION;
     }
 }

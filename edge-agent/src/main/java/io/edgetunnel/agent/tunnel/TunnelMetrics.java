@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.IntSupplier;
+import java.util.function.LongSupplier;
 
 /** The agent's tunnel meters; one instance per {@link TunnelClient}. */
 final class TunnelMetrics {
@@ -16,7 +17,7 @@ final class TunnelMetrics {
     private final AtomicInteger activeStreams = new AtomicInteger();
     private final LongAdder bufferedBytes = new LongAdder();
 
-    TunnelMetrics(MeterRegistry registry, IntSupplier connectedTunnels) {
+    TunnelMetrics(MeterRegistry registry, IntSupplier connectedTunnels, LongSupplier queuedBytes) {
         this.registry = registry;
         Gauge.builder("tunnel.agent.tunnels.connected", connectedTunnels, s -> s.getAsInt())
                 .description("Tunnels registered with the ingress (accepted, not draining)")
@@ -26,6 +27,10 @@ final class TunnelMetrics {
                 .register(registry);
         Gauge.builder("tunnel.agent.buffered.bytes", bufferedBytes, LongAdder::sum)
                 .description("Request body bytes received from the ingress and not yet taken by a local app")
+                .baseUnit("bytes")
+                .register(registry);
+        Gauge.builder("tunnel.agent.outbound.queued.bytes", queuedBytes, s -> s.getAsLong())
+                .description("Encoded frames waiting to be written to the tunnels")
                 .baseUnit("bytes")
                 .register(registry);
         reconnects = Counter.builder("tunnel.agent.reconnects")

@@ -16,8 +16,10 @@ import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
@@ -58,6 +60,9 @@ final class TunnelSession {
     interface Listener {
         void onAccepted(TunnelSession session);
 
+        /** The ingress sent DRAIN: the session finishes its streams; a replacement should connect. */
+        void onDrainRequested(TunnelSession session);
+
         void onStreamsIdle(TunnelSession session);
     }
 
@@ -78,7 +83,9 @@ final class TunnelSession {
     private volatile int maxConcurrentStreams;
     private volatile Frame.Reject reject;
     private volatile long acceptedAtNanos;
-    private volatile boolean closing;
+    private final AtomicBoolean closing = new AtomicBoolean();
+    private volatile Disposable subscription;
+    private volatile Disposable acceptTimer;
     private volatile CloseCode closeCode = CloseCode.NORMAL;
     private volatile String closeReason = "";
 
@@ -124,6 +131,27 @@ final class TunnelSession {
         return Mono.when(sending, receiving);
     }
 
+    /** The subscription running this session's connection, and its accept timer. */
+    void attach(Disposable connectionSubscription, Disposable acceptTimeout) {
+        this.subscription = connectionSubscription;
+        this.acceptTimer = acceptTimeout;
+        if (state == State.OPEN) {
+            acceptTimeout.dispose();
+        }
+    }
+
+    /** Drops the connection at once, without a close handshake. */
+    void dispose() {
+        Disposable current = subscription;
+        if (current != null) {
+            current.dispose();
+        }
+        Disposable timer = acceptTimer;
+        if (timer != null) {
+            timer.dispose();
+        }
+    }
+
     State state() {
         return state;
     }
@@ -146,6 +174,11 @@ final class TunnelSession {
         return reject;
     }
 
+    long queuedBytes() {
+        OutboundFrames queue = frames;
+        return queue == null ? 0 : queue.queuedBytes();
+    }
+
     int activeStreams() {
         return streams.size();
     }
@@ -160,10 +193,9 @@ final class TunnelSession {
 
     /** Closes the tunnel: queued frames go out, then a close frame with {@code code}. */
     void close(CloseCode code, String reason) {
-        if (closing) {
+        if (!closing.compareAndSet(false, true)) {
             return;
         }
-        closing = true;
         closeCode = code;
         closeReason = reason.length() > 120 ? reason.substring(0, 120) : reason;
         if (code != CloseCode.NORMAL && code != CloseCode.GOING_AWAY) {
@@ -187,7 +219,7 @@ final class TunnelSession {
     }
 
     private void onWebSocketFrame(WebSocketFrame frame) {
-        if (closing) {
+        if (closing.get()) {
             return;
         }
         Heartbeat beat = heartbeat;
@@ -287,6 +319,10 @@ final class TunnelSession {
                     hello.routes().size(),
                     accept.initialStreamWindow(),
                     accept.maxConcurrentStreams());
+            Disposable timer = acceptTimer;
+            if (timer != null) {
+                timer.dispose();
+            }
             listener.onAccepted(this);
         } else if (frame instanceof Frame.Reject rejected) {
             reject = rejected;
@@ -342,6 +378,7 @@ final class TunnelSession {
         log.info("{}: the ingress asked to drain: {}", name, drain.reason());
         if (state == State.OPEN) {
             state = State.DRAINING;
+            listener.onDrainRequested(this);
         }
         if (streams.isEmpty()) {
             close(CloseCode.GOING_AWAY, "drained");
@@ -382,7 +419,7 @@ final class TunnelSession {
     /** The connection is gone: release everything without a close handshake. */
     void abort() {
         state = State.CLOSED;
-        closing = true;
+        closing.set(true);
         stopHeartbeat();
         cancelStreams();
         OutboundFrames queue = frames;

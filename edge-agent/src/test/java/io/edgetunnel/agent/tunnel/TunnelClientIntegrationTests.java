@@ -71,7 +71,7 @@ class TunnelClientIntegrationTests {
         properties.put("agent.routes", routes);
         properties.put("agent.token", "t0ken-under-test");
         properties.put("agent.id", "agent-under-test");
-        properties.put("agent.connect-timeout", "2s");
+        properties.put("agent.connect-timeout", "5s");
         properties.put("agent.reconnect.min-backoff", "100ms");
         properties.put("agent.reconnect.max-backoff", "400ms");
         properties.put("agent.local.response-timeout", "3s");
@@ -124,8 +124,8 @@ class TunnelClientIntegrationTests {
     void proxiesRequestsToTheLocalAppAndStreamsResponsesBack() throws Exception {
         LocalApp app = localApp(new AtomicBoolean());
         FakeIngress ingress = track(new FakeIngress(0, hello -> FakeIngress.accept(64 * 1024, 100, 1000)));
-        agent(ingress.uri(), "demo.localhost=" + app.url(), Map.of());
-        FakeIngress.Tunnel tunnel = ingress.awaitTunnel(WAIT);
+        AgentLauncher agent = agent(ingress.uri(), "demo.localhost=" + app.url(), Map.of());
+        FakeIngress.Tunnel tunnel = registered(ingress, agent);
         MiniIngress mini = new MiniIngress(tunnel, 64 * 1024);
 
         MiniIngress.Result get = mini.exchange(
@@ -151,8 +151,7 @@ class TunnelClientIntegrationTests {
         int window = 16 * 1024;
         FakeIngress ingress = track(new FakeIngress(0, hello -> FakeIngress.accept(window, 100, 1000)));
         AgentLauncher agent = agent(ingress.uri(), "demo.localhost=" + app.url(), Map.of());
-        FakeIngress.Tunnel tunnel = ingress.awaitTunnel(WAIT);
-
+        FakeIngress.Tunnel tunnel = registered(ingress, agent);
         tunnel.send(new Frame.Request(1, "GET", "/big", "demo.localhost", "/", List.of(), true));
         assertThat(tunnel.next(Frame.Response.class, WAIT).status()).isEqualTo(200);
         ByteArrayOutputStream body = new ByteArrayOutputStream();
@@ -164,8 +163,13 @@ class TunnelClientIntegrationTests {
         assertThat(body.size()).isEqualTo(window);
         await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2)).until(() -> tunnel.poll() == null);
         assertThat(agent.tunnels().bufferedBytes()).isZero();
-
-        MiniIngress.Result rest = new MiniIngress(tunnel, window).readResponseBody(1, window);
+        MiniIngress.Result rest;
+        try {
+            rest = new MiniIngress(tunnel, window).readResponseBody(1, window);
+        } catch (AssertionError e) {
+            System.out.println("DEBUG " + DebugDump.dump(agent.tunnels()));
+            throw e;
+        }
         body.writeBytes(rest.body);
         assertThat(body.toByteArray()).isEqualTo(big);
         assertThat(rest.maxOutstanding).isLessThanOrEqualTo(window);
@@ -175,8 +179,8 @@ class TunnelClientIntegrationTests {
     @Test
     void resetsUnknownRoutesAndUnreachableApps() throws Exception {
         FakeIngress ingress = track(new FakeIngress(0, hello -> FakeIngress.accept(65536, 100, 1000)));
-        agent(ingress.uri(), "demo.localhost=http://127.0.0.1:" + LocalApp.freePort(), Map.of());
-        FakeIngress.Tunnel tunnel = ingress.awaitTunnel(WAIT);
+        AgentLauncher agent = agent(ingress.uri(), "demo.localhost=http://127.0.0.1:" + LocalApp.freePort(), Map.of());
+        FakeIngress.Tunnel tunnel = registered(ingress, agent);
 
         tunnel.send(new Frame.Request(1, "GET", "/", "other.example", "/", List.of(), true));
         Frame.Reset noRoute = tunnel.next(Frame.Reset.class, WAIT);
@@ -194,8 +198,8 @@ class TunnelClientIntegrationTests {
         AtomicBoolean closed = new AtomicBoolean();
         LocalApp app = localApp(closed);
         FakeIngress ingress = track(new FakeIngress(0, hello -> FakeIngress.accept(65536, 1, 1000)));
-        agent(ingress.uri(), "demo.localhost=" + app.url(), Map.of());
-        FakeIngress.Tunnel tunnel = ingress.awaitTunnel(WAIT);
+        AgentLauncher agent = agent(ingress.uri(), "demo.localhost=" + app.url(), Map.of());
+        FakeIngress.Tunnel tunnel = registered(ingress, agent);
 
         tunnel.send(new Frame.Request(1, "GET", "/forever", "demo.localhost", "/", List.of(), true));
         assertThat(tunnel.next(Frame.Response.class, WAIT).streamId()).isEqualTo(1);
@@ -213,7 +217,7 @@ class TunnelClientIntegrationTests {
         LocalApp app = localApp(closed);
         FakeIngress ingress = track(new FakeIngress(0, hello -> FakeIngress.accept(65536, 100, 1000)));
         AgentLauncher agent = agent(ingress.uri(), "demo.localhost=" + app.url(), Map.of());
-        FakeIngress.Tunnel tunnel = ingress.awaitTunnel(WAIT);
+        FakeIngress.Tunnel tunnel = registered(ingress, agent);
 
         tunnel.send(new Frame.Request(1, "GET", "/forever", "demo.localhost", "/", List.of(), true));
         assertThat(tunnel.next(Frame.Response.class, WAIT).status()).isEqualTo(200);
@@ -265,8 +269,7 @@ class TunnelClientIntegrationTests {
     void answersPingsAndClosesOnAMalformedFrameThenReconnects() throws Exception {
         FakeIngress ingress = track(new FakeIngress(0, hello -> FakeIngress.accept(65536, 100, 1000)));
         AgentLauncher agent = agent(ingress.uri(), "demo.localhost=http://127.0.0.1:1", Map.of());
-        FakeIngress.Tunnel first = ingress.awaitTunnel(WAIT);
-        await().atMost(WAIT).until(() -> agent.tunnels().connectedTunnels() == 1);
+        FakeIngress.Tunnel first = registered(ingress, agent);
 
         first.send(new Frame.Ping(42));
         assertThat(awaitFrame(first, Frame.Pong.class).payload()).isEqualTo(42);
@@ -275,7 +278,9 @@ class TunnelClientIntegrationTests {
         await().atMost(WAIT).until(() -> first.closeStatus() != null);
         assertThat(first.closeStatus()).isEqualTo(4000);
 
-        FakeIngress.Tunnel second = ingress.awaitTunnel(WAIT);
+        int before = ingress.tunnels().indexOf(first);
+        await().atMost(WAIT).until(() -> ingress.tunnels().size() > before + 1);
+        FakeIngress.Tunnel second = ingress.tunnels().get(ingress.tunnels().size() - 1);
         assertThat(second.hello().agentId()).isEqualTo("agent-under-test");
         await().atMost(WAIT).until(() -> agent.tunnels().connectedTunnels() == 1);
     }
@@ -296,8 +301,7 @@ class TunnelClientIntegrationTests {
     void gracefulStopDrainsThenClosesWithGoingAway() throws Exception {
         FakeIngress ingress = track(new FakeIngress(0, hello -> FakeIngress.accept(65536, 100, 1000)));
         AgentLauncher agent = agent(ingress.uri(), "demo.localhost=http://127.0.0.1:1", Map.of());
-        FakeIngress.Tunnel tunnel = ingress.awaitTunnel(WAIT);
-        await().atMost(WAIT).until(() -> agent.tunnels().connectedTunnels() == 1);
+        FakeIngress.Tunnel tunnel = registered(ingress, agent);
 
         agent.close();
 
@@ -305,6 +309,67 @@ class TunnelClientIntegrationTests {
         await().atMost(WAIT).until(() -> tunnel.closeStatus() != null);
         assertThat(tunnel.closeStatus()).isEqualTo(1001);
         assertThat(ingress.tunnels()).hasSize(1);
+    }
+
+    @Test
+    void ingressDrainOpensAReplacementAndFinishesInFlightStreams() throws Exception {
+        AtomicBoolean closed = new AtomicBoolean();
+        LocalApp app = localApp(closed);
+        FakeIngress ingress = track(new FakeIngress(0, hello -> FakeIngress.accept(65536, 100, 1000)));
+        AgentLauncher agent = agent(ingress.uri(), "demo.localhost=" + app.url(), Map.of());
+        FakeIngress.Tunnel first = registered(ingress, agent);
+        first.send(new Frame.Request(1, "GET", "/forever", "demo.localhost", "/", List.of(), true));
+        assertThat(first.next(Frame.Response.class, WAIT).status()).isEqualTo(200);
+
+        first.send(new Frame.Drain("replica shutting down"));
+
+        await().atMost(WAIT).until(() -> ingress.tunnels().size() == 2 && agent.tunnels().connectedTunnels() == 1);
+        FakeIngress.Tunnel second = ingress.tunnels().get(1);
+        assertThat(first.isClosed()).isFalse();
+        assertThat(agent.tunnels().activeStreams()).isEqualTo(1);
+
+        first.send(new Frame.Reset(1, ResetCode.CANCEL, "done"));
+        await().atMost(WAIT).until(() -> first.closeStatus() != null);
+        assertThat(first.closeStatus()).isEqualTo(1001);
+        assertThat(second.isClosed()).isFalse();
+        assertThat(ingress.tunnels()).hasSize(2);
+    }
+
+    @Test
+    void requestBodyBufferedInTheAgentStaysWithinTheWindow() throws Exception {
+        int window = 32 * 1024;
+        LocalApp slowApp = track(new LocalApp(routes -> routes.post("/slow", (req, res) -> res.sendString(req.receive()
+                .retain()
+                .concatMap(buf -> Mono.delay(Duration.ofMillis(2)).thenReturn(buf))
+                .map(buf -> {
+                    int bytes = buf.readableBytes();
+                    buf.release();
+                    return bytes;
+                })
+                .reduce(0, Integer::sum)
+                .map(String::valueOf)))));
+        FakeIngress ingress = track(new FakeIngress(0, hello -> FakeIngress.accept(window, 100, 1000)));
+        AgentLauncher agent = agent(ingress.uri(), "demo.localhost=" + slowApp.url(), Map.of());
+        FakeIngress.Tunnel tunnel = registered(ingress, agent);
+        long[] maxBuffered = new long[1];
+        reactor.core.Disposable sampler = Flux.interval(Duration.ofMillis(1))
+                .subscribe(tick -> maxBuffered[0] = Math.max(maxBuffered[0], agent.tunnels().bufferedBytes()));
+
+        byte[] upload = randomBytes(1024 * 1024);
+        MiniIngress.Result result = new MiniIngress(tunnel, window).exchange(
+                new Frame.Request(1, "POST", "/slow", "demo.localhost", "/", List.of(), false), upload);
+        sampler.dispose();
+
+        assertThat(new String(result.body, StandardCharsets.UTF_8)).isEqualTo(String.valueOf(upload.length));
+        assertThat(maxBuffered[0]).isPositive().isLessThanOrEqualTo(window);
+        await().atMost(WAIT).until(() -> agent.tunnels().bufferedBytes() == 0);
+    }
+
+    /** The tunnel the agent is registered on (a cold first attempt may have timed out and retried). */
+    private static FakeIngress.Tunnel registered(FakeIngress ingress, AgentLauncher agent) {
+        await().atMost(WAIT).until(() -> agent.tunnels().connectedTunnels() == 1);
+        List<FakeIngress.Tunnel> tunnels = ingress.tunnels();
+        return tunnels.get(tunnels.size() - 1);
     }
 
     /** Next frame of a type, skipping pongs and anything else in between. */
