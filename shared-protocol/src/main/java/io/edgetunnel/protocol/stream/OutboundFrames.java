@@ -9,7 +9,8 @@ import io.netty.buffer.ByteBufAllocator;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import reactor.core.publisher.Flux;
-import reactor.core.publisher.FluxSink;
+import reactor.core.publisher.Sinks;
+import reactor.util.concurrent.Queues;
 
 /**
  * A tunnel's outbound frame queue: any thread may {@link #send}, one WebSocket writer consumes
@@ -25,9 +26,12 @@ public final class OutboundFrames implements FrameSink {
     private final long maxQueuedBytes;
     private final Consumer<ProtocolException> onOverflow;
     private final AtomicLong queued = new AtomicLong();
+    // unicast over a multi-producer queue: any thread may emit, frames sent before the WebSocket
+    // writer subscribes wait in the queue instead of being lost
+    private final Sinks.Many<ByteBuf> sink =
+            Sinks.unsafe().many().unicast().onBackpressureBuffer(Queues.<ByteBuf>unboundedMultiproducer().get());
     private final Flux<ByteBuf> frames;
 
-    private volatile FluxSink<ByteBuf> sink;
     private volatile boolean closed;
 
     /**
@@ -40,14 +44,7 @@ public final class OutboundFrames implements FrameSink {
         this.alloc = alloc;
         this.maxQueuedBytes = maxQueuedBytes;
         this.onOverflow = onOverflow;
-        this.frames = Flux.<ByteBuf>create(
-                        emitter -> {
-                            sink = emitter;
-                            if (closed) {
-                                emitter.complete();
-                            }
-                        },
-                        FluxSink.OverflowStrategy.BUFFER)
+        this.frames = sink.asFlux()
                 .doOnNext(buf -> queued.addAndGet(-buf.readableBytes()))
                 .doOnDiscard(ByteBuf.class, buf -> {
                     queued.addAndGet(-buf.readableBytes());
@@ -62,16 +59,21 @@ public final class OutboundFrames implements FrameSink {
 
     @Override
     public void send(Frame frame) {
-        FluxSink<ByteBuf> target = sink;
-        if (closed || target == null || target.isCancelled()) {
+        if (closed) {
             if (frame instanceof Frame.Data data) {
                 data.content().release();
             }
             return;
         }
         ByteBuf encoded = codec.encode(frame, alloc);
-        long total = queued.addAndGet(encoded.readableBytes());
-        target.next(encoded);
+        int bytes = encoded.readableBytes();
+        long total = queued.addAndGet(bytes);
+        if (sink.tryEmitNext(encoded).isFailure()) {
+            // the writer is gone (tunnel closed or cancelled)
+            queued.addAndGet(-bytes);
+            encoded.release();
+            return;
+        }
         if (total > maxQueuedBytes && !closed) {
             closed = true;
             onOverflow.accept(new ProtocolException(
@@ -83,10 +85,7 @@ public final class OutboundFrames implements FrameSink {
     /** Sends nothing more; what is queued still goes out, then the flux completes. */
     public void close() {
         closed = true;
-        FluxSink<ByteBuf> target = sink;
-        if (target != null) {
-            target.complete();
-        }
+        sink.tryEmitComplete();
     }
 
     public boolean isClosed() {
