@@ -37,6 +37,9 @@ public final class TunnelsEndpoint {
                 }
                 views.add(new TunnelView(
                         tunnel.sessionId(),
+                        tunnel.identity(),
+                        tunnel.verifiedBy(),
+                        tunnel.selfCheck(),
                         tunnel.remoteAddress(),
                         tunnel.connectedSince().toString(),
                         tunnel.isDraining(),
@@ -52,8 +55,17 @@ public final class TunnelsEndpoint {
 
     public record AgentView(String agentId, List<TunnelView> tunnels) {}
 
+    /**
+     * @param identity the verified identity ({@code token:NAME} or role ARN)
+     * @param verifiedBy {@code token}, {@code iam} or {@code token-and-iam}
+     * @param selfCheck the agent's own ECS Anywhere self-check: {@code true}, {@code false}
+     *     (unverified: mode warn or off), or empty when the agent did not report it
+     */
     public record TunnelView(
             String sessionId,
+            String identity,
+            String verifiedBy,
+            String selfCheck,
             String remoteAddress,
             String connectedSince,
             boolean draining,

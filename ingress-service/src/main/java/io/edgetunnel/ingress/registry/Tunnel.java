@@ -29,4 +29,19 @@ public interface Tunnel {
     String remoteAddress();
 
     Instant connectedSince();
+
+    /** The verified identity policy applies to ({@code token:NAME} or a role ARN). */
+    default String identity() {
+        return agentId();
+    }
+
+    /** How {@link #identity()} was verified: {@code token}, {@code iam} or {@code token-and-iam}. */
+    default String verifiedBy() {
+        return "";
+    }
+
+    /** The agent's own ECS Anywhere self-check as it reported it: true, false, or empty if unreported. */
+    default String selfCheck() {
+        return "";
+    }
 }

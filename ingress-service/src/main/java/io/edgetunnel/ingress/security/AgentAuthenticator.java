@@ -11,4 +11,12 @@ import reactor.core.publisher.Mono;
 public interface AgentAuthenticator {
 
     Mono<AuthResult> authenticate(Frame.Hello hello);
+
+    /**
+     * As {@link #authenticate(Frame.Hello)}, knowing the peer ({@code ip:port}), so failed hellos can
+     * be rate-limited per source.
+     */
+    default Mono<AuthResult> authenticate(Frame.Hello hello, String remoteAddress) {
+        return authenticate(hello);
+    }
 }

@@ -6,10 +6,18 @@ import java.util.Objects;
 /** Outcome of {@link AgentAuthenticator#authenticate}. */
 public sealed interface AuthResult {
 
-    /** @param principal who the agent proved to be (agent id for the shared token; a role ARN later) */
-    record Authenticated(String principal) implements AuthResult {
+    /**
+     * @param principal who the agent proved to be ({@code token:NAME} for a token, the role ARN for IAM)
+     * @param method how it was verified: {@code token}, {@code iam} or {@code token-and-iam}
+     */
+    record Authenticated(String principal, String method) implements AuthResult {
         public Authenticated {
             Objects.requireNonNull(principal, "principal");
+            Objects.requireNonNull(method, "method");
+        }
+
+        public Authenticated(String principal) {
+            this(principal, "token");
         }
     }
 

@@ -8,14 +8,15 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import org.springframework.core.env.Environment;
 import org.springframework.core.env.Profiles;
-import org.springframework.stereotype.Component;
 import reactor.core.publisher.Mono;
 
 /**
  * Shared-token authentication. Tokens are compared as SHA-256 digests with
  * {@link MessageDigest#isEqual}, so neither content nor length leaks through timing.
+ *
+ * <p>Not a bean: the running ingress authenticates with {@code policy.PolicyAuthenticator}, which
+ * adds token files, Secrets Manager rotation, IAM proofs and host policy.
  */
-@Component
 public final class TokenVerifier implements AgentAuthenticator {
 
     private final byte[] expectedDigest;

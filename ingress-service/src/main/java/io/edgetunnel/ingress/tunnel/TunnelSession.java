@@ -83,6 +83,9 @@ public final class TunnelSession implements Tunnel {
     private volatile CloseCode closeCode = CloseCode.NORMAL;
     private volatile String closeReason = "";
     private volatile boolean registered;
+    private volatile String identity = "";
+    private volatile String verifiedBy = "";
+    private volatile String selfCheck = "";
 
     TunnelSession(
             String remoteAddress,
@@ -301,7 +304,7 @@ public final class TunnelSession implements Tunnel {
             reject(RejectReason.SHUTTING_DOWN, "ingress is shutting down");
             return;
         }
-        authenticator.authenticate(hello)
+        authenticator.authenticate(hello, remoteAddress)
                 .onErrorResume(e -> {
                     log.error("Tunnel {}: authentication of agent '{}' failed", sessionId, hello.agentId(), e);
                     return Mono.just(new AuthResult.Rejected(RejectReason.IDENTITY_UNVERIFIED,
@@ -311,6 +314,11 @@ public final class TunnelSession implements Tunnel {
                     if (result instanceof AuthResult.Rejected rejected) {
                         reject(rejected.reason(), rejected.message());
                     } else {
+                        if (result instanceof AuthResult.Authenticated authenticated) {
+                            identity = authenticated.principal();
+                            verifiedBy = authenticated.method();
+                        }
+                        selfCheck = hello.attributes().getOrDefault("identity.verified", "");
                         accept(version, hello);
                     }
                 });
@@ -508,6 +516,21 @@ public final class TunnelSession implements Tunnel {
     @Override
     public int activeStreams() {
         return activeStreams.get();
+    }
+
+    @Override
+    public String identity() {
+        return identity.isEmpty() ? agentId : identity;
+    }
+
+    @Override
+    public String verifiedBy() {
+        return verifiedBy;
+    }
+
+    @Override
+    public String selfCheck() {
+        return selfCheck;
     }
 
     @Override

@@ -9,6 +9,11 @@ public enum AuthMode {
     /** Both must hold. Identity: the role ARN. */
     TOKEN_AND_IAM;
 
+    /** As configured and as the admin listing shows it: {@code token}, {@code iam}, {@code token-and-iam}. */
+    public String label() {
+        return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+    }
+
     boolean needsToken() {
         return this != IAM;
     }

@@ -76,8 +76,13 @@ public final class PolicyAuthenticator implements AgentAuthenticator {
         return authenticate(hello, null);
     }
 
-    /** @param source the peer address the failed-hello back-off is keyed by; null: no back-off */
-    public Mono<AuthResult> authenticate(Frame.Hello hello, String source) {
+    /**
+     * @param remoteAddress the peer, {@code ip:port}; the failed-hello back-off is keyed by its IP.
+     *     Null: no back-off
+     */
+    @Override
+    public Mono<AuthResult> authenticate(Frame.Hello hello, String remoteAddress) {
+        String source = sourceOf(remoteAddress);
         Optional<Duration> blocked = limiter.blocked(source);
         if (blocked.isPresent()) {
             return Mono.just(new AuthResult.Rejected(RejectReason.RATE_LIMITED, "too many failed hellos from this "
@@ -101,7 +106,7 @@ public final class PolicyAuthenticator implements AgentAuthenticator {
                                         + ", ingress.policy.max-tunnels-per-identity)"));
                     }
                     limiter.succeeded(source);
-                    return Mono.<AuthResult>just(new AuthResult.Authenticated(principal));
+                    return Mono.<AuthResult>just(new AuthResult.Authenticated(principal, mode.label()));
                 })
                 .onErrorResume(IdentityRejection.class, e -> failed(source, e.reason(), e.getMessage()));
     }
@@ -123,6 +128,19 @@ public final class PolicyAuthenticator implements AgentAuthenticator {
     private Mono<AuthResult> failed(String source, RejectReason reason, String message) {
         limiter.failed(source);
         return Mono.just(new AuthResult.Rejected(reason, message));
+    }
+
+    /** {@code 192.0.2.1:5000} → {@code 192.0.2.1}; {@code [2001:db8::1]:5000} or {@code 2001:db8:0:0:0:0:0:1:5000} → the address. */
+    static String sourceOf(String remoteAddress) {
+        if (remoteAddress == null || remoteAddress.isEmpty()) {
+            return null;
+        }
+        if (remoteAddress.startsWith("[")) {
+            int end = remoteAddress.indexOf(']');
+            return end > 0 ? remoteAddress.substring(1, end) : remoteAddress;
+        }
+        int colon = remoteAddress.lastIndexOf(':');
+        return colon > 0 ? remoteAddress.substring(0, colon) : remoteAddress;
     }
 
     static int helloBytes(Frame.Hello hello) {

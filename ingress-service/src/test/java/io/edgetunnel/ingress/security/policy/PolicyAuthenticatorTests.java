@@ -59,9 +59,9 @@ class PolicyAuthenticatorTests {
 
     @Test
     void allowedHostsAreAcceptedUnderTheTokenName() {
-        assertThat(run(hello("token-a", "a.example.com"), "10.0.0.1")).isEqualTo(new AuthResult.Authenticated("token:team-a"));
+        assertThat(run(hello("token-a", "a.example.com"), "10.0.0.1")).isEqualTo(new AuthResult.Authenticated("token:team-a", "token"));
         assertThat(run(hello("token-b", "x.b.example.com", "*.b.example.com"), "10.0.0.1"))
-                .isEqualTo(new AuthResult.Authenticated("token:team-b"));
+                .isEqualTo(new AuthResult.Authenticated("token:team-b", "token"));
     }
 
     @Test
@@ -88,7 +88,7 @@ class PolicyAuthenticatorTests {
                     } catch (Exception e) {
                         throw new IllegalStateException(e);
                     }
-                    results.add(run(hello(token, "shared.example.com"), "10.1.0." + token.length()));
+                    results.add(run(hello(token, "shared.example.com"), "10.1.0." + token.length() + ":4000"));
                 });
                 threads.add(t);
                 t.start();
@@ -96,7 +96,7 @@ class PolicyAuthenticatorTests {
             for (Thread t : threads) {
                 t.join();
             }
-            assertThat(results).containsExactlyInAnyOrder(new AuthResult.Authenticated("token:team-a"),
+            assertThat(results).containsExactlyInAnyOrder(new AuthResult.Authenticated("token:team-a", "token"),
                     new AuthResult.Rejected(RejectReason.HOST_NOT_ALLOWED,
                             "host shared.example.com is not allowed for this identity (expected: a host ingress.policy."
                                     + "rules gives it; policy gives shared.example.com to another identity)"));
@@ -107,12 +107,21 @@ class PolicyAuthenticatorTests {
 
     @Test
     void failedHellosFromOneSourceAreRateLimitedWithoutLookingAtCredentials() {
-        rejected(run(hello("guess-1", "a.example.com"), "203.0.113.7"), RejectReason.BAD_CREDENTIALS, "");
-        rejected(run(hello("guess-2", "a.example.com"), "203.0.113.7"), RejectReason.BAD_CREDENTIALS, "");
-        rejected(run(hello("guess-3", "a.example.com"), "203.0.113.7"), RejectReason.BAD_CREDENTIALS, "");
-        rejected(run(hello("token-a", "a.example.com"), "203.0.113.7"), RejectReason.RATE_LIMITED,
+        // the port changes with every connection; the back-off follows the address
+        rejected(run(hello("guess-1", "a.example.com"), "203.0.113.7:40001"), RejectReason.BAD_CREDENTIALS, "");
+        rejected(run(hello("guess-2", "a.example.com"), "203.0.113.7:40002"), RejectReason.BAD_CREDENTIALS, "");
+        rejected(run(hello("guess-3", "a.example.com"), "203.0.113.7:40003"), RejectReason.BAD_CREDENTIALS, "");
+        rejected(run(hello("token-a", "a.example.com"), "203.0.113.7:40004"), RejectReason.RATE_LIMITED,
                 "too many failed hellos from this source; retry in 30s");
         assertThat(run(hello("token-a", "a.example.com"), "203.0.113.8")).isInstanceOf(AuthResult.Authenticated.class);
+    }
+
+    @Test
+    void sourceIsTheAddressWithoutPort() {
+        assertThat(PolicyAuthenticator.sourceOf("192.0.2.1:5000")).isEqualTo("192.0.2.1");
+        assertThat(PolicyAuthenticator.sourceOf("[2001:db8::1]:5000")).isEqualTo("2001:db8::1");
+        assertThat(PolicyAuthenticator.sourceOf("2001:db8:0:0:0:0:0:1:5000")).isEqualTo("2001:db8:0:0:0:0:0:1");
+        assertThat(PolicyAuthenticator.sourceOf(null)).isNull();
     }
 
     @Test

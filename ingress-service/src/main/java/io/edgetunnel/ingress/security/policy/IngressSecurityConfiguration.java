@@ -1,0 +1,129 @@
+package io.edgetunnel.ingress.security.policy;
+
+import io.edgetunnel.ingress.registry.AgentRegistry;
+import io.edgetunnel.ingress.registry.Tunnel;
+import io.edgetunnel.ingress.security.iam.CallerIdentityVerifier;
+import io.edgetunnel.ingress.security.iam.EcsCheckProperties;
+import io.edgetunnel.ingress.security.iam.EcsTaskVerifier;
+import io.edgetunnel.ingress.security.iam.IamAuthProperties;
+import io.edgetunnel.ingress.security.iam.IngressAwsClients;
+import io.edgetunnel.ingress.security.iam.IngressAwsProperties;
+import io.edgetunnel.ingress.security.secrets.RotatingTokenVerifier;
+import io.edgetunnel.ingress.security.secrets.TokenLoaders;
+import io.edgetunnel.ingress.security.secrets.TokenSourceProperties;
+import java.net.URI;
+import java.time.Clock;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.context.annotation.Primary;
+import org.springframework.core.env.Environment;
+import org.springframework.core.env.Profiles;
+
+/**
+ * Wires agent authentication: the token source, the IAM proof verifier, host policy and limits, all
+ * behind one {@link PolicyAuthenticator} (the {@code AgentAuthenticator} the tunnel endpoint uses).
+ * Everything that can be misconfigured fails here, at startup, with the property to fix.
+ */
+@Configuration(proxyBeanMethods = false)
+@EnableConfigurationProperties({
+    AuthModeProperties.class,
+    TokenSourceProperties.class,
+    IamAuthProperties.class,
+    EcsCheckProperties.class,
+    IngressAwsProperties.class,
+    HostPolicyProperties.class
+})
+public class IngressSecurityConfiguration {
+
+    private static final Logger log = LoggerFactory.getLogger(IngressSecurityConfiguration.class);
+
+    @Bean(destroyMethod = "close")
+    IngressAwsClients ingressAwsClients(IngressAwsProperties properties) {
+        return IngressAwsClients.withDefaultCredentials(properties);
+    }
+
+    @Bean(destroyMethod = "close")
+    RotatingTokenVerifier rotatingTokenVerifier(AuthModeProperties mode, TokenSourceProperties tokens,
+            IngressAwsClients aws, Environment environment) {
+        RotatingTokenVerifier verifier = RotatingTokenVerifier.of(tokens,
+                TokenLoaders.from(tokens, aws::secretsManager), Clock.systemUTC());
+        if (!mode.resolve(isProd(environment)).needsToken()) {
+            return verifier;
+        }
+        if (tokens.token().isBlank() && !tokens.refreshable()) {
+            if (!environment.acceptsProfiles(Profiles.of("local"))) {
+                throw new IllegalStateException("ingress.auth.token: empty (expected: a shared agent token from "
+                        + "TUNNEL_TOKEN, ingress.auth.token-file or ingress.auth.token-secret-id "
+                        + "(INGRESS_AUTH_TOKEN_SECRET_ID); only the 'local' profile may leave it unset)");
+            }
+            log.warn("No agent token configured ('local' profile): every token hello will be rejected");
+            return verifier;
+        }
+        return verifier.loadNow().startSchedule();
+    }
+
+    @Bean
+    @Primary
+    PolicyAuthenticator policyAuthenticator(AuthModeProperties modeProperties, RotatingTokenVerifier tokens,
+            IamAuthProperties iamProperties, EcsCheckProperties ecsProperties, IngressAwsClients aws,
+            HostPolicyProperties policyProperties, AgentRegistry registry, Environment environment) {
+        boolean prod = isProd(environment);
+        AuthMode mode = modeProperties.resolve(prod);
+        CallerIdentityVerifier iam = null;
+        if (mode.needsIam()) {
+            URI stsUrl = iamProperties.stsUrl() != null
+                    ? iamProperties.stsUrl()
+                    : CallerIdentityVerifier.regionalStsUrl(aws.region().id());
+            Optional<EcsTaskVerifier> ecs = ecsProperties.enabled()
+                    ? Optional.of(new EcsTaskVerifier(ecsProperties, aws::ecs))
+                    : Optional.empty();
+            iam = new CallerIdentityVerifier(iamProperties, stsUrl, Clock.systemUTC(), ecs);
+            log.info("Agent IAM proofs: server id {}, sent to {}, ECS task check {}", iamProperties.serverId(), stsUrl,
+                    ecs.isPresent() ? "on (cluster " + ecsProperties.cluster() + ")" : "off");
+        }
+        HostPolicy policy = policy(policyProperties, environment, prod);
+        log.info("Agent authentication: mode {}, {}", mode.label(), policy);
+        return new PolicyAuthenticator(mode, mode.needsToken() ? tokens : null, iam, policy, policyProperties,
+                new FailedHelloLimiter(policyProperties.failedHellos(), Clock.systemUTC()),
+                principal -> openTunnels(registry, principal));
+    }
+
+    private static HostPolicy policy(HostPolicyProperties properties, Environment environment, boolean prod) {
+        if (!properties.rules().isEmpty()) {
+            return HostPolicy.of(properties.rules());
+        }
+        boolean allow = switch (properties.whenEmpty()) {
+            case "allow" -> true;
+            case "deny" -> false;
+            default -> !prod;
+        };
+        if (!allow) {
+            log.warn("ingress.policy.rules is empty and the policy denies by default: every hello will be rejected "
+                    + "with HOST_NOT_ALLOWED until rules are configured");
+            return HostPolicy.of(java.util.List.of());
+        }
+        if (!environment.acceptsProfiles(Profiles.of("local"))) {
+            log.warn("ingress.policy.rules is empty: any authenticated agent may claim any host (set rules, or "
+                    + "ingress.policy.when-empty=deny)");
+        }
+        return HostPolicy.allowAll();
+    }
+
+    private static int openTunnels(AgentRegistry registry, String principal) {
+        int count = 0;
+        for (Tunnel tunnel : registry.tunnels()) {
+            if (principal.equals(tunnel.identity())) {
+                count++;
+            }
+        }
+        return count;
+    }
+
+    private static boolean isProd(Environment environment) {
+        return environment.acceptsProfiles(Profiles.of("prod"));
+    }
+}
