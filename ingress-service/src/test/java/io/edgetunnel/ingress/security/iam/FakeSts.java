@@ -30,17 +30,17 @@ import software.amazon.awssdk.http.auth.spi.signer.HttpSigner;
  * identity only when the {@code Authorization} headers agree; otherwise 403 SignatureDoesNotMatch,
  * as STS would.
  */
-final class FakeSts {
+public final class FakeSts {
 
-    static final String ACCOUNT = "111122223333";
-    static final String ACCESS_KEY = "AKIAEDGETUNNELTEST01";
+    public static final String ACCOUNT = "111122223333";
+    public static final String ACCESS_KEY = "AKIAEDGETUNNELTEST01";
     /** Never to appear in any log: the hygiene test greps for it. */
-    static final String SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEYZ";
-    static final String SESSION_TOKEN = "IQoJb3JpZ2luX2VjEdgeTunnelTestSessionToken0123456789";
-    static final String TASK_ID = "0123456789abcdef0123456789abcdef";
-    static final String ROLE = "edge-agent-task-role";
-    static final String ROLE_ARN = "arn:aws:iam::111122223333:role/" + ROLE;
-    static final String CALLER_ARN = "arn:aws:sts::111122223333:assumed-role/" + ROLE + "/" + TASK_ID;
+    public static final String SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEYZ";
+    public static final String SESSION_TOKEN = "IQoJb3JpZ2luX2VjEdgeTunnelTestSessionToken0123456789";
+    public static final String TASK_ID = "0123456789abcdef0123456789abcdef";
+    public static final String ROLE = "edge-agent-task-role";
+    public static final String ROLE_ARN = "arn:aws:iam::111122223333:role/" + ROLE;
+    public static final String CALLER_ARN = "arn:aws:sts::111122223333:assumed-role/" + ROLE + "/" + TASK_ID;
 
     private static final Pattern AUTH = Pattern.compile(
             "AWS4-HMAC-SHA256 Credential=([^/]+)/(\\d{8})/([^/]+)/sts/aws4_request, ?SignedHeaders=([^,]+), ?Signature=.*");
@@ -49,7 +49,7 @@ final class FakeSts {
 
     private FakeSts() {}
 
-    static void install(WireMockExtension wm, String callerArn) {
+    public static void install(WireMockExtension wm, String callerArn) {
         wm.stubFor(post("/").atPriority(1)
                 .andMatching(FakeSts::signatureMatches)
                 .willReturn(aResponse().withStatus(200).withHeader("Content-Type", "text/xml").withBody(identityXml(callerArn))));
@@ -64,7 +64,7 @@ final class FakeSts {
                         + "</Error><RequestId>0c2e8b5e-0000-4000-8000-000000000000</RequestId></ErrorResponse>")));
     }
 
-    static String identityXml(String arn) {
+    public static String identityXml(String arn) {
         return """
                 <GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
                   <GetCallerIdentityResult><Arn>%s</Arn><UserId>AROAEXAMPLEROLEID1234:%s</UserId>

@@ -20,26 +20,26 @@ import tools.jackson.databind.node.ObjectNode;
  * Builds proofs exactly as the agent's {@code CallerIdentityProofSigner} does (same SDK signer, same
  * wire encoding), with hooks to tamper before or after signing.
  */
-final class ProofFixture {
+public final class ProofFixture {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
-    URI url;
-    String serverId = "ingress.example.com";
+    public URI url;
+    public String serverId = "ingress.example.com";
     String body = CallerIdentityVerifier.BODY;
     String method = "POST";
-    Clock clock = Clock.systemUTC();
+    public Clock clock = Clock.systemUTC();
     String region = "eu-west-1";
     String secretKey = FakeSts.SECRET_KEY;
     boolean signServerId = true;
     /** Applied to the signed header list before encoding. */
     UnaryOperator<List<Map.Entry<String, String>>> afterSigning = UnaryOperator.identity();
 
-    ProofFixture(URI url) {
+    public ProofFixture(URI url) {
         this.url = url;
     }
 
-    String encode() {
+    public String encode() {
         SdkHttpRequest.Builder unsigned = SdkHttpRequest.builder()
                 .method(SdkHttpMethod.POST)
                 .uri(url)

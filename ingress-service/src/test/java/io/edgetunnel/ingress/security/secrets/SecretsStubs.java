@@ -15,11 +15,11 @@ import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 
 /** Secrets Manager (awsJson1_1) answers for WireMock. */
-final class SecretsStubs {
+public final class SecretsStubs {
 
-    static final String SECRET_ID = "edge/tunnel-token";
+    public static final String SECRET_ID = "edge/tunnel-token";
     /** Never to appear in any log. */
-    static final String SECRET_KEY = "ingressSecretKey/K7MDENG/bPxRfiCYEXAMPLEKEY";
+    public static final String SECRET_KEY = "ingressSecretKey/K7MDENG/bPxRfiCYEXAMPLEKEY";
 
     private SecretsStubs() {}
 
@@ -29,7 +29,7 @@ final class SecretsStubs {
                 StaticCredentialsProvider.create(AwsBasicCredentials.create("AKIAINGRESSTEST00001", SECRET_KEY)));
     }
 
-    static void version(WireMockExtension wm, String stage, String value) {
+    public static void version(WireMockExtension wm, String stage, String value) {
         wm.stubFor(post("/").withHeader("X-Amz-Target", equalTo("secretsmanager.GetSecretValue"))
                 .withRequestBody(matchingJsonPath("$.SecretId", equalTo(SECRET_ID)))
                 .withRequestBody(matchingJsonPath("$.VersionStage", equalTo(stage)))
@@ -40,11 +40,11 @@ final class SecretsStubs {
                                 value.replace("\"", "\\\""), stage))));
     }
 
-    static void noVersion(WireMockExtension wm, String stage) {
+    public static void noVersion(WireMockExtension wm, String stage) {
         error(wm, stage, "ResourceNotFoundException", "Secrets Manager can't find the specified secret value for staging label: " + stage);
     }
 
-    static void error(WireMockExtension wm, String stage, String type, String message) {
+    public static void error(WireMockExtension wm, String stage, String type, String message) {
         wm.stubFor(post("/").withHeader("X-Amz-Target", equalTo("secretsmanager.GetSecretValue"))
                 .withRequestBody(matchingJsonPath("$.VersionStage", equalTo(stage)))
                 .willReturn(aResponse().withStatus(400).withHeader("Content-Type", "application/x-amz-json-1.1")

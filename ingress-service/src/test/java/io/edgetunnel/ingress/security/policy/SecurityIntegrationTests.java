@@ -1,0 +1,228 @@
+package io.edgetunnel.ingress.security.policy;
+
+import static com.github.tomakehurst.wiremock.client.WireMock.anyRequestedFor;
+import static com.github.tomakehurst.wiremock.client.WireMock.anyUrl;
+import static com.github.tomakehurst.wiremock.core.WireMockConfiguration.wireMockConfig;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.github.tomakehurst.wiremock.junit5.WireMockExtension;
+import io.edgetunnel.ingress.IngressApplication;
+import io.edgetunnel.ingress.admin.TunnelsEndpoint;
+import io.edgetunnel.ingress.metrics.IngressMetrics;
+import io.edgetunnel.ingress.security.iam.FakeSts;
+import io.edgetunnel.ingress.security.iam.ProofFixture;
+import io.edgetunnel.ingress.security.secrets.SecretsStubs;
+import io.edgetunnel.ingress.support.FakeAgent;
+import io.edgetunnel.ingress.support.OwnEventLoops;
+import io.edgetunnel.ingress.tunnel.TunnelServer;
+import io.edgetunnel.protocol.Frame;
+import io.edgetunnel.protocol.ProtocolVersion;
+import io.edgetunnel.protocol.RejectReason;
+import io.edgetunnel.protocol.RouteClaim;
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
+import org.springframework.context.ConfigurableApplicationContext;
+
+/**
+ * The real ingress with its security wiring: tokens from Secrets Manager (WireMock, real SDK),
+ * host policy, the IAM proof sent to a SigV4-checking fake STS, counters by reason, the admin
+ * listing, and no secret in any log line.
+ */
+@ExtendWith(OutputCaptureExtension.class)
+class SecurityIntegrationTests {
+
+    private static final String TOKEN_A = "team-a-token-7b1e0c9d";
+    private static final String TOKEN_B = "team-b-token-41f2aa03";
+    private static final String TOKEN_A2 = "team-a-token-rotated-5c3d";
+    private static final String INGRESS_SECRET_KEY = "ingressOwnSecretKey/EXAMPLE+do-not-log-0001";
+    private static final Duration WAIT = Duration.ofSeconds(10);
+
+    @RegisterExtension
+    static WireMockExtension aws = WireMockExtension.newInstance()
+            .options(wireMockConfig().dynamicPort().bindAddress("127.0.0.1"))
+            .build();
+
+    @RegisterExtension
+    static WireMockExtension sts = WireMockExtension.newInstance()
+            .options(wireMockConfig().dynamicPort().bindAddress("127.0.0.1"))
+            .build();
+
+    @RegisterExtension
+    static WireMockExtension agentChosen = WireMockExtension.newInstance()
+            .options(wireMockConfig().dynamicPort().bindAddress("127.0.0.1"))
+            .build();
+
+    private final List<FakeAgent> agents = new ArrayList<>();
+    private ConfigurableApplicationContext context;
+
+    @BeforeAll
+    static void ingressCredentials() {
+        // the ingress's own role, through the SDK default chain (system properties come first)
+        System.setProperty("aws.accessKeyId", "AKIAINGRESSOWNROLE01");
+        System.setProperty("aws.secretAccessKey", INGRESS_SECRET_KEY);
+    }
+
+    @AfterAll
+    static void clearCredentials() {
+        System.clearProperty("aws.accessKeyId");
+        System.clearProperty("aws.secretAccessKey");
+    }
+
+    @AfterEach
+    void close() {
+        agents.forEach(FakeAgent::close);
+        if (context != null) {
+            context.close();
+        }
+    }
+
+    private ConfigurableApplicationContext start(String... extra) {
+        List<String> args = new ArrayList<>(List.of(
+                "--server.port=0", "--management.server.port=0", "--ingress.tunnel.port=0",
+                "--ingress.aws.region=eu-west-1", "--ingress.aws.endpoint-override=" + aws.baseUrl(),
+                "--ingress.aws.max-attempts=1",
+                "--ingress.policy.rules[0].identity=token:team-a",
+                "--ingress.policy.rules[0].hosts[0]=a.example.com",
+                "--ingress.policy.rules[1].identity=token:team-b",
+                "--ingress.policy.rules[1].hosts[0]=b.example.com",
+                "--ingress.policy.rules[1].hosts[1]=*.b.example.com",
+                "--ingress.policy.rules[2].identity=arn:aws:iam::111122223333:role/edge-agent-*",
+                "--ingress.policy.rules[2].hosts[0]=iam.example.com"));
+        args.addAll(Arrays.asList(extra));
+        context = OwnEventLoops.apply(IngressApplication.application()).run(args.toArray(String[]::new));
+        return context;
+    }
+
+    private Frame hello(String agentId, String token, String proof, String... hosts) {
+        FakeAgent agent = FakeAgent.connect(context.getBean(TunnelServer.class).port(), "/tunnel");
+        agents.add(agent);
+        List<RouteClaim> routes = Arrays.stream(hosts).map(RouteClaim::host).toList();
+        agent.send(new Frame.Hello(ProtocolVersion.MIN, ProtocolVersion.MAX, agentId, token, proof, routes,
+                Map.of("identity.verified", "false", "identity.mode", "warn")));
+        return agent.next(WAIT);
+    }
+
+    private static void rejected(Frame frame, RejectReason reason) {
+        assertThat(frame).isInstanceOfSatisfying(Frame.Reject.class, r -> assertThat(r.reason()).isEqualTo(reason));
+    }
+
+    private double rejections(RejectReason reason) {
+        return context.getBean(IngressMetrics.class).registrations("rejected", reason.name());
+    }
+
+    private TunnelsEndpoint.TunnelView listed(String agentId) {
+        return context.getBean(TunnelsEndpoint.class).tunnels().agents().stream()
+                .filter(a -> a.agentId().equals(agentId))
+                .findFirst().orElseThrow().tunnels().get(0);
+    }
+
+    private void secret(String current, String previous) {
+        aws.resetAll();
+        SecretsStubs.version(aws, "AWSCURRENT", current);
+        if (previous == null) {
+            SecretsStubs.noVersion(aws, "AWSPREVIOUS");
+        } else {
+            SecretsStubs.version(aws, "AWSPREVIOUS", previous);
+        }
+    }
+
+    @Test
+    void tokensFromSecretsManagerPolicyRotationCountersAndNoSecretInLogs(CapturedOutput output) {
+        secret("{\"team-a\":\"" + TOKEN_A + "\",\"team-b\":\"" + TOKEN_B + "\"}", null);
+        start("--ingress.auth.mode=token", "--ingress.auth.token-secret-id=" + SecretsStubs.SECRET_ID,
+                "--ingress.auth.unknown-token-refresh-min-interval=0s",
+                "--ingress.policy.failed-hellos.free-failures=100");
+
+        // allowed: own hosts, wildcard included
+        assertThat(hello("agent-a", TOKEN_A, "", "a.example.com")).isInstanceOf(Frame.Accept.class);
+        assertThat(hello("agent-b", TOKEN_B, "", "b.example.com", "x.b.example.com")).isInstanceOf(Frame.Accept.class);
+        TunnelsEndpoint.TunnelView a = listed("agent-a");
+        assertThat(a.identity()).isEqualTo("token:team-a");
+        assertThat(a.verifiedBy()).isEqualTo("token");
+        assertThat(a.selfCheck()).isEqualTo("false");
+
+        // denied: another identity's host, even with team-b already registered
+        double hostRejections = rejections(RejectReason.HOST_NOT_ALLOWED);
+        rejected(hello("agent-a2", TOKEN_A, "", "b.example.com"), RejectReason.HOST_NOT_ALLOWED);
+        rejected(hello("agent-a3", TOKEN_A, "", "*.example.com"), RejectReason.HOST_NOT_ALLOWED);
+        assertThat(rejections(RejectReason.HOST_NOT_ALLOWED)).isEqualTo(hostRejections + 2);
+
+        // a stranger
+        double badCredentials = rejections(RejectReason.BAD_CREDENTIALS);
+        rejected(hello("intruder", "guessed-token", "", "a.example.com"), RejectReason.BAD_CREDENTIALS);
+        assertThat(rejections(RejectReason.BAD_CREDENTIALS)).isEqualTo(badCredentials + 1);
+
+        // rotation during operation: the new token is picked up on first sight, the old one still works
+        secret("{\"team-a\":\"" + TOKEN_A2 + "\",\"team-b\":\"" + TOKEN_B + "\"}",
+                "{\"team-a\":\"" + TOKEN_A + "\",\"team-b\":\"" + TOKEN_B + "\"}");
+        assertThat(hello("agent-a4", TOKEN_A2, "", "a.example.com")).isInstanceOf(Frame.Accept.class);
+        assertThat(hello("agent-a5", TOKEN_A, "", "a.example.com")).isInstanceOf(Frame.Accept.class);
+
+        // Secrets Manager turns unavailable: the ingress keeps what it has
+        aws.resetAll();
+        SecretsStubs.error(aws, "AWSCURRENT", "AccessDeniedException", "not authorized");
+        rejected(hello("intruder-2", "another-guess", "", "a.example.com"), RejectReason.BAD_CREDENTIALS);
+        assertThat(hello("agent-a6", TOKEN_A2, "", "a.example.com")).isInstanceOf(Frame.Accept.class);
+
+        context.close();
+        String logs = output.getAll();
+        assertThat(logs).contains("HOST_NOT_ALLOWED").contains("BAD_CREDENTIALS").contains("AccessDeniedException");
+        for (String secret : List.of(TOKEN_A, TOKEN_B, TOKEN_A2, "guessed-token", "another-guess", INGRESS_SECRET_KEY)) {
+            assertThat(logs).as("logs must not contain a secret").doesNotContain(secret);
+        }
+    }
+
+    @Test
+    void iamProofIsVerifiedWithTheConfiguredStsAndNeverAnAgentChosenUrl(CapturedOutput output) {
+        FakeSts.install(sts, FakeSts.CALLER_ARN);
+        URI stsUrl = URI.create(sts.baseUrl() + "/");
+        start("--ingress.auth.mode=iam", "--ingress.iam.server-id=ingress.test", "--ingress.iam.sts-url=" + stsUrl);
+
+        ProofFixture proof = new ProofFixture(stsUrl);
+        proof.serverId = "ingress.test";
+        assertThat(hello("iam-agent", "", proof.encode(), "iam.example.com")).isInstanceOf(Frame.Accept.class);
+        TunnelsEndpoint.TunnelView view = listed("iam-agent");
+        assertThat(view.identity()).isEqualTo(FakeSts.ROLE_ARN);
+        assertThat(view.verifiedBy()).isEqualTo("iam");
+
+        // the role may not claim a host policy gives a token identity
+        rejected(hello("iam-agent-2", "", proof.encode(), "a.example.com"), RejectReason.HOST_NOT_ALLOWED);
+
+        // a proof naming another URL is refused without dialling it; no proof at all likewise
+        ProofFixture foreign = new ProofFixture(URI.create(agentChosen.baseUrl() + "/"));
+        foreign.serverId = "ingress.test";
+        double unverified = rejections(RejectReason.IDENTITY_UNVERIFIED);
+        rejected(hello("iam-agent-3", "", foreign.encode(), "iam.example.com"), RejectReason.IDENTITY_UNVERIFIED);
+        rejected(hello("iam-agent-4", "", "", "iam.example.com"), RejectReason.IDENTITY_UNVERIFIED);
+        assertThat(rejections(RejectReason.IDENTITY_UNVERIFIED)).isEqualTo(unverified + 2);
+        agentChosen.verify(0, anyRequestedFor(anyUrl()));
+
+        context.close();
+        assertThat(output.getAll()).doesNotContain(FakeSts.SECRET_KEY).doesNotContain(FakeSts.SESSION_TOKEN)
+                .doesNotContain(INGRESS_SECRET_KEY);
+    }
+
+    @Test
+    void failedHellosFromOneSourceGetRateLimited() {
+        start("--ingress.auth.token=the-right-token", "--ingress.policy.when-empty=allow",
+                "--ingress.policy.failed-hellos.free-failures=2", "--ingress.policy.failed-hellos.initial-delay=1m");
+        rejected(hello("g1", "guess-1", "", "a.example.com"), RejectReason.BAD_CREDENTIALS);
+        rejected(hello("g2", "guess-2", "", "a.example.com"), RejectReason.BAD_CREDENTIALS);
+        rejected(hello("g3", "guess-3", "", "a.example.com"), RejectReason.BAD_CREDENTIALS);
+        double limited = rejections(RejectReason.RATE_LIMITED);
+        rejected(hello("g4", "the-right-token", "", "a.example.com"), RejectReason.RATE_LIMITED);
+        assertThat(rejections(RejectReason.RATE_LIMITED)).isEqualTo(limited + 1);
+    }
+}
