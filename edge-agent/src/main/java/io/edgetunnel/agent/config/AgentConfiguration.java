@@ -3,8 +3,10 @@ package io.edgetunnel.agent.config;
 import io.edgetunnel.agent.health.TunnelReadinessIndicator;
 import io.edgetunnel.agent.proxy.LocalAppForwarder;
 import io.edgetunnel.agent.tunnel.TunnelClient;
+import io.edgetunnel.agent.tunnel.TunnelCredentials;
 import io.edgetunnel.agent.tunnel.TunnelLifecycle;
 import io.micrometer.core.instrument.MeterRegistry;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.context.properties.ConfigurationPropertiesBinding;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
@@ -28,8 +30,16 @@ public class AgentConfiguration {
 
     /** Exposes {@link TunnelClient#connectedTunnels()} to tests and launchers. */
     @Bean
-    TunnelClient tunnelClient(AgentProperties properties, LocalAppForwarder forwarder, MeterRegistry meters) {
-        return new TunnelClient(properties, forwarder, meters);
+    TunnelClient tunnelClient(
+            AgentProperties properties,
+            LocalAppForwarder forwarder,
+            MeterRegistry meters,
+            ObjectProvider<TunnelCredentials> credentials) {
+        return new TunnelClient(
+                properties,
+                forwarder,
+                meters,
+                credentials.getIfAvailable(() -> TunnelCredentials.token(properties.token())));
     }
 
     @Bean

@@ -144,7 +144,8 @@ final class ProxyStream {
 
     private Mono<Void> relay(int status, List<Header> headers, boolean emptyBody, Flux<ByteBuf> body) {
         if (finished.get()) {
-            return body.doOnNext(ByteBuf::release).then();
+            // cancelled meanwhile: leave the body unread, Reactor Netty drops the connection
+            return Mono.empty();
         }
         if (emptyBody) {
             sink.send(new Frame.Response(id, status, headers, true));

@@ -45,7 +45,8 @@ public final class TunnelClient {
     private final LocalAppForwarder forwarder;
     private final FrameCodec codec;
     private final Map<String, Route> routes;
-    private final Frame.Hello hello;
+    private final List<RouteClaim> claims;
+    private final TunnelCredentials credentials;
     private final Backoff backoff;
     private final TunnelMetrics metrics;
     private final HttpClient.WebsocketSender client;
@@ -54,6 +55,15 @@ public final class TunnelClient {
     private volatile boolean stopping;
 
     public TunnelClient(AgentProperties properties, LocalAppForwarder forwarder, MeterRegistry meters) {
+        this(properties, forwarder, meters, TunnelCredentials.token(properties.token()));
+    }
+
+    public TunnelClient(
+            AgentProperties properties,
+            LocalAppForwarder forwarder,
+            MeterRegistry meters,
+            TunnelCredentials credentials) {
+        this.credentials = Objects.requireNonNull(credentials, "credentials");
         this.properties = Objects.requireNonNull(properties, "properties");
         this.forwarder = Objects.requireNonNull(forwarder, "forwarder");
         ProtocolLimits defaults = ProtocolLimits.DEFAULTS;
@@ -70,14 +80,7 @@ public final class TunnelClient {
             claims.add(route.claim());
         }
         this.routes = Map.copyOf(byClaim);
-        this.hello = new Frame.Hello(
-                ProtocolVersion.MIN,
-                ProtocolVersion.MAX,
-                properties.id(),
-                properties.token(),
-                "",
-                claims,
-                Map.of("agent.version", agentVersion()));
+        this.claims = List.copyOf(claims);
         this.backoff = new Backoff(properties.reconnect().minBackoff(), properties.reconnect().maxBackoff());
         this.metrics = new TunnelMetrics(meters, this::connectedTunnels, this::queuedBytes);
         this.client = HttpClient.create(ConnectionProvider.newConnection())
@@ -92,6 +95,18 @@ public final class TunnelClient {
         for (int i = 0; i < properties.tunnelCount(); i++) {
             slots.add(new Slot(i));
         }
+    }
+
+    /** A hello with fresh credentials, built when a connection is up. */
+    private Mono<Frame.Hello> hello() {
+        return credentials.next().map(c -> new Frame.Hello(
+                ProtocolVersion.MIN,
+                ProtocolVersion.MAX,
+                properties.id(),
+                c.token(),
+                c.identityProof(),
+                claims,
+                Map.of("agent.version", agentVersion())));
     }
 
     /** Starts every tunnel; returns at once (connecting happens in the background). */
@@ -196,7 +211,7 @@ public final class TunnelClient {
             if (stopping) {
                 return;
             }
-            TunnelSession current = new TunnelSession(name, hello, codec, routes, forwarder, metrics, this);
+            TunnelSession current = new TunnelSession(name, hello(), codec, routes, forwarder, metrics, this);
             session = current;
             live.add(current);
             AtomicBoolean ended = new AtomicBoolean();

@@ -10,6 +10,7 @@ import io.edgetunnel.protocol.ProtocolVersion;
 import io.edgetunnel.protocol.ResetCode;
 import io.edgetunnel.protocol.stream.Heartbeat;
 import io.edgetunnel.protocol.stream.OutboundFrames;
+import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
@@ -67,7 +68,7 @@ final class TunnelSession {
     }
 
     private final String name;
-    private final Frame.Hello hello;
+    private final Mono<Frame.Hello> hello;
     private final FrameCodec codec;
     private final Map<String, Route> routes;
     private final LocalAppForwarder forwarder;
@@ -81,6 +82,7 @@ final class TunnelSession {
     private volatile Heartbeat heartbeat;
     private volatile ProxyStream.Settings settings;
     private volatile int maxConcurrentStreams;
+    private volatile int claimedRoutes;
     private volatile Frame.Reject reject;
     private volatile long acceptedAtNanos;
     private final AtomicBoolean closing = new AtomicBoolean();
@@ -91,7 +93,7 @@ final class TunnelSession {
 
     TunnelSession(
             String name,
-            Frame.Hello hello,
+            Mono<Frame.Hello> hello,
             FrameCodec codec,
             Map<String, Route> routes,
             LocalAppForwarder forwarder,
@@ -117,7 +119,16 @@ final class TunnelSession {
                 codec, out.alloc(), MAX_QUEUED_BYTES, overflow -> close(overflow.closeCode(), overflow.getMessage()));
         frames = queue;
         // the hello goes ahead of the queue: OutboundFrames drops frames sent before it is subscribed
-        Mono<Void> sending = out.send(Flux.concat(Mono.fromCallable(() -> codec.encode(hello, out.alloc())), queue.frames()))
+        Mono<ByteBuf> helloBytes = hello.map(h -> {
+                    claimedRoutes = h.routes().size();
+                    return codec.encode(h, out.alloc());
+                })
+                .onErrorResume(e -> {
+                    log.error("{}: cannot build the hello (credentials): {}", name, e.toString());
+                    close(CloseCode.INTERNAL_ERROR, "agent has no credentials");
+                    return Mono.empty();
+                });
+        Mono<Void> sending = out.send(Flux.concat(helloBytes, queue.frames()))
                 .then()
                 .then(Mono.defer(() -> out.sendClose(closeCode.code(), closeReason)))
                 .onErrorResume(e -> Mono.empty());
@@ -316,7 +327,7 @@ final class TunnelSession {
                     name,
                     accept.sessionId(),
                     accept.version(),
-                    hello.routes().size(),
+                    claimedRoutes,
                     accept.initialStreamWindow(),
                     accept.maxConcurrentStreams());
             Disposable timer = acceptTimer;
