@@ -44,7 +44,10 @@ public record AgentProperties(
         @DefaultValue("20s") @NotNull Duration drainTimeout) {
 
     public AgentProperties {
-        if (ingressUri != null) {
+        if (ingressUri == null) {
+            throw new IllegalArgumentException("agent.ingress-uri: not set (expected: ws://host:port/path or wss://..., "
+                    + "env AGENT_INGRESS_URI)");
+        } else {
             String scheme = ingressUri.getScheme() == null ? "" : ingressUri.getScheme().toLowerCase(Locale.ROOT);
             if (!(scheme.equals("ws") || scheme.equals("wss")) || ingressUri.getHost() == null) {
                 throw new IllegalArgumentException(
@@ -56,13 +59,25 @@ public record AgentProperties(
         routes = routes == null ? List.of() : List.copyOf(routes);
     }
 
-    /** Connection settings for the local apps the agent forwards to. */
+    /**
+     * Connection settings for the local apps the agent forwards to.
+     *
+     * @param connectTimeout TCP connect timeout to a local app; a timeout resets the stream (502)
+     * @param responseTimeout time for a local app to send response headers (504 at the ingress)
+     * @param maxConnections pooled connections to local apps, all routes together
+     */
     public record Local(
             @DefaultValue("5s") @NotNull Duration connectTimeout,
             @DefaultValue("60s") @NotNull Duration responseTimeout,
             @DefaultValue("500") @Min(1) int maxConnections) {}
 
-    /** Reconnect backoff: exponential with full jitter between the two bounds. */
+    /**
+     * Reconnect backoff: exponential with full jitter between the two bounds.
+     *
+     * @param minBackoff first delay before redialling a lost tunnel
+     * @param maxBackoff delay cap
+     * @param stableAfter a tunnel up this long resets the backoff to the minimum
+     */
     public record Reconnect(
             @DefaultValue("500ms") @NotNull Duration minBackoff,
             @DefaultValue("30s") @NotNull Duration maxBackoff,

@@ -141,7 +141,7 @@ class AgentPropertiesTests {
     void failsWithoutIngressUri() {
         runner.withPropertyValues("agent.routes=a.example=http://127.0.0.1:1").run(context -> {
             assertThat(context).hasFailed();
-            assertThat(messages(context.getStartupFailure())).contains("ingressUri");
+            assertThat(messages(context.getStartupFailure())).contains("agent.ingress-uri");
         });
     }
 
