@@ -13,10 +13,10 @@ public interface AgentAuthenticator {
     Mono<AuthResult> authenticate(Frame.Hello hello);
 
     /**
-     * As {@link #authenticate(Frame.Hello)}, knowing the peer ({@code ip:port}), so failed hellos can
+     * As {@link #authenticate(Frame.Hello)}, knowing where the hello came from, so failed hellos can
      * be rate-limited per source.
      */
-    default Mono<AuthResult> authenticate(Frame.Hello hello, String remoteAddress) {
+    default Mono<AuthResult> authenticate(Frame.Hello hello, HelloSource source) {
         return authenticate(hello);
     }
 }

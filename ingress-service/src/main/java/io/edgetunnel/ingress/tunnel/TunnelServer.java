@@ -124,8 +124,10 @@ public final class TunnelServer implements SmartLifecycle, ApplicationListener<C
         in.withConnection(connection::set);
         String remote = describe(connection.get() == null ? null : connection.get().channel().remoteAddress());
         ByteBufAllocator alloc = out.alloc();
+        // the client as the ALB saw it; the authenticator trusts it only from a trusted proxy
+        String forwardedFor = in.headers().get("X-Forwarded-For");
         TunnelSession session = new TunnelSession(
-                remote, properties, codec, alloc, registry, authenticator, metrics,
+                remote, forwardedFor, properties, codec, alloc, registry, authenticator, metrics,
                 () -> shuttingDown,
                 () -> {
                     Connection c = connection.get();

@@ -6,6 +6,7 @@ import io.edgetunnel.ingress.registry.AgentRegistry;
 import io.edgetunnel.ingress.registry.Tunnel;
 import io.edgetunnel.ingress.security.AgentAuthenticator;
 import io.edgetunnel.ingress.security.AuthResult;
+import io.edgetunnel.ingress.security.HelloSource;
 import io.edgetunnel.protocol.CloseCode;
 import io.edgetunnel.protocol.Frame;
 import io.edgetunnel.protocol.FrameCodec;
@@ -59,6 +60,7 @@ public final class TunnelSession implements Tunnel {
     private final String sessionId = Ids.random();
     private final Instant connectedSince = Instant.now();
     private final String remoteAddress;
+    private final String forwardedFor;
     private final TunnelProperties properties;
     private final FrameCodec codec;
     private final AgentRegistry registry;
@@ -89,6 +91,7 @@ public final class TunnelSession implements Tunnel {
 
     TunnelSession(
             String remoteAddress,
+            String forwardedFor,
             TunnelProperties properties,
             FrameCodec codec,
             ByteBufAllocator alloc,
@@ -98,6 +101,7 @@ public final class TunnelSession implements Tunnel {
             BooleanSupplier shuttingDown,
             Runnable forceClose) {
         this.remoteAddress = remoteAddress;
+        this.forwardedFor = forwardedFor;
         this.properties = properties;
         this.codec = codec;
         this.registry = registry;
@@ -304,7 +308,7 @@ public final class TunnelSession implements Tunnel {
             reject(RejectReason.SHUTTING_DOWN, "ingress is shutting down");
             return;
         }
-        authenticator.authenticate(hello, remoteAddress)
+        authenticator.authenticate(hello, new HelloSource(remoteAddress, forwardedFor))
                 .onErrorResume(e -> {
                     log.error("Tunnel {}: authentication of agent '{}' failed", sessionId, hello.agentId(), e);
                     return Mono.just(new AuthResult.Rejected(RejectReason.IDENTITY_UNVERIFIED,

@@ -35,7 +35,8 @@ import org.springframework.core.env.Profiles;
     IamAuthProperties.class,
     EcsCheckProperties.class,
     IngressAwsProperties.class,
-    HostPolicyProperties.class
+    HostPolicyProperties.class,
+    TrustedProxiesProperties.class
 })
 public class IngressSecurityConfiguration {
 
@@ -70,7 +71,8 @@ public class IngressSecurityConfiguration {
     @Primary
     PolicyAuthenticator policyAuthenticator(AuthModeProperties modeProperties, RotatingTokenVerifier tokens,
             IamAuthProperties iamProperties, EcsCheckProperties ecsProperties, IngressAwsClients aws,
-            HostPolicyProperties policyProperties, AgentRegistry registry, Environment environment) {
+            HostPolicyProperties policyProperties, TrustedProxiesProperties proxies, AgentRegistry registry,
+            Environment environment) {
         boolean prod = isProd(environment);
         AuthMode mode = modeProperties.resolve(prod);
         CallerIdentityVerifier iam = null;
@@ -89,7 +91,7 @@ public class IngressSecurityConfiguration {
         log.info("Agent authentication: mode {}, {}", mode.label(), policy);
         return new PolicyAuthenticator(mode, mode.needsToken() ? tokens : null, iam, policy, policyProperties,
                 new FailedHelloLimiter(policyProperties.failedHellos(), Clock.systemUTC()),
-                principal -> openTunnels(registry, principal));
+                principal -> openTunnels(registry, principal), TrustedProxies.of(proxies.trustedProxies()));
     }
 
     private static HostPolicy policy(HostPolicyProperties properties, Environment environment, boolean prod) {

@@ -2,6 +2,7 @@ package io.edgetunnel.ingress.security.policy;
 
 import io.edgetunnel.ingress.security.AgentAuthenticator;
 import io.edgetunnel.ingress.security.AuthResult;
+import io.edgetunnel.ingress.security.HelloSource;
 import io.edgetunnel.ingress.security.iam.CallerIdentityVerifier;
 import io.edgetunnel.ingress.security.iam.IdentityRejection;
 import io.edgetunnel.ingress.security.secrets.RotatingTokenVerifier;
@@ -44,6 +45,7 @@ public final class PolicyAuthenticator implements AgentAuthenticator {
     private final HostPolicyProperties limits;
     private final FailedHelloLimiter limiter;
     private final ToIntFunction<String> openTunnels;
+    private final TrustedProxies proxies;
 
     /**
      * @param tokens required unless mode is {@code iam}
@@ -52,6 +54,14 @@ public final class PolicyAuthenticator implements AgentAuthenticator {
      */
     public PolicyAuthenticator(AuthMode mode, RotatingTokenVerifier tokens, CallerIdentityVerifier iam, HostPolicy policy,
             HostPolicyProperties limits, FailedHelloLimiter limiter, ToIntFunction<String> openTunnels) {
+        this(mode, tokens, iam, policy, limits, limiter, openTunnels, TrustedProxies.none());
+    }
+
+    /** @param proxies peers whose {@code X-Forwarded-For} names the source */
+    public PolicyAuthenticator(AuthMode mode, RotatingTokenVerifier tokens, CallerIdentityVerifier iam, HostPolicy policy,
+            HostPolicyProperties limits, FailedHelloLimiter limiter, ToIntFunction<String> openTunnels,
+            TrustedProxies proxies) {
+        this.proxies = Objects.requireNonNull(proxies, "proxies");
         this.mode = Objects.requireNonNull(mode, "mode");
         this.policy = Objects.requireNonNull(policy, "policy");
         this.limits = Objects.requireNonNull(limits, "limits");
@@ -73,16 +83,20 @@ public final class PolicyAuthenticator implements AgentAuthenticator {
 
     @Override
     public Mono<AuthResult> authenticate(Frame.Hello hello) {
-        return authenticate(hello, null);
+        return authenticate(hello, (String) null);
     }
 
     /**
-     * @param remoteAddress the peer, {@code ip:port}; the failed-hello back-off is keyed by its IP.
-     *     Null: no back-off
+     * @param from the peer and its {@code X-Forwarded-For}; the failed-hello back-off is keyed by the
+     *     client address (see {@link TrustedProxies}). Null: no back-off
      */
     @Override
-    public Mono<AuthResult> authenticate(Frame.Hello hello, String remoteAddress) {
-        String source = sourceOf(remoteAddress);
+    public Mono<AuthResult> authenticate(Frame.Hello hello, HelloSource from) {
+        return authenticate(hello, proxies.sourceOf(from));
+    }
+
+    /** @param source the address the back-off is keyed by; null: no back-off */
+    Mono<AuthResult> authenticate(Frame.Hello hello, String source) {
         Optional<Duration> blocked = limiter.blocked(source);
         if (blocked.isPresent()) {
             return Mono.just(new AuthResult.Rejected(RejectReason.RATE_LIMITED, "too many failed hellos from this "

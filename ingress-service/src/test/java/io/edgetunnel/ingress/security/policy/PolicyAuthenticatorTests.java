@@ -3,6 +3,7 @@ package io.edgetunnel.ingress.security.policy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.edgetunnel.ingress.security.AuthResult;
+import io.edgetunnel.ingress.security.HelloSource;
 import io.edgetunnel.ingress.security.iam.CallerIdentityVerifier;
 import io.edgetunnel.ingress.security.iam.IamAuthProperties;
 import io.edgetunnel.ingress.security.secrets.AcceptedTokens;
@@ -46,8 +47,8 @@ class PolicyAuthenticatorTests {
                 java.util.Arrays.stream(hosts).map(RouteClaim::host).toList(), Map.of());
     }
 
-    private AuthResult run(Frame.Hello hello, String source) {
-        return authenticator.authenticate(hello, source).block();
+    private AuthResult run(Frame.Hello hello, String remoteAddress) {
+        return authenticator.authenticate(hello, new HelloSource(remoteAddress, null)).block();
     }
 
     private static void rejected(AuthResult result, RejectReason reason, String message) {
@@ -125,6 +126,35 @@ class PolicyAuthenticatorTests {
     }
 
     @Test
+    void behindATrustedProxyTheForwardedClientIsTheSource() {
+        TrustedProxies proxies = TrustedProxies.of(List.of("10.0.0.0/16", "fd00::/8"));
+        assertThat(proxies.sourceOf(new HelloSource("10.0.3.4:5000", "198.51.100.1, 203.0.113.9"))).isEqualTo("203.0.113.9");
+        assertThat(proxies.sourceOf(new HelloSource("[fd00::1]:5000", "203.0.113.9"))).isEqualTo("203.0.113.9");
+        // an untrusted peer cannot pick the address it is counted under
+        assertThat(proxies.sourceOf(new HelloSource("192.0.2.7:5000", "203.0.113.9"))).isEqualTo("192.0.2.7");
+        // garbage in X-Forwarded-For: the peer, and never a DNS lookup
+        assertThat(proxies.sourceOf(new HelloSource("10.0.3.4:5000", "evil.example.com"))).isEqualTo("10.0.3.4");
+        assertThat(proxies.sourceOf(new HelloSource("10.0.3.4:5000", null))).isEqualTo("10.0.3.4");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> TrustedProxies.of(List.of("10.0.0.0/33")))
+                .hasMessageContaining("ingress.proxy.trusted-proxies: 10.0.0.0/33");
+    }
+
+    @Test
+    void oneStrangerBehindTheAlbDoesNotLockOutAgentsBehindIt() {
+        PolicyAuthenticator behindAlb = new PolicyAuthenticator(AuthMode.TOKEN, tokens, null, policy, LIMITS,
+                new FailedHelloLimiter(LIMITS.failedHellos(), Clock.systemUTC()), p -> 0,
+                TrustedProxies.of(List.of("10.0.0.0/16")));
+        for (int i = 0; i < 5; i++) {
+            behindAlb.authenticate(hello("guess-" + i, "a.example.com"), new HelloSource("10.0.1.1:4000", "203.0.113.66"))
+                    .block();
+        }
+        rejected(behindAlb.authenticate(hello("token-a", "a.example.com"), new HelloSource("10.0.1.1:4001", "203.0.113.66"))
+                .block(), RejectReason.RATE_LIMITED, "");
+        assertThat(behindAlb.authenticate(hello("token-a", "a.example.com"), new HelloSource("10.0.1.1:4002", "198.51.100.5"))
+                .block()).isInstanceOf(AuthResult.Authenticated.class);
+    }
+
+    @Test
     void oversizedHelloIsRejected() {
         Frame.Hello big = new Frame.Hello(1, 1, "agent", "token-a", "x".repeat(5000), List.of(RouteClaim.host("a.example.com")),
                 Map.of());
@@ -145,12 +175,12 @@ class PolicyAuthenticatorTests {
                 null, List.of(), List.of()), URI.create("https://sts.eu-west-1.amazonaws.com/"), Clock.systemUTC(), Optional.empty());
         PolicyAuthenticator iamOnly = new PolicyAuthenticator(AuthMode.IAM, null, iam, HostPolicy.allowAll(), LIMITS,
                 new FailedHelloLimiter(LIMITS.failedHellos(), Clock.systemUTC()), p -> 0);
-        rejected(iamOnly.authenticate(hello("token-a", "a.example.com"), "10.0.0.6").block(),
+        rejected(iamOnly.authenticate(hello("token-a", "a.example.com"), new HelloSource("10.0.0.6:1", null)).block(),
                 RejectReason.IDENTITY_UNVERIFIED, "no identity proof");
         PolicyAuthenticator both = new PolicyAuthenticator(AuthMode.TOKEN_AND_IAM, tokens, iam, HostPolicy.allowAll(),
                 LIMITS, new FailedHelloLimiter(LIMITS.failedHellos(), Clock.systemUTC()), p -> 0);
-        rejected(both.authenticate(hello("wrong", "a.example.com"), "10.0.0.6").block(), RejectReason.BAD_CREDENTIALS, "");
-        rejected(both.authenticate(hello("token-a", "a.example.com"), "10.0.0.7").block(),
+        rejected(both.authenticate(hello("wrong", "a.example.com"), new HelloSource("10.0.0.6:1", null)).block(), RejectReason.BAD_CREDENTIALS, "");
+        rejected(both.authenticate(hello("token-a", "a.example.com"), new HelloSource("10.0.0.7:1", null)).block(),
                 RejectReason.IDENTITY_UNVERIFIED, "no identity proof");
     }
 
@@ -158,7 +188,7 @@ class PolicyAuthenticatorTests {
     void runsFromAnEventLoopLikeThreadWithoutBlocking() {
         // BlockHound is installed for every test: a blocking call on a parallel thread would fail here
         AuthResult result = Flux.just(1).publishOn(Schedulers.parallel())
-                .flatMap(i -> authenticator.authenticate(hello("token-a", "a.example.com"), "10.0.0.8"))
+                .flatMap(i -> authenticator.authenticate(hello("token-a", "a.example.com"), new HelloSource("10.0.0.8:1", null)))
                 .blockFirst();
         assertThat(result).isInstanceOf(AuthResult.Authenticated.class);
     }
