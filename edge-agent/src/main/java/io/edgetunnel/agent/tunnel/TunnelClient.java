@@ -41,6 +41,9 @@ public final class TunnelClient {
 
     private static final Logger log = LoggerFactory.getLogger(TunnelClient.class);
 
+    /** After the drain, how long closing tunnels may take to finish their close handshake. */
+    private static final Duration CLOSE_WAIT = Duration.ofSeconds(2);
+
     private final AgentProperties properties;
     private final LocalAppForwarder forwarder;
     private final FrameCodec codec;
@@ -99,14 +102,18 @@ public final class TunnelClient {
 
     /** A hello with fresh credentials, built when a connection is up. */
     private Mono<Frame.Hello> hello() {
-        return credentials.next().map(c -> new Frame.Hello(
-                ProtocolVersion.MIN,
-                ProtocolVersion.MAX,
-                properties.id(),
-                c.token(),
-                c.identityProof(),
-                claims,
-                Map.of("agent.version", agentVersion())));
+        return credentials.next().map(c -> {
+            Map<String, String> attributes = new LinkedHashMap<>(c.attributes());
+            attributes.put("agent.version", agentVersion());
+            return new Frame.Hello(
+                    ProtocolVersion.MIN,
+                    ProtocolVersion.MAX,
+                    properties.id(),
+                    c.token(),
+                    c.identityProof(),
+                    claims,
+                    attributes);
+        });
     }
 
     /** Starts every tunnel; returns at once (connecting happens in the background). */
@@ -148,7 +155,7 @@ public final class TunnelClient {
                     .then(Flux.interval(Duration.ofMillis(25))
                             .filter(tick -> slots.stream().allMatch(Slot::isIdle))
                             .next()
-                            .timeout(Duration.ofSeconds(5), Mono.just(-1L)))
+                            .timeout(CLOSE_WAIT, Mono.just(-1L)))
                     .doFinally(signal -> slots.forEach(Slot::dispose))
                     .then();
         });
@@ -246,6 +253,9 @@ public final class TunnelClient {
                 attempt = 0;
             }
             Frame.Reject reject = ending.reject();
+            if (reject != null) {
+                credentials.rejected(reject.reason());
+            }
             Duration delay = reject != null && isPermanent(reject.reason())
                     ? backoff.delay(Integer.MAX_VALUE)
                     : backoff.delay(attempt++);

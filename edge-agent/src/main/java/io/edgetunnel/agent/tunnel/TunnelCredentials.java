@@ -1,5 +1,7 @@
 package io.edgetunnel.agent.tunnel;
 
+import io.edgetunnel.protocol.RejectReason;
+import java.util.Map;
 import java.util.Objects;
 import reactor.core.publisher.Mono;
 
@@ -16,17 +18,28 @@ public interface TunnelCredentials {
 
     Mono<Credentials> next();
 
-    /** The secret parts of a hello; never logged. */
-    record Credentials(String token, String identityProof) {
+    /** The ingress rejected a hello built from these credentials (e.g. to re-read a rotated token). */
+    default void rejected(RejectReason reason) {}
+
+    /**
+     * The secret parts of a hello, never logged, plus extra hello attributes (e.g. the identity
+     * self-check result); the agent adds {@code agent.version} itself.
+     */
+    record Credentials(String token, String identityProof, Map<String, String> attributes) {
         public Credentials {
             Objects.requireNonNull(token, "token");
             Objects.requireNonNull(identityProof, "identityProof");
+            attributes = Map.copyOf(attributes);
+        }
+
+        public Credentials(String token, String identityProof) {
+            this(token, identityProof, Map.of());
         }
 
         @Override
         public String toString() {
             return "Credentials[token=" + (token.isEmpty() ? "none" : "****") + ", identityProof="
-                    + (identityProof.isEmpty() ? "none" : "****") + "]";
+                    + (identityProof.isEmpty() ? "none" : "****") + ", attributes=" + attributes + "]";
         }
     }
 

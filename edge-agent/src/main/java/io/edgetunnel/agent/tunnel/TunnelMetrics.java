@@ -19,8 +19,10 @@ final class TunnelMetrics {
 
     TunnelMetrics(MeterRegistry registry, IntSupplier connectedTunnels, LongSupplier queuedBytes) {
         this.registry = registry;
+        // The suppliers are method references held by nothing else: a weak gauge would read NaN after a GC.
         Gauge.builder("tunnel.agent.tunnels.connected", connectedTunnels, s -> s.getAsInt())
                 .description("Tunnels registered with the ingress (accepted, not draining)")
+                .strongReference(true)
                 .register(registry);
         Gauge.builder("tunnel.agent.streams.active", activeStreams, AtomicInteger::get)
                 .description("Streams being proxied to local apps")
@@ -32,6 +34,7 @@ final class TunnelMetrics {
         Gauge.builder("tunnel.agent.outbound.queued.bytes", queuedBytes, s -> s.getAsLong())
                 .description("Encoded frames waiting to be written to the tunnels")
                 .baseUnit("bytes")
+                .strongReference(true)
                 .register(registry);
         reconnects = Counter.builder("tunnel.agent.reconnects")
                 .description("Tunnel connection attempts after the first one")
