@@ -33,6 +33,11 @@ public record IdentityProperties(
         proof = proof == null ? new Proof(false, "", null, "") : proof;
     }
 
+    /** The same settings with another mode. */
+    public IdentityProperties withMode(IdentityMode newMode) {
+        return new IdentityProperties(newMode, cluster, metadataUri, timeout, proof);
+    }
+
     /**
      * The SigV4-signed, unsent {@code sts:GetCallerIdentity} request the agent puts in its hello.
      *

@@ -93,6 +93,11 @@ public final class AgentTokenSource {
         return properties.tokenFile() != null || !properties.tokenSecretId().isEmpty();
     }
 
+    /** Where the token comes from, for logs; never the value. */
+    public String source() {
+        return describeSource();
+    }
+
     String describeSource() {
         if (!properties.tokenSecretId().isEmpty()) {
             return "secret " + properties.tokenSecretId();

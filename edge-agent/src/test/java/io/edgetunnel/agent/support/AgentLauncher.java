@@ -20,6 +20,10 @@ public final class AgentLauncher implements AutoCloseable {
     public static AgentLauncher start(Map<String, String> properties) {
         List<String> args = new ArrayList<>();
         args.add("--server.port=0");
+        if (!properties.containsKey("agent.identity.mode")) {
+            // no ECS here: tests that do not exercise the self-check switch it off, as an operator would
+            args.add("--agent.identity.mode=off");
+        }
         properties.forEach((key, value) -> args.add("--" + key + "=" + value));
         return new AgentLauncher(EdgeAgentApplication.application().run(args.toArray(String[]::new)));
     }
