@@ -76,6 +76,8 @@ class TunnelClientIntegrationTests {
         properties.put("agent.reconnect.max-backoff", "400ms");
         properties.put("agent.local.response-timeout", "3s");
         properties.put("agent.drain-timeout", "2s");
+        // no ECS Anywhere host here: the identity self-check is for real deployments
+        properties.put("agent.identity.mode", "off");
         properties.putAll(extra);
         return track(AgentLauncher.start(properties));
     }
