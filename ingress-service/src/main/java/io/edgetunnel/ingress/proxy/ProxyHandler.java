@@ -82,7 +82,9 @@ public final class ProxyHandler implements WebHandler {
                         state.outcome = error instanceof StreamFailure f && f.kind() == StreamFailure.Kind.CLIENT_ABORT
                                 ? ProxyException.Outcome.CLIENT_ABORT : ProxyException.Outcome.AGENT_ERROR;
                     }
-                    log.debug("Aborting public response to {}: {}", exchange.getRequest().getURI(), error.toString());
+                    log.debug("request_id={} aborting public response to {}: {}",
+                            exchange.getRequest().getHeaders().getFirst("X-Request-Id"), exchange.getRequest().getURI(),
+                            error.toString());
                 })
                 .doFinally(signal -> record(exchange, state, signal));
     }
