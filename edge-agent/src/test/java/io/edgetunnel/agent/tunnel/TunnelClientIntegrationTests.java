@@ -288,6 +288,38 @@ class TunnelClientIntegrationTests {
     }
 
     @Test
+    void closesWithFlowControlErrorWhenTheIngressSendsPastTheWindow() throws Exception {
+        LocalApp app = localApp(new AtomicBoolean());
+        int window = 16 * 1024;
+        FakeIngress ingress = track(new FakeIngress(0, hello -> FakeIngress.accept(window, 100, 1000)));
+        AgentLauncher agent = agent(ingress.uri(), "demo.localhost=" + app.url(), Map.of());
+        FakeIngress.Tunnel tunnel = registered(ingress, agent);
+
+        tunnel.send(new Frame.Request(1, "POST", "/echo", "demo.localhost", "/", List.of(), false));
+        tunnel.send(new Frame.Data(1, Unpooled.wrappedBuffer(new byte[window + 1]), false));
+
+        await().atMost(WAIT).until(() -> tunnel.closeStatus() != null);
+        assertThat(tunnel.closeStatus()).isEqualTo(4004);
+        await().atMost(WAIT).until(() -> agent.tunnels().activeStreams() == 0 && agent.tunnels().bufferedBytes() == 0);
+    }
+
+    @Test
+    void closesWithStreamErrorWhenAnOpenStreamIdIsReused() throws Exception {
+        LocalApp app = localApp(new AtomicBoolean());
+        FakeIngress ingress = track(new FakeIngress(0, hello -> FakeIngress.accept(65536, 100, 1000)));
+        AgentLauncher agent = agent(ingress.uri(), "demo.localhost=" + app.url(), Map.of());
+        FakeIngress.Tunnel tunnel = registered(ingress, agent);
+
+        tunnel.send(new Frame.Request(1, "GET", "/forever", "demo.localhost", "/", List.of(), true));
+        assertThat(tunnel.next(Frame.Response.class, WAIT).streamId()).isEqualTo(1);
+        tunnel.send(new Frame.Request(1, "GET", "/hello", "demo.localhost", "/", List.of(), true));
+
+        await().atMost(WAIT).until(() -> tunnel.closeStatus() != null);
+        assertThat(tunnel.closeStatus()).isEqualTo(4005);
+        await().atMost(WAIT).until(() -> agent.tunnels().activeStreams() == 0);
+    }
+
+    @Test
     void keepsTheConfiguredNumberOfTunnels() throws Exception {
         FakeIngress ingress = track(new FakeIngress(0, hello -> FakeIngress.accept(65536, 100, 1000)));
         AgentLauncher agent = agent(ingress.uri(), "demo.localhost=http://127.0.0.1:1", Map.of("agent.tunnel-count", "2"));
