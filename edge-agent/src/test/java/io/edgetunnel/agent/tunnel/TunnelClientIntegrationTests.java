@@ -59,6 +59,7 @@ class TunnelClientIntegrationTests {
                 .post("/echo", (req, res) -> res.send(req.receive().retain()))
                 .get("/big", (req, res) -> res.sendByteArray(Flux.range(0, (big.length + 8191) / 8192)
                         .map(i -> Arrays.copyOfRange(big, i * 8192, Math.min(big.length, (i + 1) * 8192)))))
+                .get("/quarter", (req, res) -> res.sendByteArray(Mono.just(Arrays.copyOf(big, big.length / 4))))
                 .get("/forever", (req, res) -> {
                     req.withConnection(c -> c.onDispose(() -> foreverClosed.set(true)));
                     return res.sendString(Flux.interval(Duration.ofMillis(5)).onBackpressureDrop().map(i -> "tick " + i + "\n"));
@@ -175,6 +176,48 @@ class TunnelClientIntegrationTests {
         body.writeBytes(rest.body);
         assertThat(body.toByteArray()).isEqualTo(big);
         assertThat(rest.maxOutstanding).isLessThanOrEqualTo(window);
+        await().atMost(WAIT).until(() -> agent.tunnels().activeStreams() == 0);
+    }
+
+    @Test
+    void concurrentWindowLimitedDownloadsAllComplete() throws Exception {
+        LocalApp app = localApp(new AtomicBoolean());
+        int window = 16 * 1024;
+        FakeIngress ingress = track(new FakeIngress(0, hello -> FakeIngress.accept(window, 100, 1000)));
+        AgentLauncher agent = agent(ingress.uri(), "demo.localhost=" + app.url(), Map.of());
+        FakeIngress.Tunnel tunnel = registered(ingress, agent);
+        int streams = 4;
+        Map<Integer, ByteArrayOutputStream> bodies = new HashMap<>();
+        for (int i = 0; i < streams; i++) {
+            int id = 2 * i + 1;
+            bodies.put(id, new ByteArrayOutputStream());
+            tunnel.send(new Frame.Request(id, "GET", "/quarter", "demo.localhost", "/", List.of(), true));
+        }
+        int open = streams;
+        while (open > 0) {
+            Frame frame;
+            try {
+                frame = tunnel.next(WAIT);
+            } catch (AssertionError e) {
+                System.out.println("DEBUG " + DebugDump.dump(agent.tunnels()));
+                throw e;
+            }
+            if (frame instanceof Frame.Data data) {
+                int bytes = data.content().readableBytes();
+                bodies.get(data.streamId()).writeBytes(ByteBufUtil.getBytes(data.content()));
+                if (data.endStream()) {
+                    open--;
+                } else if (bytes > 0) {
+                    tunnel.send(new Frame.WindowUpdate(data.streamId(), bytes));
+                }
+            } else if (frame instanceof Frame.Reset reset) {
+                throw new AssertionError("unexpected " + reset);
+            }
+        }
+        byte[] quarter = Arrays.copyOf(big, big.length / 4);
+        for (ByteArrayOutputStream body : bodies.values()) {
+            assertThat(body.toByteArray()).isEqualTo(quarter);
+        }
         await().atMost(WAIT).until(() -> agent.tunnels().activeStreams() == 0);
     }
 
