@@ -55,12 +55,21 @@ public class AgentSecurityConfiguration {
         Optional<CallerIdentityProofSigner> signer = Optional.empty();
         IdentityProperties.Proof proof = properties.proof();
         if (proof.enabled()) {
-            String region = proof.region().isEmpty() ? aws.region().id() : proof.region();
+            String region = proof.region().isEmpty() ? region(aws) : proof.region();
             URI stsUrl = proof.stsUrl() != null ? proof.stsUrl() : CallerIdentityProofSigner.regionalStsUrl(region);
             signer = Optional.of(new CallerIdentityProofSigner(aws.credentials(), stsUrl, region, proof.serverId(),
                     Clock.systemUTC()));
             log.info("IAM identity proof on: signed for {} (region {}), server id {}", stsUrl, region, proof.serverId());
         }
         return new AgentTunnelCredentials(tokens, signer, identity);
+    }
+
+    private static String region(AwsClients aws) {
+        try {
+            return aws.region().id();
+        } catch (software.amazon.awssdk.core.exception.SdkClientException e) {
+            throw new IllegalStateException("agent.identity.proof.region: unset and no AWS region "
+                    + "(expected: AWS_REGION, agent.aws.region or agent.identity.proof.region)", e);
+        }
     }
 }

@@ -79,7 +79,7 @@ public class IngressSecurityConfiguration {
         if (mode.needsIam()) {
             URI stsUrl = iamProperties.stsUrl() != null
                     ? iamProperties.stsUrl()
-                    : CallerIdentityVerifier.regionalStsUrl(aws.region().id());
+                    : CallerIdentityVerifier.regionalStsUrl(region(aws));
             Optional<EcsTaskVerifier> ecs = ecsProperties.enabled()
                     ? Optional.of(new EcsTaskVerifier(ecsProperties, aws::ecs))
                     : Optional.empty();
@@ -113,6 +113,15 @@ public class IngressSecurityConfiguration {
                     + "ingress.policy.when-empty=deny)");
         }
         return HostPolicy.allowAll();
+    }
+
+    private static String region(IngressAwsClients aws) {
+        try {
+            return aws.region().id();
+        } catch (software.amazon.awssdk.core.exception.SdkClientException e) {
+            throw new IllegalStateException("ingress.iam.sts-url: unset and no AWS region to derive it from "
+                    + "(expected: AWS_REGION, ingress.aws.region or ingress.iam.sts-url)", e);
+        }
     }
 
     private static int openTunnels(AgentRegistry registry, String principal) {
