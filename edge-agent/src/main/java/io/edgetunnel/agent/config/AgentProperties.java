@@ -54,6 +54,10 @@ public record AgentProperties(
                         "agent.ingress-uri: " + ingressUri + " (expected: ws://host:port/path or wss://...)");
             }
         }
+        positive("agent.connect-timeout", connectTimeout);
+        if (drainTimeout != null && drainTimeout.isNegative()) {
+            throw new IllegalArgumentException("agent.drain-timeout: " + drainTimeout + " (expected: >= 0)");
+        }
         token = token == null ? "" : token;
         id = (id == null || id.isBlank()) ? defaultId() : id.trim();
         routes = routes == null ? List.of() : List.copyOf(routes);
@@ -69,7 +73,18 @@ public record AgentProperties(
     public record Local(
             @DefaultValue("5s") @NotNull Duration connectTimeout,
             @DefaultValue("60s") @NotNull Duration responseTimeout,
-            @DefaultValue("500") @Min(1) int maxConnections) {}
+            @DefaultValue("500") @Min(1) int maxConnections) {
+        public Local {
+            positive("agent.local.connect-timeout", connectTimeout);
+            positive("agent.local.response-timeout", responseTimeout);
+        }
+    }
+
+    private static void positive(String property, Duration value) {
+        if (value != null && (value.isZero() || value.isNegative())) {
+            throw new IllegalArgumentException(property + ": " + value + " (expected: > 0)");
+        }
+    }
 
     /**
      * Reconnect backoff: exponential with full jitter between the two bounds.

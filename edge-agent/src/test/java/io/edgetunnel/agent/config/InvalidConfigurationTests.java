@@ -75,6 +75,13 @@ class InvalidConfigurationTests {
     }
 
     @Test
+    void zeroLocalResponseTimeoutFailsNamingThePropertyAndWhatWasExpected() {
+        String messages = start("agent.ingress-uri=ws://127.0.0.1:9/tunnel", ROUTE, "agent.local.response-timeout=0s");
+
+        assertThat(messages).contains("agent.local.response-timeout: PT0S (expected: > 0)");
+    }
+
+    @Test
     void tooManyTunnelsFailsNamingTheLimit(CapturedOutput output) {
         start("agent.ingress-uri=ws://127.0.0.1:9/tunnel", ROUTE, "agent.tunnel-count=99");
 

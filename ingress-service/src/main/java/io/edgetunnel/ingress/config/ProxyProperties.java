@@ -22,6 +22,15 @@ public record ProxyProperties(
         @DefaultValue("-1") @Min(-1) long maxRequestBodyBytes,
         @DefaultValue("5s") @NotNull Duration retryAfter) {
 
+    public ProxyProperties {
+        if (responseTimeout != null && (responseTimeout.isZero() || responseTimeout.isNegative())) {
+            throw new IllegalArgumentException("ingress.proxy.response-timeout: " + responseTimeout + " (expected: > 0)");
+        }
+        if (retryAfter != null && retryAfter.isNegative()) {
+            throw new IllegalArgumentException("ingress.proxy.retry-after: " + retryAfter + " (expected: >= 0)");
+        }
+    }
+
     public boolean bodyLimited() {
         return maxRequestBodyBytes >= 0;
     }

@@ -48,5 +48,11 @@ public record TunnelProperties(
         if (helloTimeout != null && (helloTimeout.isZero() || helloTimeout.isNegative())) {
             throw new IllegalArgumentException("ingress.tunnel.hello-timeout: " + helloTimeout + " (expected: > 0)");
         }
+        if (drainTimeout != null && drainTimeout.isNegative()) {
+            throw new IllegalArgumentException("ingress.tunnel.drain-timeout: " + drainTimeout + " (expected: >= 0)");
+        }
+        if (maxQueuedBytes != null && maxQueuedBytes.toBytes() <= 0) {
+            throw new IllegalArgumentException("ingress.tunnel.max-queued-bytes: " + maxQueuedBytes + " (expected: > 0)");
+        }
     }
 }

@@ -65,6 +65,13 @@ class InvalidConfigurationTests {
     }
 
     @Test
+    void zeroResponseTimeoutFailsNamingThePropertyAndWhatWasExpected() {
+        Throwable error = start("ingress.proxy.response-timeout=0s");
+
+        assertThat(chain(error)).contains("ingress.proxy.response-timeout: PT0S (expected: > 0)");
+    }
+
+    @Test
     void unparseableDurationFailsNamingTheProperty(CapturedOutput output) {
         start("ingress.proxy.response-timeout=soon");
 
