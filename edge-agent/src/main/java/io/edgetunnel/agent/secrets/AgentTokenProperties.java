@@ -6,8 +6,9 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 
 /**
- * Where the agent's tunnel token comes from (the {@code agent.token*} keys). Exactly one source may
- * be set; {@code agent.token} itself stays bound by the tunnel configuration too.
+ * Where the agent's tunnel token comes from (the {@code agent.token*} keys). A file or a secret wins
+ * over {@code agent.token} (deployments may inject {@code TUNNEL_TOKEN} as well); a file and a
+ * secret together are an error. {@code agent.token} itself stays bound by the tunnel configuration too.
  *
  * @param token the token itself (env {@code TUNNEL_TOKEN} through agent.yaml)
  * @param tokenFile a file holding the token (trailing newline ignored); re-read after a rejection
@@ -29,10 +30,9 @@ public record AgentTokenProperties(
         tokenSecretId = tokenSecretId == null ? "" : tokenSecretId.trim();
         tokenSecretJsonKey = tokenSecretJsonKey == null ? "" : tokenSecretJsonKey.trim();
         tokenRefreshMinInterval = tokenRefreshMinInterval == null ? Duration.ofSeconds(30) : tokenRefreshMinInterval;
-        int sources = (token.isEmpty() ? 0 : 1) + (tokenFile == null ? 0 : 1) + (tokenSecretId.isEmpty() ? 0 : 1);
-        if (sources > 1) {
-            throw new IllegalArgumentException("agent.token, agent.token-file, agent.token-secret-id: " + sources
-                    + " set (expected: at most one token source)");
+        if (tokenFile != null && !tokenSecretId.isEmpty()) {
+            throw new IllegalArgumentException("agent.token-file, agent.token-secret-id: both set "
+                    + "(expected: at most one of a file and a secret)");
         }
     }
 

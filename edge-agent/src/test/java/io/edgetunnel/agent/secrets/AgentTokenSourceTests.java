@@ -133,9 +133,11 @@ class AgentTokenSourceTests {
     }
 
     @Test
-    void rejectsTwoSources() {
-        assertThatThrownBy(() -> new AgentTokenProperties("a", null, SECRET_ID, "", Duration.ZERO))
-                .hasMessageContaining("expected: at most one token source");
+    void secretWinsOverAnInjectedValueButNotAlongsideAFile(@TempDir Path dir) {
+        AwsStubs.secret(wm, SECRET_ID, "AWSCURRENT", "secret-token-v1");
+        assertThat(source("injected-value", null, SECRET_ID, "").load().current()).isEqualTo("secret-token-v1");
+        assertThatThrownBy(() -> new AgentTokenProperties("", dir.resolve("t"), SECRET_ID, "", Duration.ZERO))
+                .hasMessageContaining("expected: at most one of a file and a secret");
         assertThat(new AgentTokenProperties("value", null, "", "", null).toString()).doesNotContain("value");
     }
 
