@@ -225,4 +225,36 @@ class SecurityIntegrationTests {
         rejected(hello("g4", "the-right-token", "", "a.example.com"), RejectReason.RATE_LIMITED);
         assertThat(rejections(RejectReason.RATE_LIMITED)).isEqualTo(limited + 1);
     }
+    @Test
+    void tunnelsPerIdentityAreCountedFromTheRegistry() {
+        start("--ingress.auth.token=the-right-token", "--ingress.auth.token-name=team-a",
+                "--ingress.policy.max-tunnels-per-identity=1");
+        assertThat(hello("first", "the-right-token", "", "a.example.com")).isInstanceOf(Frame.Accept.class);
+        rejected(hello("second", "the-right-token", "", "a.example.com"), RejectReason.TOO_MANY_TUNNELS);
+        agents.get(0).close();
+        org.awaitility.Awaitility.await().atMost(WAIT)
+                .until(() -> context.getBean(io.edgetunnel.ingress.registry.AgentRegistry.class).tunnelCount() == 0);
+        assertThat(hello("third", "the-right-token", "", "a.example.com")).isInstanceOf(Frame.Accept.class);
+    }
+
+    @Test
+    void prodProfileRequiresIamAndDeniesHostsWithoutPolicy() {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> OwnEventLoops.apply(IngressApplication.application())
+                        .run("--spring.profiles.active=prod", "--server.port=0", "--management.server.port=0",
+                                "--ingress.tunnel.port=0", "--ingress.auth.token=t", "--ingress.aws.region=eu-west-1"))
+                .hasStackTraceContaining("ingress.iam.server-id: empty");
+
+        FakeSts.install(sts, FakeSts.CALLER_ARN);
+        URI stsUrl = URI.create(sts.baseUrl() + "/");
+        context = OwnEventLoops.apply(IngressApplication.application()).run("--spring.profiles.active=prod",
+                "--server.port=0", "--management.server.port=0", "--ingress.tunnel.port=0",
+                "--ingress.iam.server-id=ingress.test", "--ingress.iam.sts-url=" + stsUrl);
+        ProofFixture proof = new ProofFixture(stsUrl);
+        proof.serverId = "ingress.test";
+        Frame answer = hello("prod-agent", "", proof.encode(), "iam.example.com");
+        assertThat(answer).isInstanceOfSatisfying(Frame.Reject.class, r -> {
+            assertThat(r.reason()).isEqualTo(RejectReason.HOST_NOT_ALLOWED);
+            assertThat(r.message()).contains("is in no policy rule");
+        });
+    }
 }
