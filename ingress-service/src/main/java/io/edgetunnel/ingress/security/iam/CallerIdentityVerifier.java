@@ -162,8 +162,8 @@ public final class CallerIdentityVerifier {
             if (headers.put(name, header.getValue()) != null) {
                 throw reject("header " + name + " appears more than once (expected: once)");
             }
-            if (header.getValue().indexOf('\r') >= 0 || header.getValue().indexOf('\n') >= 0) {
-                throw reject("header " + name + " contains a line break");
+            if (!header.getValue().chars().allMatch(c -> c >= 0x20 && c <= 0x7e)) {
+                throw reject("header " + name + " has characters outside printable ASCII");
             }
         }
         String authorization = headers.get("authorization");

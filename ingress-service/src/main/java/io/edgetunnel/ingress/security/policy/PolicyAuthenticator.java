@@ -35,6 +35,8 @@ import reactor.core.publisher.Mono;
  */
 public final class PolicyAuthenticator implements AgentAuthenticator {
 
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(PolicyAuthenticator.class);
+
     /** Principal prefix for token identities. */
     public static final String TOKEN_PREFIX = "token:";
 
@@ -122,7 +124,13 @@ public final class PolicyAuthenticator implements AgentAuthenticator {
                     limiter.succeeded(source);
                     return Mono.<AuthResult>just(new AuthResult.Authenticated(principal, mode.label()));
                 })
-                .onErrorResume(IdentityRejection.class, e -> failed(source, e.reason(), e.getMessage()));
+                .onErrorResume(IdentityRejection.class, e -> failed(source, e.reason(), e.getMessage()))
+                // anything else is a bug or an outage: refuse, without echoing what the agent sent
+                .onErrorResume(e -> !(e instanceof IdentityRejection), e -> {
+                    log.warn("Hello of agent '{}' could not be verified: {}", hello.agentId(), e.getClass().getName());
+                    return failed(source, RejectReason.IDENTITY_UNVERIFIED,
+                            "identity could not be verified (" + e.getClass().getSimpleName() + ")");
+                });
     }
 
     /** The principal, or an {@link IdentityRejection}. */

@@ -210,6 +210,13 @@ class CallerIdentityVerifierTests {
     }
 
     @Test
+    void nonPrintableHeaderValueIsRejected() {
+        ProofFixture fixture = proof();
+        fixture.afterSigning = ProofFixture.replace("Content-Type", "application/x-www-form-urlencoded\r\nX-Evil: 1");
+        rejectedBeforeSts(fixture.encode(), "header content-type has characters outside printable ASCII");
+    }
+
+    @Test
     void unsignedContentTypeIsRejected() {
         ProofFixture fixture = proof();
         fixture.afterSigning = headers -> headers.stream()

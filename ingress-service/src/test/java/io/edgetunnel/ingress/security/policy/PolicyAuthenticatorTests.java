@@ -155,6 +155,18 @@ class PolicyAuthenticatorTests {
     }
 
     @Test
+    void tokenSourceOutageMeansUnknownTokenNotAnError() {
+        RotatingTokenVerifier broken = new RotatingTokenVerifier(() -> {
+            throw new IllegalStateException("secret-ish detail");
+        }, true, Duration.ofMinutes(5), Duration.ZERO, Clock.systemUTC());
+        PolicyAuthenticator authenticator = new PolicyAuthenticator(AuthMode.TOKEN, broken, null, HostPolicy.allowAll(),
+                LIMITS, new FailedHelloLimiter(LIMITS.failedHellos(), Clock.systemUTC()), p -> 0);
+        // refresh failures are absorbed by the verifier: the token is simply unknown
+        rejected(authenticator.authenticate(hello("x", "a.example.com"), new HelloSource("10.0.0.9:1", null)).block(),
+                RejectReason.BAD_CREDENTIALS, "token not accepted");
+    }
+
+    @Test
     void oversizedHelloIsRejected() {
         Frame.Hello big = new Frame.Hello(1, 1, "agent", "token-a", "x".repeat(5000), List.of(RouteClaim.host("a.example.com")),
                 Map.of());
