@@ -5,11 +5,20 @@ import io.edgetunnel.agent.tunnel.TunnelClient;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.springframework.boot.SpringApplication;
 import org.springframework.boot.web.server.context.WebServerApplicationContext;
+import org.springframework.http.client.ReactorResourceFactory;
 import org.springframework.context.ConfigurableApplicationContext;
 
 /** Starts a real agent (the Spring application) with the given properties on a random management port. */
 public final class AgentLauncher implements AutoCloseable {
+
+    /**
+     * Boot's own factory disposes Reactor Netty's global event loops when an agent context closes,
+     * under the fake ingress and local app of the same test (and costs a 2 s quiet period per test).
+     * This one never disposes them.
+     */
+    private static final ReactorResourceFactory SHARED_RESOURCES = sharedResources();
 
     private final ConfigurableApplicationContext context;
 
@@ -25,7 +34,23 @@ public final class AgentLauncher implements AutoCloseable {
             args.add("--agent.identity.mode=off");
         }
         properties.forEach((key, value) -> args.add("--" + key + "=" + value));
-        return new AgentLauncher(EdgeAgentApplication.application().run(args.toArray(String[]::new)));
+        SpringApplication application = EdgeAgentApplication.application();
+        application.addInitializers(context ->
+                context.getBeanFactory().registerSingleton("reactorResourceFactory", SHARED_RESOURCES));
+        return new AgentLauncher(application.run(args.toArray(String[]::new)));
+    }
+
+    private static ReactorResourceFactory sharedResources() {
+        ReactorResourceFactory factory = new ReactorResourceFactory() {
+            @Override
+            public void stop() {}
+
+            @Override
+            public void destroy() {}
+        };
+        factory.setUseGlobalResources(true);
+        factory.afterPropertiesSet();
+        return factory;
     }
 
     public ConfigurableApplicationContext context() {

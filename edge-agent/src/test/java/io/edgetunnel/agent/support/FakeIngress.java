@@ -12,7 +12,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.LinkedTransferQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import reactor.core.publisher.Mono;
@@ -33,7 +33,8 @@ public final class FakeIngress implements AutoCloseable {
 
     private final DisposableServer server;
     private final Function<Frame.Hello, Frame> onHello;
-    private final BlockingQueue<Tunnel> tunnels = new LinkedBlockingQueue<>();
+    // lock-free: frames are added on an event loop, where BlockHound forbids waiting for a lock
+    private final BlockingQueue<Tunnel> tunnels = new LinkedTransferQueue<>();
     private final List<Tunnel> all = new CopyOnWriteArrayList<>();
 
     /** @param onHello the answer to a hello (Accept or Reject), or null to answer by hand */
@@ -93,6 +94,7 @@ public final class FakeIngress implements AutoCloseable {
                     }
                 })
                 .then()
+                .doOnError(e -> System.err.println("fake ingress: tunnel failed: " + e))
                 .onErrorResume(e -> Mono.empty())
                 .doFinally(s -> {
                     tunnel.closed = true;
@@ -105,7 +107,7 @@ public final class FakeIngress implements AutoCloseable {
     public final class Tunnel {
         private final WebsocketOutbound out;
         private final OutboundFrames frames;
-        private final BlockingQueue<Frame> received = new LinkedBlockingQueue<>();
+        private final BlockingQueue<Frame> received = new LinkedTransferQueue<>();
         private volatile Frame.Hello hello;
         private volatile long helloNanos;
         volatile boolean closed;
