@@ -85,9 +85,10 @@ public final class UpstreamApp implements AutoCloseable {
         MessageDigest digest = sha256();
         AtomicLong length = new AtomicLong();
         return res.sendString(req.receive()
-                        .doOnNext(buf -> {
+                        .map(buf -> {
                             length.addAndGet(buf.readableBytes());
                             digest.update(buf.nioBuffer());
+                            return buf.readableBytes();
                         })
                         .then(Mono.fromSupplier(() -> length.get() + " " + HexFormat.of().formatHex(digest.digest()))))
                 .then();

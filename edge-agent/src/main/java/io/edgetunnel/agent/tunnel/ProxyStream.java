@@ -149,7 +149,9 @@ final class ProxyStream {
         }
         if (emptyBody) {
             sink.send(new Frame.Response(id, status, headers, true));
-            return body.doOnNext(ByteBuf::release).then();
+            // count(), not then(): then() also hands every element to the context's discard hook,
+            // and Reactor Netty's hook would release the already released buffer a second time
+            return body.doOnNext(ByteBuf::release).count().then();
         }
         sink.send(new Frame.Response(id, status, headers, false));
         return Mono.create(done -> {
