@@ -130,6 +130,10 @@ final class EcsIdentityCheck {
             throw new IdentityCheckException(Check.CONTAINER_INSTANCE, "instance id: " + managedId
                     + " (expected: an SSM managed instance id mi-…, an ECS Anywhere host)");
         }
+        if (instance.attributes().stream().noneMatch(a -> "ecs.capability.external".equals(a.name()))) {
+            throw new IdentityCheckException(Check.CONTAINER_INSTANCE, "instance attributes lack "
+                    + "ecs.capability.external (expected: an external instance registered with ECS Anywhere)");
+        }
         if (!"ACTIVE".equals(instance.status())) {
             throw new IdentityCheckException(Check.CONTAINER_INSTANCE, "instance status: " + instance.status()
                     + " (expected: ACTIVE)");

@@ -171,6 +171,17 @@ class IdentitySelfCheckTests {
     }
 
     @Test
+    void failsWhenInstanceIsNotRegisteredAsExternal() {
+        allGood();
+        AwsStubs.ecs(wm, "DescribeContainerInstances", """
+                {"containerInstances":[{"containerInstanceArn":"%s","ec2InstanceId":"mi-0123456789abcdef0",
+                  "status":"ACTIVE","agentConnected":true,"attributes":[{"name":"ecs.capability.docker-remote-api.1.44"}]}],
+                 "failures":[]}""".formatted(AwsStubs.INSTANCE_ARN));
+        assertThat(failure(IdentityMode.VERIFY)).contains("container-instance: instance attributes lack "
+                + "ecs.capability.external");
+    }
+
+    @Test
     void failsWhenInstanceIsDraining() {
         allGood();
         AwsStubs.describeContainerInstances(wm, "mi-0123456789abcdef0", "DRAINING", true);
