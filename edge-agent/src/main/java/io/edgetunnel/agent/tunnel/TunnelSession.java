@@ -135,6 +135,9 @@ final class TunnelSession {
         Mono<Void> receiving = in.aggregateFrames(codec.limits().maxFrameBytes())
                 .receiveFrames()
                 .doOnNext(this::onWebSocketFrame)
+                // count(), not then(): then() hands each frame to any discard hook in the context,
+                // which would release it a second time after Reactor Netty's own release
+                .count()
                 .then()
                 .doOnError(e -> log.warn("{}: tunnel failed: {}", name, e.toString()))
                 .onErrorResume(e -> Mono.empty())

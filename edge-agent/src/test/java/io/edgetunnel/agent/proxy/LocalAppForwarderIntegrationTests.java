@@ -71,6 +71,7 @@ class LocalAppForwarderIntegrationTests {
                         chunks.incrementAndGet();
                         buf.release();
                     })
+                    .count()
                     .then();
         }
 

@@ -93,6 +93,7 @@ public final class FakeIngress implements AutoCloseable {
                         tunnel.onFrame(CODEC.decode(ws.content()));
                     }
                 })
+                .count()
                 .then()
                 .doOnError(e -> System.err.println("fake ingress: tunnel failed: " + e))
                 .onErrorResume(e -> Mono.empty())
