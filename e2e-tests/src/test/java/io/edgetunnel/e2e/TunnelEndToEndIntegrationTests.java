@@ -146,8 +146,12 @@ class TunnelEndToEndIntegrationTests {
                             .post()
                             .uri("/echo?i=" + i)
                             .send(Mono.fromSupplier(() -> Unpooled.wrappedBuffer(body)))
-                            .responseSingle((res, content) -> content.asByteArray())
-                            .map(echoed -> Payloads.sha256(echoed).equals(Payloads.sha256(body)) ? "" : "request " + i);
+                            .responseSingle((res, content) -> content.asByteArray()
+                                    .defaultIfEmpty(new byte[0])
+                                    .map(echoed -> Payloads.sha256(echoed).equals(Payloads.sha256(body))
+                                            ? ""
+                                            : "request " + i + ": status " + res.status().code() + ", "
+                                                    + echoed.length + " of " + body.length + " bytes"));
                 }, 200)
                 .filter(s -> !s.isEmpty())
                 .collectList()

@@ -46,7 +46,7 @@ class OutboundFramesTests {
         OutboundFrames frames = new OutboundFrames(codec, ByteBufAllocator.DEFAULT, 1 << 30, overflow::set);
         Flux.range(0, 8)
                 .parallel(8)
-                .runOn(Schedulers.boundedElastic())
+                .runOn(Schedulers.parallel())
                 .doOnNext(t -> {
                     for (int i = 0; i < 1000; i++) {
                         frames.send(new Frame.Ping(t * 1000L + i));

@@ -1,0 +1,17 @@
+package io.edgetunnel.testsupport;
+
+import reactor.blockhound.BlockHound;
+import reactor.blockhound.integration.BlockHoundIntegration;
+
+/**
+ * Netty 4.2's adaptive allocator takes a StampedLock write lock, briefly, when several threads
+ * contend and it grows or retires a magazine. That is bounded in-memory bookkeeping, not I/O, so
+ * it is allowed here, narrowly; any other blocking call on a non-blocking thread still fails.
+ */
+public final class AllocatorBlockHoundIntegration implements BlockHoundIntegration {
+
+    @Override
+    public void applyTo(BlockHound.Builder builder) {
+        builder.allowBlockingCallsInside("io.netty.buffer.AdaptivePoolingAllocator$Magazine", "free");
+    }
+}
