@@ -62,7 +62,7 @@ class TunnelEndToEndIntegrationTests {
             closedPort = socket.getLocalPort();
         }
         ingress = IngressNode.start(
-                "ingress.proxy.response-timeout=5s",
+                "ingress.proxy.response-timeout=30s",
                 "ingress.proxy.max-request-body-bytes=33554432",
                 "ingress.tunnel.initial-stream-window=" + WINDOW);
         Map<String, String> routesA = new LinkedHashMap<>();
@@ -231,7 +231,7 @@ class TunnelEndToEndIntegrationTests {
     void slowLocalAppGives504AndTheLocalRequestIsCancelled() {
         int cancelledBefore = upstreamA.cancelled.get();
 
-        PublicClient.Reply reply = PublicClient.get(ingress, "one.example", "/slow?delayMillis=30000");
+        PublicClient.Reply reply = PublicClient.get(ingress, "one.example", "/slow?delayMillis=120000");
 
         assertThat(reply.status()).isEqualTo(504);
         await().atMost(Duration.ofSeconds(10)).until(() -> upstreamA.cancelled.get() > cancelledBefore);
