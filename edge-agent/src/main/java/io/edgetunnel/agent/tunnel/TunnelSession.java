@@ -305,12 +305,12 @@ final class TunnelSession {
                                 + ProtocolVersion.MAX + ")");
             }
             int payload = Math.min(accept.maxFramePayload(), codec.limits().maxFrameBytes());
-            int maxChunk = Math.min(MAX_CHUNK, payload - io.edgetunnel.protocol.FrameCodec.HEADER_BYTES);
+            int maxChunk = Math.min(MAX_CHUNK, payload - FrameCodec.HEADER_BYTES);
             if (maxChunk <= 0) {
                 throw new ProtocolException(
                         CloseCode.PROTOCOL_ERROR,
                         "maxFramePayload: " + accept.maxFramePayload() + " (expected: > "
-                                + io.edgetunnel.protocol.FrameCodec.HEADER_BYTES + ")");
+                                + FrameCodec.HEADER_BYTES + ")");
             }
             settings = new ProxyStream.Settings(accept.initialStreamWindow(), maxChunk);
             maxConcurrentStreams = accept.maxConcurrentStreams();

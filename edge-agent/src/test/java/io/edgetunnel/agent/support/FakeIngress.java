@@ -113,6 +113,7 @@ public final class FakeIngress implements AutoCloseable {
         private volatile long helloNanos;
         volatile boolean closed;
         volatile Integer closeStatus;
+        volatile boolean silent;
 
         Tunnel(WebsocketOutbound out) {
             this.out = out;
@@ -125,6 +126,11 @@ public final class FakeIngress implements AutoCloseable {
 
         public void send(Frame frame) {
             frames.send(frame);
+        }
+
+        /** Stops answering pings, as a dead peer behind a live TCP connection would. */
+        public void goSilent() {
+            silent = true;
         }
 
         /** Sends bytes that are not a valid frame, as one binary message. */
@@ -197,7 +203,9 @@ public final class FakeIngress implements AutoCloseable {
                 return;
             }
             if (frame instanceof Frame.Ping ping) {
-                send(new Frame.Pong(ping.payload()));
+                if (!silent) {
+                    send(new Frame.Pong(ping.payload()));
+                }
                 return;
             }
             received.add(frame);

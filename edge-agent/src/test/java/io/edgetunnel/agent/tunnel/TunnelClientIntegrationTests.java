@@ -363,6 +363,19 @@ class TunnelClientIntegrationTests {
     }
 
     @Test
+    void declaresASilentIngressDeadAndReconnects() throws Exception {
+        FakeIngress ingress = track(new FakeIngress(0, hello -> FakeIngress.accept(65536, 100, 200)));
+        AgentLauncher agent = agent(ingress.uri(), "demo.localhost=http://127.0.0.1:1", Map.of());
+        FakeIngress.Tunnel first = registered(ingress, agent);
+
+        first.goSilent();
+
+        await().atMost(WAIT).until(() -> first.closeStatus() != null);
+        assertThat(first.closeStatus()).isEqualTo(4002);
+        await().atMost(WAIT).until(() -> ingress.tunnels().size() >= 2 && agent.tunnels().connectedTunnels() == 1);
+    }
+
+    @Test
     void keepsTheConfiguredNumberOfTunnels() throws Exception {
         FakeIngress ingress = track(new FakeIngress(0, hello -> FakeIngress.accept(65536, 100, 1000)));
         AgentLauncher agent = agent(ingress.uri(), "demo.localhost=http://127.0.0.1:1", Map.of("agent.tunnel-count", "2"));
