@@ -28,8 +28,8 @@ public final class OutboundFrames implements FrameSink {
     private final AtomicLong queued = new AtomicLong();
     // unicast over a multi-producer queue: any thread may emit, frames sent before the WebSocket
     // writer subscribes wait in the queue instead of being lost
-    private final Sinks.Many<ByteBuf> sink =
-            Sinks.unsafe().many().unicast().onBackpressureBuffer(Queues.<ByteBuf>unboundedMultiproducer().get());
+    private final Sinks.Many<Queued> sink =
+            Sinks.unsafe().many().unicast().onBackpressureBuffer(Queues.<Queued>unboundedMultiproducer().get());
     private final Flux<ByteBuf> frames;
 
     private volatile boolean closed;
@@ -44,11 +44,16 @@ public final class OutboundFrames implements FrameSink {
         this.alloc = alloc;
         this.maxQueuedBytes = maxQueuedBytes;
         this.onOverflow = onOverflow;
+        // Queued frames travel wrapped, so only our hook releases what the queue drops: the writer's
+        // own discard hook (Reactor Netty releases any ReferenceCounted) never sees them twice.
         this.frames = sink.asFlux()
-                .doOnNext(buf -> queued.addAndGet(-buf.readableBytes()))
-                .doOnDiscard(ByteBuf.class, buf -> {
-                    queued.addAndGet(-buf.readableBytes());
-                    buf.release();
+                .map(frame -> {
+                    queued.addAndGet(-frame.bytes());
+                    return frame.buf();
+                })
+                .doOnDiscard(Queued.class, frame -> {
+                    queued.addAndGet(-frame.bytes());
+                    frame.buf().release();
                 });
     }
 
@@ -68,7 +73,7 @@ public final class OutboundFrames implements FrameSink {
         ByteBuf encoded = codec.encode(frame, alloc);
         int bytes = encoded.readableBytes();
         long total = queued.addAndGet(bytes);
-        if (sink.tryEmitNext(encoded).isFailure()) {
+        if (sink.tryEmitNext(new Queued(encoded, bytes)).isFailure()) {
             // the writer is gone (tunnel closed or cancelled)
             queued.addAndGet(-bytes);
             encoded.release();
@@ -95,4 +100,6 @@ public final class OutboundFrames implements FrameSink {
     public long queuedBytes() {
         return queued.get();
     }
+
+    private record Queued(ByteBuf buf, int bytes) {}
 }
