@@ -16,8 +16,9 @@ import reactor.core.CoreSubscriber;
  * granted. With no credit it stops requesting, so backpressure reaches the body's source (the
  * public client's socket or the local app's response) instead of growing a queue.
  *
- * <p>Ends with an empty END_STREAM DATA frame, then {@link Listener#onComplete}; a failing source
- * ends with {@link Listener#onError} and no END_STREAM (the owner resets the stream).
+ * <p>The last DATA frame carries END_STREAM (an empty one when the body's end is only learnt later),
+ * then {@link Listener#onComplete}; a failing source ends with {@link Listener#onError} and no
+ * END_STREAM (the owner resets the stream).
  */
 public final class OutboundBody implements CoreSubscriber<ByteBuf> {
 
@@ -44,6 +45,7 @@ public final class OutboundBody implements CoreSubscriber<ByteBuf> {
 
     // touched only by the thread that owns the drain loop
     private ByteBuf pending;
+    private ByteBuf held;
     private boolean awaitingItem;
     private boolean finished;
 
@@ -125,6 +127,7 @@ public final class OutboundBody implements CoreSubscriber<ByteBuf> {
             if (s != null) {
                 s.cancel();
             }
+            releaseHeld();
             releasePending();
             releaseIncoming();
             return;
@@ -136,6 +139,15 @@ public final class OutboundBody implements CoreSubscriber<ByteBuf> {
                 pending = next;
                 awaitingItem = false;
             }
+        }
+        if (held != null) {
+            if (done && pending == null && sourceError == null) {
+                // the body ended right behind its last chunk: one frame carries both
+                finish(held);
+                held = null;
+                return;
+            }
+            sendHeld();
         }
         while (pending != null) {
             if (!pending.isReadable()) {
@@ -151,8 +163,11 @@ public final class OutboundBody implements CoreSubscriber<ByteBuf> {
             credit.addAndGet(-bytes);
             if (!pending.isReadable()) {
                 releasePending();
+                // keep the buffer's last chunk back until we know whether the body ends behind it
+                held = chunk;
+            } else {
+                sink.send(new Frame.Data(streamId, chunk, false));
             }
-            sink.send(new Frame.Data(streamId, chunk, false));
         }
         if (incoming.get() != null) {
             // arrived while we were sending; the loop's missed counter brings us back
@@ -160,13 +175,16 @@ public final class OutboundBody implements CoreSubscriber<ByteBuf> {
             return;
         }
         if (done) {
-            finished = true;
-            Throwable failure = sourceError;
-            if (failure != null) {
-                listener.onError(failure);
+            ByteBuf last = held;
+            held = null;
+            if (sourceError != null) {
+                if (last != null) {
+                    last.release();
+                }
+                finished = true;
+                listener.onError(sourceError);
             } else {
-                sink.send(new Frame.Data(streamId, Unpooled.EMPTY_BUFFER, true));
-                listener.onComplete();
+                finish(last);
             }
             return;
         }
@@ -174,6 +192,30 @@ public final class OutboundBody implements CoreSubscriber<ByteBuf> {
         if (s != null && !awaitingItem && credit.get() > 0) {
             awaitingItem = true;
             s.request(1);
+        }
+        // Reactor Netty often completes a small body in the same call; if nothing came, a held chunk
+        // must go now so that streams (server-sent events) are never delayed
+        if (held != null && incoming.get() == null && !sourceDone) {
+            sendHeld();
+        }
+    }
+
+    private void finish(ByteBuf last) {
+        finished = true;
+        sink.send(new Frame.Data(streamId, last != null ? last : Unpooled.EMPTY_BUFFER, true));
+        listener.onComplete();
+    }
+
+    private void sendHeld() {
+        ByteBuf chunk = held;
+        held = null;
+        sink.send(new Frame.Data(streamId, chunk, false));
+    }
+
+    private void releaseHeld() {
+        if (held != null) {
+            held.release();
+            held = null;
         }
     }
 

@@ -49,18 +49,35 @@ class OutboundBodyTests {
     }
 
     @Test
-    void splitsIntoChunksNoLargerThanMaxChunkAndEndsTheStream() {
+    void splitsIntoChunksNoLargerThanMaxChunkAndEndsTheStreamOnTheLastChunk() {
         OutboundBody body = new OutboundBody(3, 1_000_000, 100, sent::add, listener);
         Flux.just(Unpooled.buffer(250).writeZero(250)).subscribe(body);
 
-        assertThat(sent).hasSize(4);
-        assertThat(sent.subList(0, 3))
-                .allSatisfy(f -> assertThat(((Frame.Data) f).content().readableBytes()).isLessThanOrEqualTo(100));
-        Frame.Data last = (Frame.Data) sent.get(3);
-        assertThat(last.endStream()).isTrue();
-        assertThat(last.content().readableBytes()).isZero();
+        assertThat(sent).hasSize(3);
+        assertThat(sent).allSatisfy(f -> assertThat(((Frame.Data) f).content().readableBytes()).isLessThanOrEqualTo(100));
+        assertThat(sent.subList(0, 2)).noneMatch(f -> ((Frame.Data) f).endStream());
+        Frame.Data last = (Frame.Data) sent.get(2);
+        assertThat(last.endStream()).as("a body that ends with its last chunk needs no extra frame").isTrue();
+        assertThat(last.content().readableBytes()).isEqualTo(50);
         assertThat(dataBytes()).isEqualTo(250);
         assertThat(completions).hasValue(1);
+    }
+
+    @Test
+    void sendsEachChunkAtOnceWhenTheEndIsNotKnownYet() {
+        TestPublisher<ByteBuf> source = TestPublisher.create();
+        OutboundBody body = new OutboundBody(1, 1000, 1000, sent::add, listener);
+        source.flux().subscribe(body);
+
+        source.next(Unpooled.buffer(10).writeZero(10));
+        assertThat(sent).as("a server-sent event must not wait for the next one").hasSize(1);
+        assertThat(((Frame.Data) sent.get(0)).endStream()).isFalse();
+
+        source.complete();
+        assertThat(sent).hasSize(2);
+        Frame.Data end = (Frame.Data) sent.get(1);
+        assertThat(end.endStream()).isTrue();
+        assertThat(end.content().readableBytes()).isZero();
     }
 
     @Test
