@@ -300,7 +300,9 @@ class TunnelEndToEndIntegrationTests {
     void missingHostGets400() throws IOException {
         String response = RawHttp.exchange(ingress.publicPort(), "GET / HTTP/1.0\r\n\r\n");
 
-        assertThat(response).startsWith("HTTP/1.0 400").doesNotContain("a\r\n");
+        assertThat(response).startsWith("HTTP/1.0 400");
+        // the body only: a header value (the random X-Request-Id) may well end in "a"
+        assertThat(response.substring(response.indexOf("\r\n\r\n") + 4)).doesNotContain("a\r\n");
     }
 
     @Test
