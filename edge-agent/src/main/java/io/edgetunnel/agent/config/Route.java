@@ -2,16 +2,43 @@ package io.edgetunnel.agent.config;
 
 import io.edgetunnel.protocol.RouteClaim;
 import java.net.URI;
+import java.time.Duration;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Objects;
+import org.springframework.boot.context.properties.bind.ConstructorBinding;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 
 /**
  * One route the agent serves: requests for {@code host} (exact or {@code *.suffix}) under {@code
- * pathPrefix} go to {@code localUrl}.
+ * pathPrefix} go to {@code localUrl}. The ingress picks the route with the longest matching prefix.
+ *
+ * @param stripPrefix remove {@code pathPrefix} from the path before forwarding ({@code /api/x} →
+ *     {@code /x}, {@code /api} → {@code /})
+ * @param hostRewrite Host header sent to the local app instead of the client's; empty keeps it
+ * @param maxRequestBodyBytes request bodies above this get 413; -1 means no route limit
+ * @param responseTimeout time for the local app to send response headers (504); unset uses {@code
+ *     agent.local.response-timeout}; the ingress's {@code ingress.proxy.response-timeout} still caps it
+ * @param requestHeaders request headers to set (replacing any the client sent)
+ * @param removeRequestHeaders request headers to remove
+ * @param responseHeaders response headers to set (replacing any the app sent)
+ * @param removeResponseHeaders response headers to remove
  */
-public record Route(String host, @DefaultValue("/") String pathPrefix, URI localUrl) {
+public record Route(
+        String host,
+        @DefaultValue("/") String pathPrefix,
+        URI localUrl,
+        @DefaultValue("false") boolean stripPrefix,
+        @DefaultValue("") String hostRewrite,
+        @DefaultValue("-1") long maxRequestBodyBytes,
+        Duration responseTimeout,
+        @DefaultValue Map<String, String> requestHeaders,
+        @DefaultValue List<String> removeRequestHeaders,
+        @DefaultValue Map<String, String> responseHeaders,
+        @DefaultValue List<String> removeResponseHeaders) {
 
+    @ConstructorBinding
     public Route {
         if (host == null || host.isBlank()) {
             throw new IllegalArgumentException("host: " + host + " (expected: a host name or *.suffix)");
@@ -26,10 +53,42 @@ public record Route(String host, @DefaultValue("/") String pathPrefix, URI local
             throw new IllegalArgumentException(
                     "localUrl: " + localUrl + " (expected: http://host[:port][/path] or https://...)");
         }
+        hostRewrite = hostRewrite == null ? "" : hostRewrite.trim();
+        if (maxRequestBodyBytes < -1) {
+            throw new IllegalArgumentException("max-request-body-bytes: " + maxRequestBodyBytes + " (expected: >= -1)");
+        }
+        if (responseTimeout != null && (responseTimeout.isZero() || responseTimeout.isNegative())) {
+            throw new IllegalArgumentException("response-timeout: " + responseTimeout + " (expected: > 0)");
+        }
+        requestHeaders = requestHeaders == null ? Map.of() : Map.copyOf(requestHeaders);
+        removeRequestHeaders = removeRequestHeaders == null ? List.of() : List.copyOf(removeRequestHeaders);
+        responseHeaders = responseHeaders == null ? Map.of() : Map.copyOf(responseHeaders);
+        removeResponseHeaders = removeResponseHeaders == null ? List.of() : List.copyOf(removeResponseHeaders);
+    }
+
+    /** A route with default settings. */
+    public Route(String host, String pathPrefix, URI localUrl) {
+        this(host, pathPrefix, localUrl, false, "", -1, null, Map.of(), List.of(), Map.of(), List.of());
     }
 
     public RouteClaim claim() {
         return new RouteClaim(host, pathPrefix);
+    }
+
+    /** The request target the local app gets: with the prefix removed when {@link #stripPrefix}. */
+    public String localTarget(String target) {
+        if (!stripPrefix || pathPrefix.equals("/")) {
+            return target;
+        }
+        String prefix = pathPrefix.endsWith("/") ? pathPrefix.substring(0, pathPrefix.length() - 1) : pathPrefix;
+        if (!target.startsWith(prefix)) {
+            return target;
+        }
+        String rest = target.substring(prefix.length());
+        if (rest.isEmpty() || rest.charAt(0) == '?') {
+            return "/" + rest;
+        }
+        return rest.charAt(0) == '/' ? rest : "/" + rest;
     }
 
     @Override

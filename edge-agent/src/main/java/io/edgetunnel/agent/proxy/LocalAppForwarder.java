@@ -16,12 +16,16 @@ import java.net.ConnectException;
 import java.net.URI;
 import java.net.UnknownHostException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import org.reactivestreams.Publisher;
 import org.springframework.beans.factory.DisposableBean;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -89,24 +93,44 @@ public final class LocalAppForwarder implements DisposableBean {
         AtomicReference<ResetCode> failure = new AtomicReference<>();
         Timer.Sample sample = Timer.start(meters);
         Route route = request.route();
-        String url = url(route.localUrl(), request.target());
+        String url = url(route.localUrl(), route.localTarget(request.target()));
         HttpMethod method = HttpMethod.valueOf(request.method().toUpperCase(Locale.ROOT));
+        Duration responseTimeout = route.responseTimeout() != null ? route.responseTimeout() : this.responseTimeout;
+        long bodyLimit = route.maxRequestBodyBytes();
+        Publisher<ByteBuf> requestBody = request.body();
+        if (requestBody != null && bodyLimit >= 0) {
+            long declared = declaredLength(request.headers());
+            if (declared > bodyLimit) {
+                // nothing sent yet: the stream's reset cancels the body, whose buffers the tunnel releases
+                return Mono.error(tooLarge(route));
+            }
+            AtomicLong total = new AtomicLong();
+            requestBody = Flux.from(requestBody).<ByteBuf>handle((buf, sink) -> {
+                if (total.addAndGet(buf.readableBytes()) > bodyLimit) {
+                    buf.release();
+                    sink.error(tooLarge(route));
+                } else {
+                    sink.next(buf);
+                }
+            }).doOnDiscard(ByteBuf.class, LocalAppForwarder::releaseFully);
+        }
+        Publisher<ByteBuf> body = requestBody;
 
-        HttpClient client = request.body() == null ? idempotentClient : bodyClient;
+        HttpClient client = body == null ? idempotentClient : bodyClient;
         Mono<Void> exchange = client.request(method)
                 .uri(url)
                 .send((req, out) -> {
-                    copyHeaders(request.headers(), req, request.body() != null);
-                    return request.body() == null ? out : out.send(request.body());
+                    copyHeaders(request.headers(), req, body != null, route);
+                    return body == null ? out : out.send(body);
                 })
-                .response((res, body) -> {
+                .response((res, resBody) -> {
                     headersReceived.set(true);
                     status.set(res.status().code());
                     return relay.relay(
                             res.status().code(),
-                            HopByHopHeaders.filter(res.responseHeaders()),
+                            rewriteResponseHeaders(HopByHopHeaders.filter(res.responseHeaders()), route),
                             isEmptyBody(method, res),
-                            body.retain());
+                            resBody.retain());
                 })
                 .then();
 
@@ -129,7 +153,7 @@ public final class LocalAppForwarder implements DisposableBean {
      * The client's headers replace Reactor Netty's defaults (user-agent, accept), so the app sees what
      * the client sent; body framing is then re-derived: the client's Content-Length, else chunked.
      */
-    private static void copyHeaders(List<Header> headers, HttpClientRequest req, boolean hasBody) {
+    private static void copyHeaders(List<Header> headers, HttpClientRequest req, boolean hasBody, Route route) {
         HttpHeaders out = req.requestHeaders();
         String defaultHost = out.get(HttpHeaderNames.HOST);
         out.clear();
@@ -139,11 +163,66 @@ public final class LocalAppForwarder implements DisposableBean {
                 out.add(header.name(), header.value());
             }
         }
+        for (String name : route.removeRequestHeaders()) {
+            out.remove(name);
+        }
+        route.requestHeaders().forEach(out::set);
+        if (!route.hostRewrite().isEmpty()) {
+            out.set(HttpHeaderNames.HOST, route.hostRewrite());
+        }
         if (!out.contains(HttpHeaderNames.HOST) && defaultHost != null) {
             out.set(HttpHeaderNames.HOST, defaultHost);
         }
         if (hasBody && !out.contains(HttpHeaderNames.CONTENT_LENGTH)) {
             out.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+        }
+    }
+
+    private static List<Header> rewriteResponseHeaders(List<Header> headers, Route route) {
+        if (route.removeResponseHeaders().isEmpty() && route.responseHeaders().isEmpty()) {
+            return headers;
+        }
+        List<Header> out = new ArrayList<>(headers.size() + route.responseHeaders().size());
+        for (Header header : headers) {
+            if (!containsIgnoreCase(route.removeResponseHeaders(), header.name())
+                    && !containsIgnoreCase(route.responseHeaders().keySet(), header.name())) {
+                out.add(header);
+            }
+        }
+        route.responseHeaders().forEach((name, value) -> out.add(new Header(name, value)));
+        return out;
+    }
+
+    private static boolean containsIgnoreCase(Collection<String> names, String name) {
+        for (String candidate : names) {
+            if (candidate.equalsIgnoreCase(name)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static long declaredLength(List<Header> headers) {
+        for (Header header : headers) {
+            if (header.name().equalsIgnoreCase("content-length")) {
+                try {
+                    return Long.parseLong(header.value().trim());
+                } catch (NumberFormatException e) {
+                    return -1;
+                }
+            }
+        }
+        return -1;
+    }
+
+    private static LocalExchangeException tooLarge(Route route) {
+        return new LocalExchangeException(ResetCode.BODY_TOO_LARGE,
+                "request body over " + route.maxRequestBodyBytes() + " bytes for route " + route.claim(), null);
+    }
+
+    private static void releaseFully(ByteBuf buf) {
+        if (buf.refCnt() > 0) {
+            buf.release();
         }
     }
 
