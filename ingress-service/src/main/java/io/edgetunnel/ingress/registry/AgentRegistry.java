@@ -4,6 +4,7 @@ import io.edgetunnel.ingress.routing.RouteEntry;
 import io.edgetunnel.ingress.routing.RouteTable;
 import io.edgetunnel.protocol.HostNames;
 import io.edgetunnel.protocol.RouteClaim;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -21,7 +22,12 @@ import org.springframework.stereotype.Component;
 @Component
 public final class AgentRegistry {
 
+    /** How long a host whose agents all left answers 503 instead of 404. */
+    static final Duration VACATED_ROUTE_TTL = Duration.ofMinutes(10);
+
     private final Object writeLock = new Object();
+    private final Map<RouteClaim, Long> vacatedAtNanos = new ConcurrentHashMap<>();
+    private volatile RouteTable vacated = RouteTable.EMPTY;
     private final Map<String, Tunnel> tunnels = new LinkedHashMap<>();
     private final Map<RouteClaim, AtomicInteger> cursors = new ConcurrentHashMap<>();
     private volatile RouteTable table = RouteTable.EMPTY;
@@ -49,14 +55,36 @@ public final class AgentRegistry {
         List<Tunnel> current = List.copyOf(tunnels.values());
         Set<RouteClaim> live = new HashSet<>();
         current.forEach(t -> live.addAll(t.routes()));
+        long now = System.nanoTime();
+        for (RouteClaim previouslyLive : cursors.keySet()) {
+            if (!live.contains(previouslyLive)) {
+                vacatedAtNanos.put(previouslyLive, now);
+            }
+        }
+        vacatedAtNanos.keySet().removeAll(live);
+        vacatedAtNanos.values().removeIf(at -> now - at > VACATED_ROUTE_TTL.toNanos());
+        vacated = RouteTable.vacated(List.copyOf(vacatedAtNanos.keySet()));
         cursors.keySet().retainAll(live);
         table = RouteTable.build(current, route -> cursors.computeIfAbsent(route, r -> new AtomicInteger()));
         snapshot = current;
     }
 
-    /** The route serving a normalised host and raw path, or null. Lock-free. */
+    /**
+     * The route serving a normalised host and raw path, or null. Lock-free. A route whose tunnels
+     * all left within {@link #VACATED_ROUTE_TTL} still matches, with no tunnels (503), unless a live
+     * route also matches.
+     */
     public RouteEntry match(String host, String path) {
-        return table.match(host, path);
+        RouteEntry live = table.match(host, path);
+        if (live != null) {
+            return live;
+        }
+        RouteEntry gone = vacated.match(host, path);
+        if (gone == null) {
+            return null;
+        }
+        Long at = vacatedAtNanos.get(gone.route());
+        return at != null && System.nanoTime() - at <= VACATED_ROUTE_TTL.toNanos() ? gone : null;
     }
 
     /** Registered tunnels serving {@code host} (any path prefix); for tests and operators. */

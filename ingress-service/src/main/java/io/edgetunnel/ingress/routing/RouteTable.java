@@ -51,6 +51,20 @@ public final class RouteTable {
                 }
             }
         }
+        return of(byRoute, cursors);
+    }
+
+    /**
+     * A table of routes that no tunnel serves any more: they still match, with no tunnels, so a
+     * host whose agents all left answers 503 (come back later) rather than 404 (no such host).
+     */
+    public static RouteTable vacated(Iterable<RouteClaim> routes) {
+        Map<RouteClaim, List<Tunnel>> byRoute = new LinkedHashMap<>();
+        routes.forEach(route -> byRoute.put(route, List.of()));
+        return of(byRoute, route -> new AtomicInteger());
+    }
+
+    private static RouteTable of(Map<RouteClaim, List<Tunnel>> byRoute, Function<RouteClaim, AtomicInteger> cursors) {
         Map<String, List<RouteEntry>> exact = new HashMap<>();
         Map<String, List<RouteEntry>> wild = new HashMap<>();
         byRoute.forEach((route, list) -> {

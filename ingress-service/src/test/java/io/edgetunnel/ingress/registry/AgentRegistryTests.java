@@ -142,6 +142,23 @@ class AgentRegistryTests {
     }
 
     @Test
+    void retryAfterARefusalGoesToAnotherAgentBeforeTheRefusingAgentsOtherTunnel() {
+        StubTunnel refusing = new StubTunnel("draining", "retry2.test");
+        StubTunnel sibling = new StubTunnel("draining", "retry2.test");
+        StubTunnel other = new StubTunnel("other", "retry2.test");
+        registry.register(refusing);
+        registry.register(sibling);
+        registry.register(other);
+        RouteEntry entry = registry.match("retry2.test", "/");
+
+        for (int i = 0; i < 10; i++) {
+            assertThat(entry.pick(refusing)).isSameAs(other);
+        }
+        registry.unregister(other);
+        assertThat(registry.match("retry2.test", "/").pick(refusing)).isSameAs(sibling);
+    }
+
+    @Test
     void removedTunnelIsNeverPickedAndCountsFollow() {
         StubTunnel a = new StubTunnel("a", "gone.test", "*.gone.test");
         StubTunnel b = new StubTunnel("b", "gone.test");
@@ -161,7 +178,36 @@ class AgentRegistryTests {
         assertThat(registry.tunnelCount("gone.test")).isEqualTo(1);
         assertThat(registry.routeCount()).isEqualTo(1);
         registry.unregister(b);
-        assertThat(registry.match("gone.test", "/")).isNull();
+        assertThat(pick("gone.test", "/")).isNull();
+        assertThat(registry.match("gone.test", "/").tunnels()).as("vacated: 503, not 404").isEmpty();
         assertThat(registry.tunnelCount()).isZero();
+    }
+
+    @Test
+    void hostWhoseAgentsAllLeftStillMatchesWithNoTunnelsSoTheAnswerIs503() {
+        StubTunnel only = new StubTunnel("only", "gone.example.com");
+        registry.register(only);
+        registry.unregister(only);
+
+        RouteEntry entry = registry.match("gone.example.com", "/");
+        assertThat(entry).as("a known host, temporarily without agents").isNotNull();
+        assertThat(entry.tunnels()).isEmpty();
+        assertThat(registry.match("never.example.com", "/")).isNull();
+        assertThat(registry.tunnelCount("gone.example.com")).isZero();
+    }
+
+    @Test
+    void aLiveRouteWinsOverAVacatedOneAndAReturningAgentServesAgain() {
+        StubTunnel exact = new StubTunnel("exact", "app.example.com");
+        StubTunnel wildcard = new StubTunnel("wild", "*.example.com");
+        registry.register(exact);
+        registry.register(wildcard);
+        registry.unregister(exact);
+
+        assertThat(pick("app.example.com", "/")).as("the wildcard still serves it").isSameAs(wildcard);
+
+        StubTunnel back = new StubTunnel("back", "app.example.com");
+        registry.register(back);
+        assertThat(pick("app.example.com", "/")).isSameAs(back);
     }
 }
