@@ -48,7 +48,9 @@ public final class PublicClient {
                     length[0] += buf.readableBytes();
                     digest.update(buf.nioBuffer());
                 })
-                .then(Mono.fromSupplier(() -> new Digest(
-                        response.status().code(), length[0], java.util.HexFormat.of().formatHex(digest.digest()))));
+                // count(), not then(): a discard hook must never see (and release again) a received buffer
+                .count()
+                .map(count -> new Digest(
+                        response.status().code(), length[0], java.util.HexFormat.of().formatHex(digest.digest())));
     }
 }

@@ -1,5 +1,6 @@
 package io.edgetunnel.ingress.logging;
 
+import io.edgetunnel.ingress.proxy.AccessRecord;
 import io.edgetunnel.ingress.tunnel.Ids;
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
@@ -23,7 +24,10 @@ import reactor.core.publisher.SignalType;
 import reactor.netty.http.server.HttpServerRequest;
 
 /**
- * Gives every public request one id and logs one access line carrying it. The id is the client's
+ * Gives every public request one id and logs one access line carrying it: {@code request_id=<id>
+ * <METHOD> <host><path> -> <status> <result> in <n> ms bytes_in=<n> bytes_out=<n> agent=<id>
+ * outcome=<outcome>}; never bodies, query strings, cookies or other headers. Off with {@code
+ * logging.level.io.edgetunnel.ingress.access=OFF}. The id is the client's
  * (or the ALB's) {@code X-Request-Id} when it is a sane token, else a new one written into the
  * request's header block, so the agent and the local app see the same id as the log and the
  * client (it is echoed in the response). The line is INFO, WARN for 5xx and aborted responses, on
@@ -105,9 +109,12 @@ public final class RequestLogFilter implements WebFilter, Ordered, ApplicationLi
         String result = aborted ? (signal == SignalType.CANCEL ? "cancelled by client" : "aborted") : "completed";
         MDC.put(MDC_KEY, id);
         try {
-            String format = "request_id={} {} {}{} -> {} {} in {} ms";
+            AccessRecord access = exchange.getAttribute(AccessRecord.ATTRIBUTE);
+            String format = "request_id={} {} {}{} -> {} {} in {} ms bytes_in={} bytes_out={} agent={} outcome={}";
             Object[] args = {id, request.getMethod().name(), host, request.getURI().getRawPath(),
-                    status == null ? "-" : status.value(), result, millis};
+                    status == null ? "-" : status.value(), result, millis,
+                    access == null ? 0 : access.requestBytes(), access == null ? 0 : access.responseBytes(),
+                    access == null ? "-" : access.agentId(), access == null ? "-" : access.outcome()};
             if (aborted || serverError) {
                 log.warn(format, args);
             } else {

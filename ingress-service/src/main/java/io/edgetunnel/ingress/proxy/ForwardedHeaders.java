@@ -7,8 +7,12 @@ import java.util.List;
 
 /**
  * The request header block sent to the agent: the client's headers minus hop-by-hop ones, then
- * {@code X-Forwarded-For/Proto/Host/Port} appended to whatever the ALB (or another proxy) sent,
- * and an {@code X-Request-Id}, kept when present. Host passes through unchanged.
+ * {@code X-Forwarded-For/Proto/Host/Port} and RFC 7239 {@code Forwarded}, and an {@code
+ * X-Request-Id}, kept when present. Host passes through unchanged.
+ *
+ * <p>From a trusted peer ({@code ingress.proxy.trusted-proxies}, the ALB) this hop is appended to
+ * what the peer sent; from any other peer the forwarding headers it sent are dropped and replaced by
+ * this hop alone, so a spoofed {@code X-Forwarded-For} never reaches the local app.
  */
 final class ForwardedHeaders {
 
@@ -17,6 +21,7 @@ final class ForwardedHeaders {
     static final String X_FORWARDED_HOST = "X-Forwarded-Host";
     static final String X_FORWARDED_PORT = "X-Forwarded-Port";
     static final String X_REQUEST_ID = "X-Request-Id";
+    static final String FORWARDED = "Forwarded";
 
     private ForwardedHeaders() {}
 
@@ -27,15 +32,30 @@ final class ForwardedHeaders {
      * @param port the local port the request arrived on
      */
     static List<Header> forRequest(List<Header> received, String clientAddress, String scheme, String host, int port) {
+        return forRequest(received, clientAddress, true, scheme, host, port);
+    }
+
+    /**
+     * @param peerTrusted whether the peer may tell us about earlier hops; when false its forwarding
+     *     headers are replaced rather than appended to
+     */
+    static List<Header> forRequest(
+            List<Header> received, String clientAddress, boolean peerTrusted, String scheme, String host, int port) {
         List<Header> headers = new ArrayList<>(received.size() + 5);
         List<String> forwardedFor = new ArrayList<>();
         List<String> forwardedProto = new ArrayList<>();
         List<String> forwardedHost = new ArrayList<>();
         List<String> forwardedPort = new ArrayList<>();
+        List<String> forwarded = new ArrayList<>();
         String requestId = null;
         for (Header header : HopByHopHeaders.strip(received)) {
             String name = header.name();
-            if (name.equalsIgnoreCase(X_FORWARDED_FOR)) {
+            if (!peerTrusted && isForwarding(name)) {
+                continue;
+            }
+            if (name.equalsIgnoreCase(FORWARDED)) {
+                forwarded.add(header.value().trim());
+            } else if (name.equalsIgnoreCase(X_FORWARDED_FOR)) {
                 forwardedFor.add(header.value().trim());
             } else if (name.equalsIgnoreCase(X_FORWARDED_PROTO)) {
                 forwardedProto.add(header.value().trim());
@@ -59,10 +79,12 @@ final class ForwardedHeaders {
             forwardedHost.add(host.trim());
         }
         forwardedPort.add(Integer.toString(port));
+        forwarded.add(forwardedElement(clientAddress, scheme, host));
         addJoined(headers, X_FORWARDED_FOR, forwardedFor);
         addJoined(headers, X_FORWARDED_PROTO, forwardedProto);
         addJoined(headers, X_FORWARDED_HOST, forwardedHost);
         addJoined(headers, X_FORWARDED_PORT, forwardedPort);
+        addJoined(headers, FORWARDED, forwarded);
         headers.add(new Header(X_REQUEST_ID, requestId != null ? requestId : Ids.random()));
         return headers;
     }
@@ -70,6 +92,39 @@ final class ForwardedHeaders {
     /** The agent's response headers minus hop-by-hop ones. */
     static List<Header> forResponse(List<Header> received) {
         return HopByHopHeaders.strip(received);
+    }
+
+    private static boolean isForwarding(String name) {
+        return name.equalsIgnoreCase(X_FORWARDED_FOR) || name.equalsIgnoreCase(X_FORWARDED_PROTO)
+                || name.equalsIgnoreCase(X_FORWARDED_HOST) || name.equalsIgnoreCase(X_FORWARDED_PORT)
+                || name.equalsIgnoreCase(FORWARDED);
+    }
+
+    /** This hop as an RFC 7239 element: {@code for=...;proto=...;host=...}. */
+    static String forwardedElement(String clientAddress, String scheme, String host) {
+        StringBuilder element = new StringBuilder("for=");
+        if (clientAddress == null) {
+            element.append("unknown");
+        } else if (clientAddress.indexOf(':') >= 0) {
+            element.append("\"[").append(clientAddress).append("]\"");
+        } else {
+            element.append(clientAddress);
+        }
+        element.append(";proto=").append(scheme);
+        if (host != null && !host.isBlank()) {
+            element.append(";host=").append(quotedIfNeeded(host.trim()));
+        }
+        return element.toString();
+    }
+
+    private static String quotedIfNeeded(String value) {
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (!(Character.isLetterOrDigit(c) || c == '.' || c == '-' || c == '_' || c == '~')) {
+                return "\"" + value.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
+            }
+        }
+        return value;
     }
 
     private static void addJoined(List<Header> headers, String name, List<String> values) {

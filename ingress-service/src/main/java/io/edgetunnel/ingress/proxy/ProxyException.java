@@ -47,6 +47,12 @@ final class ProxyException extends RuntimeException {
                 "request body over " + limit + " bytes");
     }
 
+    /** The agent refused the body under its route's own limit. */
+    static ProxyException tooLargeForRoute() {
+        return new ProxyException(413, Outcome.TOO_LARGE, "Request body too large",
+                "request body over the route's limit");
+    }
+
     static ProxyException timeout() {
         return new ProxyException(504, Outcome.TIMEOUT, "Gateway timeout", "no response from the agent in time");
     }

@@ -5,6 +5,8 @@ import io.edgetunnel.ingress.metrics.IngressMetrics;
 import io.edgetunnel.ingress.registry.AgentRegistry;
 import io.edgetunnel.ingress.registry.Tunnel;
 import io.edgetunnel.ingress.routing.RouteEntry;
+import io.edgetunnel.ingress.security.policy.TrustedProxies;
+import io.edgetunnel.ingress.security.policy.TrustedProxiesProperties;
 import io.edgetunnel.ingress.tunnel.TunnelSession;
 import io.edgetunnel.protocol.Frame;
 import io.edgetunnel.protocol.Header;
@@ -50,36 +52,41 @@ public final class ProxyHandler implements WebHandler {
     private final AgentRegistry registry;
     private final ProxyProperties properties;
     private final IngressMetrics metrics;
+    private final TrustedProxies trustedProxies;
 
-    public ProxyHandler(AgentRegistry registry, ProxyProperties properties, IngressMetrics metrics) {
+    public ProxyHandler(AgentRegistry registry, ProxyProperties properties, IngressMetrics metrics,
+            TrustedProxiesProperties trustedProxies) {
         this.registry = registry;
         this.properties = properties;
         this.metrics = metrics;
+        this.trustedProxies = TrustedProxies.of(trustedProxies.trustedProxies());
     }
 
     /** Per-request bookkeeping for the metrics. */
     private static final class Exchange {
         final long startNanos = System.nanoTime();
         volatile String route = IngressMetrics.UNMATCHED;
-        volatile String outcome;
+        /** Also holds the outcome, set before the access log's doFinally runs. */
+        final AccessRecord access = new AccessRecord();
     }
 
     @Override
     public Mono<Void> handle(ServerWebExchange exchange) {
         Exchange state = new Exchange();
+        exchange.getAttributes().put(AccessRecord.ATTRIBUTE, state.access);
         return Mono.defer(() -> proxy(exchange, state))
                 .doOnSuccess(v -> {
-                    if (state.outcome == null) {
-                        state.outcome = ProxyException.Outcome.OK;
+                    if (state.access.outcome == null) {
+                        state.access.outcome = ProxyException.Outcome.OK;
                     }
                 })
                 .onErrorResume(ProxyException.class, problem -> {
-                    state.outcome = problem.outcome();
+                    state.access.outcome = problem.outcome();
                     return ProblemResponses.write(exchange.getResponse(), problem, properties.retryAfter());
                 })
                 .doOnError(error -> {
-                    if (state.outcome == null) {
-                        state.outcome = error instanceof StreamFailure f && f.kind() == StreamFailure.Kind.CLIENT_ABORT
+                    if (state.access.outcome == null) {
+                        state.access.outcome = error instanceof StreamFailure f && f.kind() == StreamFailure.Kind.CLIENT_ABORT
                                 ? ProxyException.Outcome.CLIENT_ABORT : ProxyException.Outcome.AGENT_ERROR;
                     }
                     log.debug("request_id={} aborting public response to {}: {}",
@@ -90,7 +97,7 @@ public final class ProxyHandler implements WebHandler {
     }
 
     private void record(ServerWebExchange exchange, Exchange state, SignalType signal) {
-        String outcome = state.outcome;
+        String outcome = state.access.outcome;
         if (outcome == null || signal == SignalType.CANCEL) {
             outcome = ProxyException.Outcome.CLIENT_ABORT;
         }
@@ -101,6 +108,7 @@ public final class ProxyHandler implements WebHandler {
         } else if (signal == SignalType.ON_ERROR && !exchange.getResponse().isCommitted()) {
             code = 502;
         }
+        state.access.outcome = outcome;
         metrics.request(state.route, code, outcome, System.nanoTime() - state.startNanos);
     }
 
@@ -142,10 +150,12 @@ public final class ProxyHandler implements WebHandler {
 
         InetSocketAddress remote = request.getRemoteAddress();
         InetSocketAddress local = request.getLocalAddress();
+        String peer = remote == null ? null : (remote.getAddress() == null ? remote.getHostString()
+                : remote.getAddress().getHostAddress());
         List<Header> forwarded = ForwardedHeaders.forRequest(
                 received,
-                remote == null ? null : (remote.getAddress() == null ? remote.getHostString()
-                        : remote.getAddress().getHostAddress()),
+                peer,
+                peer != null && trustedProxies.trusted(peer),
                 "http",
                 rawHost,
                 local == null ? 0 : local.getPort());
@@ -181,6 +191,8 @@ public final class ProxyHandler implements WebHandler {
             if (!(picked instanceof TunnelSession tunnel)) {
                 return Mono.error(ProxyException.noAgent(host));
             }
+            AccessRecord access = access(exchange);
+            access.agentId = tunnel.agentId();
             ProxyStream stream = ProxyStream.open(tunnel, metrics);
             if (stream == null) {
                 // the tunnel closed or filled up since the pick: nothing went out, try another once
@@ -189,7 +201,7 @@ public final class ProxyHandler implements WebHandler {
             RouteClaim route = entry.route();
             Frame.Request frame = new Frame.Request(
                     stream.streamId(), method, target, route.host(), route.pathPrefix(), headers, !hasBody);
-            stream.send(frame, hasBody ? requestBody(exchange.getRequest()) : null);
+            stream.send(frame, hasBody ? requestBody(exchange.getRequest(), access) : null);
             return stream.response()
                     .timeout(properties.responseTimeout())
                     .onErrorResume(TimeoutException.class, e -> {
@@ -215,7 +227,9 @@ public final class ProxyHandler implements WebHandler {
                         return Mono.error(ProxyException.timeout());
                     }
                     if (code == ResetCode.BODY_TOO_LARGE) {
-                        return Mono.error(ProxyException.tooLarge(properties.maxRequestBodyBytes()));
+                        return Mono.error(properties.bodyLimited()
+                                ? ProxyException.tooLarge(properties.maxRequestBodyBytes())
+                                : ProxyException.tooLargeForRoute());
                     }
                     return Mono.error(ProxyException.badGateway("agent answered " + code));
                 case TUNNEL_LOST:
@@ -241,15 +255,22 @@ public final class ProxyHandler implements WebHandler {
                 stream.cancel("unsupported server");
                 return Mono.error(new IllegalStateException("public server is not Reactor Netty"));
             }
+            AccessRecord access = access(exchange);
             Flux<DataBuffer> body = Flux.from(stream.body()).map(buf -> {
                 metrics.responseBytes(buf.readableBytes());
+                access.responseBytes.addAndGet(buf.readableBytes());
                 return factory.wrap(buf);
             });
             return response.writeWith(body);
         }
     }
 
-    private Flux<ByteBuf> requestBody(ServerHttpRequest request) {
+    private static AccessRecord access(ServerWebExchange exchange) {
+        AccessRecord access = exchange.getAttribute(AccessRecord.ATTRIBUTE);
+        return access != null ? access : new AccessRecord();
+    }
+
+    private Flux<ByteBuf> requestBody(ServerHttpRequest request, AccessRecord access) {
         long limit = properties.maxRequestBodyBytes();
         AtomicLong total = new AtomicLong();
         return request.getBody()
@@ -263,6 +284,7 @@ public final class ProxyHandler implements WebHandler {
                         return;
                     }
                     metrics.requestBytes(bytes);
+                    access.requestBytes.addAndGet(bytes);
                     sink.next(buf);
                 })
                 .doOnDiscard(ByteBuf.class, ReferenceCounted::release)

@@ -29,7 +29,7 @@ class ForwardedHeadersTests {
 
         assertThat(headers).extracting(Header::name)
                 .containsExactly("Host", "Accept", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host",
-                        "X-Forwarded-Port", "X-Request-Id");
+                        "X-Forwarded-Port", "Forwarded", "X-Request-Id");
     }
 
     @Test
@@ -96,5 +96,30 @@ class ForwardedHeadersTests {
                         new Header("Set-Cookie", "b=2"))))
                 .containsExactly(new Header("Content-Type", "text/plain"), new Header("Set-Cookie", "a=1"),
                         new Header("Set-Cookie", "b=2"));
+    }
+
+    @Test
+    void fromAnUntrustedPeerForwardingHeadersAreReplacedNotAppended() {
+        List<Header> headers = ForwardedHeaders.forRequest(List.of(
+                        new Header("Host", "app.test"),
+                        new Header("X-Forwarded-For", "1.2.3.4"),
+                        new Header("X-Forwarded-Proto", "https"),
+                        new Header("Forwarded", "for=1.2.3.4")),
+                "10.0.0.7", false, "http", "app.test", 8080);
+        assertThat(headers).contains(
+                new Header("X-Forwarded-For", "10.0.0.7"),
+                new Header("X-Forwarded-Proto", "http"),
+                new Header("Forwarded", "for=10.0.0.7;proto=http;host=app.test"));
+        assertThat(headers).extracting(Header::value).noneMatch(v -> v.contains("1.2.3.4") || v.contains("https"));
+    }
+
+    @Test
+    void fromATrustedPeerForwardedIsAppendedAndIpv6AndPortsAreQuoted() {
+        List<Header> headers = ForwardedHeaders.forRequest(List.of(
+                        new Header("Host", "app.test:8080"),
+                        new Header("Forwarded", "for=203.0.113.9;proto=https")),
+                "::1", true, "http", "app.test:8080", 8080);
+        assertThat(headers).contains(new Header("Forwarded",
+                "for=203.0.113.9;proto=https, for=\"[::1]\";proto=http;host=\"app.test:8080\""));
     }
 }

@@ -87,7 +87,8 @@ public final class TrustedProxies {
         return literal(last) == null ? peer : last;
     }
 
-    boolean trusted(String ip) {
+    /** Whether {@code ip} (a literal address) is inside one of the trusted CIDRs. */
+    public boolean trusted(String ip) {
         byte[] address = literal(ip);
         if (address == null) {
             return false;
