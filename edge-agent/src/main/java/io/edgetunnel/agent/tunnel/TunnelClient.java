@@ -143,7 +143,7 @@ public final class TunnelClient {
             slots.forEach(Slot::cancelRetry);
             slots.forEach(slot -> slot.drain("agent shutting down"));
             return Flux.interval(Duration.ofMillis(25))
-                    .filter(tick -> activeStreams() == 0)
+                    .filter(tick -> activeStreams() == 0 && slots.stream().allMatch(Slot::drainSettled))
                     .next()
                     .timeout(drainTimeout, Mono.just(-1L))
                     .doOnNext(tick -> {
@@ -316,6 +316,15 @@ public final class TunnelClient {
 
         void drain(String reason) {
             live.forEach(each -> each.drain(reason));
+        }
+
+        boolean drainSettled() {
+            for (TunnelSession each : live) {
+                if (!each.drainSettled()) {
+                    return false;
+                }
+            }
+            return true;
         }
 
         void close(CloseCode code, String reason) {

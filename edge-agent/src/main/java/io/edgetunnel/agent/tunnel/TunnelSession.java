@@ -86,6 +86,13 @@ final class TunnelSession {
     private volatile Frame.Reject reject;
     private volatile long acceptedAtNanos;
     private final AtomicBoolean closing = new AtomicBoolean();
+    /**
+     * Ping payload sent right after our Drain: the ingress handles frames in order and answers on
+     * the queue that carries its requests, so the matching Pong proves every request it sent
+     * before it saw the Drain has arrived here (and was accepted or refused).
+     */
+    static final long DRAIN_BARRIER = 0x4452_4149_4E42_4152L;
+    private volatile boolean drainSettled;
     private volatile Disposable subscription;
     private volatile Disposable acceptTimer;
     private volatile CloseCode closeCode = CloseCode.NORMAL;
@@ -202,7 +209,18 @@ final class TunnelSession {
         if (state == State.OPEN) {
             state = State.DRAINING;
             send(new Frame.Drain(reason));
+            send(new Frame.Ping(DRAIN_BARRIER));
+        } else {
+            drainSettled = true;
         }
+    }
+
+    /**
+     * After {@link #drain}: true once the ingress confirmed it saw the Drain (no request of it can
+     * still be on the way) or the tunnel is gone; closing earlier would lose such a request.
+     */
+    boolean drainSettled() {
+        return drainSettled || closing.get() || state == State.CLOSED;
     }
 
     /** Closes the tunnel: queued frames go out, then a close frame with {@code code}. */
@@ -284,8 +302,14 @@ final class TunnelSession {
             }
         } else if (frame instanceof Frame.Ping ping) {
             send(new Frame.Pong(ping.payload()));
-        } else if (frame instanceof Frame.Pong) {
+        } else if (frame instanceof Frame.Pong pong) {
             // liveness already noted
+            if (pong.payload() == DRAIN_BARRIER) {
+                drainSettled = true;
+                if (streams.isEmpty() && state == State.DRAINING) {
+                    listener.onStreamsIdle(this);
+                }
+            }
         } else if (frame instanceof Frame.Drain drain) {
             onDrain(drain);
         } else {
@@ -390,6 +414,8 @@ final class TunnelSession {
 
     private void onDrain(Frame.Drain drain) {
         log.info("{}: the ingress asked to drain: {}", name, drain.reason());
+        // the ingress sends no stream after its own Drain: nothing can still be on the way
+        drainSettled = true;
         if (state == State.OPEN) {
             state = State.DRAINING;
             listener.onDrainRequested(this);
@@ -403,7 +429,7 @@ final class TunnelSession {
         if (streams.remove(stream.id(), stream)) {
             metrics.streamClosed();
         }
-        if (streams.isEmpty() && state == State.DRAINING) {
+        if (streams.isEmpty() && state == State.DRAINING && drainSettled) {
             listener.onStreamsIdle(this);
         }
     }

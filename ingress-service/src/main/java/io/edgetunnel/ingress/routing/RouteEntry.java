@@ -55,10 +55,23 @@ public final class RouteEntry {
             return null;
         }
         int start = Math.floorMod(agentCursor.getAndIncrement(), agentCount);
+        // a retry goes to another agent first: the one that refused is likely draining all its tunnels
+        String refusingAgent = excluded == null ? null : excluded.agentId();
         for (int i = 0; i < agentCount; i++) {
-            Tunnel tunnel = agents.get((start + i) % agentCount).pick(route, excluded);
+            AgentGroup group = agents.get((start + i) % agentCount);
+            if (refusingAgent != null && refusingAgent.equals(group.agentId)) {
+                continue;
+            }
+            Tunnel tunnel = group.pick(route, excluded);
             if (tunnel != null) {
                 return tunnel;
+            }
+        }
+        if (refusingAgent != null) {
+            for (AgentGroup group : agents) {
+                if (refusingAgent.equals(group.agentId)) {
+                    return group.pick(route, excluded);
+                }
             }
         }
         return null;
