@@ -27,6 +27,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.reactivestreams.Subscription;
 import reactor.core.publisher.BaseSubscriber;
@@ -219,10 +221,22 @@ class TunnelEndToEndIntegrationTests {
     // ------------------------------------------------------------------ failures of the local side
 
     @Test
-    void localAppRefusingConnectionsGives502() {
-        PublicClient.Reply reply = PublicClient.get(ingress, "refused.example", "/");
+    @ExtendWith(OutputCaptureExtension.class)
+    void localAppRefusingConnectionsGives502AndBothSidesLogItWithTheRequestId(CapturedOutput output) {
+        PublicClient.Reply reply = PublicClient.to(ingress, "refused.example")
+                .headers(h -> h.set("X-Request-Id", "e2e-refused-7f3a"))
+                .get()
+                .uri("/")
+                .responseSingle(PublicClient::reply)
+                .block(TIMEOUT);
 
         assertThat(reply.status()).isEqualTo(502);
+        assertThat(reply.headers().get("X-Request-Id")).isEqualTo("e2e-refused-7f3a");
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(output.getAll().lines()
+                        .filter(line -> line.contains("request_id=e2e-refused-7f3a")))
+                .as("the agent's line about the failure and the ingress's access line")
+                .anySatisfy(line -> assertThat(line).contains("UPSTREAM_CONNECT_FAILED"))
+                .anySatisfy(line -> assertThat(line).contains("-> 502")));
     }
 
     @Test

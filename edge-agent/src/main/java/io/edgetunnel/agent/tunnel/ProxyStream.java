@@ -38,6 +38,8 @@ final class ProxyStream {
     private final int id;
     private final Route route;
     private final Frame.Request request;
+    /** The ingress's X-Request-Id, so agent log lines join the ingress access log line. */
+    private final String requestId;
     private final Settings settings;
     private final FrameSink sink;
     private final Consumer<ProxyStream> onFinished;
@@ -57,6 +59,7 @@ final class ProxyStream {
             Consumer<ProxyStream> onFinished) {
         this.id = request.streamId();
         this.request = request;
+        this.requestId = requestId(request);
         this.route = route;
         this.settings = settings;
         this.sink = sink;
@@ -124,7 +127,7 @@ final class ProxyStream {
 
     /** The ingress reset the stream (client gone, timeout): stop the local exchange. */
     void onReset(Frame.Reset reset) {
-        log.debug("stream {} reset by ingress: {} {}", id, reset.code(), reset.message());
+        log.debug("request_id={} stream {} reset by ingress: {} {}", requestId, id, reset.code(), reset.message());
         cancel();
     }
 
@@ -188,10 +191,11 @@ final class ProxyStream {
 
     private void failed(Throwable error) {
         if (error instanceof LocalExchangeException local) {
-            log.warn("stream {} {} {} for {}: {}", id, request.method(), route.claim(), local.resetCode(), local.getMessage());
+            log.warn("request_id={} stream {} {} {} for {}: {}",
+                    requestId, id, request.method(), route.claim(), local.resetCode(), local.getMessage());
             reset(local.resetCode(), local.getMessage());
         } else {
-            log.error("stream {} {} {} failed", id, request.method(), route.claim(), error);
+            log.error("request_id={} stream {} {} {} failed", requestId, id, request.method(), route.claim(), error);
             reset(ResetCode.INTERNAL_ERROR, "agent error: " + error.getClass().getSimpleName());
         }
     }
@@ -215,5 +219,14 @@ final class ProxyStream {
             requestBody.discard();
         }
         onFinished.accept(this);
+    }
+
+    private static String requestId(Frame.Request request) {
+        for (Header header : request.headers()) {
+            if (header.name().equalsIgnoreCase("X-Request-Id")) {
+                return header.value();
+            }
+        }
+        return "-";
     }
 }
