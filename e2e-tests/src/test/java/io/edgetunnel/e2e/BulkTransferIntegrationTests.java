@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.edgetunnel.e2e.support.AgentNode;
 import io.edgetunnel.e2e.support.IngressNode;
+import io.edgetunnel.e2e.support.Payloads;
 import io.edgetunnel.e2e.support.PublicClient;
 import io.edgetunnel.e2e.support.UpstreamApp;
 import io.edgetunnel.testsupport.NoLeaks;
@@ -114,4 +115,82 @@ class BulkTransferIntegrationTests {
         await().atMost(Duration.ofSeconds(10)).until(() -> ingress.gauge("tunnel.ingress.buffered.bytes") == 0);
     }
 
+    /** 2 GiB by default; {@code -De2e.bulk.mib=1024} on a slow machine. */
+    private static final long LARGE_BYTES = Long.getLong("e2e.bulk.mib", 2048L) * 1024 * 1024;
+
+    /** SHA-256 of the deterministic {@link Payloads} body of {@link #LARGE_BYTES}, computed once in the background. */
+    private static final java.util.concurrent.CompletableFuture<String> LARGE_SHA256 =
+            java.util.concurrent.CompletableFuture.supplyAsync(() -> Payloads.sha256(LARGE_BYTES, 0));
+
+    /** Samples the buffered-bytes gauges of both sides every 20 ms until closed. */
+    private static final class GaugeSampler implements AutoCloseable {
+        final AtomicLong maxIngress = new AtomicLong();
+        final AtomicLong maxAgent = new AtomicLong();
+        final AtomicLong samples = new AtomicLong();
+        final java.util.concurrent.ScheduledExecutorService timer =
+                java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+
+        GaugeSampler() {
+            timer.scheduleAtFixedRate(() -> {
+                maxIngress.accumulateAndGet((long) ingress.gauge("tunnel.ingress.buffered.bytes"), Math::max);
+                maxAgent.accumulateAndGet(agent.tunnels().bufferedBytes(), Math::max);
+                samples.incrementAndGet();
+            }, 0, 20, TimeUnit.MILLISECONDS);
+        }
+
+        @Override
+        public void close() {
+            timer.shutdownNow();
+        }
+    }
+
+    @Test
+    void largeDownloadKeepsItsChecksumAndBufferedBytesWithinTheWindow() throws Exception {
+        long start = System.nanoTime();
+        PublicClient.Digest digest;
+        GaugeSampler sampler = new GaugeSampler();
+        try (sampler) {
+            digest = PublicClient.to(ingress, "bulk.example")
+                    .responseTimeout(Duration.ofSeconds(300))
+                    .get()
+                    .uri("/bytes?size=" + LARGE_BYTES)
+                    .response(PublicClient::digest)
+                    .single()
+                    .block(Duration.ofSeconds(300));
+        }
+        System.out.printf("download of %d MiB: %d ms, max buffered ingress %d / agent %d over %d samples%n",
+                LARGE_BYTES >> 20, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start),
+                sampler.maxIngress.get(), sampler.maxAgent.get(), sampler.samples.get());
+        assertThat(digest.status()).isEqualTo(200);
+        assertThat(digest.length()).isEqualTo(LARGE_BYTES);
+        assertThat(digest.sha256()).isEqualTo(LARGE_SHA256.get(300, TimeUnit.SECONDS));
+        assertThat(sampler.samples.get()).isGreaterThan(10);
+        assertThat(sampler.maxIngress.get()).isLessThanOrEqualTo(WINDOW);
+        assertThat(sampler.maxAgent.get()).isLessThanOrEqualTo(WINDOW);
+    }
+
+    @Test
+    void largeUploadKeepsItsChecksumAndBufferedBytesWithinTheWindow() throws Exception {
+        long start = System.nanoTime();
+        PublicClient.Reply reply;
+        GaugeSampler sampler = new GaugeSampler();
+        try (sampler) {
+            reply = PublicClient.to(ingress, "bulk.example")
+                    .responseTimeout(Duration.ofSeconds(300))
+                    .headers(h -> h.set("Content-Length", LARGE_BYTES))
+                    .post()
+                    .uri("/sha256")
+                    .send(Payloads.stream(LARGE_BYTES, 64 * 1024))
+                    .responseSingle(PublicClient::reply)
+                    .block(Duration.ofSeconds(300));
+        }
+        System.out.printf("upload of %d MiB: %d ms, max buffered ingress %d / agent %d over %d samples%n",
+                LARGE_BYTES >> 20, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start),
+                sampler.maxIngress.get(), sampler.maxAgent.get(), sampler.samples.get());
+        assertThat(reply.status()).isEqualTo(200);
+        assertThat(reply.body()).isEqualTo(LARGE_BYTES + " " + LARGE_SHA256.get(300, TimeUnit.SECONDS));
+        assertThat(sampler.samples.get()).isGreaterThan(10);
+        assertThat(sampler.maxIngress.get()).isLessThanOrEqualTo(WINDOW);
+        assertThat(sampler.maxAgent.get()).isLessThanOrEqualTo(WINDOW);
+    }
 }
