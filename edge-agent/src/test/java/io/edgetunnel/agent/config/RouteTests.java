@@ -1,0 +1,46 @@
+package io.edgetunnel.agent.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.net.URI;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class RouteTests {
+
+    private static Route route(String prefix, boolean strip) {
+        return new Route("app.example", prefix, URI.create("http://127.0.0.1:3000"), strip, "", -1, null,
+                Map.of(), List.of(), Map.of(), List.of());
+    }
+
+    @Test
+    void stripPrefixRemovesThePrefixAndKeepsTheQuery() {
+        Route api = route("/api", true);
+        assertThat(api.localTarget("/api/users?x=1")).isEqualTo("/users?x=1");
+        assertThat(api.localTarget("/api")).isEqualTo("/");
+        assertThat(api.localTarget("/api?x=1")).isEqualTo("/?x=1");
+        assertThat(route("/api/", true).localTarget("/api/users")).isEqualTo("/users");
+        assertThat(route("/", true).localTarget("/users")).isEqualTo("/users");
+    }
+
+    @Test
+    void withoutStripPrefixTheTargetIsUnchanged() {
+        assertThat(route("/api", false).localTarget("/api/users")).isEqualTo("/api/users");
+    }
+
+    @Test
+    void defaultsAndValidation() {
+        Route plain = new Route("App.Example", "/", URI.create("http://127.0.0.1:3000"));
+        assertThat(plain.host()).isEqualTo("app.example");
+        assertThat(plain.maxRequestBodyBytes()).isEqualTo(-1);
+        assertThat(plain.hostRewrite()).isEmpty();
+        assertThat(plain.responseTimeout()).isNull();
+        assertThatThrownBy(() -> new Route("a.example", "/", URI.create("http://h"), false, "", -2, null,
+                Map.of(), List.of(), Map.of(), List.of())).hasMessageContaining("max-request-body-bytes");
+        assertThatThrownBy(() -> new Route("a.example", "/", URI.create("http://h"), false, "", -1, Duration.ZERO,
+                Map.of(), List.of(), Map.of(), List.of())).hasMessageContaining("response-timeout");
+    }
+}
