@@ -20,31 +20,44 @@ public final class AgentNode implements AutoCloseable {
 
     /** Routes map a claim ({@code host} or {@code host/prefix}) to a local URL. */
     public static AgentNode start(IngressNode ingress, String id, Map<String, String> routes, String... properties) {
-        List<String> args = new ArrayList<>(List.of(
-                "--server.port=0",
-                "--server.address=127.0.0.1",
-                "--agent.ingress-uri=" + ingress.tunnelUri(),
-                "--agent.token=" + IngressNode.TOKEN,
-                "--agent.id=" + id,
-                "--agent.identity.mode=off",
-                "--agent.reconnect.min-backoff=50ms",
-                "--agent.reconnect.max-backoff=500ms",
-                "--spring.main.banner-mode=off"));
+        return startAt(ingress.tunnelUri(), id, routes, properties);
+    }
+
+    /**
+     * Dials {@code tunnelUri} (an ingress, or a relay in front of one); {@code properties} are
+     * {@code key=value} overrides of the test defaults.
+     */
+    public static AgentNode startAt(String tunnelUri, String id, Map<String, String> routes, String... properties) {
+        Map<String, String> settings = new LinkedHashMap<>();
+        settings.put("server.port", "0");
+        settings.put("server.address", "127.0.0.1");
+        settings.put("agent.ingress-uri", tunnelUri);
+        settings.put("agent.token", IngressNode.TOKEN);
+        settings.put("agent.id", id);
+        settings.put("agent.identity.mode", "off");
+        settings.put("agent.reconnect.min-backoff", "50ms");
+        settings.put("agent.reconnect.max-backoff", "500ms");
+        // the tests count tunnels per host: one per agent unless a test asks for more
+        settings.put("agent.tunnel-count", "1");
+        settings.put("spring.main.banner-mode", "off");
         int i = 0;
         for (Map.Entry<String, String> route : routes.entrySet()) {
             String claim = route.getKey();
             int slash = claim.indexOf('/');
             String host = slash < 0 ? claim : claim.substring(0, slash);
-            args.add("--agent.routes[" + i + "].host=" + host);
+            settings.put("agent.routes[" + i + "].host", host);
             if (slash >= 0) {
-                args.add("--agent.routes[" + i + "].path-prefix=" + claim.substring(slash));
+                settings.put("agent.routes[" + i + "].path-prefix", claim.substring(slash));
             }
-            args.add("--agent.routes[" + i + "].local-url=" + route.getValue());
+            settings.put("agent.routes[" + i + "].local-url", route.getValue());
             i++;
         }
         for (String property : properties) {
-            args.add("--" + property);
+            int eq = property.indexOf('=');
+            settings.put(property.substring(0, eq), property.substring(eq + 1));
         }
+        List<String> args = new ArrayList<>();
+        settings.forEach((key, value) -> args.add("--" + key + "=" + value));
         return new AgentNode(SharedReactorResources.apply(EdgeAgentApplication.application()).run(args.toArray(String[]::new)));
     }
 

@@ -26,11 +26,15 @@ public final class IngressNode implements AutoCloseable {
                 "--server.port=0",
                 "--server.address=127.0.0.1",
                 "--management.server.port=0",
-                "--ingress.tunnel.port=0",
                 "--ingress.auth.token=" + TOKEN,
                 "--spring.main.banner-mode=off"));
+        boolean tunnelPortGiven = false;
         for (String property : properties) {
             args.add("--" + property);
+            tunnelPortGiven |= property.startsWith("ingress.tunnel.port=");
+        }
+        if (!tunnelPortGiven) {
+            args.add("--ingress.tunnel.port=0");
         }
         return new IngressNode(SharedReactorResources.apply(IngressApplication.application()).run(args.toArray(String[]::new)));
     }

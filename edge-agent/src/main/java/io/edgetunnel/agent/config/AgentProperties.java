@@ -36,7 +36,7 @@ public record AgentProperties(
         @DefaultValue("") String token,
         String id,
         @NotEmpty List<@Valid Route> routes,
-        @DefaultValue("1") @Min(1) @Max(16) int tunnelCount,
+        @DefaultValue("2") @Min(1) @Max(16) int tunnelCount,
         @DefaultValue("10s") @NotNull Duration connectTimeout,
         @DefaultValue @NotNull @Valid Reconnect reconnect,
         @DefaultValue @NotNull @Valid Local local,

@@ -82,7 +82,7 @@ class AgentPropertiesTests {
                     AgentProperties properties = context.getBean(AgentProperties.class);
                     assertThat(properties.id()).isNotBlank();
                     assertThat(properties.token()).isEmpty();
-                    assertThat(properties.tunnelCount()).isEqualTo(1);
+                    assertThat(properties.tunnelCount()).isEqualTo(2);
                     assertThat(properties.connectTimeout()).isEqualTo(Duration.ofSeconds(10));
                     assertThat(properties.reconnect().minBackoff()).isEqualTo(Duration.ofMillis(500));
                     assertThat(properties.reconnect().maxBackoff()).isEqualTo(Duration.ofSeconds(30));

@@ -33,6 +33,10 @@ public final class AgentLauncher implements AutoCloseable {
             // no ECS here: tests that do not exercise the self-check switch it off, as an operator would
             args.add("--agent.identity.mode=off");
         }
+        if (!properties.containsKey("agent.tunnel-count")) {
+            // the fake ingress tests count connections: one tunnel unless a test asks for more
+            args.add("--agent.tunnel-count=1");
+        }
         properties.forEach((key, value) -> args.add("--" + key + "=" + value));
         SpringApplication application = EdgeAgentApplication.application();
         application.addInitializers(context ->
