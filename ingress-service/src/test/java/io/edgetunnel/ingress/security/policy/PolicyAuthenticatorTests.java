@@ -201,7 +201,7 @@ class PolicyAuthenticatorTests {
         // BlockHound is installed for every test: a blocking call on a parallel thread would fail here
         AuthResult result = Flux.just(1).publishOn(Schedulers.parallel())
                 .flatMap(i -> authenticator.authenticate(hello("token-a", "a.example.com"), new HelloSource("10.0.0.8:1", null)))
-                .blockFirst();
+                .blockFirst(java.time.Duration.ofSeconds(30));
         assertThat(result).isInstanceOf(AuthResult.Authenticated.class);
     }
 }
