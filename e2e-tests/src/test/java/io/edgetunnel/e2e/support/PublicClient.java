@@ -28,6 +28,19 @@ public final class PublicClient {
                 .responseTimeout(Duration.ofSeconds(60));
     }
 
+    /** One request on a connection of its own, closed afterwards: no state carried between requests. */
+    public static Reply getOnFreshConnection(IngressNode ingress, String host, String path) {
+        return HttpClient.newConnection()
+                .host("127.0.0.1")
+                .port(ingress.publicPort())
+                .headers(h -> h.set("Host", host).set("Connection", "close"))
+                .responseTimeout(Duration.ofSeconds(60))
+                .get()
+                .uri(path)
+                .responseSingle(PublicClient::reply)
+                .block(Duration.ofSeconds(60));
+    }
+
     public static Reply get(IngressNode ingress, String host, String path) {
         return to(ingress, host).get().uri(path).responseSingle(PublicClient::reply).block(Duration.ofSeconds(60));
     }
