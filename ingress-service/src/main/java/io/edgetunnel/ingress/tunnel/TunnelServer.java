@@ -146,6 +146,9 @@ public final class TunnelServer implements SmartLifecycle, ApplicationListener<C
                 .doOnNext(session::onWebSocketFrame)
                 .doOnError(session::onWebSocketError)
                 .onErrorResume(e -> Flux.empty())
+                // count(), not then(): then() hands each frame to the context's discard hook, which
+                // would release it a second time after Reactor Netty does
+                .count()
                 .then()
                 .doFinally(signal -> {
                     session.onDisconnected();
