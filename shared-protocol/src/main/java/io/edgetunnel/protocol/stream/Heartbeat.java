@@ -3,6 +3,8 @@ package io.edgetunnel.protocol.stream;
 import io.edgetunnel.protocol.Frame;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import reactor.core.Disposable;
 import reactor.core.scheduler.Scheduler;
 
@@ -12,6 +14,8 @@ import reactor.core.scheduler.Scheduler;
  * tunnel never dies for a late pong.
  */
 public final class Heartbeat {
+
+    private static final Logger log = LoggerFactory.getLogger(Heartbeat.class);
 
     private final long intervalNanos;
     private final int missedLimit;
@@ -55,12 +59,18 @@ public final class Heartbeat {
     }
 
     private void tick() {
-        long silentNanos = System.nanoTime() - lastReceivedNanos;
-        if (silentNanos > intervalNanos * missedLimit) {
-            stop();
-            onDead.run();
-            return;
+        // a periodic task that throws is cancelled for good: nothing may escape, or a dead peer would
+        // never be noticed and its streams would hang
+        try {
+            long silentNanos = System.nanoTime() - lastReceivedNanos;
+            if (silentNanos > intervalNanos * missedLimit) {
+                stop();
+                onDead.run();
+                return;
+            }
+            sink.send(new Frame.Ping(++sequence));
+        } catch (RuntimeException | Error e) {
+            log.warn("heartbeat tick failed, will try again next interval: {}", e.toString());
         }
-        sink.send(new Frame.Ping(++sequence));
     }
 }
