@@ -36,7 +36,6 @@ public final class NoLeaks implements BeforeAllCallback, AfterEachCallback, Afte
     public static void assertNoLeaks() {
         for (int i = 0; i < 3; i++) {
             System.gc();
-            System.runFinalization();
             for (int j = 0; j < 64; j++) {
                 ByteBuf pooled = PooledByteBufAllocator.DEFAULT.buffer(64);
                 pooled.release();

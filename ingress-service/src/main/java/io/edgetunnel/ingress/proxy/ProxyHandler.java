@@ -214,31 +214,29 @@ public final class ProxyHandler implements WebHandler {
         }
 
         private Mono<Frame.Response> beforeHeaders(StreamFailure failure, ProxyStream stream, boolean mayRetry) {
-            switch (failure.kind()) {
-                case RESET:
-                    ResetCode code = failure.resetCode();
-                    if (code == ResetCode.REFUSED_STREAM) {
-                        if (mayRetry && !hasBody && !stream.dataSent()) {
-                            return run(stream.tunnel(), false).then(Mono.empty());
-                        }
-                        return Mono.error(ProxyException.noAgent(host));
-                    }
-                    if (code == ResetCode.UPSTREAM_TIMEOUT) {
-                        return Mono.error(ProxyException.timeout());
-                    }
-                    if (code == ResetCode.BODY_TOO_LARGE) {
-                        return Mono.error(properties.bodyLimited()
-                                ? ProxyException.tooLarge(properties.maxRequestBodyBytes())
-                                : ProxyException.tooLargeForRoute());
-                    }
-                    return Mono.error(ProxyException.badGateway("agent answered " + code));
-                case TUNNEL_LOST:
-                    return Mono.error(ProxyException.badGateway("agent connection lost"));
-                case BODY_TOO_LARGE:
-                    return Mono.error(ProxyException.tooLarge(properties.maxRequestBodyBytes()));
-                default:
-                    return Mono.error(failure);
+            if (failure.kind() == StreamFailure.Kind.RESET && failure.resetCode() == ResetCode.REFUSED_STREAM
+                    && mayRetry && !hasBody && !stream.dataSent()) {
+                // the agent refused it before doing anything: safe to try another tunnel once
+                return run(stream.tunnel(), false).then(Mono.empty());
             }
+            return Mono.error(problemFor(failure));
+        }
+
+        /** The answer for a stream that failed while nothing of its response had reached the client. */
+        private Throwable problemFor(StreamFailure failure) {
+            return switch (failure.kind()) {
+                case RESET -> switch (failure.resetCode()) {
+                    case UPSTREAM_TIMEOUT -> ProxyException.timeout();
+                    case BODY_TOO_LARGE -> properties.bodyLimited()
+                            ? ProxyException.tooLarge(properties.maxRequestBodyBytes())
+                            : ProxyException.tooLargeForRoute();
+                    case REFUSED_STREAM -> ProxyException.noAgent(host);
+                    default -> ProxyException.badGateway("agent answered " + failure.resetCode());
+                };
+                case TUNNEL_LOST -> ProxyException.badGateway("agent connection lost");
+                case BODY_TOO_LARGE -> ProxyException.tooLarge(properties.maxRequestBodyBytes());
+                case CLIENT_ABORT -> failure;
+            };
         }
 
         private Mono<Void> respond(ProxyStream stream, Frame.Response frame) {
@@ -261,7 +259,11 @@ public final class ProxyHandler implements WebHandler {
                 access.responseBytes.addAndGet(buf.readableBytes());
                 return factory.wrap(buf);
             });
-            return response.writeWith(body);
+            // the body can fail before its first byte is written: then nothing is committed yet and the
+            // client still gets a proper 502/504 instead of a generic 500 or an abort
+            return response.writeWith(body)
+                    .onErrorResume(StreamFailure.class, failure -> Mono.error(
+                            response.isCommitted() ? failure : problemFor(failure)));
         }
     }
 
