@@ -61,6 +61,7 @@ class HttpFeaturesIntegrationTests {
         routes.put("settings.example", appA.url());           // 5: per-route settings
         routes.put("slow.example", appA.url());               // 6: 500 ms response timeout
         routes.put("plain.example", appA.url());              // 7
+        routes.put("idle.example", appB.url());               // 8: 700 ms idle timeout
         agent = AgentNode.start(ingress, "agent-features", routes,
                 "agent.routes[0].strip-prefix=true",
                 "agent.routes[3].strip-prefix=true",
@@ -70,7 +71,8 @@ class HttpFeaturesIntegrationTests {
                 "agent.routes[5].remove-request-headers=x-drop-me",
                 "agent.routes[5].response-headers.x-served-by=edge",
                 "agent.routes[5].remove-response-headers=content-type",
-                "agent.routes[6].response-timeout=500ms");
+                "agent.routes[6].response-timeout=500ms",
+                "agent.routes[8].idle-timeout=700ms");
         trustingIngress = IngressNode.start(
                 "ingress.proxy.response-timeout=1s",
                 "ingress.proxy.trusted-proxies=127.0.0.0/8,::1/128");
@@ -173,6 +175,26 @@ class HttpFeaturesIntegrationTests {
                 .block(TIMEOUT);
         assertThat(status).isEqualTo(200);
         assertThat(String.join("", events)).contains("event-0", "event-1", "event-2", "event-3");
+    }
+
+    @Test
+    void aStreamSilentForTheRoutesIdleTimeoutIsAbortedAndItsLocalConnectionClosed() {
+        int closedBefore = appB.cancelled.get();
+        List<String> received = new ArrayList<>();
+        long start = System.nanoTime();
+
+        Throwable error = PublicClient.to(ingress, "idle.example")
+                .get().uri("/stall")
+                .response((res, body) -> body.asString(StandardCharsets.UTF_8).doOnNext(collect(received)))
+                .then(Mono.<Throwable>error(new AssertionError("the stalled response ended cleanly")))
+                .onErrorResume(e -> !(e instanceof AssertionError), Mono::just)
+                .block(TIMEOUT);
+
+        // aborted, never a clean-looking end, after the first line and well before any default timeout
+        assertThat(error).isNotNull();
+        assertThat(String.join("", received)).isEqualTo("first line\n");
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(10));
+        await().atMost(Duration.ofSeconds(10)).until(() -> appB.cancelled.get() > closedBefore);
     }
 
     @Test

@@ -42,6 +42,7 @@ public final class UpstreamApp implements AutoCloseable {
                         .get("/headers", this::headers)
                         .get("/slow", this::slow)
                         .get("/sse", this::sse)
+                        .get("/stall", this::stall)
                         .get("/download", this::download))
                 .bindNow();
     }
@@ -123,6 +124,15 @@ public final class UpstreamApp implements AutoCloseable {
                 .take(count)
                 .map(i -> "data: event-" + i + "\n\n");
         return res.header("Content-Type", "text/event-stream").sendString(events).then();
+    }
+
+    /** Headers and one line, then silence; counts the connection being closed on it. */
+    private Mono<Void> stall(HttpServerRequest req, HttpServerResponse res) {
+        count(res);
+        res.withConnection(c -> c.onDispose(cancelled::incrementAndGet));
+        return res.header("Content-Type", "text/plain")
+                .sendString(Flux.just("first line\n").concatWith(Flux.never()))
+                .then();
     }
 
     /** {@code ?mib=} of zeros in 64 KiB chunks; counts a cancellation when the client leaves early. */

@@ -68,15 +68,20 @@ public record AgentProperties(
      *
      * @param connectTimeout TCP connect timeout to a local app; a timeout resets the stream (502)
      * @param responseTimeout time for a local app to send response headers (504 at the ingress)
+     * @param idleTimeout once response headers arrived, time without a body byte either way after which
+     *     the exchange is ended (the client's connection is aborted, the local connection closed); long
+     *     SSE streams and slow downloads live as long as bytes keep moving
      * @param maxConnections pooled connections to local apps, all routes together
      */
     public record Local(
             @DefaultValue("5s") @NotNull Duration connectTimeout,
             @DefaultValue("60s") @NotNull Duration responseTimeout,
+            @DefaultValue("5m") @NotNull Duration idleTimeout,
             @DefaultValue("500") @Min(1) int maxConnections) {
         public Local {
             positive("agent.local.connect-timeout", connectTimeout);
             positive("agent.local.response-timeout", responseTimeout);
+            positive("agent.local.idle-timeout", idleTimeout);
         }
     }
 

@@ -20,6 +20,8 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param maxRequestBodyBytes request bodies above this get 413; -1 means no route limit
  * @param responseTimeout time for the local app to send response headers (504); unset uses {@code
  *     agent.local.response-timeout}; the ingress's {@code ingress.proxy.response-timeout} still caps it
+ * @param idleTimeout time without a body byte either way, once response headers arrived, that ends the
+ *     exchange; unset uses {@code agent.local.idle-timeout}
  * @param requestHeaders request headers to set (replacing any the client sent)
  * @param removeRequestHeaders request headers to remove
  * @param responseHeaders response headers to set (replacing any the app sent)
@@ -33,6 +35,7 @@ public record Route(
         @DefaultValue("") String hostRewrite,
         @DefaultValue("-1") long maxRequestBodyBytes,
         Duration responseTimeout,
+        Duration idleTimeout,
         @DefaultValue Map<String, String> requestHeaders,
         @DefaultValue List<String> removeRequestHeaders,
         @DefaultValue Map<String, String> responseHeaders,
@@ -60,6 +63,9 @@ public record Route(
         if (responseTimeout != null && (responseTimeout.isZero() || responseTimeout.isNegative())) {
             throw new IllegalArgumentException("response-timeout: " + responseTimeout + " (expected: > 0)");
         }
+        if (idleTimeout != null && (idleTimeout.isZero() || idleTimeout.isNegative())) {
+            throw new IllegalArgumentException("idle-timeout: " + idleTimeout + " (expected: > 0)");
+        }
         requestHeaders = requestHeaders == null ? Map.of() : Map.copyOf(requestHeaders);
         removeRequestHeaders = removeRequestHeaders == null ? List.of() : List.copyOf(removeRequestHeaders);
         responseHeaders = responseHeaders == null ? Map.of() : Map.copyOf(responseHeaders);
@@ -68,7 +74,7 @@ public record Route(
 
     /** A route with default settings. */
     public Route(String host, String pathPrefix, URI localUrl) {
-        this(host, pathPrefix, localUrl, false, "", -1, null, Map.of(), List.of(), Map.of(), List.of());
+        this(host, pathPrefix, localUrl, false, "", -1, null, null, Map.of(), List.of(), Map.of(), List.of());
     }
 
     public RouteClaim claim() {

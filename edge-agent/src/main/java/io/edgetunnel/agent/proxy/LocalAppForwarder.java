@@ -58,12 +58,14 @@ public final class LocalAppForwarder implements DisposableBean {
     private final HttpClient idempotentClient;
     private final HttpClient bodyClient;
     private final Duration responseTimeout;
+    private final Duration idleTimeout;
     private final MeterRegistry meters;
 
     public LocalAppForwarder(AgentProperties.Local local, MeterRegistry meters) {
         Objects.requireNonNull(local, "local");
         this.meters = Objects.requireNonNull(meters, "meters");
         this.responseTimeout = local.responseTimeout();
+        this.idleTimeout = local.idleTimeout();
         this.provider = ConnectionProvider.builder("edge-agent-local")
                 .maxConnections(local.maxConnections())
                 .pendingAcquireMaxCount(local.maxConnections() * 4)
@@ -96,6 +98,7 @@ public final class LocalAppForwarder implements DisposableBean {
         String url = url(route.localUrl(), route.localTarget(request.target()));
         HttpMethod method = HttpMethod.valueOf(request.method().toUpperCase(Locale.ROOT));
         Duration responseTimeout = route.responseTimeout() != null ? route.responseTimeout() : this.responseTimeout;
+        IdleWatch idle = new IdleWatch(route.idleTimeout() != null ? route.idleTimeout() : this.idleTimeout);
         long bodyLimit = route.maxRequestBodyBytes();
         Publisher<ByteBuf> requestBody = request.body();
         if (requestBody != null && bodyLimit >= 0) {
@@ -114,7 +117,7 @@ public final class LocalAppForwarder implements DisposableBean {
                 }
             }).doOnDiscard(ByteBuf.class, LocalAppForwarder::releaseFully);
         }
-        Publisher<ByteBuf> body = requestBody;
+        Publisher<ByteBuf> body = requestBody == null ? null : Flux.from(requestBody).doOnNext(buf -> idle.touch());
 
         HttpClient client = body == null ? idempotentClient : bodyClient;
         Mono<Void> exchange = client.request(method)
@@ -124,13 +127,14 @@ public final class LocalAppForwarder implements DisposableBean {
                     return body == null ? out : out.send(body);
                 })
                 .response((res, resBody) -> {
+                    idle.touch();
                     headersReceived.set(true);
                     status.set(res.status().code());
                     return relay.relay(
                             res.status().code(),
                             rewriteResponseHeaders(HopByHopHeaders.filter(res.responseHeaders()), route),
                             isEmptyBody(method, res),
-                            resBody.retain());
+                            resBody.retain().doOnNext(buf -> idle.touch()));
                 })
                 .then();
 
@@ -143,10 +147,54 @@ public final class LocalAppForwarder implements DisposableBean {
                                         + responseTimeout,
                                 null))));
 
-        return Mono.firstWithSignal(exchange, headerTimer)
+        Mono<Void> idleTimer = idle.expiry(headersReceived::get, () -> new LocalExchangeException(
+                ResetCode.UPSTREAM_TIMEOUT,
+                "no body bytes either way for " + idle.timeout() + " on route " + route.claim(), null));
+
+        return Mono.firstWithSignal(exchange, headerTimer, idleTimer)
                 .onErrorMap(e -> !(e instanceof LocalExchangeException), e -> classify(e, headersReceived.get(), route))
                 .doOnError(e -> failure.set(((LocalExchangeException) e).resetCode()))
                 .doFinally(signal -> record(sample, route, status.get(), signal, failure.get()));
+    }
+
+    /**
+     * Time since a body byte last moved either way. One timer per exchange, re-armed for the remaining
+     * time when it fires early, instead of a reschedule per chunk.
+     */
+    static final class IdleWatch {
+        private final Duration timeout;
+        private volatile long lastActivityNanos = System.nanoTime();
+
+        IdleWatch(Duration timeout) {
+            this.timeout = timeout;
+        }
+
+        Duration timeout() {
+            return timeout;
+        }
+
+        void touch() {
+            lastActivityNanos = System.nanoTime();
+        }
+
+        /** Errors with {@code failure} once armed and idle for the timeout; never completes otherwise. */
+        Mono<Void> expiry(java.util.function.BooleanSupplier armed, java.util.function.Supplier<Throwable> failure) {
+            return after(timeout, armed, failure);
+        }
+
+        private Mono<Void> after(Duration delay, java.util.function.BooleanSupplier armed,
+                java.util.function.Supplier<Throwable> failure) {
+            return Mono.delay(delay).then(Mono.defer(() -> {
+                long idleNanos = System.nanoTime() - lastActivityNanos;
+                if (!armed.getAsBoolean()) {
+                    return after(timeout, armed, failure);
+                }
+                if (idleNanos >= timeout.toNanos()) {
+                    return Mono.error(failure.get());
+                }
+                return after(timeout.minusNanos(idleNanos), armed, failure);
+            }));
+        }
     }
 
     /**

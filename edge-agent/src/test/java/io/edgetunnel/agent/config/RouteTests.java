@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 class RouteTests {
 
     private static Route route(String prefix, boolean strip) {
-        return new Route("app.example", prefix, URI.create("http://127.0.0.1:3000"), strip, "", -1, null,
+        return new Route("app.example", prefix, URI.create("http://127.0.0.1:3000"), strip, "", -1, null, null,
                 Map.of(), List.of(), Map.of(), List.of());
     }
 
@@ -38,9 +38,12 @@ class RouteTests {
         assertThat(plain.maxRequestBodyBytes()).isEqualTo(-1);
         assertThat(plain.hostRewrite()).isEmpty();
         assertThat(plain.responseTimeout()).isNull();
-        assertThatThrownBy(() -> new Route("a.example", "/", URI.create("http://h"), false, "", -2, null,
+        assertThatThrownBy(() -> new Route("a.example", "/", URI.create("http://h"), false, "", -2, null, null,
                 Map.of(), List.of(), Map.of(), List.of())).hasMessageContaining("max-request-body-bytes");
-        assertThatThrownBy(() -> new Route("a.example", "/", URI.create("http://h"), false, "", -1, Duration.ZERO,
+        assertThatThrownBy(() -> new Route("a.example", "/", URI.create("http://h"), false, "", -1, Duration.ZERO, null,
                 Map.of(), List.of(), Map.of(), List.of())).hasMessageContaining("response-timeout");
+        assertThatThrownBy(() -> new Route("a.example", "/", URI.create("http://h"), false, "", -1, null,
+                Duration.ofSeconds(-1), Map.of(), List.of(), Map.of(), List.of()))
+                .hasMessageContaining("idle-timeout");
     }
 }

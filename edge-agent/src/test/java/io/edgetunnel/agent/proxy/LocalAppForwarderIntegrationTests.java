@@ -42,7 +42,8 @@ class LocalAppForwarderIntegrationTests {
 
     private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
     private final LocalAppForwarder forwarder = new LocalAppForwarder(
-            new AgentProperties.Local(Duration.ofSeconds(2), Duration.ofSeconds(2), 50), meters);
+            new AgentProperties.Local(Duration.ofSeconds(2), Duration.ofSeconds(2),
+                    Duration.ofMillis(800), 50), meters);
     private final List<LocalApp> apps = new ArrayList<>();
 
     @AfterEach
@@ -235,6 +236,52 @@ class LocalAppForwarderIntegrationTests {
         assertThat(((LocalExchangeException) error).resetCode()).isEqualTo(ResetCode.UPSTREAM_TIMEOUT);
         await().atMost(Duration.ofSeconds(5)).untilTrue(appConnectionClosed);
         assertThat(meters.get(LocalAppForwarder.METRIC).tag("outcome", "timeout").timer().count()).isEqualTo(1);
+    }
+
+    @Test
+    void aResponseThatGoesIdleAfterItsHeadersEndsWithUpstreamTimeoutAndClosesTheLocalConnection() {
+        AtomicBoolean appConnectionClosed = new AtomicBoolean();
+        LocalApp app = app(r -> r.get("/stalls", (req, res) -> {
+            req.withConnection(c -> c.onDispose(() -> appConnectionClosed.set(true)));
+            return res.sendString(Flux.just("first chunk\n").concatWith(Flux.never()));
+        }));
+        Collector collector = new Collector();
+
+        Throwable error = catchError(
+                forwarder.forward(new LocalRequest(route(app.url()), "GET", "/stalls", List.of(), null), collector));
+
+        assertThat(collector.status).isCompletedWithValue(200);
+        assertThat(collector.text()).isEqualTo("first chunk\n");
+        assertThat(((LocalExchangeException) error).resetCode()).isEqualTo(ResetCode.UPSTREAM_TIMEOUT);
+        assertThat(error).hasMessageContaining("no body bytes either way for PT0.8S");
+        await().atMost(Duration.ofSeconds(5)).untilTrue(appConnectionClosed);
+    }
+
+    @Test
+    void aStreamWhoseBytesKeepMovingOutlivesBothTheIdleAndTheResponseTimeout() {
+        // 9 chunks 300 ms apart: 2.7 s in all, longer than the 2 s header timeout and the 0.8 s idle timeout
+        LocalApp app = app(r -> r.get("/events", (req, res) -> res.sendString(
+                Flux.interval(Duration.ofMillis(300)).take(9).map(i -> "event " + i + "\n"))));
+        Collector collector = new Collector();
+
+        forwarder.forward(new LocalRequest(route(app.url()), "GET", "/events", List.of(), null), collector)
+                .block(Duration.ofSeconds(10));
+
+        assertThat(collector.text()).startsWith("event 0\n").endsWith("event 8\n");
+    }
+
+    @Test
+    void aRouteIdleTimeoutOverridesTheAgentDefault() {
+        LocalApp app = app(r -> r.get("/pause", (req, res) -> res.sendString(
+                Flux.just("before\n").concatWith(Mono.delay(Duration.ofMillis(1500)).thenReturn("after\n")))));
+        Route patient = new Route("demo.localhost", "/", URI.create(app.url()), false, "", -1, null,
+                Duration.ofSeconds(5), java.util.Map.of(), List.of(), java.util.Map.of(), List.of());
+        Collector collector = new Collector();
+
+        forwarder.forward(new LocalRequest(patient, "GET", "/pause", List.of(), null), collector)
+                .block(Duration.ofSeconds(10));
+
+        assertThat(collector.text()).isEqualTo("before\nafter\n");
     }
 
     @Test
