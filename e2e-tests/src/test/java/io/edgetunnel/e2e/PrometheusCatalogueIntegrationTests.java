@@ -7,6 +7,7 @@ import io.edgetunnel.e2e.support.AgentNode;
 import io.edgetunnel.e2e.support.IngressNode;
 import io.edgetunnel.e2e.support.PublicClient;
 import io.edgetunnel.e2e.support.UpstreamApp;
+import io.edgetunnel.protocol.RouteClaim;
 import io.edgetunnel.testsupport.NoLeaks;
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -31,7 +32,7 @@ import reactor.netty.http.client.HttpClient;
 
 /**
  * The metric catalogue of {@code docs/metrics.md} against real scrapes: real traffic (a 200, a 502, a
- * 404 for each of 50 unknown hosts, a rejected agent), then {@code /actuator/prometheus} on the
+ * 404 for each of 50 unknown hosts, a rejected agent, a route failing its health check), then {@code /actuator/prometheus} on the
  * ingress's management port and on the agent, where every documented series must be present with
  * its documented labels, and every {@code tunnel_*} series present must be documented.
  */
@@ -66,8 +67,14 @@ class PrometheusCatalogueIntegrationTests {
         Map<String, String> routes = new LinkedHashMap<>();
         routes.put("metrics.example", upstream.url());
         routes.put("broken.example", "http://127.0.0.1:" + closedPort);
-        agent = AgentNode.start(ingress, "metrics-agent", routes);
+        // checked, and failing: its health endpoint is a 404
+        routes.put("sick.example", upstream.url());
+        agent = AgentNode.start(ingress, "metrics-agent", routes,
+                "agent.routes[2].health-check.path=/no-such-path",
+                "agent.routes[2].health-check.interval=100ms");
         await().atMost(TIMEOUT).until(() -> ingress.registry().tunnelCount("metrics.example") >= 1);
+        await().atMost(TIMEOUT).until(() -> ingress.registry().tunnels().stream()
+                .anyMatch(t -> t.unhealthyRoutes().contains(RouteClaim.host("sick.example"))));
 
         // fresh connections: this class scrapes counters, so a request must not wait on another's
         // keep-alive connection (a stall seen only after other classes ran in this JVM; see the notes)
@@ -234,5 +241,15 @@ class PrometheusCatalogueIntegrationTests {
                 .satisfies(s -> assertThat(s.value()).isEqualTo(1.0));
         assertThat(named(agentScrape, "tunnel_agent_tunnels_connected")).singleElement()
                 .satisfies(s -> assertThat(s.value()).isGreaterThanOrEqualTo(1.0));
+    }
+
+    @Test
+    void routeHealthIsOneForHealthyOrUncheckedRoutesAndZeroForAFailingOne() {
+        Map<String, Double> byRoute = new LinkedHashMap<>();
+        for (Sample sample : named(agentScrape, "tunnel_agent_route_healthy")) {
+            byRoute.put(sample.labels().get("route"), sample.value());
+        }
+        assertThat(byRoute).containsExactlyInAnyOrderEntriesOf(Map.of(
+                "metrics.example", 1.0, "broken.example", 1.0, "sick.example", 0.0));
     }
 }

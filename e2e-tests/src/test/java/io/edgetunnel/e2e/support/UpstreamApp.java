@@ -27,6 +27,9 @@ public final class UpstreamApp implements AutoCloseable {
     /** Local requests whose exchange was cancelled or whose connection closed before completion. */
     public final AtomicInteger cancelled = new AtomicInteger();
     public final AtomicInteger requests = new AtomicInteger();
+    /** Status of {@code GET /health}; health checks are not counted in {@link #requests}. */
+    public final AtomicInteger healthStatus = new AtomicInteger(200);
+    public final AtomicInteger healthChecks = new AtomicInteger();
     /** Bytes of the slow download the app has handed to its connection so far. */
     public final AtomicLong downloadBytesProduced = new AtomicLong();
 
@@ -43,7 +46,11 @@ public final class UpstreamApp implements AutoCloseable {
                         .get("/slow", this::slow)
                         .get("/sse", this::sse)
                         .get("/stall", this::stall)
-                        .get("/download", this::download))
+                        .get("/download", this::download)
+                        .get("/health", (req, res) -> {
+                            healthChecks.incrementAndGet();
+                            return res.status(healthStatus.get()).sendString(Mono.just(name)).then();
+                        }))
                 .bindNow();
     }
 

@@ -1,5 +1,6 @@
 package io.edgetunnel.agent.config;
 
+import io.edgetunnel.agent.health.LocalHealthChecker;
 import io.edgetunnel.agent.health.TunnelReadinessIndicator;
 import io.edgetunnel.agent.proxy.LocalAppForwarder;
 import io.edgetunnel.agent.tunnel.TunnelClient;
@@ -12,7 +13,10 @@ import org.springframework.boot.context.properties.EnableConfigurationProperties
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
-/** Wires the agent: properties, local forwarder, tunnel client and its lifecycle, readiness. */
+/**
+ * Wires the agent: properties, local forwarder, local health checks, tunnel client and its
+ * lifecycle, readiness.
+ */
 @Configuration(proxyBeanMethods = false)
 @EnableConfigurationProperties(AgentProperties.class)
 public class AgentConfiguration {
@@ -28,18 +32,28 @@ public class AgentConfiguration {
         return new LocalAppForwarder(properties.local(), meters);
     }
 
+    @Bean
+    LocalHealthChecker localHealthChecker(AgentProperties properties, MeterRegistry meters) {
+        return new LocalHealthChecker(properties.routes(), meters);
+    }
+
     /** Exposes {@link TunnelClient#connectedTunnels()} to tests and launchers. */
     @Bean
     TunnelClient tunnelClient(
             AgentProperties properties,
             LocalAppForwarder forwarder,
             MeterRegistry meters,
-            ObjectProvider<TunnelCredentials> credentials) {
-        return new TunnelClient(
+            ObjectProvider<TunnelCredentials> credentials,
+            LocalHealthChecker health) {
+        TunnelClient client = new TunnelClient(
                 properties,
                 forwarder,
                 meters,
-                credentials.getIfAvailable(() -> TunnelCredentials.token(properties.token())));
+                credentials.getIfAvailable(() -> TunnelCredentials.token(properties.token())),
+                health);
+        // every open tunnel tells the ingress, which stops or resumes routing the route here
+        health.addListener(change -> client.routeHealthChanged(change.route()));
+        return client;
     }
 
     @Bean

@@ -23,7 +23,7 @@ import org.springframework.validation.annotation.Validated;
  * @param token shared tunnel token; never logged
  * @param id agent id sent in the hello; defaults to the host name
  * @param routes routes this agent claims; also bindable from one string {@code
- *     host[/prefix]=url,...} (env {@code AGENT_ROUTES})
+ *     host[/prefix]=url[;health-check.path=/path;...],...} (env {@code AGENT_ROUTES})
  * @param tunnelCount independent tunnels kept open to the ingress
  * @param connectTimeout from dialling until the ingress accepted the hello
  * @param maxFrameBytes largest WebSocket message (one frame) the agent accepts

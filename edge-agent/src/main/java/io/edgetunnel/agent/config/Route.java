@@ -26,6 +26,7 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param removeRequestHeaders request headers to remove
  * @param responseHeaders response headers to set (replacing any the app sent)
  * @param removeResponseHeaders response headers to remove
+ * @param healthCheck active HTTP health check of the local app; off unless its path is set
  */
 public record Route(
         String host,
@@ -39,7 +40,8 @@ public record Route(
         @DefaultValue Map<String, String> requestHeaders,
         @DefaultValue List<String> removeRequestHeaders,
         @DefaultValue Map<String, String> responseHeaders,
-        @DefaultValue List<String> removeResponseHeaders) {
+        @DefaultValue List<String> removeResponseHeaders,
+        @DefaultValue HealthCheck healthCheck) {
 
     @ConstructorBinding
     public Route {
@@ -70,11 +72,17 @@ public record Route(
         removeRequestHeaders = removeRequestHeaders == null ? List.of() : List.copyOf(removeRequestHeaders);
         responseHeaders = responseHeaders == null ? Map.of() : Map.copyOf(responseHeaders);
         removeResponseHeaders = removeResponseHeaders == null ? List.of() : List.copyOf(removeResponseHeaders);
+        healthCheck = healthCheck == null ? HealthCheck.NONE : healthCheck;
     }
 
     /** A route with default settings. */
     public Route(String host, String pathPrefix, URI localUrl) {
-        this(host, pathPrefix, localUrl, false, "", -1, null, null, Map.of(), List.of(), Map.of(), List.of());
+        this(host, pathPrefix, localUrl, HealthCheck.NONE);
+    }
+
+    /** A route with default settings and a health check. */
+    public Route(String host, String pathPrefix, URI localUrl, HealthCheck healthCheck) {
+        this(host, pathPrefix, localUrl, false, "", -1, null, null, Map.of(), List.of(), Map.of(), List.of(), healthCheck);
     }
 
     public RouteClaim claim() {

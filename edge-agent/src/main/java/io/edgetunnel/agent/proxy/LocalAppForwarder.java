@@ -283,7 +283,8 @@ public final class LocalAppForwarder implements DisposableBean {
         return length != null && "0".equals(length.trim());
     }
 
-    static String url(URI base, String target) {
+    /** The URL of {@code target} on the local app at {@code base} (whose path, if any, is kept as a prefix). */
+    public static String url(URI base, String target) {
         String path = base.getRawPath() == null ? "" : base.getRawPath();
         if (path.endsWith("/")) {
             path = path.substring(0, path.length() - 1);

@@ -50,6 +50,7 @@ public final class TunnelClient {
     private final Map<String, Route> routes;
     private final List<RouteClaim> claims;
     private final TunnelCredentials credentials;
+    private final RouteHealthSource health;
     private final Backoff backoff;
     private final TunnelMetrics metrics;
     private final HttpClient.WebsocketSender client;
@@ -66,7 +67,18 @@ public final class TunnelClient {
             LocalAppForwarder forwarder,
             MeterRegistry meters,
             TunnelCredentials credentials) {
+        this(properties, forwarder, meters, credentials, RouteHealthSource.ALWAYS_HEALTHY);
+    }
+
+    /** @param health local health of the routes, reported to the ingress on every tunnel */
+    public TunnelClient(
+            AgentProperties properties,
+            LocalAppForwarder forwarder,
+            MeterRegistry meters,
+            TunnelCredentials credentials,
+            RouteHealthSource health) {
         this.credentials = Objects.requireNonNull(credentials, "credentials");
+        this.health = Objects.requireNonNull(health, "health");
         this.properties = Objects.requireNonNull(properties, "properties");
         this.forwarder = Objects.requireNonNull(forwarder, "forwarder");
         ProtocolLimits defaults = ProtocolLimits.DEFAULTS;
@@ -161,6 +173,16 @@ public final class TunnelClient {
         });
     }
 
+    /**
+     * The local health of {@code route} changed: every open tunnel tells the ingress (ROUTE_HEALTH),
+     * which stops or resumes routing it here without a reconnect.
+     */
+    public void routeHealthChanged(Route route) {
+        for (Slot slot : slots) {
+            slot.live.forEach(session -> session.announceHealth(route));
+        }
+    }
+
     /** Tunnels registered with the ingress and not draining; readiness is UP while this is > 0. */
     public int connectedTunnels() {
         int count = 0;
@@ -218,7 +240,7 @@ public final class TunnelClient {
             if (stopping) {
                 return;
             }
-            TunnelSession current = new TunnelSession(name, hello(), codec, routes, forwarder, metrics, this);
+            TunnelSession current = new TunnelSession(name, hello(), codec, routes, health, forwarder, metrics, this);
             session = current;
             live.add(current);
             AtomicBoolean ended = new AtomicBoolean();

@@ -71,6 +71,9 @@ final class TunnelSession {
     private final Mono<Frame.Hello> hello;
     private final FrameCodec codec;
     private final Map<String, Route> routes;
+    private final RouteHealthSource health;
+    /** Serialises reading a route's health with queueing it, so the last frame sent is the latest state. */
+    private final Object healthLock = new Object();
     private final LocalAppForwarder forwarder;
     private final TunnelMetrics metrics;
     private final Listener listener;
@@ -103,6 +106,7 @@ final class TunnelSession {
             Mono<Frame.Hello> hello,
             FrameCodec codec,
             Map<String, Route> routes,
+            RouteHealthSource health,
             LocalAppForwarder forwarder,
             TunnelMetrics metrics,
             Listener listener) {
@@ -110,6 +114,7 @@ final class TunnelSession {
         this.hello = hello;
         this.codec = codec;
         this.routes = routes;
+        this.health = health;
         this.forwarder = forwarder;
         this.metrics = metrics;
         this.listener = listener;
@@ -202,6 +207,25 @@ final class TunnelSession {
 
     int activeStreams() {
         return streams.size();
+    }
+
+    /** Sends the current health of {@code route} to the ingress, if this tunnel is registered. */
+    void announceHealth(Route route) {
+        announceHealth(route, true);
+    }
+
+    private void announceHealth(Route route, boolean evenIfHealthy) {
+        if (state != State.OPEN) {
+            // before accept the accept path reports it; a draining tunnel gets no new streams anyway
+            return;
+        }
+        synchronized (healthLock) {
+            // read under the lock: of two racing announcements, the later one carries the newer state
+            boolean healthy = health.isHealthy(route);
+            if (evenIfHealthy || !healthy) {
+                send(new Frame.RouteHealth(route.claim(), healthy));
+            }
+        }
     }
 
     /** Announces drain: the ingress sends no new streams; streams in flight finish. */
@@ -357,6 +381,11 @@ final class TunnelSession {
                     claimedRoutes,
                     accept.initialStreamWindow(),
                     accept.maxConcurrentStreams());
+            // the ingress takes every claimed route as healthy at accept: correct it before it routes
+            // much here (a request that comes first is refused and retried elsewhere, see onRequest)
+            for (Route route : routes.values()) {
+                announceHealth(route, false);
+            }
             Disposable timer = acceptTimer;
             if (timer != null) {
                 timer.dispose();
@@ -398,6 +427,11 @@ final class TunnelSession {
                     id,
                     ResetCode.NO_ROUTE,
                     "agent claims no route " + request.routeHost() + request.routePathPrefix()));
+            return;
+        }
+        if (!health.isHealthy(route)) {
+            // the ingress sent it before our ROUTE_HEALTH arrived: refused streams are retried elsewhere
+            send(new Frame.Reset(id, ResetCode.REFUSED_STREAM, "local app for " + route.claim() + " is unhealthy"));
             return;
         }
         if (streams.size() >= maxConcurrentStreams) {

@@ -129,6 +129,62 @@ class AgentPropertiesTests {
     }
 
     @Test
+    void bindsAHealthCheckFromRouteProperties() {
+        runner.withPropertyValues(
+                        "agent.ingress-uri=ws://127.0.0.1:8082/tunnel",
+                        "agent.routes[0].host=demo.localhost",
+                        "agent.routes[0].local-url=http://127.0.0.1:3000",
+                        "agent.routes[0].health-check.path=/healthz",
+                        "agent.routes[0].health-check.interval=200ms",
+                        "agent.routes[0].health-check.failure-threshold=5",
+                        "agent.routes[1].host=other.localhost",
+                        "agent.routes[1].local-url=http://127.0.0.1:4000")
+                .run(context -> {
+                    AgentProperties properties = context.getBean(AgentProperties.class);
+                    assertThat(properties.routes().get(0).healthCheck())
+                            .isEqualTo(new HealthCheck("/healthz", Duration.ofMillis(200), Duration.ofSeconds(2), 5, 2));
+                    assertThat(properties.routes().get(1).healthCheck()).isEqualTo(HealthCheck.NONE);
+                });
+    }
+
+    @Test
+    void bindsAHealthCheckFromTheRoutesString() {
+        runner.withPropertyValues(
+                        "agent.ingress-uri=ws://127.0.0.1:8082/tunnel",
+                        "agent.routes=a.example=http://127.0.0.1:3000;health-check.path=/healthz?full=1;"
+                                + "health-check.interval=1s;health-check.timeout=300ms;"
+                                + "health-check.failure-threshold=2;health-check.success-threshold=1,"
+                                + "b.example/api=http://127.0.0.1:4000")
+                .run(context -> {
+                    AgentProperties properties = context.getBean(AgentProperties.class);
+                    assertThat(properties.routes().get(0)).isEqualTo(new Route("a.example", "/",
+                            URI.create("http://127.0.0.1:3000"),
+                            new HealthCheck("/healthz?full=1", Duration.ofSeconds(1), Duration.ofMillis(300), 2, 1)));
+                    assertThat(properties.routes().get(1)).isEqualTo(
+                            new Route("b.example", "/api", URI.create("http://127.0.0.1:4000")));
+                });
+    }
+
+    @Test
+    void failsNamingAnUnknownOrBadRouteStringOption() {
+        runner.withPropertyValues("agent.ingress-uri=ws://127.0.0.1:8082/tunnel",
+                        "agent.routes=a.example=http://127.0.0.1:3000;health=/healthz")
+                .run(context -> {
+                    assertThat(context).hasFailed();
+                    assertThat(messages(context.getStartupFailure()))
+                            .contains("agent.routes")
+                            .contains("route a.example: unknown option health (expected: health-check.path");
+                });
+        runner.withPropertyValues("agent.ingress-uri=ws://127.0.0.1:8082/tunnel",
+                        "agent.routes=a.example=http://127.0.0.1:3000;health-check.path=/h;health-check.failure-threshold=x")
+                .run(context -> {
+                    assertThat(context).hasFailed();
+                    assertThat(messages(context.getStartupFailure()))
+                            .contains("route a.example: health-check.failure-threshold=x (expected: a whole number)");
+                });
+    }
+
+    @Test
     void failsNamingThePropertyForAnHttpIngressUri() {
         runner.withPropertyValues("agent.ingress-uri=http://127.0.0.1:8082/tunnel", "agent.routes=a.example=http://127.0.0.1:1")
                 .run(context -> {

@@ -13,7 +13,7 @@ class RouteTests {
 
     private static Route route(String prefix, boolean strip) {
         return new Route("app.example", prefix, URI.create("http://127.0.0.1:3000"), strip, "", -1, null, null,
-                Map.of(), List.of(), Map.of(), List.of());
+                Map.of(), List.of(), Map.of(), List.of(), HealthCheck.NONE);
     }
 
     @Test
@@ -39,11 +39,37 @@ class RouteTests {
         assertThat(plain.hostRewrite()).isEmpty();
         assertThat(plain.responseTimeout()).isNull();
         assertThatThrownBy(() -> new Route("a.example", "/", URI.create("http://h"), false, "", -2, null, null,
-                Map.of(), List.of(), Map.of(), List.of())).hasMessageContaining("max-request-body-bytes");
+                Map.of(), List.of(), Map.of(), List.of(), null)).hasMessageContaining("max-request-body-bytes");
         assertThatThrownBy(() -> new Route("a.example", "/", URI.create("http://h"), false, "", -1, Duration.ZERO, null,
-                Map.of(), List.of(), Map.of(), List.of())).hasMessageContaining("response-timeout");
+                Map.of(), List.of(), Map.of(), List.of(), null)).hasMessageContaining("response-timeout");
         assertThatThrownBy(() -> new Route("a.example", "/", URI.create("http://h"), false, "", -1, null,
-                Duration.ofSeconds(-1), Map.of(), List.of(), Map.of(), List.of()))
+                Duration.ofSeconds(-1), Map.of(), List.of(), Map.of(), List.of(), null))
                 .hasMessageContaining("idle-timeout");
+    }
+
+    @Test
+    void healthCheckIsOffByDefaultWithSensibleSettings() {
+        Route plain = new Route("a.example", "/", URI.create("http://127.0.0.1:3000"));
+        assertThat(plain.healthCheck()).isEqualTo(HealthCheck.NONE);
+        assertThat(plain.healthCheck().enabled()).isFalse();
+        HealthCheck check = new HealthCheck(" /healthz ", null, null, 3, 2);
+        assertThat(check.enabled()).isTrue();
+        assertThat(check.path()).isEqualTo("/healthz");
+        assertThat(check.interval()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(check.timeout()).isEqualTo(Duration.ofSeconds(2));
+    }
+
+    @Test
+    void healthCheckSettingsAreValidated() {
+        assertThatThrownBy(() -> new HealthCheck("healthz", null, null, 3, 2))
+                .hasMessage("health-check.path: healthz (expected: empty or starting with /)");
+        assertThatThrownBy(() -> new HealthCheck("/h", Duration.ZERO, null, 3, 2))
+                .hasMessageContaining("health-check.interval: PT0S (expected: > 0)");
+        assertThatThrownBy(() -> new HealthCheck("/h", null, Duration.ofSeconds(-1), 3, 2))
+                .hasMessageContaining("health-check.timeout");
+        assertThatThrownBy(() -> new HealthCheck("/h", null, null, 0, 2))
+                .hasMessage("health-check.failure-threshold: 0 (expected: >= 1)");
+        assertThatThrownBy(() -> new HealthCheck("/h", null, null, 3, 0))
+                .hasMessage("health-check.success-threshold: 0 (expected: >= 1)");
     }
 }

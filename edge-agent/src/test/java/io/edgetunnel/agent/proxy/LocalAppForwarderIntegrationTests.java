@@ -275,7 +275,8 @@ class LocalAppForwarderIntegrationTests {
         LocalApp app = app(r -> r.get("/pause", (req, res) -> res.sendString(
                 Flux.just("before\n").concatWith(Mono.delay(Duration.ofMillis(1500)).thenReturn("after\n")))));
         Route patient = new Route("demo.localhost", "/", URI.create(app.url()), false, "", -1, null,
-                Duration.ofSeconds(5), java.util.Map.of(), List.of(), java.util.Map.of(), List.of());
+                Duration.ofSeconds(5), java.util.Map.of(), List.of(), java.util.Map.of(), List.of(),
+                io.edgetunnel.agent.config.HealthCheck.NONE);
         Collector collector = new Collector();
 
         forwarder.forward(new LocalRequest(patient, "GET", "/pause", List.of(), null), collector)
