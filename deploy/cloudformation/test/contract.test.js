@@ -31,6 +31,9 @@ test('contract.json is self-consistent', () => {
   assert.ok(new RegExp(c.agent.routesPattern).test('app.example.com=http://127.0.0.1:8080,*.apps.example.com=http://127.0.0.1:9000'));
   assert.ok(new RegExp(c.agent.routesPattern).test('app.example.com/api=http://127.0.0.1:8080'));
   assert.ok(!new RegExp(c.agent.routesPattern).test('app.example.com'));
+  assert.ok(new RegExp(c.agent.routesPattern).test(
+    'app.example.com=http://127.0.0.1:8080;health-check.path=/healthz?full=1;health-check.interval=5s,b.example.com=http://127.0.0.1:9000'));
+  assert.ok(!new RegExp(c.agent.routesPattern).test('app.example.com=http://127.0.0.1:8080;health=/healthz'));
 });
 
 test('ingress.yaml matches the contract with its defaults', () => {

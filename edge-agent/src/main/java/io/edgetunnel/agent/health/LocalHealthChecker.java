@@ -170,11 +170,11 @@ public final class LocalHealthChecker implements RouteHealthSource, SmartLifecyc
                         claim, target.url, result.detail());
             }
         } else if (healthy) {
-            log.info("route {} healthy again: {} health checks of {} passed ({}); back in rotation",
-                    claim, target.health.streak(), target.url, result.detail());
+            log.info("route {} healthy again: {} of {} passed ({}); back in rotation",
+                    claim, checks(target.health.streak()), target.url, result.detail());
         } else {
-            log.warn("route {} unhealthy: {} health checks of {} failed, the last: {}; out of rotation",
-                    claim, target.health.streak(), target.url, result.detail());
+            log.warn("route {} unhealthy: {} of {} failed, the last: {}; out of rotation",
+                    claim, checks(target.health.streak()), target.url, result.detail());
         }
         RouteHealthChange change = new RouteHealthChange(target.route, healthy, result.detail());
         for (Consumer<RouteHealthChange> listener : listeners) {
@@ -185,6 +185,10 @@ public final class LocalHealthChecker implements RouteHealthSource, SmartLifecyc
                 log.error("route {}: a health listener failed", claim, e);
             }
         }
+    }
+
+    private static String checks(int count) {
+        return count == 1 ? "1 health check" : count + " health checks";
     }
 
     private static String describe(Throwable error, HealthCheck check) {

@@ -9,6 +9,7 @@ import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Enumeration;
 import java.util.LinkedHashMap;
@@ -204,12 +205,17 @@ class ConfigurationContractTests {
     @Test
     void routesPatternOfTheTemplateIsAcceptedByTheRouteConverter() {
         Pattern routes = Pattern.compile(contract.get("routesPattern").asString());
-        String example = "shop.example.com=http://127.0.0.1:3000,*.api.example.com/v1=http://127.0.0.1:4000";
+        String example = "shop.example.com=http://127.0.0.1:3000,*.api.example.com/v1=http://127.0.0.1:4000;"
+                + "health-check.path=/healthz?deep=1;health-check.interval=10s;health-check.failure-threshold=2";
         assertThat(routes.matcher(example).matches()).isTrue();
         RouteStringConverter converter = new RouteStringConverter();
         for (String route : example.split(",")) {
             assertThat(converter.convert(route).localUrl()).isNotNull();
         }
+        assertThat(converter.convert(example.split(",")[1]).healthCheck())
+                .isEqualTo(new HealthCheck("/healthz?deep=1", Duration.ofSeconds(10), Duration.ofSeconds(2), 2, 2));
+        // an option the converter would refuse is refused by the template already
+        assertThat(routes.matcher("shop.example.com=http://127.0.0.1:3000;health=/healthz").matches()).isFalse();
     }
 
     @Test
