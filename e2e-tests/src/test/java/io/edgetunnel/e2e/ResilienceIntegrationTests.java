@@ -28,7 +28,6 @@ import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import reactor.core.Disposable;
@@ -92,8 +91,6 @@ class ResilienceIntegrationTests {
     // ------------------------------------------------------------------ graceful restarts
 
     @Test
-    @Disabled("known race, issue 3: about one run in three, one request of the rolling restart gets 502 'agent "
-            + "connection lost' (the tunnel closes while a stream sent before the ingress saw Drain is in flight)")
     void gracefulAgentRestartUnderContinuousLoadFailsNoRequest() {
         String host = "rolling.example";
         AgentNode first = AgentNode.start(ingress, "rolling-1", AgentNode.route(host, appA.url()), "agent.tunnel-count=2");
@@ -186,8 +183,6 @@ class ResilienceIntegrationTests {
     // ------------------------------------------------------------------ faults
 
     @Test
-    @Disabled("known bug, issue 3: about one run in three the public response of a stream whose tunnel socket is "
-            + "reset mid-download is neither aborted nor continued, and the client waits for its read timeout")
     void tunnelCutMidDownloadAbortsTheResponseAndTrafficMovesToTheSurvivor() throws IOException {
         String host = "cut.example";
         try (Relay relay = new Relay(ingress.tunnelPort());

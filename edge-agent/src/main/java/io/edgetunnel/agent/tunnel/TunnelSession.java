@@ -417,8 +417,10 @@ final class TunnelSession {
         if (streams.containsKey(id)) {
             throw new ProtocolException(CloseCode.STREAM_ERROR, "stream " + id + " opened twice");
         }
-        if (state != State.OPEN) {
-            send(new Frame.Reset(id, ResetCode.REFUSED_STREAM, "agent is draining"));
+        // a REQUEST that crossed our Drain on the wire is still served: the tunnel stays up until the
+        // ingress confirmed the Drain and every stream finished
+        if (state != State.OPEN && state != State.DRAINING) {
+            send(new Frame.Reset(id, ResetCode.REFUSED_STREAM, "agent is closing"));
             return;
         }
         Route route = routes.get(routeKey(request.routeHost(), request.routePathPrefix()));

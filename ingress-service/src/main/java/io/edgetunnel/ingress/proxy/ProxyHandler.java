@@ -31,12 +31,14 @@ import org.springframework.http.HttpStatusCode;
 import org.springframework.http.server.reactive.ServerHttpRequest;
 import org.springframework.http.server.reactive.ServerHttpRequestDecorator;
 import org.springframework.http.server.reactive.ServerHttpResponse;
+import org.springframework.http.server.reactive.ServerHttpResponseDecorator;
 import org.springframework.stereotype.Component;
 import org.springframework.web.server.ServerWebExchange;
 import org.springframework.web.server.WebHandler;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.SignalType;
+import reactor.netty.Connection;
 import reactor.netty.http.server.HttpServerRequest;
 
 /**
@@ -262,8 +264,31 @@ public final class ProxyHandler implements WebHandler {
             // the body can fail before its first byte is written: then nothing is committed yet and the
             // client still gets a proper 502/504 instead of a generic 500 or an abort
             return response.writeWith(body)
-                    .onErrorResume(StreamFailure.class, failure -> Mono.error(
-                            response.isCommitted() ? failure : problemFor(failure)));
+                    .onErrorResume(StreamFailure.class, failure -> {
+                        if (!response.isCommitted()) {
+                            return Mono.error(problemFor(failure));
+                        }
+                        abortConnection(response);
+                        return Mono.error(failure);
+                    });
+        }
+    }
+
+    /**
+     * Closes the client connection of a response whose headers are out. Propagating the error is not
+     * enough: WebFlux swallows errors whose message looks like a client disconnect ("connection reset",
+     * "broken pipe"), which a lost tunnel's reason can be, and the client would then wait forever for
+     * the rest of a Content-Length body.
+     */
+    private static void abortConnection(ServerHttpResponse response) {
+        Object nativeResponse;
+        try {
+            nativeResponse = ServerHttpResponseDecorator.getNativeResponse(response);
+        } catch (IllegalArgumentException e) {
+            return; // not a native-backed response (tests with mocks)
+        }
+        if (nativeResponse instanceof Connection connection) {
+            connection.channel().close();
         }
     }
 

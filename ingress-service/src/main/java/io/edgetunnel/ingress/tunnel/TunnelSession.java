@@ -76,6 +76,17 @@ public final class TunnelSession implements Tunnel {
     private final AtomicInteger activeStreams = new AtomicInteger();
     private final Set<RouteClaim> unhealthy = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean closed = new AtomicBoolean();
+    /**
+     * Orders stream opening against the agent's Drain: a stream is opened (on a public event loop)
+     * before its REQUEST is queued, so an agent's drain barrier (the Ping it sends after Drain) is only
+     * answered once every stream opened before the Drain has its REQUEST queued ahead of the Pong.
+     * Otherwise the agent could see the Pong, find no streams, close, and a REQUEST would be lost.
+     */
+    private final Object streamGate = new Object();
+    /** Streams opened whose REQUEST is not queued yet; guarded by {@link #streamGate}. */
+    private final Set<Integer> unannounced = new HashSet<>();
+    /** Pongs and our own Drain held back until {@link #unannounced} empties; guarded by {@link #streamGate}. */
+    private final List<Frame> heldFrames = new ArrayList<>(1);
 
     private volatile State state = State.AWAITING_HELLO;
     private volatile boolean draining;
@@ -209,7 +220,7 @@ public final class TunnelSession implements Tunnel {
                     + " before hello (expected: Hello)");
         }
         if (frame instanceof Frame.Ping ping) {
-            frames.send(new Frame.Pong(ping.payload()));
+            answerPing(ping.payload());
             return;
         }
         if (current != State.OPEN) {
@@ -225,7 +236,9 @@ public final class TunnelSession implements Tunnel {
         }
         if (frame instanceof Frame.Drain drain) {
             log.info("Tunnel {} (agent '{}') draining: {}", sessionId, agentId, drain.reason());
-            draining = true;
+            synchronized (streamGate) {
+                draining = true;
+            }
             return;
         }
         if (frame instanceof Frame.RouteHealth health) {
@@ -368,21 +381,25 @@ public final class TunnelSession implements Tunnel {
      * (closed, draining, at its stream limit). Ids are never reused.
      */
     public int openStream(StreamListener listener) {
-        if (state != State.OPEN || draining || closed.get()) {
-            return -1;
+        int id;
+        synchronized (streamGate) {
+            if (state != State.OPEN || draining || closed.get()) {
+                return -1;
+            }
+            if (activeStreams.incrementAndGet() > properties.maxConcurrentStreams()) {
+                activeStreams.decrementAndGet();
+                return -1;
+            }
+            id = nextStreamId.getAndIncrement();
+            if (id <= 0) {
+                // stream ids exhausted: let this tunnel drain and the agent reconnect
+                activeStreams.decrementAndGet();
+                draining = true;
+                return -1;
+            }
+            streams.put(id, listener);
+            unannounced.add(id);
         }
-        if (activeStreams.incrementAndGet() > properties.maxConcurrentStreams()) {
-            activeStreams.decrementAndGet();
-            return -1;
-        }
-        int id = nextStreamId.getAndIncrement();
-        if (id <= 0) {
-            // stream ids exhausted: let this tunnel drain and the agent reconnect
-            activeStreams.decrementAndGet();
-            draining = true;
-            return -1;
-        }
-        streams.put(id, listener);
         metrics.activeStreams().incrementAndGet();
         if (closed.get()) {
             closeStream(id);
@@ -397,11 +414,53 @@ public final class TunnelSession implements Tunnel {
             activeStreams.decrementAndGet();
             metrics.activeStreams().decrementAndGet();
         }
+        synchronized (streamGate) {
+            if (unannounced.remove(streamId)) {
+                releaseHeldFrames();
+            }
+        }
     }
 
     /** Queues a frame to the agent; dropped (and DATA released) once the tunnel is closed. */
     public void send(Frame frame) {
+        if (frame instanceof Frame.Request request) {
+            synchronized (streamGate) {
+                frames.send(frame);
+                if (unannounced.remove(request.streamId())) {
+                    releaseHeldFrames();
+                }
+            }
+            return;
+        }
         frames.send(frame);
+    }
+
+    /** Pongs at once, except while streams opened before a Drain still have their REQUEST to queue. */
+    private void answerPing(long payload) {
+        if (!draining) {
+            frames.send(new Frame.Pong(payload));
+            return;
+        }
+        synchronized (streamGate) {
+            sendAfterOpenedStreams(new Frame.Pong(payload));
+        }
+    }
+
+    /** Queues {@code frame} behind the REQUEST of every stream opened so far; guarded by streamGate. */
+    private void sendAfterOpenedStreams(Frame frame) {
+        if (unannounced.isEmpty() && heldFrames.isEmpty()) {
+            frames.send(frame);
+        } else {
+            heldFrames.add(frame);
+        }
+    }
+
+    private void releaseHeldFrames() {
+        // guarded by streamGate
+        if (unannounced.isEmpty() && !heldFrames.isEmpty()) {
+            heldFrames.forEach(frames::send);
+            heldFrames.clear();
+        }
     }
 
     public int initialStreamWindow() {
@@ -414,9 +473,12 @@ public final class TunnelSession implements Tunnel {
 
     /** Server-side drain: no new streams here; the agent is told so it can reconnect elsewhere. */
     void drain(String reason) {
-        if (!draining && state == State.OPEN) {
-            draining = true;
-            frames.send(new Frame.Drain(reason));
+        synchronized (streamGate) {
+            if (!draining && state == State.OPEN) {
+                draining = true;
+                // the agent takes our Drain as "no REQUEST follows": it must not overtake one
+                sendAfterOpenedStreams(new Frame.Drain(reason));
+            }
         }
     }
 
