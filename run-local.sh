@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole system on this machine, on loopback, with no AWS account: a demo app, the
 # ingress (public :8080, management :8081, tunnel :8082) and one edge agent (management :8091)
-# that serves demo.localhost through the tunnel. Ctrl-C or SIGTERM stops all of it.
+# that serves demo.localhost through the tunnel (and 127.0.0.1, for WebSocket clients that cannot
+# set a Host header). Ctrl-C or SIGTERM stops all of it.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -54,7 +55,9 @@ start ingress java -jar "$INGRESS_JAR" --spring.profiles.active=local
 start agent java -jar "$AGENT_JAR" --spring.profiles.active=local \
     --agent.ingress-uri=ws://127.0.0.1:8082/tunnel \
     "--agent.routes[0].host=demo.localhost" \
-    "--agent.routes[0].local-url=http://127.0.0.1:$DEMO_PORT"
+    "--agent.routes[0].local-url=http://127.0.0.1:$DEMO_PORT" \
+    "--agent.routes[1].host=127.0.0.1" \
+    "--agent.routes[1].local-url=http://127.0.0.1:$DEMO_PORT"
 
 wait_up() {
     local what=$1 url=$2
@@ -83,6 +86,8 @@ cat <<MSG
     curl -d hello http://demo.localhost:8080/echo         request body streamed both ways
     curl -N http://demo.localhost:8080/events             server-sent events, unbuffered
     curl -o /dev/null http://demo.localhost:8080/download?mib=1024   a 1 GiB download
+    node --experimental-websocket -e 'const ws = new WebSocket("ws://127.0.0.1:8080/ws"); ws.onopen = () => ws.send("hi"); ws.onmessage = (e) => { console.log("echo:", e.data); ws.close(); }'
+                                                          a WebSocket echo (127.0.0.1 routes to the demo app too)
     curl http://127.0.0.1:8081/actuator/tunnels           connected agents and their routes
     curl http://127.0.0.1:8081/actuator/prometheus        ingress metrics
   Logs: $LOG_DIR/. Ctrl-C stops everything.

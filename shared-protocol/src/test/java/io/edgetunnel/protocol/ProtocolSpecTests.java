@@ -97,6 +97,24 @@ class ProtocolSpecTests {
         assertThat(seen).contains(FrameType.HELLO, FrameType.ACCEPT, FrameType.REQUEST, FrameType.DATA);
     }
 
+    @Test
+    void webSocketRecordExamplesDecodeToValidFrames() {
+        FrameCodec codec = new FrameCodec(ProtocolLimits.DEFAULTS);
+        int records = 0;
+        for (byte[] example : hexExamples()) {
+            Frame frame = codec.decode(Unpooled.wrappedBuffer(example));
+            if (frame instanceof Frame.Data data && data.streamId() == 7) {
+                io.netty.handler.codec.http.websocketx.WebSocketFrame ws =
+                        io.edgetunnel.protocol.websocket.WebSocketRecords.toFrame(data.content());
+                ws.release();
+                records++;
+            } else if (frame instanceof Frame.Data data) {
+                data.content().release();
+            }
+        }
+        assertThat(records).as("section 19's examples, on stream 7").isEqualTo(3);
+    }
+
     private static List<byte[]> hexExamples() {
         List<byte[]> examples = new ArrayList<>();
         Matcher matcher = HEX_BLOCK.matcher(spec);

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Locale;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.util.unit.DataSize;
 import org.springframework.validation.annotation.Validated;
 
 /**
@@ -72,16 +73,34 @@ public record AgentProperties(
      *     the exchange is ended (the client's connection is aborted, the local connection closed); long
      *     SSE streams and slow downloads live as long as bytes keep moving
      * @param maxConnections pooled connections to local apps, all routes together
+     * @param websocket WebSocket passthrough to local apps
      */
     public record Local(
             @DefaultValue("5s") @NotNull Duration connectTimeout,
             @DefaultValue("60s") @NotNull Duration responseTimeout,
             @DefaultValue("5m") @NotNull Duration idleTimeout,
-            @DefaultValue("500") @Min(1) int maxConnections) {
+            @DefaultValue("500") @Min(1) int maxConnections,
+            @DefaultValue @NotNull @Valid Websocket websocket) {
         public Local {
             positive("agent.local.connect-timeout", connectTimeout);
             positive("agent.local.response-timeout", responseTimeout);
             positive("agent.local.idle-timeout", idleTimeout);
+        }
+    }
+
+    /**
+     * WebSocket connections to local apps ({@code agent.local.websocket.*}).
+     *
+     * @param maxFrameBytes largest WebSocket frame payload accepted from a local app; larger frames
+     *     close its socket with 1009 (messages may be larger, in several frames)
+     */
+    public record Websocket(@DefaultValue("16MB") @NotNull DataSize maxFrameBytes) {
+        public Websocket {
+            if (maxFrameBytes != null
+                    && (maxFrameBytes.toBytes() < 125 || maxFrameBytes.toBytes() > Integer.MAX_VALUE)) {
+                throw new IllegalArgumentException("agent.local.websocket.max-frame-bytes: " + maxFrameBytes
+                        + " (expected: 125B..2GB)");
+            }
         }
     }
 

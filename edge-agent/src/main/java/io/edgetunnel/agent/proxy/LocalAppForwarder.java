@@ -60,10 +60,12 @@ public final class LocalAppForwarder implements DisposableBean {
     private final Duration responseTimeout;
     private final Duration idleTimeout;
     private final MeterRegistry meters;
+    private final LocalWebSocketForwarder websockets;
 
     public LocalAppForwarder(AgentProperties.Local local, MeterRegistry meters) {
         Objects.requireNonNull(local, "local");
         this.meters = Objects.requireNonNull(meters, "meters");
+        this.websockets = new LocalWebSocketForwarder(local);
         this.responseTimeout = local.responseTimeout();
         this.idleTimeout = local.idleTimeout();
         this.provider = ConnectionProvider.builder("edge-agent-local")
@@ -79,6 +81,11 @@ public final class LocalAppForwarder implements DisposableBean {
                 .keepAlive(true);
         // a streamed body can be read once: a silent retry on a fresh connection would resubscribe it
         this.bodyClient = idempotentClient.disableRetry(true);
+    }
+
+    /** Forwards WebSocket upgrades (spec section 19) to the same local apps. */
+    public LocalWebSocketForwarder websockets() {
+        return websockets;
     }
 
     /**

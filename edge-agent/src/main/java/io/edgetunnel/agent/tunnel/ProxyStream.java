@@ -4,16 +4,26 @@ import io.edgetunnel.agent.config.Route;
 import io.edgetunnel.agent.proxy.LocalAppForwarder;
 import io.edgetunnel.agent.proxy.LocalExchangeException;
 import io.edgetunnel.agent.proxy.LocalRequest;
+import io.edgetunnel.agent.proxy.WebSocketRelay;
 import io.edgetunnel.protocol.Frame;
 import io.edgetunnel.protocol.Header;
 import io.edgetunnel.protocol.ResetCode;
 import io.edgetunnel.protocol.stream.FrameSink;
 import io.edgetunnel.protocol.stream.InboundBody;
 import io.edgetunnel.protocol.stream.OutboundBody;
+import io.edgetunnel.protocol.websocket.WebSocketRecords;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
+import io.netty.handler.codec.http.websocketx.WebSocketFrame;
+import io.netty.util.ReferenceCounted;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -21,6 +31,8 @@ import org.slf4j.LoggerFactory;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.netty.http.websocket.WebsocketInbound;
+import reactor.netty.http.websocket.WebsocketOutbound;
 
 /**
  * One tunneled request: the request body comes in as DATA through an {@link InboundBody}, the local
@@ -31,6 +43,12 @@ import reactor.core.publisher.Mono;
 final class ProxyStream {
 
     private static final Logger log = LoggerFactory.getLogger(ProxyStream.class);
+
+    /**
+     * How long a WebSocket stream reset by the ingress right after it relayed the client's close keeps
+     * the local connection, so that the close frame still reaches the app (spec section 19.3).
+     */
+    static final Duration WEBSOCKET_CLOSE_GRACE = Duration.ofSeconds(10);
 
     /** Stream window and chunk size the tunnel was accepted with. */
     record Settings(int window, int maxChunk) {}
@@ -49,6 +67,8 @@ final class ProxyStream {
     private final AtomicInteger pendingCredit = new AtomicInteger();
     private volatile OutboundBody responseBody;
     private volatile Disposable exchange;
+    /** A close record from the ingress was handed to the local WebSocket. */
+    private volatile boolean closeRelayed;
 
     ProxyStream(
             Frame.Request request,
@@ -83,7 +103,10 @@ final class ProxyStream {
     void start(LocalAppForwarder forwarder) {
         LocalRequest local =
                 new LocalRequest(route, request.method(), request.target(), request.headers(), requestBody);
-        Disposable subscription = forwarder.forward(local, this::relay).subscribe(null, this::failed, this::completed);
+        Mono<Void> work = isWebSocketUpgrade(request)
+                ? forwarder.websockets().forward(local, new Upgrade())
+                : forwarder.forward(local, this::relay);
+        Disposable subscription = work.subscribe(null, this::failed, this::completed);
         exchange = subscription;
         if (finished.get()) {
             // cancelled while subscribing
@@ -128,6 +151,11 @@ final class ProxyStream {
     /** The ingress reset the stream (client gone, timeout): stop the local exchange. */
     void onReset(Frame.Reset reset) {
         log.debug("request_id={} stream {} reset by ingress: {} {}", requestId, id, reset.code(), reset.message());
+        if (closeRelayed) {
+            // the client closed and the ingress is done; the local close handshake ends the exchange
+            Mono.delay(WEBSOCKET_CLOSE_GRACE).subscribe(tick -> cancel());
+            return;
+        }
         cancel();
     }
 
@@ -174,6 +202,128 @@ final class ProxyStream {
             movePendingCredit(out);
             body.subscribe(out);
         });
+    }
+
+    /** A GET with {@code Upgrade: websocket} whose request direction stays open for records. */
+    static boolean isWebSocketUpgrade(Frame.Request request) {
+        if (request.endStream() || !request.method().equals("GET")) {
+            return false;
+        }
+        for (Header header : request.headers()) {
+            if (header.name().equalsIgnoreCase("Upgrade") && header.value().trim().equalsIgnoreCase("websocket")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The local side of a WebSocket passthrough (spec section 19). */
+    private final class Upgrade implements WebSocketRelay {
+
+        private final AtomicReference<CloseWebSocketFrame> ingressClose = new AtomicReference<>();
+
+        @Override
+        public void refused(int status, List<Header> headers) {
+            if (!finished.get()) {
+                sink.send(new Frame.Response(id, status, headers, true));
+            }
+        }
+
+        @Override
+        public Mono<Void> accepted(String subprotocol, List<Header> headers, WebsocketInbound in, WebsocketOutbound out) {
+            if (finished.get()) {
+                return Mono.empty();
+            }
+            List<Header> answer = new ArrayList<>(headers);
+            if (subprotocol != null && !subprotocol.isEmpty()) {
+                answer.add(new Header("Sec-WebSocket-Protocol", subprotocol));
+            }
+            sink.send(new Frame.Response(id, 101, answer, false));
+            Mono<Void> fromApp = Mono.create(done -> {
+                OutboundBody body = OutboundBody.records(id, settings.window(), settings.maxChunk(), sink,
+                        new OutboundBody.Listener() {
+                            @Override
+                            public void onComplete() {
+                                done.success();
+                            }
+
+                            @Override
+                            public void onError(Throwable cause) {
+                                done.error(new LocalExchangeException(ResetCode.UPSTREAM_ERROR,
+                                        "local app WebSocket lost: " + cause.getMessage(), cause));
+                            }
+                        });
+                done.onCancel(body::cancel);
+                responseBody = body;
+                movePendingCredit(body);
+                appRecords(in, out.alloc()).subscribe(body);
+            });
+            Mono<Void> toApp = out.sendObject(ingressFrames())
+                    .then()
+                    .then(Mono.defer(() -> {
+                        CloseWebSocketFrame close = ingressClose.getAndSet(null);
+                        if (close == null) {
+                            return Mono.empty();
+                        }
+                        int code = close.statusCode();
+                        String reason = close.reasonText();
+                        close.release();
+                        return code < 0 ? out.sendClose() : out.sendClose(code, reason);
+                    }))
+                    // the app's socket closed under us: the other direction tells how
+                    .onErrorResume(e -> !(e instanceof LocalExchangeException), e -> Mono.empty());
+            return Mono.when(fromApp, toApp).doFinally(signal -> {
+                CloseWebSocketFrame close = ingressClose.getAndSet(null);
+                if (close != null) {
+                    close.release();
+                }
+            });
+        }
+
+        /** The app's frames as records, ended by its close record; a lost connection errors. */
+        private Flux<ByteBuf> appRecords(WebsocketInbound in, ByteBufAllocator alloc) {
+            int fragment = WebSocketRecords.fragmentSize(settings.maxChunk(), settings.window());
+            Flux<ByteBuf> frames = in.receiveFrames()
+                    .map(WebSocketFrame::retain)
+                    .concatMap(frame -> WebSocketRecords.records(frame, fragment, alloc), 0)
+                    .doOnDiscard(WebSocketFrame.class, ReferenceCounted::release);
+            Mono<ByteBuf> close = in.receiveCloseStatus()
+                    .switchIfEmpty(Mono.just(WebSocketCloseStatus.ABNORMAL_CLOSURE))
+                    .flatMap(status -> {
+                        if (status.code() == WebSocketCloseStatus.ABNORMAL_CLOSURE.code()) {
+                            return Mono.error(new IllegalStateException("connection lost without a close frame"));
+                        }
+                        int code = status.code() == WebSocketCloseStatus.EMPTY.code() ? -1 : status.code();
+                        return Mono.just(WebSocketRecords.close(code, status.reasonText(), alloc));
+                    });
+            return frames.concatWith(close);
+        }
+
+        /** The client's records from the ingress as frames; its close record is kept to close last. */
+        private Flux<WebSocketFrame> ingressFrames() {
+            if (requestBody == null) {
+                return Flux.empty();
+            }
+            return Flux.from(requestBody).handle((buf, out) -> {
+                WebSocketFrame frame;
+                try {
+                    frame = WebSocketRecords.toFrame(buf);
+                } catch (WebSocketRecords.InvalidRecordException e) {
+                    reset(ResetCode.PROTOCOL_ERROR, e.getMessage());
+                    out.error(new LocalExchangeException(ResetCode.PROTOCOL_ERROR, e.getMessage(), null));
+                    return;
+                }
+                if (frame instanceof CloseWebSocketFrame close) {
+                    closeRelayed = true;
+                    CloseWebSocketFrame previous = ingressClose.getAndSet(close);
+                    if (previous != null) {
+                        previous.release();
+                    }
+                    return;
+                }
+                out.next(frame);
+            });
+        }
     }
 
     private void movePendingCredit(OutboundBody body) {

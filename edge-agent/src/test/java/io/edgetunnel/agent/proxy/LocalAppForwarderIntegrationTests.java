@@ -43,7 +43,8 @@ class LocalAppForwarderIntegrationTests {
     private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
     private final LocalAppForwarder forwarder = new LocalAppForwarder(
             new AgentProperties.Local(Duration.ofSeconds(2), Duration.ofSeconds(2),
-                    Duration.ofMillis(800), 50), meters);
+                    Duration.ofMillis(800), 50,
+                    new AgentProperties.Websocket(org.springframework.util.unit.DataSize.ofMegabytes(16))), meters);
     private final List<LocalApp> apps = new ArrayList<>();
 
     @AfterEach

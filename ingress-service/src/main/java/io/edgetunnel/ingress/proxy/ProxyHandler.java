@@ -55,6 +55,7 @@ public final class ProxyHandler implements WebHandler {
     private final ProxyProperties properties;
     private final IngressMetrics metrics;
     private final TrustedProxies trustedProxies;
+    private final WebSocketBridge websockets;
 
     public ProxyHandler(AgentRegistry registry, ProxyProperties properties, IngressMetrics metrics,
             TrustedProxiesProperties trustedProxies) {
@@ -62,6 +63,7 @@ public final class ProxyHandler implements WebHandler {
         this.properties = properties;
         this.metrics = metrics;
         this.trustedProxies = TrustedProxies.of(trustedProxies.trustedProxies());
+        this.websockets = new WebSocketBridge(properties.websocket(), metrics);
     }
 
     /** Per-request bookkeeping for the metrics. */
@@ -148,7 +150,11 @@ public final class ProxyHandler implements WebHandler {
         if (properties.bodyLimited() && contentLength > properties.maxRequestBodyBytes()) {
             throw ProxyException.tooLarge(properties.maxRequestBodyBytes());
         }
-        boolean hasBody = contentLength > 0 || chunked;
+        boolean websocket = WebSocketUpgrade.requested(request);
+        if (websocket) {
+            WebSocketUpgrade.check(headers);
+        }
+        boolean hasBody = !websocket && (contentLength > 0 || chunked);
 
         InetSocketAddress remote = request.getRemoteAddress();
         InetSocketAddress local = request.getLocalAddress();
@@ -163,7 +169,11 @@ public final class ProxyHandler implements WebHandler {
                 local == null ? 0 : local.getPort());
         String rawQuery = request.getURI().getRawQuery();
         String target = rawQuery == null ? path : path + "?" + rawQuery;
-        Attempt attempt = new Attempt(exchange, entry, host, request.getMethod().name(), target, forwarded, hasBody);
+        if (websocket) {
+            forwarded = WebSocketUpgrade.requestHeaders(forwarded);
+        }
+        Attempt attempt = new Attempt(exchange, entry, host, request.getMethod().name(), target, forwarded, hasBody,
+                websocket);
         return attempt.run(null, true);
     }
 
@@ -176,9 +186,11 @@ public final class ProxyHandler implements WebHandler {
         final String target;
         final List<Header> headers;
         final boolean hasBody;
+        /** A WebSocket upgrade: its request direction stays open for records after a 101. */
+        final boolean websocket;
 
         Attempt(ServerWebExchange exchange, RouteEntry entry, String host, String method, String target,
-                List<Header> headers, boolean hasBody) {
+                List<Header> headers, boolean hasBody, boolean websocket) {
             this.exchange = exchange;
             this.entry = entry;
             this.host = host;
@@ -186,6 +198,7 @@ public final class ProxyHandler implements WebHandler {
             this.target = target;
             this.headers = headers;
             this.hasBody = hasBody;
+            this.websocket = websocket;
         }
 
         Mono<Void> run(Tunnel excluded, boolean mayRetry) {
@@ -202,8 +215,12 @@ public final class ProxyHandler implements WebHandler {
             }
             RouteClaim route = entry.route();
             Frame.Request frame = new Frame.Request(
-                    stream.streamId(), method, target, route.host(), route.pathPrefix(), headers, !hasBody);
-            stream.send(frame, hasBody ? requestBody(exchange.getRequest(), access) : null);
+                    stream.streamId(), method, target, route.host(), route.pathPrefix(), headers, !hasBody && !websocket);
+            if (websocket) {
+                stream.sendUpgrade(frame);
+            } else {
+                stream.send(frame, hasBody ? requestBody(exchange.getRequest(), access) : null);
+            }
             return stream.response()
                     .timeout(properties.responseTimeout())
                     .onErrorResume(TimeoutException.class, e -> {
@@ -242,6 +259,14 @@ public final class ProxyHandler implements WebHandler {
         }
 
         private Mono<Void> respond(ProxyStream stream, Frame.Response frame) {
+            if (frame.status() == 101) {
+                if (!websocket || frame.endStream()) {
+                    stream.reset(ResetCode.PROTOCOL_ERROR, "101 without a WebSocket upgrade");
+                    return Mono.error(ProxyException.badGateway("agent answered 101 to a request that is no upgrade"));
+                }
+                return websockets.upgrade(exchange, stream, frame,
+                        WebSocketUpgrade.offeredProtocols(exchange.getRequest().getHeaders()), access(exchange));
+            }
             ServerHttpResponse response = exchange.getResponse();
             response.setStatusCode(HttpStatusCode.valueOf(frame.status()));
             HttpHeaders out = response.getHeaders();

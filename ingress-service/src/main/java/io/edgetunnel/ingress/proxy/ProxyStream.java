@@ -7,8 +7,11 @@ import io.edgetunnel.protocol.Frame;
 import io.edgetunnel.protocol.ResetCode;
 import io.edgetunnel.protocol.stream.InboundBody;
 import io.edgetunnel.protocol.stream.OutboundBody;
+import io.edgetunnel.protocol.websocket.WebSocketRecords;
 import io.netty.buffer.ByteBuf;
+import java.time.Duration;
 import java.util.concurrent.atomic.AtomicBoolean;
+import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
@@ -20,6 +23,12 @@ import reactor.core.publisher.Sinks;
  */
 final class ProxyStream implements StreamListener {
 
+    /**
+     * How long an upgraded stream whose WebSocket closed on one side waits for the other direction's
+     * END_STREAM before it resets (spec section 19.3).
+     */
+    static final Duration WEBSOCKET_CLOSE_GRACE = Duration.ofSeconds(10);
+
     private final TunnelSession tunnel;
     private final IngressMetrics metrics;
     private final Sinks.One<Frame.Response> response = Sinks.one();
@@ -30,6 +39,12 @@ final class ProxyStream implements StreamListener {
     private volatile OutboundBody requestBody;
     private volatile boolean requestBodyDone;
     private volatile boolean dataSent;
+    /** A WebSocket upgrade the agent accepted with 101: both directions carry records (spec section 19). */
+    private volatile boolean upgradeRequested;
+    private volatile boolean upgraded;
+    private volatile boolean responseDone;
+    private volatile boolean responseAbandoned;
+    private volatile Disposable closeGrace;
 
     private ProxyStream(TunnelSession tunnel, IngressMetrics metrics) {
         this.tunnel = tunnel;
@@ -113,13 +128,106 @@ final class ProxyStream implements StreamListener {
         bodySource.subscribe(outbound);
     }
 
-    /** Our side gives up on the stream (timeout, client gone): the agent is told to cancel. */
+    /** Sends a WebSocket upgrade REQUEST: the request direction stays open for records after a 101. */
+    void sendUpgrade(Frame.Request request) {
+        upgradeRequested = true;
+        tunnel.send(request);
+    }
+
+    /** Ends the stream at once with a RESET of {@code code}, whatever its state. */
+    void reset(ResetCode code, String why) {
+        abort(code, new StreamFailure(StreamFailure.Kind.CLIENT_ABORT, null, why));
+    }
+
+    /**
+     * The agent answered the upgrade with 101: from now on {@code records} (the client's WebSocket
+     * frames as records) go to the agent, one DATA frame each, within its window; {@code listener}
+     * learns how that direction ended.
+     */
+    void sendRecords(Flux<ByteBuf> records, OutboundBody.Listener listener) {
+        OutboundBody outbound = OutboundBody.records(
+                streamId,
+                tunnel.initialStreamWindow(),
+                tunnel.maxDataPayload(),
+                frame -> {
+                    dataSent = true;
+                    tunnel.send(frame);
+                },
+                new OutboundBody.Listener() {
+                    @Override
+                    public void onComplete() {
+                        requestBodyDone = true;
+                        listener.onComplete();
+                        if (responseDone || responseAbandoned) {
+                            finishUpgraded();
+                        } else {
+                            armCloseGrace();
+                        }
+                    }
+
+                    @Override
+                    public void onError(Throwable cause) {
+                        requestBodyDone = true;
+                        listener.onError(cause);
+                        abort(ResetCode.CANCEL, new StreamFailure(StreamFailure.Kind.CLIENT_ABORT, null,
+                                "websocket lost: " + cause.getMessage()));
+                    }
+                });
+        requestBody = outbound;
+        records.subscribe(outbound);
+    }
+
+    /** Records of the agent's direction fit the public WebSocket's fragment size. */
+    int fragmentSize() {
+        return WebSocketRecords.fragmentSize(
+                tunnel.maxDataPayload(), tunnel.initialStreamWindow());
+    }
+
+    /**
+     * Our side gives up on the stream (timeout, client gone): the agent is told to cancel. An
+     * upgraded stream first lets a close record still on its way reach the agent.
+     */
     void cancel(String why) {
+        if (upgraded && !requestBodyDone) {
+            responseAbandoned = true;
+            armCloseGrace();
+            return;
+        }
         abort(ResetCode.CANCEL, new StreamFailure(StreamFailure.Kind.CLIENT_ABORT, null, why));
+    }
+
+    private void armCloseGrace() {
+        if (closeGrace == null && !finished.get()) {
+            closeGrace = Mono.delay(WEBSOCKET_CLOSE_GRACE).subscribe(tick -> abort(
+                    ResetCode.CANCEL,
+                    new StreamFailure(StreamFailure.Kind.CLIENT_ABORT, null, "websocket close not finished within "
+                            + WEBSOCKET_CLOSE_GRACE)));
+        }
+    }
+
+    /** Both directions of an upgraded stream ended: the stream closes without a reset. */
+    private void finishUpgraded() {
+        if (finished.compareAndSet(false, true)) {
+            disarmCloseGrace();
+            tunnel.closeStream(streamId);
+            if (responseAbandoned && !responseDone) {
+                // the client is gone: whatever the agent still sends is of no use
+                tunnel.send(new Frame.Reset(streamId, ResetCode.CANCEL, "websocket closed"));
+                body.fail(new StreamFailure(StreamFailure.Kind.CLIENT_ABORT, null, "websocket closed"));
+            }
+        }
+    }
+
+    private void disarmCloseGrace() {
+        Disposable timer = closeGrace;
+        if (timer != null) {
+            timer.dispose();
+        }
     }
 
     private void abort(ResetCode code, StreamFailure failure) {
         if (finished.compareAndSet(false, true)) {
+            disarmCloseGrace();
             tunnel.closeStream(streamId);
             tunnel.send(new Frame.Reset(streamId, code, failure.getMessage()));
             fail(failure);
@@ -137,6 +245,16 @@ final class ProxyStream implements StreamListener {
 
     /** The response ended normally. */
     private void complete() {
+        if (upgraded) {
+            // the agent's WebSocket closed; ours closes once the close record reached the client
+            responseDone = true;
+            if (requestBodyDone) {
+                finishUpgraded();
+            } else {
+                armCloseGrace();
+            }
+            return;
+        }
         if (finished.compareAndSet(false, true)) {
             tunnel.closeStream(streamId);
             if (!requestBodyDone) {
@@ -154,6 +272,10 @@ final class ProxyStream implements StreamListener {
 
     @Override
     public void onResponse(Frame.Response frame) {
+        if (upgradeRequested && frame.status() == 101 && !frame.endStream()) {
+            // set before the Response is handed on: records may follow at once, even the app's close
+            upgraded = true;
+        }
         if (response.tryEmitValue(frame).isFailure()) {
             return; // a second Response on the stream: ignore it
         }
@@ -189,6 +311,7 @@ final class ProxyStream implements StreamListener {
     @Override
     public void onReset(Frame.Reset reset) {
         if (finished.compareAndSet(false, true)) {
+            disarmCloseGrace();
             tunnel.closeStream(streamId);
             fail(new StreamFailure(StreamFailure.Kind.RESET, reset.code(), "agent reset stream: " + reset.code()));
         }
@@ -197,6 +320,7 @@ final class ProxyStream implements StreamListener {
     @Override
     public void onTunnelClosed(String reason) {
         if (finished.compareAndSet(false, true)) {
+            disarmCloseGrace();
             fail(new StreamFailure(StreamFailure.Kind.TUNNEL_LOST, null, reason));
         }
     }

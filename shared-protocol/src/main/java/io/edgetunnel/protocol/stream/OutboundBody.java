@@ -19,6 +19,9 @@ import reactor.core.CoreSubscriber;
  * <p>The last DATA frame carries END_STREAM (an empty one when the body's end is only learnt later),
  * then {@link Listener#onComplete}; a failing source ends with {@link Listener#onError} and no
  * END_STREAM (the owner resets the stream).
+ *
+ * <p>In {@linkplain #records record mode} each buffer is one DATA frame, never split: it waits until
+ * the credit covers all of it (WebSocket records, spec section 19.2).
  */
 public final class OutboundBody implements CoreSubscriber<ByteBuf> {
 
@@ -31,6 +34,7 @@ public final class OutboundBody implements CoreSubscriber<ByteBuf> {
 
     private final int streamId;
     private final int maxChunk;
+    private final boolean wholeBuffers;
     private final FrameSink sink;
     private final Listener listener;
 
@@ -50,14 +54,29 @@ public final class OutboundBody implements CoreSubscriber<ByteBuf> {
     private boolean finished;
 
     public OutboundBody(int streamId, int initialCredit, int maxChunk, FrameSink sink, Listener listener) {
+        this(streamId, initialCredit, maxChunk, false, sink, listener);
+    }
+
+    private OutboundBody(
+            int streamId, int initialCredit, int maxChunk, boolean wholeBuffers, FrameSink sink, Listener listener) {
         if (maxChunk <= 0) {
             throw new IllegalArgumentException("maxChunk: " + maxChunk + " (expected: > 0)");
         }
         this.streamId = streamId;
         this.credit = new AtomicInteger(initialCredit);
         this.maxChunk = maxChunk;
+        this.wholeBuffers = wholeBuffers;
         this.sink = sink;
         this.listener = listener;
+    }
+
+    /**
+     * Record mode: every buffer the source emits becomes exactly one DATA frame, sent once the credit
+     * covers it whole. A buffer larger than {@code maxRecord} fails the body.
+     */
+    public static OutboundBody records(
+            int streamId, int initialCredit, int maxRecord, FrameSink sink, Listener listener) {
+        return new OutboundBody(streamId, initialCredit, maxRecord, true, sink, listener);
     }
 
     /** The peer sent a window update. */
@@ -159,6 +178,16 @@ public final class OutboundBody implements CoreSubscriber<ByteBuf> {
                 return;
             }
             int bytes = Math.min(Math.min(available, maxChunk), pending.readableBytes());
+            if (wholeBuffers) {
+                bytes = pending.readableBytes();
+                if (bytes > maxChunk) {
+                    oversized(bytes);
+                    return;
+                }
+                if (bytes > available) {
+                    return;
+                }
+            }
             ByteBuf chunk = pending.readRetainedSlice(bytes);
             credit.addAndGet(-bytes);
             if (!pending.isReadable()) {
@@ -198,6 +227,19 @@ public final class OutboundBody implements CoreSubscriber<ByteBuf> {
         if (held != null && incoming.get() == null && !sourceDone) {
             sendHeld();
         }
+    }
+
+    private void oversized(int bytes) {
+        finished = true;
+        Subscription s = subscription;
+        if (s != null) {
+            s.cancel();
+        }
+        releaseHeld();
+        releasePending();
+        releaseIncoming();
+        listener.onError(new IllegalStateException(
+                "stream " + streamId + ": record of " + bytes + " bytes (expected: <= " + maxChunk + ")"));
     }
 
     private void finish(ByteBuf last) {

@@ -123,4 +123,37 @@ class OutboundBodyTests {
         assertThat(big.refCnt()).as("only the sent slice held it").isZero();
         assertThat(completions).hasValue(0);
     }
+
+    @Test
+    void recordModeSendsEachBufferAsOneFrameOnlyOnceTheCreditCoversIt() {
+        OutboundBody body = OutboundBody.records(5, 150, 1000, sent::add, listener);
+        TestPublisher<ByteBuf> source = TestPublisher.create();
+        source.subscribe(body);
+
+        source.next(Unpooled.buffer(100).writeZero(100));
+        source.next(Unpooled.buffer(100).writeZero(100));
+        assertThat(sent).hasSize(1);
+        assertThat(dataBytes()).as("the second record does not fit the 50 bytes of credit left").isEqualTo(100);
+
+        body.addCredit(49);
+        assertThat(sent).as("99 bytes of credit still do not cover a 100-byte record").hasSize(1);
+
+        source.complete();
+        body.addCredit(1);
+        assertThat(sent).hasSize(2);
+        assertThat(((Frame.Data) sent.get(1)).content().readableBytes()).isEqualTo(100);
+        assertThat(((Frame.Data) sent.get(1)).endStream()).isTrue();
+        assertThat(completions).hasValue(1);
+    }
+
+    @Test
+    void recordModeFailsOnARecordLargerThanOneFrame() {
+        OutboundBody body = OutboundBody.records(5, 10_000, 100, sent::add, listener);
+        ByteBuf oversized = Unpooled.buffer(101).writeZero(101);
+        Flux.just(oversized).subscribe(body);
+
+        assertThat(sent).isEmpty();
+        assertThat(failure.get()).hasMessageContaining("record of 101 bytes (expected: <= 100)");
+        assertThat(oversized.refCnt()).isZero();
+    }
 }
