@@ -121,7 +121,7 @@ public final class TunnelSession implements Tunnel {
         this.shuttingDown = shuttingDown;
         this.forceClose = forceClose;
         this.frames = new OutboundFrames(
-                codec, alloc, properties.maxQueuedBytes().toBytes(), e -> close(e.closeCode(), e.getMessage()));
+                codec, alloc, properties.maxQueuedBytes().toBytes(), this::protocolFailure);
         this.heartbeat = new Heartbeat(
                 properties.heartbeatInterval(),
                 properties.heartbeatMissedLimit(),

@@ -54,6 +54,7 @@ public final class FakeAgent implements AutoCloseable {
     private final CompletableFuture<Void> connected = new CompletableFuture<>();
     private volatile Responder responder;
     private volatile boolean answerPings = true;
+    private volatile io.netty.channel.Channel channel;
     private Disposable connection;
 
     private FakeAgent() {}
@@ -94,6 +95,7 @@ public final class FakeAgent implements AutoCloseable {
 
     private Mono<Void> handle(WebsocketInbound in, WebsocketOutbound out) {
         in.receiveCloseStatus().subscribe(status -> closeStatus.complete(status.code()));
+        in.withConnection(c -> channel = c.channel());
         connected.complete(null);
         Mono<Void> receive = in.aggregateFrames(32 * 1024 * 1024)
                 .receiveFrames()
@@ -152,6 +154,14 @@ public final class FakeAgent implements AutoCloseable {
 
     public void respondWith(Responder responder) {
         this.responder = responder;
+    }
+
+    /** Stops reading the socket altogether: a peer that never reads, whose buffers then fill up. */
+    public void stopReading() {
+        io.netty.channel.Channel current = channel;
+        if (current != null) {
+            current.eventLoop().execute(() -> current.config().setAutoRead(false));
+        }
     }
 
     public void answerPings(boolean answer) {
