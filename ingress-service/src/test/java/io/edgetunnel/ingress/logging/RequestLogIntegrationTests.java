@@ -124,4 +124,23 @@ class RequestLogIntegrationTests {
         assertThat(reply.headers().get("X-Request-Id")).isEqualTo("unknown-host-9");
         assertThat(lineWith(output, "request_id=unknown-host-9 ")).contains("nobody.test/ -> 404");
     }
+
+    @Autowired
+    org.springframework.boot.logging.LoggingSystem loggingSystem;
+
+    @Test
+    void theAccessLogSwitchesOffWithItsLoggerLevelWhileRequestIdsKeepFlowing(CapturedOutput output) {
+        loggingSystem.setLogLevel("io.edgetunnel.ingress.access", org.springframework.boot.logging.LogLevel.OFF);
+        try {
+            Http.Reply quiet = get(publicPort, "log.test", "/quiet", "quiet-id-1");
+            assertThat(quiet.status()).isEqualTo(200);
+            assertThat(quiet.headers().get("X-Request-Id")).isEqualTo("quiet-id-1");
+        } finally {
+            loggingSystem.setLogLevel("io.edgetunnel.ingress.access", null);
+        }
+        // a request after it proves lines are written in order and the earlier one really was not
+        get(publicPort, "log.test", "/loud", "loud-id-1");
+        lineWith(output, "request_id=loud-id-1 ");
+        assertThat(output.getAll()).doesNotContain("request_id=quiet-id-1 ");
+    }
 }
