@@ -17,6 +17,9 @@ import org.springframework.validation.annotation.Validated;
  * @param maxRequestBodyBytes request bodies above this get 413; -1 means unlimited
  * @param retryAfter the {@code Retry-After} sent with 503 when no agent can take a request
  * @param websocket WebSocket passthrough settings
+ * @param h2c also accept HTTP/2 cleartext on the public port, by prior knowledge and by {@code
+ *     Upgrade: h2c} (the ALB speaks HTTP/2 to targets whose group uses HTTP2 or gRPC); HTTP/1.1 is
+ *     always accepted
  */
 @Validated
 @ConfigurationProperties("ingress.proxy")
@@ -24,7 +27,8 @@ public record ProxyProperties(
         @DefaultValue("60s") @NotNull Duration responseTimeout,
         @DefaultValue("-1") @Min(-1) long maxRequestBodyBytes,
         @DefaultValue("5s") @NotNull Duration retryAfter,
-        @DefaultValue @NotNull @Valid Websocket websocket) {
+        @DefaultValue @NotNull @Valid Websocket websocket,
+        @DefaultValue("true") boolean h2c) {
 
     public ProxyProperties {
         if (responseTimeout != null && (responseTimeout.isZero() || responseTimeout.isNegative())) {

@@ -1,6 +1,7 @@
 package io.edgetunnel.ingress.proxy;
 
 import io.edgetunnel.protocol.Header;
+import io.netty.handler.codec.http2.HttpConversionUtil;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -9,13 +10,17 @@ import java.util.Set;
 
 /**
  * Hop-by-hop headers (RFC 9110 section 7.6.1): meaningful for one connection only, so never
- * forwarded either way. {@code TE: trailers} survives, as HTTP/2 and gRPC rely on it.
+ * forwarded either way. {@code TE: trailers} survives, as HTTP/2 and gRPC rely on it. The {@code
+ * x-http2-*} fields Netty adds when it turns an HTTP/2 request into HTTP/1.1 objects (stream id,
+ * scheme) describe this connection too, and a client must not be able to fake them.
  */
 final class HopByHopHeaders {
 
     private static final Set<String> ALWAYS = Set.of(
             "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
             "proxy-authorization", "proxy-authenticate", "http2-settings");
+
+    private static final Set<String> HTTP2_EXTENSIONS = http2Extensions();
 
     private HopByHopHeaders() {}
 
@@ -41,12 +46,21 @@ final class HopByHopHeaders {
                 }
                 continue;
             }
-            if (ALWAYS.contains(name) || name.startsWith("proxy-") || named.contains(name)) {
+            if (ALWAYS.contains(name) || name.startsWith("proxy-") || named.contains(name)
+                    || HTTP2_EXTENSIONS.contains(name)) {
                 continue;
             }
             result.add(header);
         }
         return result;
+    }
+
+    private static Set<String> http2Extensions() {
+        Set<String> names = new HashSet<>();
+        for (HttpConversionUtil.ExtensionHeaderNames name : HttpConversionUtil.ExtensionHeaderNames.values()) {
+            names.add(name.text().toString().toLowerCase(Locale.ROOT));
+        }
+        return Set.copyOf(names);
     }
 
     private static boolean containsTrailers(String value) {
