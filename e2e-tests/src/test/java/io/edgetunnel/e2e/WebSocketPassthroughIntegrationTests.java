@@ -240,6 +240,51 @@ class WebSocketPassthroughIntegrationTests {
                 + "bytes_in=5 bytes_out=5 agent=ws-agent outcome=ok");
     }
 
+    @Test
+    void compressingClientGetsPermessageDeflateAndTheAppSeesTheClientsHost() {
+        app.upgradeHosts.clear();
+        String text = "compressible ".repeat(2000);
+        List<String> extensions = new ArrayList<>();
+        String echoed = reactor.netty.http.client.HttpClient.create()
+                .websocket(reactor.netty.http.client.WebsocketClientSpec.builder().compress(true).build())
+                .uri("ws://127.0.0.1:" + ingress.publicPort() + "/echo")
+                .handle((in, out) -> {
+                    extensions.add(String.valueOf(in.headers().get("Sec-WebSocket-Extensions")));
+                    return out.sendString(reactor.core.publisher.Mono.just(text))
+                            .then()
+                            .thenMany(in.aggregateFrames(1024 * 1024).receive().asString().take(1))
+                            .concatWith(reactor.core.publisher.Mono.defer(() -> out.sendClose(1000, ""))
+                                    .then(reactor.core.publisher.Mono.empty()));
+                })
+                .blockFirst(TIMEOUT);
+
+        assertThat(echoed).isEqualTo(text);
+        assertThat(extensions).singleElement().asString().startsWith("permessage-deflate");
+        assertThat(app.upgradeHosts).containsExactly("127.0.0.1:" + ingress.publicPort());
+    }
+
+    @Test
+    void frameOverTheIngressLimitClosesTheClientWith1009AndEndsTheStream() throws Exception {
+        app.receivedCloses.clear();
+        try (IngressNode small = IngressNode.start("ingress.proxy.websocket.max-frame-bytes=1KB");
+                AgentNode smallAgent = AgentNode.start(small, "ws-agent-small", AgentNode.route("127.0.0.1", app.url()))) {
+            await().atMost(TIMEOUT).until(() -> small.registry().tunnelCount("127.0.0.1") == 1);
+            try (WsClient client = WsClient.open(small, "/echo")) {
+                client.sendBinary(new byte[512]);
+                assertThat(client.nextMessage().data()).hasSize(512);
+
+                client.sendBinary(new byte[2048]);
+
+                assertThat(client.awaitClose().code()).isEqualTo(1009);
+            }
+            await().atMost(TIMEOUT).untilAsserted(
+                    () -> assertThat(small.gauge("tunnel.ingress.streams.active")).isZero());
+            await().atMost(TIMEOUT).untilAsserted(() -> assertThat(app.receivedCloses)
+                    .as("the 1009 is relayed to the app like any close")
+                    .anySatisfy(status -> assertThat(status.code()).isEqualTo(1009)));
+        }
+    }
+
     private static byte[] sha256(byte[] data) throws Exception {
         return MessageDigest.getInstance("SHA-256").digest(data);
     }

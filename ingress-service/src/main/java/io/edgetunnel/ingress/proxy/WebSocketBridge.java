@@ -10,6 +10,7 @@ import io.edgetunnel.protocol.websocket.WebSocketRecords;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
 import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 import io.netty.util.ReferenceCounted;
@@ -179,7 +180,9 @@ final class WebSocketBridge {
                         int code = status.code() == WebSocketCloseStatus.EMPTY.code() ? -1 : status.code();
                         return Mono.just(WebSocketRecords.close(code, status.reasonText(), alloc));
                     });
-            return frames.concatWith(close);
+            // a frame over our limit: Netty already closed this socket with 1009; the far end learns it too
+            return frames.concatWith(close).onErrorResume(CorruptedWebSocketFrameException.class, e -> Mono.just(
+                    WebSocketRecords.close(e.closeStatus().code(), e.closeStatus().reasonText(), alloc)));
         }
 
         /** The agent's records as frames; its close record is kept to close the client's socket last. */
