@@ -19,6 +19,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import reactor.core.publisher.Mono;
 import reactor.netty.http.client.HttpClient;
 import reactor.netty.http.client.WebsocketClientSpec;
+import reactor.util.retry.Retry;
 
 /**
  * Opens a WebSocket to a route's local app for a tunneled upgrade (spec section 19.1): offers the
@@ -87,7 +88,12 @@ public final class LocalWebSocketForwarder {
                     answered.set(true);
                     relay.refused(refusal.status().code(), responseHeaders(refusal.headers(), route));
                     return Mono.empty();
-                });
+                })
+                // the upgrade is a GET nobody answered yet: one more try on a fresh connection, as Reactor
+                // Netty does for idempotent requests whose connection failed (seen: ENOTCONN on loopback)
+                .retryWhen(Retry.max(1).filter(e -> !answered.get()
+                        && !(e instanceof WebSocketClientHandshakeException)
+                        && !(e instanceof LocalExchangeException)));
         Mono<Void> handshakeTimer = Mono.delay(timeout)
                 .then(Mono.defer(() -> answered.get()
                         ? Mono.<Void>never()

@@ -134,8 +134,9 @@ final class WebSocketBridge {
 
                         @Override
                         public void onError(Throwable cause) {
-                            failure.compareAndSet(null, new StreamFailure(
-                                    StreamFailure.Kind.CLIENT_ABORT, null, "client websocket lost: " + cause.getMessage()));
+                            // the client vanished without a close frame: its business, not an error of ours
+                            log.debug("websocket stream {}: client lost: {}", stream.streamId(), cause.toString());
+                            access.outcome = ProxyException.Outcome.CLIENT_ABORT;
                             sink.success();
                         }
                     }));
