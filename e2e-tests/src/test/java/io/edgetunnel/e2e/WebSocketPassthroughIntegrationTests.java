@@ -285,6 +285,33 @@ class WebSocketPassthroughIntegrationTests {
         }
     }
 
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.CsvSource({
+        "no key,,13,without Sec-WebSocket-Key",
+        "old version,dGhlIHNhbXBsZSBub25jZQ==,8,Sec-WebSocket-Version: 8 (expected: 13)"
+    })
+    void malformedUpgradeIsRefusedWith400BeforeReachingTheApp(String name, String key, String version, String reason) {
+        int requestsBefore = app.receivedFrames.size() + app.upgradeHosts.size();
+        io.edgetunnel.e2e.support.PublicClient.Reply reply = reactor.netty.http.client.HttpClient.newConnection()
+                .host("127.0.0.1")
+                .port(ingress.publicPort())
+                .headers(h -> {
+                    h.set("Host", "127.0.0.1").set("Upgrade", "websocket").set("Connection", "Upgrade")
+                            .set("Sec-WebSocket-Version", version);
+                    if (key != null) {
+                        h.set("Sec-WebSocket-Key", key);
+                    }
+                })
+                .get()
+                .uri("/echo")
+                .responseSingle(io.edgetunnel.e2e.support.PublicClient::reply)
+                .block(TIMEOUT);
+
+        assertThat(reply.status()).isEqualTo(400);
+        assertThat(reply.body()).contains(reason);
+        assertThat(app.receivedFrames.size() + app.upgradeHosts.size()).isEqualTo(requestsBefore);
+    }
+
     private static byte[] sha256(byte[] data) throws Exception {
         return MessageDigest.getInstance("SHA-256").digest(data);
     }
