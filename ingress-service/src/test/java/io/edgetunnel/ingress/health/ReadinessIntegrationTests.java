@@ -6,7 +6,7 @@ import io.edgetunnel.ingress.IngressApplication;
 import io.edgetunnel.ingress.registry.AgentRegistry;
 import io.edgetunnel.ingress.support.FakeAgent;
 import io.edgetunnel.ingress.support.Http;
-import io.edgetunnel.ingress.support.NoLeaks;
+import io.edgetunnel.testsupport.NoLeaks;
 import io.edgetunnel.ingress.support.OwnEventLoops;
 import io.edgetunnel.ingress.tunnel.TunnelServer;
 import io.edgetunnel.protocol.Frame;

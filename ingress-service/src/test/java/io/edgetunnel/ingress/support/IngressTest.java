@@ -1,5 +1,6 @@
 package io.edgetunnel.ingress.support;
 
+import io.edgetunnel.testsupport.NoLeaks;
 import io.edgetunnel.ingress.IngressApplication;
 import java.lang.annotation.ElementType;
 import java.lang.annotation.Retention;

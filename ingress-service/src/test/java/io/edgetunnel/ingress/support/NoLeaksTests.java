@@ -1,5 +1,7 @@
 package io.edgetunnel.ingress.support;
 
+import io.edgetunnel.testsupport.NoLeaks;
+import io.edgetunnel.testsupport.LeakRecorder;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

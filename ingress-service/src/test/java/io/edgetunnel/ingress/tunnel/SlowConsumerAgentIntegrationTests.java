@@ -7,7 +7,7 @@ import io.edgetunnel.ingress.IngressApplication;
 import io.edgetunnel.ingress.registry.AgentRegistry;
 import io.edgetunnel.ingress.support.FakeAgent;
 import io.edgetunnel.ingress.support.Http;
-import io.edgetunnel.ingress.support.NoLeaks;
+import io.edgetunnel.testsupport.NoLeaks;
 import io.edgetunnel.ingress.support.OwnEventLoops;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.edgetunnel.ingress.IngressApplication;
 import io.edgetunnel.ingress.support.FakeAgent;
-import io.edgetunnel.ingress.support.NoLeaks;
+import io.edgetunnel.testsupport.NoLeaks;
 import io.edgetunnel.ingress.support.OwnEventLoops;
 import io.edgetunnel.protocol.CloseCode;
 import io.edgetunnel.protocol.Frame;

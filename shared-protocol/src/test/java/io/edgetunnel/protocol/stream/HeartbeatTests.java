@@ -34,10 +34,12 @@ class HeartbeatTests {
     @Test
     void framesFromThePeerKeepItAlive() {
         AtomicInteger dead = new AtomicInteger();
-        Heartbeat heartbeat = new Heartbeat(Duration.ofMillis(20), 3, frame -> {}, dead::incrementAndGet,
+        // 600 ms of silence kills it; frames arrive for 2 s, so a heartbeat that ignored them would die
+        // at least twice over, while a loaded machine pausing this thread for a few ticks does not matter
+        Heartbeat heartbeat = new Heartbeat(Duration.ofMillis(200), 3, frame -> {}, dead::incrementAndGet,
                 Schedulers.parallel());
         heartbeat.start();
-        long until = System.nanoTime() + Duration.ofMillis(300).toNanos();
+        long until = System.nanoTime() + Duration.ofMillis(2000).toNanos();
         while (System.nanoTime() < until) {
             heartbeat.onFrameReceived();
             Thread.onSpinWait();
