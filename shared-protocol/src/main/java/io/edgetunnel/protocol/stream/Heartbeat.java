@@ -70,7 +70,12 @@ public final class Heartbeat {
             }
             sink.send(new Frame.Ping(++sequence));
         } catch (RuntimeException | Error e) {
-            log.warn("heartbeat tick failed, will try again next interval: {}", e.toString());
+            try {
+                log.warn("heartbeat tick failed, will try again next interval: {}", e.toString());
+            } catch (RuntimeException | Error logFailure) {
+                // even the report may fail (a logger that blocks where blocking is forbidden): the
+                // schedule must survive that too
+            }
         }
     }
 }
