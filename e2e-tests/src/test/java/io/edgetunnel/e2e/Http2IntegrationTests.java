@@ -176,6 +176,38 @@ class Http2IntegrationTests {
     }
 
     @Test
+    void responseTrailersFromTheAppReachAnHttp2Client() {
+        for (int parts : new int[] {3, 0}) {
+            String trailers = h2c
+                    .get()
+                    .uri("/trailers?parts=" + parts)
+                    .response((response, body) -> body.asString(StandardCharsets.UTF_8)
+                            .collectList()
+                            .flatMap(chunks -> response.trailerHeaders()
+                                    .map(t -> String.join("", chunks) + "|" + t.get("x-checksum") + "|" + t.get("x-parts"))))
+                    .single()
+                    .block(TIMEOUT);
+            String body = parts == 3 ? "part-0\npart-1\npart-2\n" : "";
+            // with no body the headers still go first, so the trailers keep their own section
+            assertThat(trailers).as("%d parts", parts).isEqualTo(body + "|sum-" + parts + "|" + parts);
+        }
+    }
+
+    @Test
+    void responseTrailersReachAnHttp11ClientOfAChunkedResponse() {
+        String trailers = PublicClient.to(ingress, "h2.example")
+                .headers(h -> h.set("TE", "trailers"))
+                .get()
+                .uri("/trailers?parts=2")
+                .response((response, body) -> body.asString(StandardCharsets.UTF_8)
+                        .collectList()
+                        .flatMap(chunks -> response.trailerHeaders().map(t -> t.get("x-checksum"))))
+                .single()
+                .block(TIMEOUT);
+        assertThat(trailers).isEqualTo("sum-2");
+    }
+
+    @Test
     void managementPortStaysHttp11() throws Exception {
         java.net.http.HttpClient client = jdkHttp2Client();
         {

@@ -47,6 +47,7 @@ public final class UpstreamApp implements AutoCloseable {
                         .get("/sse", this::sse)
                         .get("/stall", this::stall)
                         .get("/download", this::download)
+                        .get("/trailers", this::trailers)
                         .get("/health", (req, res) -> {
                             healthChecks.incrementAndGet();
                             return res.status(healthStatus.get()).sendString(Mono.just(name)).then();
@@ -153,6 +154,16 @@ public final class UpstreamApp implements AutoCloseable {
                         .map(i -> chunk.duplicate())
                         .doOnNext(b -> downloadBytesProduced.addAndGet(b.readableBytes()))
                         .doOnCancel(cancelled::incrementAndGet))
+                .then();
+    }
+
+    /** A chunked body ({@code ?parts=N}, 0 for none) followed by trailers {@code x-checksum} and {@code x-parts}. */
+    private Mono<Void> trailers(HttpServerRequest req, HttpServerResponse res) {
+        count(res);
+        int parts = Integer.parseInt(Query.param(req.uri(), "parts", "2"));
+        return res.header("Trailer", "x-checksum, x-parts")
+                .trailerHeaders(t -> t.set("x-checksum", "sum-" + parts).set("x-parts", Integer.toString(parts)))
+                .sendString(Flux.range(0, parts).map(i -> "part-" + i + "\n"))
                 .then();
     }
 

@@ -24,7 +24,7 @@ import org.springframework.validation.annotation.Validated;
  * @param token shared tunnel token; never logged
  * @param id agent id sent in the hello; defaults to the host name
  * @param routes routes this agent claims; also bindable from one string {@code
- *     host[/prefix]=url[;health-check.path=/path;...],...} (env {@code AGENT_ROUTES})
+ *     host[/prefix]=url[;health-check.path=/path;...][;protocol=h2c],...} (env {@code AGENT_ROUTES})
  * @param tunnelCount independent tunnels kept open to the ingress
  * @param connectTimeout from dialling until the ingress accepted the hello
  * @param maxFrameBytes largest WebSocket message (one frame) the agent accepts
@@ -72,7 +72,8 @@ public record AgentProperties(
      * @param idleTimeout once response headers arrived, time without a body byte either way after which
      *     the exchange is ended (the client's connection is aborted, the local connection closed); long
      *     SSE streams and slow downloads live as long as bytes keep moving
-     * @param maxConnections pooled connections to local apps, all routes together
+     * @param maxConnections pooled connections to local apps, all routes together (HTTP/1.1 and h2c
+     *     routes each have a pool this size)
      * @param websocket WebSocket passthrough to local apps
      */
     public record Local(

@@ -27,6 +27,8 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param responseHeaders response headers to set (replacing any the app sent)
  * @param removeResponseHeaders response headers to remove
  * @param healthCheck active HTTP health check of the local app; off unless its path is set
+ * @param protocol how the agent talks to the local app: {@code http1} (default) or {@code h2c}
+ *     (HTTP/2 cleartext with prior knowledge, for gRPC servers); h2c needs an {@code http://} URL
  */
 public record Route(
         String host,
@@ -41,7 +43,8 @@ public record Route(
         @DefaultValue List<String> removeRequestHeaders,
         @DefaultValue Map<String, String> responseHeaders,
         @DefaultValue List<String> removeResponseHeaders,
-        @DefaultValue HealthCheck healthCheck) {
+        @DefaultValue HealthCheck healthCheck,
+        @DefaultValue("http1") LocalProtocol protocol) {
 
     @ConstructorBinding
     public Route {
@@ -73,6 +76,11 @@ public record Route(
         responseHeaders = responseHeaders == null ? Map.of() : Map.copyOf(responseHeaders);
         removeResponseHeaders = removeResponseHeaders == null ? List.of() : List.copyOf(removeResponseHeaders);
         healthCheck = healthCheck == null ? HealthCheck.NONE : healthCheck;
+        protocol = protocol == null ? LocalProtocol.HTTP1 : protocol;
+        if (protocol == LocalProtocol.H2C && !scheme.equals("http")) {
+            throw new IllegalArgumentException(
+                    "localUrl: " + localUrl + " (expected: http://... for protocol h2c, which is cleartext)");
+        }
     }
 
     /** A route with default settings. */
@@ -82,7 +90,13 @@ public record Route(
 
     /** A route with default settings and a health check. */
     public Route(String host, String pathPrefix, URI localUrl, HealthCheck healthCheck) {
-        this(host, pathPrefix, localUrl, false, "", -1, null, null, Map.of(), List.of(), Map.of(), List.of(), healthCheck);
+        this(host, pathPrefix, localUrl, healthCheck, LocalProtocol.HTTP1);
+    }
+
+    /** A route with default settings, a health check, speaking {@code protocol} to the local app. */
+    public Route(String host, String pathPrefix, URI localUrl, HealthCheck healthCheck, LocalProtocol protocol) {
+        this(host, pathPrefix, localUrl, false, "", -1, null, null, Map.of(), List.of(), Map.of(), List.of(),
+                healthCheck, protocol);
     }
 
     public RouteClaim claim() {

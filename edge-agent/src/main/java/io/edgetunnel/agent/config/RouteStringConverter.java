@@ -12,13 +12,16 @@ import org.springframework.core.convert.converter.Converter;
  * Parses {@code host[/prefix]=url[;option=value...]}, so {@code AGENT_ROUTES="a.example=http://127.0.0.1:3000,
  * b.example/api=http://127.0.0.1:4000;health-check.path=/healthz"} binds to {@code agent.routes} (Spring
  * splits the comma list and converts each element). Options are the route's health-check settings
- * under their property names. Registered as a static bean in {@link AgentConfiguration}.
+ * under their property names, and {@code protocol=h2c} for a local app spoken to as HTTP/2 cleartext
+ * (gRPC). Registered as a static bean in {@link AgentConfiguration}.
  */
 @ConfigurationPropertiesBinding
 public final class RouteStringConverter implements Converter<String, Route> {
 
-    private static final String EXPECTED = "host[/path-prefix]=http://host:port[;health-check.path=/path;...]";
+    private static final String EXPECTED =
+            "host[/path-prefix]=http://host:port[;health-check.path=/path;...][;protocol=h2c]";
     private static final String HEALTH = "health-check.";
+    private static final String PROTOCOL = "protocol";
 
     @Override
     public Route convert(String source) {
@@ -43,7 +46,19 @@ public final class RouteStringConverter implements Converter<String, Route> {
         int slash = claim.indexOf('/');
         String host = slash < 0 ? claim : claim.substring(0, slash);
         String prefix = slash < 0 ? "/" : claim.substring(slash);
-        return new Route(host, prefix, URI.create(url), healthCheck(claim, options));
+        LocalProtocol protocol = protocol(claim, options.remove(PROTOCOL));
+        return new Route(host, prefix, URI.create(url), healthCheck(claim, options), protocol);
+    }
+
+    private static LocalProtocol protocol(String claim, String value) {
+        if (value == null || value.equalsIgnoreCase("http1")) {
+            return LocalProtocol.HTTP1;
+        }
+        if (value.equalsIgnoreCase("h2c")) {
+            return LocalProtocol.H2C;
+        }
+        throw new IllegalArgumentException(
+                "route " + claim + ": protocol=" + value + " (expected: http1 or h2c)");
     }
 
     private static HealthCheck healthCheck(String claim, Map<String, String> options) {
@@ -64,7 +79,7 @@ public final class RouteStringConverter implements Converter<String, Route> {
                     case HEALTH + "success-threshold" -> successThreshold = Integer.parseInt(value);
                     default -> throw new IllegalArgumentException("route " + claim + ": unknown option " + name
                             + " (expected: health-check.path, health-check.interval, health-check.timeout, "
-                            + "health-check.failure-threshold or health-check.success-threshold)");
+                            + "health-check.failure-threshold, health-check.success-threshold or protocol)");
                 }
             } catch (NumberFormatException e) {
                 throw new IllegalArgumentException(

@@ -1,6 +1,7 @@
 package io.edgetunnel.agent.proxy;
 
 import io.edgetunnel.agent.config.AgentProperties;
+import io.edgetunnel.agent.config.LocalProtocol;
 import io.edgetunnel.agent.config.Route;
 import io.edgetunnel.protocol.Header;
 import io.edgetunnel.protocol.ResetCode;
@@ -30,6 +31,7 @@ import org.springframework.beans.factory.DisposableBean;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.SignalType;
+import reactor.netty.http.HttpProtocol;
 import reactor.netty.http.client.HttpClient;
 import reactor.netty.http.client.HttpClientRequest;
 import reactor.netty.http.client.HttpClientResponse;
@@ -39,7 +41,8 @@ import reactor.netty.resources.ConnectionProvider;
 /**
  * Sends one tunneled request to its route's local app and hands the response to a {@link
  * ResponseRelay}, streaming both ways through a pooled Reactor Netty client with its own connection
- * pool. Failures become a {@link LocalExchangeException} carrying the reset code the ingress maps to
+ * pool: HTTP/1.1, or HTTP/2 cleartext for {@link LocalProtocol#H2C} routes (gRPC apps), whose
+ * response trailers are relayed too. Failures become a {@link LocalExchangeException} carrying the reset code the ingress maps to
  * a status: connect failure → {@link ResetCode#UPSTREAM_CONNECT_FAILED} (502), no response headers
  * within the response timeout → {@link ResetCode#UPSTREAM_TIMEOUT} (504), anything else → {@link
  * ResetCode#UPSTREAM_ERROR}. Cancelling the returned Mono closes the local connection.
@@ -57,6 +60,10 @@ public final class LocalAppForwarder implements DisposableBean {
     private final ConnectionProvider provider;
     private final HttpClient idempotentClient;
     private final HttpClient bodyClient;
+    /** HTTP/2 connections are multiplexed and keyed differently: a pool of their own. */
+    private final ConnectionProvider h2cProvider;
+    private final HttpClient h2cIdempotentClient;
+    private final HttpClient h2cBodyClient;
     private final Duration responseTimeout;
     private final Duration idleTimeout;
     private final MeterRegistry meters;
@@ -81,6 +88,18 @@ public final class LocalAppForwarder implements DisposableBean {
                 .keepAlive(true);
         // a streamed body can be read once: a silent retry on a fresh connection would resubscribe it
         this.bodyClient = idempotentClient.disableRetry(true);
+        this.h2cProvider = ConnectionProvider.builder("edge-agent-local-h2c")
+                .maxConnections(local.maxConnections())
+                .pendingAcquireMaxCount(local.maxConnections() * 4)
+                .maxIdleTime(MAX_IDLE)
+                .build();
+        this.h2cIdempotentClient = HttpClient.create(h2cProvider)
+                .protocol(HttpProtocol.H2C)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) local.connectTimeout().toMillis())
+                .option(ChannelOption.TCP_NODELAY, true)
+                .compress(false)
+                .followRedirect(false);
+        this.h2cBodyClient = h2cIdempotentClient.disableRetry(true);
     }
 
     /** Forwards WebSocket upgrades (spec section 19) to the same local apps. */
@@ -126,7 +145,11 @@ public final class LocalAppForwarder implements DisposableBean {
         }
         Publisher<ByteBuf> body = requestBody == null ? null : Flux.from(requestBody).doOnNext(buf -> idle.touch());
 
-        HttpClient client = body == null ? idempotentClient : bodyClient;
+        boolean h2c = route.protocol() == LocalProtocol.H2C;
+        HttpClient client = h2c
+                ? (body == null ? h2cIdempotentClient : h2cBodyClient)
+                : (body == null ? idempotentClient : bodyClient);
+        AtomicReference<List<Header>> trailers = new AtomicReference<>(List.of());
         Mono<Void> exchange = client.request(method)
                 .uri(url)
                 .send((req, out) -> {
@@ -137,11 +160,16 @@ public final class LocalAppForwarder implements DisposableBean {
                     idle.touch();
                     headersReceived.set(true);
                     status.set(res.status().code());
+                    // the trailers arrive with the body's end; they are read before the relay sees it complete
+                    Flux<ByteBuf> bodyThenTrailers = resBody.retain().doOnNext(buf -> idle.touch()).concatWith(res.trailerHeaders()
+                            .doOnNext(fields -> trailers.set(HopByHopHeaders.filter(fields)))
+                            .then(Mono.empty()));
                     return relay.relay(
                             res.status().code(),
                             rewriteResponseHeaders(HopByHopHeaders.filter(res.responseHeaders()), route),
                             isEmptyBody(method, res),
-                            resBody.retain().doOnNext(buf -> idle.touch()));
+                            bodyThenTrailers,
+                            trailers::get);
                 })
                 .then();
 
@@ -216,6 +244,9 @@ public final class LocalAppForwarder implements DisposableBean {
             // the ingress already answered any 100-continue; the app must not wait for one
             if (!HopByHopHeaders.isHopByHop(header.name()) && !"expect".equalsIgnoreCase(header.name())) {
                 out.add(header.name(), header.value());
+            } else if (isTeTrailers(header)) {
+                // the one hop-by-hop field to pass on: the client takes trailers (gRPC servers expect it)
+                out.set(HttpHeaderNames.TE, HttpHeaderValues.TRAILERS);
             }
         }
         for (String name : route.removeRequestHeaders()) {
@@ -231,6 +262,11 @@ public final class LocalAppForwarder implements DisposableBean {
         if (hasBody && !out.contains(HttpHeaderNames.CONTENT_LENGTH)) {
             out.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
         }
+    }
+
+    /** The ingress forwards {@code TE} only as exactly {@code trailers}. */
+    private static boolean isTeTrailers(Header header) {
+        return "te".equalsIgnoreCase(header.name()) && "trailers".equalsIgnoreCase(header.value().trim());
     }
 
     private static List<Header> rewriteResponseHeaders(List<Header> headers, Route route) {
@@ -365,6 +401,6 @@ public final class LocalAppForwarder implements DisposableBean {
 
     @Override
     public void destroy() {
-        provider.disposeLater().block(Duration.ofSeconds(5));
+        Mono.when(provider.disposeLater(), h2cProvider.disposeLater()).block(Duration.ofSeconds(5));
     }
 }

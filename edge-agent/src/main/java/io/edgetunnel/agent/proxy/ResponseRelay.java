@@ -3,6 +3,7 @@ package io.edgetunnel.agent.proxy;
 import io.edgetunnel.protocol.Header;
 import io.netty.buffer.ByteBuf;
 import java.util.List;
+import java.util.function.Supplier;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -17,7 +18,10 @@ public interface ResponseRelay {
      *     HEAD), so the relay can end the stream with the headers
      * @param body the body; each emitted buffer is owned by the subscriber, which must release it.
      *     It must be subscribed (even when {@code emptyBody}) so the local connection is released
+     * @param trailers the response's trailer fields (hop-by-hop ones removed), known once {@code body}
+     *     completed; empty when the app sent none
      * @return completes when the whole body has been relayed; cancelling it stops the local exchange
      */
-    Mono<Void> relay(int status, List<Header> headers, boolean emptyBody, Flux<ByteBuf> body);
+    Mono<Void> relay(int status, List<Header> headers, boolean emptyBody, Flux<ByteBuf> body,
+            Supplier<List<Header>> trailers);
 }

@@ -27,6 +27,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.Disposable;
@@ -130,7 +131,7 @@ final class ProxyStream {
     }
 
     void onTrailers(Frame.Trailers trailers) {
-        // request trailers cannot be relayed over the local HTTP/1.1 client; they end the body
+        // Reactor Netty's client cannot send request trailers (rare; gRPC sends none): they end the body
         if (requestBody != null) {
             requestBody.complete();
         }
@@ -174,7 +175,8 @@ final class ProxyStream {
         }
     }
 
-    private Mono<Void> relay(int status, List<Header> headers, boolean emptyBody, Flux<ByteBuf> body) {
+    private Mono<Void> relay(int status, List<Header> headers, boolean emptyBody, Flux<ByteBuf> body,
+            Supplier<List<Header>> trailers) {
         if (finished.get()) {
             // cancelled meanwhile: leave the body unread, Reactor Netty drops the connection
             return Mono.empty();
@@ -187,7 +189,7 @@ final class ProxyStream {
         }
         sink.send(new Frame.Response(id, status, headers, false));
         return Mono.create(done -> {
-            OutboundBody out = new OutboundBody(id, settings.window(), settings.maxChunk(), sink, new OutboundBody.Listener() {
+            OutboundBody.Listener listener = new OutboundBody.Listener() {
                 @Override
                 public void onComplete() {
                     done.success();
@@ -197,7 +199,9 @@ final class ProxyStream {
                 public void onError(Throwable cause) {
                     done.error(cause);
                 }
-            });
+            };
+            // response trailers (gRPC's status) end the stream as a Trailers frame
+            OutboundBody out = new OutboundBody(id, settings.window(), settings.maxChunk(), sink, listener, trailers);
             done.onCancel(out::cancel);
             responseBody = out;
             movePendingCredit(out);

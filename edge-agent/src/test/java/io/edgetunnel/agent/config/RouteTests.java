@@ -13,7 +13,7 @@ class RouteTests {
 
     private static Route route(String prefix, boolean strip) {
         return new Route("app.example", prefix, URI.create("http://127.0.0.1:3000"), strip, "", -1, null, null,
-                Map.of(), List.of(), Map.of(), List.of(), HealthCheck.NONE);
+                Map.of(), List.of(), Map.of(), List.of(), HealthCheck.NONE, LocalProtocol.HTTP1);
     }
 
     @Test
@@ -39,11 +39,11 @@ class RouteTests {
         assertThat(plain.hostRewrite()).isEmpty();
         assertThat(plain.responseTimeout()).isNull();
         assertThatThrownBy(() -> new Route("a.example", "/", URI.create("http://h"), false, "", -2, null, null,
-                Map.of(), List.of(), Map.of(), List.of(), null)).hasMessageContaining("max-request-body-bytes");
+                Map.of(), List.of(), Map.of(), List.of(), null, null)).hasMessageContaining("max-request-body-bytes");
         assertThatThrownBy(() -> new Route("a.example", "/", URI.create("http://h"), false, "", -1, Duration.ZERO, null,
-                Map.of(), List.of(), Map.of(), List.of(), null)).hasMessageContaining("response-timeout");
+                Map.of(), List.of(), Map.of(), List.of(), null, null)).hasMessageContaining("response-timeout");
         assertThatThrownBy(() -> new Route("a.example", "/", URI.create("http://h"), false, "", -1, null,
-                Duration.ofSeconds(-1), Map.of(), List.of(), Map.of(), List.of(), null))
+                Duration.ofSeconds(-1), Map.of(), List.of(), Map.of(), List.of(), null, null))
                 .hasMessageContaining("idle-timeout");
     }
 
@@ -71,5 +71,31 @@ class RouteTests {
                 .hasMessage("health-check.failure-threshold: 0 (expected: >= 1)");
         assertThatThrownBy(() -> new HealthCheck("/h", null, null, 3, 0))
                 .hasMessage("health-check.success-threshold: 0 (expected: >= 1)");
+    }
+
+    @Test
+    void protocolDefaultsToHttp1AndH2cNeedsACleartextUrl() {
+        assertThat(new Route("a.example", "/", URI.create("http://127.0.0.1:3000")).protocol())
+                .isEqualTo(LocalProtocol.HTTP1);
+        assertThat(new Route("a.example", "/", URI.create("http://127.0.0.1:50051"), HealthCheck.NONE,
+                        LocalProtocol.H2C).protocol())
+                .isEqualTo(LocalProtocol.H2C);
+        assertThatThrownBy(() -> new Route("a.example", "/", URI.create("https://127.0.0.1:50051"), HealthCheck.NONE,
+                        LocalProtocol.H2C))
+                .hasMessageContaining("protocol h2c");
+    }
+
+    @Test
+    void theStringFormTakesAProtocolOption() {
+        RouteStringConverter converter = new RouteStringConverter();
+        Route grpc = converter.convert("grpc.example/svc=http://127.0.0.1:50051;protocol=h2c");
+        assertThat(grpc.protocol()).isEqualTo(LocalProtocol.H2C);
+        assertThat(grpc.localUrl()).isEqualTo(URI.create("http://127.0.0.1:50051"));
+        assertThat(grpc.pathPrefix()).isEqualTo("/svc");
+        assertThat(converter.convert("web.example=http://127.0.0.1:3000").protocol()).isEqualTo(LocalProtocol.HTTP1);
+        assertThat(converter.convert("g.example=http://127.0.0.1:1;health-check.path=/h;protocol=h2c").healthCheck().path())
+                .isEqualTo("/h");
+        assertThatThrownBy(() -> converter.convert("g.example=http://127.0.0.1:1;protocol=h3"))
+                .hasMessage("route g.example: protocol=h3 (expected: http1 or h2c)");
     }
 }

@@ -58,11 +58,13 @@ class LocalAppForwarderIntegrationTests {
         final CompletableFuture<Integer> status = new CompletableFuture<>();
         volatile List<Header> headers;
         volatile boolean emptyBody;
+        volatile List<Header> trailers;
         final ByteArrayOutputStream body = new ByteArrayOutputStream();
         final AtomicInteger chunks = new AtomicInteger();
 
         @Override
-        public Mono<Void> relay(int code, List<Header> responseHeaders, boolean empty, Flux<ByteBuf> content) {
+        public Mono<Void> relay(int code, List<Header> responseHeaders, boolean empty, Flux<ByteBuf> content,
+                java.util.function.Supplier<List<Header>> trailerFields) {
             headers = responseHeaders;
             emptyBody = empty;
             status.complete(code);
@@ -74,6 +76,7 @@ class LocalAppForwarderIntegrationTests {
                         buf.release();
                     })
                     .count()
+                    .doOnNext(count -> trailers = trailerFields.get())
                     .then();
         }
 
@@ -96,6 +99,52 @@ class LocalAppForwarderIntegrationTests {
 
     private static Route route(String url) {
         return new Route("demo.localhost", "/", URI.create(url));
+    }
+
+    @Test
+    void h2cRouteSpeaksHttp2ToTheAppAndRelaysItsTrailers() {
+        LocalApp app = new LocalApp(r -> r.post("/svc", (req, res) -> res
+                        .header("content-type", "application/grpc")
+                        .header("x-app-protocol", req.protocol())
+                        .header("x-te", String.valueOf(req.requestHeaders().get("te")))
+                        .trailerHeaders(t -> t.set("grpc-status", "5").set("grpc-message", "no such thing"))
+                        .send(req.receive().retain())),
+                reactor.netty.http.HttpProtocol.H2C);
+        apps.add(app);
+        Collector collector = new Collector();
+        Route route = new Route("grpc.localhost", "/", URI.create(app.url()),
+                io.edgetunnel.agent.config.HealthCheck.NONE, io.edgetunnel.agent.config.LocalProtocol.H2C);
+        LocalRequest request = new LocalRequest(route, "POST", "/svc",
+                List.of(new Header("Host", "grpc.localhost"), new Header("te", "trailers"),
+                        new Header("content-type", "application/grpc")),
+                Flux.just(ByteBufAllocator.DEFAULT.buffer().writeBytes("message".getBytes(StandardCharsets.UTF_8))));
+
+        forwarder.forward(request, collector).block(Duration.ofSeconds(10));
+
+        assertThat(collector.status).isCompletedWithValue(200);
+        assertThat(collector.header("x-app-protocol")).isEqualTo("HTTP/2.0");
+        assertThat(collector.header("x-te")).isEqualTo("trailers");
+        assertThat(collector.text()).isEqualTo("message");
+        assertThat(collector.headers).extracting(Header::name).noneMatch(name -> name.startsWith("x-http2-"));
+        assertThat(collector.trailers).containsExactly(
+                new Header("grpc-status", "5"), new Header("grpc-message", "no such thing"));
+    }
+
+    @Test
+    void http1ChunkedResponseTrailersAreRelayed() {
+        LocalApp app = app(r -> r.get("/t", (req, res) -> res
+                .header("Trailer", "x-checksum")
+                .trailerHeaders(t -> t.set("x-checksum", "abc123"))
+                .sendString(Flux.just("part1", "part2"))));
+        Collector collector = new Collector();
+        LocalRequest request = new LocalRequest(
+                route(app.url()), "GET", "/t", List.of(new Header("Host", "demo.localhost")), null);
+
+        forwarder.forward(request, collector).block(Duration.ofSeconds(10));
+
+        assertThat(collector.text()).isEqualTo("part1part2");
+        assertThat(collector.trailers).containsExactly(new Header("x-checksum", "abc123"));
+        assertThat(collector.headers).extracting(Header::name).doesNotContain("Trailer", "trailer");
     }
 
     @Test
@@ -277,7 +326,7 @@ class LocalAppForwarderIntegrationTests {
                 Flux.just("before\n").concatWith(Mono.delay(Duration.ofMillis(1500)).thenReturn("after\n")))));
         Route patient = new Route("demo.localhost", "/", URI.create(app.url()), false, "", -1, null,
                 Duration.ofSeconds(5), java.util.Map.of(), List.of(), java.util.Map.of(), List.of(),
-                io.edgetunnel.agent.config.HealthCheck.NONE);
+                io.edgetunnel.agent.config.HealthCheck.NONE, io.edgetunnel.agent.config.LocalProtocol.HTTP1);
         Collector collector = new Collector();
 
         forwarder.forward(new LocalRequest(patient, "GET", "/pause", List.of(), null), collector)

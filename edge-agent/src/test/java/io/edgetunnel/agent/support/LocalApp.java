@@ -2,6 +2,7 @@ package io.edgetunnel.agent.support;
 
 import java.util.function.Consumer;
 import reactor.netty.DisposableServer;
+import reactor.netty.http.HttpProtocol;
 import reactor.netty.http.server.HttpServer;
 import reactor.netty.http.server.HttpServerRoutes;
 
@@ -11,7 +12,12 @@ public final class LocalApp implements AutoCloseable {
     private final DisposableServer server;
 
     public LocalApp(Consumer<HttpServerRoutes> routes) {
-        this.server = HttpServer.create().host("127.0.0.1").port(0).route(routes).bindNow();
+        this(routes, HttpProtocol.HTTP11);
+    }
+
+    /** An app speaking the given protocols ({@link HttpProtocol#H2C} alone: HTTP/2 prior knowledge only). */
+    public LocalApp(Consumer<HttpServerRoutes> routes, HttpProtocol... protocols) {
+        this.server = HttpServer.create().host("127.0.0.1").port(0).protocol(protocols).route(routes).bindNow();
     }
 
     public int port() {

@@ -14,12 +14,14 @@ import io.edgetunnel.protocol.HostNames;
 import io.edgetunnel.protocol.ResetCode;
 import io.edgetunnel.protocol.RouteClaim;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.util.ReferenceCounted;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -40,6 +42,7 @@ import reactor.core.publisher.Mono;
 import reactor.core.publisher.SignalType;
 import reactor.netty.Connection;
 import reactor.netty.http.server.HttpServerRequest;
+import reactor.netty.http.server.HttpServerResponse;
 
 /**
  * Every public request: Host → route → tunnel stream → the agent's response, streamed both ways.
@@ -281,14 +284,34 @@ public final class ProxyHandler implements WebHandler {
                 return Mono.error(new IllegalStateException("public server is not Reactor Netty"));
             }
             AccessRecord access = access(exchange);
-            Flux<DataBuffer> body = Flux.from(stream.body()).map(buf -> {
+            HttpServerResponse nativeResponse = nativeResponse(response);
+            if (nativeResponse != null) {
+                // asked by Reactor Netty when the body has ended, which is after any Trailers frame arrived
+                nativeResponse.trailerHeaders(trailers -> ResponseTrailers.copy(stream.trailers(), trailers));
+            }
+            AtomicBoolean bodyStarted = new AtomicBoolean();
+            Flux<DataBuffer> body = Flux.from(stream.body()).<DataBuffer>map(buf -> {
+                bodyStarted.set(true);
                 metrics.responseBytes(buf.readableBytes());
                 access.responseBytes.addAndGet(buf.readableBytes());
                 return factory.wrap(buf);
-            });
+            }).concatWith(Mono.defer(() -> {
+                // a body that ends before any byte is written becomes a headers-only response, which has
+                // no trailer section: an empty chunk sends the headers first so the trailers can follow
+                if (bodyStarted.get() || stream.trailers().isEmpty()) {
+                    return Mono.empty();
+                }
+                return Mono.<DataBuffer>just(factory.wrap(Unpooled.EMPTY_BUFFER));
+            }));
             // the body can fail before its first byte is written: then nothing is committed yet and the
-            // client still gets a proper 502/504 instead of a generic 500 or an abort
-            return response.writeWith(body)
+            // client still gets a proper 502/504 instead of a generic 500 or an abort.
+            // A body that turns out empty (and has no trailers) is answered headers-only, as the app did:
+            // over HTTP/2 that is one HEADERS frame with END_STREAM, which gRPC's trailers-only error
+            // responses need (headers then an empty DATA frame would read as a missing status)
+            return body.switchOnFirst((first, rest) -> first.isOnComplete()
+                            ? response.setComplete()
+                            : response.writeWith(rest))
+                    .then()
                     .onErrorResume(StreamFailure.class, failure -> {
                         if (!response.isCommitted()) {
                             return Mono.error(problemFor(failure));
@@ -314,6 +337,15 @@ public final class ProxyHandler implements WebHandler {
         }
         if (nativeResponse instanceof Connection connection) {
             connection.channel().close();
+        }
+    }
+
+    private static HttpServerResponse nativeResponse(ServerHttpResponse response) {
+        try {
+            return ServerHttpResponseDecorator.getNativeResponse(response) instanceof HttpServerResponse netty
+                    ? netty : null;
+        } catch (IllegalArgumentException e) {
+            return null; // not a native-backed response (tests with mocks)
         }
     }
 

@@ -4,12 +4,14 @@ import io.edgetunnel.ingress.metrics.IngressMetrics;
 import io.edgetunnel.ingress.tunnel.StreamListener;
 import io.edgetunnel.ingress.tunnel.TunnelSession;
 import io.edgetunnel.protocol.Frame;
+import io.edgetunnel.protocol.Header;
 import io.edgetunnel.protocol.ResetCode;
 import io.edgetunnel.protocol.stream.InboundBody;
 import io.edgetunnel.protocol.stream.OutboundBody;
 import io.edgetunnel.protocol.websocket.WebSocketRecords;
 import io.netty.buffer.ByteBuf;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
@@ -45,6 +47,7 @@ final class ProxyStream implements StreamListener {
     private volatile boolean responseDone;
     private volatile boolean responseAbandoned;
     private volatile Disposable closeGrace;
+    private volatile List<Header> trailers = List.of();
 
     private ProxyStream(TunnelSession tunnel, IngressMetrics metrics) {
         this.tunnel = tunnel;
@@ -85,6 +88,11 @@ final class ProxyStream implements StreamListener {
     /** The response body; subscribe once, or {@link #cancel} / let the stream fail to free it. */
     InboundBody body() {
         return body;
+    }
+
+    /** The response's trailer fields; complete once {@link #body} completed, empty when none came. */
+    List<Header> trailers() {
+        return trailers;
     }
 
     /** Whether any request body bytes went to the agent (then the request must not be retried). */
@@ -295,7 +303,8 @@ final class ProxyStream implements StreamListener {
 
     @Override
     public void onTrailers(Frame.Trailers trailers) {
-        // HTTP/1.1 responses from WebFlux carry no trailers: the body just ends
+        // kept before the body completes, so whoever sees the completion can read them
+        this.trailers = trailers.headers();
         body.complete();
         complete();
     }

@@ -2,11 +2,15 @@ package io.edgetunnel.protocol.stream;
 
 import io.edgetunnel.protocol.CloseCode;
 import io.edgetunnel.protocol.Frame;
+import io.edgetunnel.protocol.Header;
 import io.edgetunnel.protocol.ProtocolException;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 import org.reactivestreams.Subscription;
 import reactor.core.CoreSubscriber;
 
@@ -18,7 +22,8 @@ import reactor.core.CoreSubscriber;
  *
  * <p>The last DATA frame carries END_STREAM (an empty one when the body's end is only learnt later),
  * then {@link Listener#onComplete}; a failing source ends with {@link Listener#onError} and no
- * END_STREAM (the owner resets the stream).
+ * END_STREAM (the owner resets the stream). When the trailer supplier has fields once the source
+ * completed, the direction ends with a TRAILERS frame instead (HTTP trailers, gRPC's status).
  *
  * <p>In {@linkplain #records record mode} each buffer is one DATA frame, never split: it waits until
  * the credit covers all of it (WebSocket records, spec section 19.2).
@@ -37,6 +42,7 @@ public final class OutboundBody implements CoreSubscriber<ByteBuf> {
     private final boolean wholeBuffers;
     private final FrameSink sink;
     private final Listener listener;
+    private final Supplier<List<Header>> trailers;
 
     private final AtomicInteger credit;
     private final AtomicInteger wip = new AtomicInteger();
@@ -54,11 +60,20 @@ public final class OutboundBody implements CoreSubscriber<ByteBuf> {
     private boolean finished;
 
     public OutboundBody(int streamId, int initialCredit, int maxChunk, FrameSink sink, Listener listener) {
-        this(streamId, initialCredit, maxChunk, false, sink, listener);
+        this(streamId, initialCredit, maxChunk, false, sink, listener, List::of);
     }
 
-    private OutboundBody(
-            int streamId, int initialCredit, int maxChunk, boolean wholeBuffers, FrameSink sink, Listener listener) {
+    /**
+     * @param trailers the trailer fields, asked once after the source completed normally; an empty
+     *     list ends the body with END_STREAM on DATA as usual
+     */
+    public OutboundBody(int streamId, int initialCredit, int maxChunk, FrameSink sink, Listener listener,
+            Supplier<List<Header>> trailers) {
+        this(streamId, initialCredit, maxChunk, false, sink, listener, trailers);
+    }
+
+    private OutboundBody(int streamId, int initialCredit, int maxChunk, boolean wholeBuffers, FrameSink sink,
+            Listener listener, Supplier<List<Header>> trailers) {
         if (maxChunk <= 0) {
             throw new IllegalArgumentException("maxChunk: " + maxChunk + " (expected: > 0)");
         }
@@ -68,6 +83,7 @@ public final class OutboundBody implements CoreSubscriber<ByteBuf> {
         this.wholeBuffers = wholeBuffers;
         this.sink = sink;
         this.listener = listener;
+        this.trailers = Objects.requireNonNull(trailers, "trailers");
     }
 
     /**
@@ -76,7 +92,7 @@ public final class OutboundBody implements CoreSubscriber<ByteBuf> {
      */
     public static OutboundBody records(
             int streamId, int initialCredit, int maxRecord, FrameSink sink, Listener listener) {
-        return new OutboundBody(streamId, initialCredit, maxRecord, true, sink, listener);
+        return new OutboundBody(streamId, initialCredit, maxRecord, true, sink, listener, List::of);
     }
 
     /** The peer sent a window update. */
@@ -244,7 +260,15 @@ public final class OutboundBody implements CoreSubscriber<ByteBuf> {
 
     private void finish(ByteBuf last) {
         finished = true;
-        sink.send(new Frame.Data(streamId, last != null ? last : Unpooled.EMPTY_BUFFER, true));
+        List<Header> fields = trailers.get();
+        if (fields == null || fields.isEmpty()) {
+            sink.send(new Frame.Data(streamId, last != null ? last : Unpooled.EMPTY_BUFFER, true));
+        } else {
+            if (last != null) {
+                sink.send(new Frame.Data(streamId, last, false));
+            }
+            sink.send(new Frame.Trailers(streamId, fields));
+        }
         listener.onComplete();
     }
 

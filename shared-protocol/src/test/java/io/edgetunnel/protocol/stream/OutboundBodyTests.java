@@ -3,6 +3,7 @@ package io.edgetunnel.protocol.stream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.edgetunnel.protocol.Frame;
+import io.edgetunnel.protocol.Header;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.util.List;
@@ -155,5 +156,52 @@ class OutboundBodyTests {
         assertThat(sent).isEmpty();
         assertThat(failure.get()).hasMessageContaining("record of 101 bytes (expected: <= 100)");
         assertThat(oversized.refCnt()).isZero();
+    }
+
+    @Test
+    void endsWithTrailersInsteadOfEndStreamWhenTheSourceHasThem() {
+        List<Header> fields = List.of(new Header("grpc-status", "0"), new Header("grpc-message", ""));
+        OutboundBody body = new OutboundBody(5, 1_000_000, 100, sent::add, listener, () -> fields);
+        Flux.just(Unpooled.buffer(10).writeZero(10)).subscribe(body);
+
+        assertThat(sent).hasSize(2);
+        Frame.Data data = (Frame.Data) sent.get(0);
+        assertThat(data.endStream()).as("the trailers end the direction, not the DATA").isFalse();
+        assertThat(data.content().readableBytes()).isEqualTo(10);
+        assertThat(sent.get(1)).isEqualTo(new Frame.Trailers(5, fields));
+        assertThat(completions).hasValue(1);
+    }
+
+    @Test
+    void anEmptyBodyWithTrailersSendsOnlyTheTrailers() {
+        List<Header> fields = List.of(new Header("x-checksum", "abc"));
+        OutboundBody body = new OutboundBody(7, 1_000_000, 100, sent::add, listener, () -> fields);
+        Flux.<ByteBuf>empty().subscribe(body);
+
+        assertThat(sent).containsExactly(new Frame.Trailers(7, fields));
+        assertThat(completions).hasValue(1);
+    }
+
+    @Test
+    void noTrailersMeansEndStreamOnData() {
+        OutboundBody body = new OutboundBody(9, 1_000_000, 100, sent::add, listener, List::of);
+        Flux.just(Unpooled.buffer(4).writeZero(4)).subscribe(body);
+
+        assertThat(sent).hasSize(1);
+        assertThat(((Frame.Data) sent.get(0)).endStream()).isTrue();
+    }
+
+    @Test
+    void aFailingSourceNeverAsksForTrailers() {
+        AtomicInteger asked = new AtomicInteger();
+        OutboundBody body = new OutboundBody(11, 1_000_000, 100, sent::add, listener, () -> {
+            asked.incrementAndGet();
+            return List.of(new Header("grpc-status", "0"));
+        });
+        Flux.<ByteBuf>error(new IllegalStateException("app failed")).subscribe(body);
+
+        assertThat(asked).hasValue(0);
+        assertThat(sent).noneMatch(f -> f instanceof Frame.Trailers);
+        assertThat(failure.get()).isInstanceOf(IllegalStateException.class);
     }
 }
