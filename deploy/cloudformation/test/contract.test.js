@@ -34,6 +34,7 @@ test('contract.json is self-consistent', () => {
   assert.ok(new RegExp(c.agent.routesPattern).test(
     'app.example.com=http://127.0.0.1:8080;health-check.path=/healthz?full=1;health-check.interval=5s,b.example.com=http://127.0.0.1:9000'));
   assert.ok(!new RegExp(c.agent.routesPattern).test('app.example.com=http://127.0.0.1:8080;health=/healthz'));
+  assert.ok(new RegExp(c.agent.routesPattern).test('grpc.example.com=http://127.0.0.1:50051;protocol=h2c'));
 });
 
 test('ingress.yaml matches the contract with its defaults', () => {

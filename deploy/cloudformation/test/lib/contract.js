@@ -454,7 +454,7 @@ function checkAgentContract(template, contract, paramValues = {}) {
   }
   const routes = envValue(entries, 'AGENT_ROUTES', ctx);
   if (routes !== UNRESOLVED && routes !== undefined && !new RegExp(spec.routesPattern).test(routes)) {
-    errors.push(`${label}: AGENT_ROUTES ${JSON.stringify(routes)} does not match host[/prefix]=http://127.0.0.1:PORT[;health-check.NAME=VALUE...][,...]`);
+    errors.push(`${label}: AGENT_ROUTES ${JSON.stringify(routes)} does not match host[/prefix]=http://127.0.0.1:PORT[;health-check.NAME=VALUE...][;protocol=h2c][,...]`);
   }
   const routesEntry = entries.find((e) => e.name === 'AGENT_ROUTES');
   const routesParam = routesEntry && intrinsicOf(routesEntry.value) === 'Ref' && template.Parameters[routesEntry.value.Ref];

@@ -41,11 +41,12 @@ import reactor.netty.resources.ConnectionProvider;
 /**
  * Sends one tunneled request to its route's local app and hands the response to a {@link
  * ResponseRelay}, streaming both ways through a pooled Reactor Netty client with its own connection
- * pool: HTTP/1.1, or HTTP/2 cleartext for {@link LocalProtocol#H2C} routes (gRPC apps), whose
- * response trailers are relayed too. Failures become a {@link LocalExchangeException} carrying the reset code the ingress maps to
- * a status: connect failure → {@link ResetCode#UPSTREAM_CONNECT_FAILED} (502), no response headers
- * within the response timeout → {@link ResetCode#UPSTREAM_TIMEOUT} (504), anything else → {@link
- * ResetCode#UPSTREAM_ERROR}. Cancelling the returned Mono closes the local connection.
+ * pool: HTTP/1.1, or HTTP/2 cleartext for {@link LocalProtocol#H2C} routes (gRPC apps); response
+ * trailers are relayed either way. Failures become a {@link LocalExchangeException} carrying the
+ * reset code the ingress maps to a status: connect failure → {@link
+ * ResetCode#UPSTREAM_CONNECT_FAILED} (502), no response headers within the response timeout → {@link
+ * ResetCode#UPSTREAM_TIMEOUT} (504), anything else → {@link ResetCode#UPSTREAM_ERROR}. Cancelling the
+ * returned Mono closes the local connection.
  */
 public final class LocalAppForwarder implements DisposableBean {
 
@@ -161,9 +162,11 @@ public final class LocalAppForwarder implements DisposableBean {
                     headersReceived.set(true);
                     status.set(res.status().code());
                     // the trailers arrive with the body's end; they are read before the relay sees it complete
-                    Flux<ByteBuf> bodyThenTrailers = resBody.retain().doOnNext(buf -> idle.touch()).concatWith(res.trailerHeaders()
-                            .doOnNext(fields -> trailers.set(HopByHopHeaders.filter(fields)))
-                            .then(Mono.empty()));
+                    Flux<ByteBuf> bodyThenTrailers = resBody.retain()
+                            .doOnNext(buf -> idle.touch())
+                            .concatWith(res.trailerHeaders()
+                                    .doOnNext(fields -> trailers.set(HopByHopHeaders.filter(fields)))
+                                    .then(Mono.empty()));
                     return relay.relay(
                             res.status().code(),
                             rewriteResponseHeaders(HopByHopHeaders.filter(res.responseHeaders()), route),

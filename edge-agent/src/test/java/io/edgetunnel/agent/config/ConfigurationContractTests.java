@@ -206,7 +206,8 @@ class ConfigurationContractTests {
     void routesPatternOfTheTemplateIsAcceptedByTheRouteConverter() {
         Pattern routes = Pattern.compile(contract.get("routesPattern").asString());
         String example = "shop.example.com=http://127.0.0.1:3000,*.api.example.com/v1=http://127.0.0.1:4000;"
-                + "health-check.path=/healthz?deep=1;health-check.interval=10s;health-check.failure-threshold=2";
+                + "health-check.path=/healthz?deep=1;health-check.interval=10s;health-check.failure-threshold=2;"
+                + "protocol=h2c";
         assertThat(routes.matcher(example).matches()).isTrue();
         RouteStringConverter converter = new RouteStringConverter();
         for (String route : example.split(",")) {
@@ -214,6 +215,7 @@ class ConfigurationContractTests {
         }
         assertThat(converter.convert(example.split(",")[1]).healthCheck())
                 .isEqualTo(new HealthCheck("/healthz?deep=1", Duration.ofSeconds(10), Duration.ofSeconds(2), 2, 2));
+        assertThat(converter.convert(example.split(",")[1]).protocol()).isEqualTo(LocalProtocol.H2C);
         // an option the converter would refuse is refused by the template already
         assertThat(routes.matcher("shop.example.com=http://127.0.0.1:3000;health=/healthz").matches()).isFalse();
     }
