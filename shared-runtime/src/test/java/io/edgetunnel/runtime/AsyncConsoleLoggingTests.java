@@ -116,4 +116,23 @@ class AsyncConsoleLoggingTests {
         root.info("direct");
         assertThat(written).contains("direct");
     }
+
+    @Test
+    void aStartedSpringApplicationLogsThroughTheAsyncConsoleAndAFailedOneDoesNot() {
+        LoggerContext shared = (LoggerContext) org.slf4j.LoggerFactory.getILoggerFactory();
+        Logger root = shared.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+        org.springframework.boot.SpringApplication application =
+                new org.springframework.boot.SpringApplication(Object.class);
+        application.setWebApplicationType(org.springframework.boot.WebApplicationType.NONE);
+        // the build turns the wrapping off for log assertions elsewhere; a command-line argument wins
+        try (var started = application.run("--edgetunnel.logging.async-console=true")) {
+            assertThat(root.getAppender(AsyncConsoleLogging.APPENDER_NAME))
+                    .as("the listener registered in spring.factories wrapped the console")
+                    .isInstanceOf(AsyncAppender.class);
+            assertThat(root.getAppender("CONSOLE")).isNull();
+        } finally {
+            AsyncConsoleLogging.unwrapConsole(shared);
+        }
+        assertThat(root.getAppender("CONSOLE")).isNotNull();
+    }
 }
