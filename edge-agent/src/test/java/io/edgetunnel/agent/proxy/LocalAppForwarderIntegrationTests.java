@@ -173,13 +173,14 @@ class LocalAppForwarderIntegrationTests {
         assertThat(collector.headers).extracting(Header::name).doesNotContain("Connection", "X-Secret-Hop");
         assertThat(collector.headers.stream().filter(h -> h.name().equals("Set-Cookie")).map(Header::value))
                 .containsExactly("a=1", "b=2");
-        assertThat(meters.get(LocalAppForwarder.METRIC)
+        // recorded in doFinally, which may run just after block() returned
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(meters.find(LocalAppForwarder.METRIC)
                         .tag("route", "demo.localhost")
                         .tag("status_class", "2xx")
                         .tag("outcome", "success")
-                        .timer()
-                        .count())
-                .isEqualTo(1);
+                        .timers())
+                .singleElement()
+                .satisfies(timer -> assertThat(timer.count()).isEqualTo(1)));
     }
 
     @Test
@@ -285,7 +286,10 @@ class LocalAppForwarderIntegrationTests {
 
         assertThat(((LocalExchangeException) error).resetCode()).isEqualTo(ResetCode.UPSTREAM_TIMEOUT);
         await().atMost(Duration.ofSeconds(5)).untilTrue(appConnectionClosed);
-        assertThat(meters.get(LocalAppForwarder.METRIC).tag("outcome", "timeout").timer().count()).isEqualTo(1);
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(
+                meters.find(LocalAppForwarder.METRIC).tag("outcome", "timeout").timers())
+                .singleElement()
+                .satisfies(timer -> assertThat(timer.count()).isEqualTo(1)));
     }
 
     @Test
