@@ -15,8 +15,6 @@ import io.edgetunnel.protocol.websocket.WebSocketRecords;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
-import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
-import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 import io.netty.util.ReferenceCounted;
 import java.time.Duration;
@@ -292,18 +290,7 @@ final class ProxyStream {
                     .map(WebSocketFrame::retain)
                     .concatMap(frame -> WebSocketRecords.records(frame, fragment, alloc), 0)
                     .doOnDiscard(WebSocketFrame.class, ReferenceCounted::release);
-            Mono<ByteBuf> close = in.receiveCloseStatus()
-                    .switchIfEmpty(Mono.just(WebSocketCloseStatus.ABNORMAL_CLOSURE))
-                    .flatMap(status -> {
-                        if (status.code() == WebSocketCloseStatus.ABNORMAL_CLOSURE.code()) {
-                            return Mono.error(new IllegalStateException("connection lost without a close frame"));
-                        }
-                        int code = status.code() == WebSocketCloseStatus.EMPTY.code() ? -1 : status.code();
-                        return Mono.just(WebSocketRecords.close(code, status.reasonText(), alloc));
-                    });
-            // a frame over our limit: Netty already closed this socket with 1009; the far end learns it too
-            return frames.concatWith(close).onErrorResume(CorruptedWebSocketFrameException.class, e -> Mono.just(
-                    WebSocketRecords.close(e.closeStatus().code(), e.closeStatus().reasonText(), alloc)));
+            return WebSocketRecords.thenClose(frames, in.receiveCloseStatus(), alloc);
         }
 
         /** The client's records from the ingress as frames; its close record is kept to close last. */

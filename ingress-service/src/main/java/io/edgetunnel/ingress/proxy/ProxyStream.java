@@ -113,10 +113,7 @@ final class ProxyStream implements StreamListener {
                 streamId,
                 tunnel.initialStreamWindow(),
                 tunnel.maxDataPayload(),
-                frame -> {
-                    dataSent = true;
-                    tunnel.send(frame);
-                },
+                this::sendData,
                 new OutboundBody.Listener() {
                     @Override
                     public void onComplete() {
@@ -134,6 +131,11 @@ final class ProxyStream implements StreamListener {
         requestBody = outbound;
         tunnel.send(request);
         bodySource.subscribe(outbound);
+    }
+
+    private void sendData(Frame frame) {
+        dataSent = true;
+        tunnel.send(frame);
     }
 
     /** Sends a WebSocket upgrade REQUEST: the request direction stays open for records after a 101. */
@@ -157,10 +159,7 @@ final class ProxyStream implements StreamListener {
                 streamId,
                 tunnel.initialStreamWindow(),
                 tunnel.maxDataPayload(),
-                frame -> {
-                    dataSent = true;
-                    tunnel.send(frame);
-                },
+                this::sendData,
                 new OutboundBody.Listener() {
                     @Override
                     public void onComplete() {

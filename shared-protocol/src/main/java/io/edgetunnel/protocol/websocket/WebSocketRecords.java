@@ -6,6 +6,7 @@ import io.netty.buffer.CompositeByteBuf;
 import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.ContinuationWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
 import io.netty.handler.codec.http.websocketx.PingWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.PongWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
@@ -14,6 +15,7 @@ import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 import io.netty.util.ReferenceCounted;
 import java.nio.charset.StandardCharsets;
 import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
 
 /**
  * The WebSocket records of a passthrough stream (spec section 19.2): one DATA frame carries one
@@ -66,6 +68,27 @@ public final class WebSocketRecords {
                     return offset + bytes;
                 }),
                 ReferenceCounted::release);
+    }
+
+    /**
+     * One side's frame records followed by its close record, as both peers relay a socket: a close
+     * without status becomes an empty close record, a connection lost without a close frame an
+     * error (the stream is reset, never closed cleanly), and a frame over our size limit, which
+     * Netty already answered with 1009 on this socket, a 1009 close record for the far end.
+     */
+    public static Flux<ByteBuf> thenClose(Flux<ByteBuf> records, Mono<WebSocketCloseStatus> closeStatus,
+            ByteBufAllocator alloc) {
+        Mono<ByteBuf> close = closeStatus
+                .switchIfEmpty(Mono.just(WebSocketCloseStatus.ABNORMAL_CLOSURE))
+                .flatMap(status -> {
+                    if (status.code() == WebSocketCloseStatus.ABNORMAL_CLOSURE.code()) {
+                        return Mono.error(new IllegalStateException("connection lost without a close frame"));
+                    }
+                    int code = status.code() == WebSocketCloseStatus.EMPTY.code() ? -1 : status.code();
+                    return Mono.just(close(code, status.reasonText(), alloc));
+                });
+        return records.concatWith(close).onErrorResume(CorruptedWebSocketFrameException.class, e -> Mono.just(
+                close(e.closeStatus().code(), e.closeStatus().reasonText(), alloc)));
     }
 
     /** A close record: the status code and reason, or an empty payload for a close without status. */
