@@ -6,18 +6,23 @@ import io.edgetunnel.protocol.HostNames;
 import io.edgetunnel.protocol.RouteClaim;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongSupplier;
 import org.springframework.stereotype.Component;
 
 /**
- * Connected agent tunnels and the routes they claim. Registration changes rebuild an immutable
- * {@link RouteTable} under a lock (copy-on-write); the request path only reads the volatile table.
+ * Connected agent tunnels and the routes they claim. Changes are made under a lock and touch only
+ * the routes of the tunnel that comes or goes (so registering the 10,000th agent costs what the
+ * first did); the request path and the counts read without locks.
  */
 @Component
 public final class AgentRegistry {
@@ -25,48 +30,118 @@ public final class AgentRegistry {
     /** How long a host whose agents all left answers 503 instead of 404. */
     static final Duration VACATED_ROUTE_TTL = Duration.ofMinutes(10);
 
+    /** A registered tunnel as it was when it registered, so that leaving undoes exactly that. */
+    private record Registration(Tunnel tunnel, String agentId, String identity, Set<RouteClaim> routes) {}
+
+    /** The tunnels serving one live route, in registration order, and its round-robin cursor. */
+    private record LiveRoute(List<Tunnel> tunnels, AtomicInteger cursor) {}
+
+    private final LongSupplier nanoClock;
     private final Object writeLock = new Object();
+    /** By session id, in registration order; guarded by writeLock. */
+    private final Map<String, Registration> tunnels = new LinkedHashMap<>();
+    /** Guarded by writeLock. */
+    private final Map<RouteClaim, LiveRoute> live = new HashMap<>();
+    /** Vacated routes, oldest first (a route vacated again moves to the end); guarded by writeLock. */
+    private final LinkedHashMap<RouteClaim, Long> vacancies = new LinkedHashMap<>();
+
+    private final RouteTable table = new RouteTable();
+    private final RouteTable vacated = new RouteTable();
     private final Map<RouteClaim, Long> vacatedAtNanos = new ConcurrentHashMap<>();
-    private volatile RouteTable vacated = RouteTable.EMPTY;
-    private final Map<String, Tunnel> tunnels = new LinkedHashMap<>();
-    private final Map<RouteClaim, AtomicInteger> cursors = new ConcurrentHashMap<>();
-    private volatile RouteTable table = RouteTable.EMPTY;
+    private final Map<String, Integer> tunnelsByIdentity = new ConcurrentHashMap<>();
+    private final Map<String, Integer> tunnelsByAgent = new ConcurrentHashMap<>();
+    private volatile int tunnelCount;
+    /** All tunnels in registration order; null once stale, rebuilt when asked for. */
     private volatile List<Tunnel> snapshot = List.of();
 
+    public AgentRegistry() {
+        this(System::nanoTime);
+    }
+
+    /** @param nanoClock {@link System#nanoTime()}, or a test's clock */
+    AgentRegistry(LongSupplier nanoClock) {
+        this.nanoClock = nanoClock;
+    }
+
     public void register(Tunnel tunnel) {
+        Registration registration =
+                new Registration(tunnel, tunnel.agentId(), tunnel.identity(), new LinkedHashSet<>(tunnel.routes()));
         synchronized (writeLock) {
-            tunnels.put(tunnel.sessionId(), tunnel);
-            rebuild();
+            Registration previous = tunnels.put(tunnel.sessionId(), registration);
+            if (previous != null) {
+                // the same session registered twice: replace, do not count it twice
+                remove(previous);
+            }
+            long now = nanoClock.getAsLong();
+            for (RouteClaim route : registration.routes()) {
+                LiveRoute state = live.computeIfAbsent(route, r -> new LiveRoute(new ArrayList<>(1), new AtomicInteger()));
+                state.tunnels().add(tunnel);
+                table.put(route, state.tunnels(), state.cursor());
+                // live first, then no longer vacated: a request in between matches one or the other
+                if (vacancies.remove(route) != null) {
+                    vacatedAtNanos.remove(route);
+                    vacated.remove(route);
+                }
+            }
+            tunnelsByIdentity.merge(registration.identity(), 1, Integer::sum);
+            tunnelsByAgent.merge(registration.agentId(), 1, Integer::sum);
+            changed(now);
         }
     }
 
     /** Removes the tunnel; true when it was registered. */
     public boolean unregister(Tunnel tunnel) {
         synchronized (writeLock) {
-            if (tunnels.remove(tunnel.sessionId(), tunnel)) {
-                rebuild();
-                return true;
+            Registration registration = tunnels.get(tunnel.sessionId());
+            if (registration == null || registration.tunnel() != tunnel) {
+                return false;
             }
-            return false;
+            tunnels.remove(tunnel.sessionId());
+            remove(registration);
+            changed(nanoClock.getAsLong());
+            return true;
         }
     }
 
-    private void rebuild() {
-        List<Tunnel> current = List.copyOf(tunnels.values());
-        Set<RouteClaim> live = new HashSet<>();
-        current.forEach(t -> live.addAll(t.routes()));
-        long now = System.nanoTime();
-        for (RouteClaim previouslyLive : cursors.keySet()) {
-            if (!live.contains(previouslyLive)) {
-                vacatedAtNanos.put(previouslyLive, now);
+    /** Takes a registration's routes and counts back; guarded by writeLock. */
+    private void remove(Registration registration) {
+        Tunnel tunnel = registration.tunnel();
+        long now = nanoClock.getAsLong();
+        for (RouteClaim route : registration.routes()) {
+            LiveRoute state = live.get(route);
+            if (state == null || !state.tunnels().remove(tunnel)) {
+                continue;
+            }
+            if (state.tunnels().isEmpty()) {
+                live.remove(route);
+                // vacated first, then no longer live: a request in between gets 503, never 404
+                vacancies.remove(route);
+                vacancies.put(route, now);
+                vacatedAtNanos.put(route, now);
+                vacated.put(route, List.of(), new AtomicInteger());
+                table.remove(route);
+            } else {
+                table.put(route, state.tunnels(), state.cursor());
             }
         }
-        vacatedAtNanos.keySet().removeAll(live);
-        vacatedAtNanos.values().removeIf(at -> now - at > VACATED_ROUTE_TTL.toNanos());
-        vacated = RouteTable.vacated(List.copyOf(vacatedAtNanos.keySet()));
-        cursors.keySet().retainAll(live);
-        table = RouteTable.build(current, route -> cursors.computeIfAbsent(route, r -> new AtomicInteger()));
-        snapshot = current;
+        tunnelsByIdentity.computeIfPresent(registration.identity(), (k, n) -> n == 1 ? null : n - 1);
+        tunnelsByAgent.computeIfPresent(registration.agentId(), (k, n) -> n == 1 ? null : n - 1);
+    }
+
+    /** Guarded by writeLock. */
+    private void changed(long now) {
+        tunnelCount = tunnels.size();
+        snapshot = null;
+        // vacancies are in vacating order: the expired ones are at the front
+        for (Iterator<Map.Entry<RouteClaim, Long>> it = vacancies.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<RouteClaim, Long> vacancy = it.next();
+            if (now - vacancy.getValue() <= VACATED_ROUTE_TTL.toNanos()) {
+                break;
+            }
+            it.remove();
+            vacatedAtNanos.remove(vacancy.getKey());
+            vacated.remove(vacancy.getKey());
+        }
     }
 
     /**
@@ -84,7 +159,7 @@ public final class AgentRegistry {
             return null;
         }
         Long at = vacatedAtNanos.get(gone.route());
-        return at != null && System.nanoTime() - at <= VACATED_ROUTE_TTL.toNanos() ? gone : null;
+        return at != null && nanoClock.getAsLong() - at <= VACATED_ROUTE_TTL.toNanos() ? gone : null;
     }
 
     /** Registered tunnels serving {@code host} (any path prefix); for tests and operators. */
@@ -100,20 +175,33 @@ public final class AgentRegistry {
         return distinct.size();
     }
 
+    /** Registered tunnels whose verified identity ({@link Tunnel#identity()}) is {@code identity}. Lock-free. */
+    public int identityTunnelCount(String identity) {
+        return tunnelsByIdentity.getOrDefault(identity, 0);
+    }
+
+    /** Every registered tunnel, in registration order (a copy made once per change, when first asked for). */
     public List<Tunnel> tunnels() {
-        return snapshot;
+        List<Tunnel> current = snapshot;
+        if (current != null) {
+            return current;
+        }
+        synchronized (writeLock) {
+            if (snapshot == null) {
+                List<Tunnel> all = new ArrayList<>(tunnels.size());
+                tunnels.values().forEach(r -> all.add(r.tunnel()));
+                snapshot = List.copyOf(all);
+            }
+            return snapshot;
+        }
     }
 
     public int tunnelCount() {
-        return snapshot.size();
+        return tunnelCount;
     }
 
     public int agentCount() {
-        Set<String> agents = new HashSet<>();
-        for (Tunnel tunnel : snapshot) {
-            agents.add(tunnel.agentId());
-        }
-        return agents.size();
+        return tunnelsByAgent.size();
     }
 
     public int routeCount() {
@@ -123,7 +211,7 @@ public final class AgentRegistry {
     /** Tunnels grouped by agent id, in registration order. */
     public Map<String, List<Tunnel>> byAgent() {
         Map<String, List<Tunnel>> result = new LinkedHashMap<>();
-        for (Tunnel tunnel : snapshot) {
+        for (Tunnel tunnel : tunnels()) {
             result.computeIfAbsent(tunnel.agentId(), id -> new ArrayList<>()).add(tunnel);
         }
         return result;

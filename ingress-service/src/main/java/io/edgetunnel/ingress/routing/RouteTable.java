@@ -4,89 +4,85 @@ import io.edgetunnel.ingress.registry.Tunnel;
 import io.edgetunnel.protocol.RouteClaim;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Function;
 
 /**
- * Immutable Host/path routing table, rebuilt on every registration change and read without locks.
+ * Host/path routing table, read without locks and changed one route at a time.
  *
  * <p>Matching: exact host patterns first, then wildcards {@code *.suffix} from the longest suffix
  * down (a wildcard matches one or more labels in front of its suffix). Within a host pattern the
  * longest matching path prefix wins; {@code /api} matches {@code /api} and {@code /api/...} but not
  * {@code /apix}. When no prefix of a host pattern matches the path, the next pattern is tried.
+ *
+ * <p>Each host pattern maps to an immutable list of entries that a change replaces whole, so a reader
+ * sees a route as it was before or after a change, never half of one. A change costs as much as the
+ * routes of its host pattern, not the whole table: 10,000 agents registering one after the other must
+ * not rebuild 10,000 routes each (that made registration quadratic).
  */
 public final class RouteTable {
-
-    public static final RouteTable EMPTY = new RouteTable(Map.of(), List.of());
 
     private static final Comparator<RouteEntry> LONGEST_PREFIX_FIRST =
             Comparator.comparingInt((RouteEntry e) -> e.route().pathPrefix().length()).reversed();
 
     /** Exact host → entries, longest prefix first. */
-    private final Map<String, List<RouteEntry>> exact;
+    private final Map<String, List<RouteEntry>> exact = new ConcurrentHashMap<>();
 
-    /** Wildcards, longest suffix first. */
-    private final List<Wildcard> wildcards;
+    /** Wildcard suffix ({@code .example.com} for {@code *.example.com}) → entries, longest prefix first. */
+    private final Map<String, List<RouteEntry>> wildcards = new ConcurrentHashMap<>();
 
-    private RouteTable(Map<String, List<RouteEntry>> exact, List<Wildcard> wildcards) {
-        this.exact = exact;
-        this.wildcards = wildcards;
-    }
+    private final AtomicInteger routeCount = new AtomicInteger();
 
     /**
-     * Builds a table over {@code tunnels}; {@code cursors} supplies the round-robin counter of each
-     * route, kept across rebuilds so that churn does not reset the rotation.
+     * Sets the tunnels serving {@code route}, replacing what it had; an empty list keeps the route
+     * matching with no tunnel (a vacated host answers 503, not 404). {@code cursor} is the route's
+     * round-robin counter, kept across changes so that churn does not reset the rotation. The list
+     * is copied, not kept.
      */
-    public static RouteTable build(List<? extends Tunnel> tunnels, Function<RouteClaim, AtomicInteger> cursors) {
-        Map<RouteClaim, List<Tunnel>> byRoute = new LinkedHashMap<>();
-        for (Tunnel tunnel : tunnels) {
-            for (RouteClaim route : tunnel.routes()) {
-                List<Tunnel> list = byRoute.computeIfAbsent(route, r -> new ArrayList<>());
-                if (!list.contains(tunnel)) {
-                    list.add(tunnel);
+    public void put(RouteClaim route, List<Tunnel> tunnels, AtomicInteger cursor) {
+        RouteEntry entry = new RouteEntry(route, tunnels, cursor);
+        indexOf(route).compute(keyOf(route), (key, entries) -> {
+            List<RouteEntry> changed = new ArrayList<>(entries == null ? 1 : entries.size() + 1);
+            if (entries != null) {
+                for (RouteEntry e : entries) {
+                    if (!e.route().equals(route)) {
+                        changed.add(e);
+                    }
                 }
             }
-        }
-        return of(byRoute, cursors);
-    }
-
-    /**
-     * A table of routes that no tunnel serves any more: they still match, with no tunnels, so a
-     * host whose agents all left answers 503 (come back later) rather than 404 (no such host).
-     */
-    public static RouteTable vacated(Iterable<RouteClaim> routes) {
-        Map<RouteClaim, List<Tunnel>> byRoute = new LinkedHashMap<>();
-        routes.forEach(route -> byRoute.put(route, List.of()));
-        return of(byRoute, route -> new AtomicInteger());
-    }
-
-    private static RouteTable of(Map<RouteClaim, List<Tunnel>> byRoute, Function<RouteClaim, AtomicInteger> cursors) {
-        Map<String, List<RouteEntry>> exact = new HashMap<>();
-        Map<String, List<RouteEntry>> wild = new HashMap<>();
-        byRoute.forEach((route, list) -> {
-            RouteEntry entry = new RouteEntry(route, list, cursors.apply(route));
-            if (route.isWildcard()) {
-                wild.computeIfAbsent(route.host().substring(1), s -> new ArrayList<>()).add(entry);
-            } else {
-                exact.computeIfAbsent(route.host(), h -> new ArrayList<>()).add(entry);
+            if (entries == null || changed.size() == entries.size()) {
+                routeCount.incrementAndGet();
             }
+            changed.add(entry);
+            changed.sort(LONGEST_PREFIX_FIRST);
+            return List.copyOf(changed);
         });
-        Map<String, List<RouteEntry>> exactSorted = new HashMap<>();
-        exact.forEach((host, entries) -> exactSorted.put(host, sorted(entries)));
-        List<Wildcard> wildcards = new ArrayList<>();
-        wild.forEach((suffix, entries) -> wildcards.add(new Wildcard(suffix, sorted(entries))));
-        wildcards.sort(Comparator.comparingInt((Wildcard w) -> w.suffix.length()).reversed());
-        return new RouteTable(Map.copyOf(exactSorted), List.copyOf(wildcards));
     }
 
-    private static List<RouteEntry> sorted(List<RouteEntry> entries) {
-        List<RouteEntry> copy = new ArrayList<>(entries);
-        copy.sort(LONGEST_PREFIX_FIRST);
-        return List.copyOf(copy);
+    /** Forgets {@code route}: it no longer matches at all. */
+    public void remove(RouteClaim route) {
+        indexOf(route).computeIfPresent(keyOf(route), (key, entries) -> {
+            List<RouteEntry> changed = new ArrayList<>(entries.size());
+            for (RouteEntry e : entries) {
+                if (!e.route().equals(route)) {
+                    changed.add(e);
+                }
+            }
+            if (changed.size() < entries.size()) {
+                routeCount.decrementAndGet();
+            }
+            return changed.isEmpty() ? null : List.copyOf(changed);
+        });
+    }
+
+    private Map<String, List<RouteEntry>> indexOf(RouteClaim route) {
+        return route.isWildcard() ? wildcards : exact;
+    }
+
+    private static String keyOf(RouteClaim route) {
+        return route.isWildcard() ? route.host().substring(1) : route.host();
     }
 
     /**
@@ -100,10 +96,15 @@ public final class RouteTable {
                 return entry;
             }
         }
-        for (Wildcard wildcard : wildcards) {
-            // ".example.com" must leave at least one label in front: "example.com" does not match
-            if (host.length() > wildcard.suffix.length() && host.endsWith(wildcard.suffix)) {
-                RouteEntry entry = matchPath(wildcard.entries, path);
+        if (wildcards.isEmpty()) {
+            return null;
+        }
+        // every dot after the first character starts a suffix a wildcard may claim, longest first
+        // (at least one label must stay in front: "*.example.com" does not match "example.com")
+        for (int dot = host.indexOf('.', 1); dot > 0; dot = host.indexOf('.', dot + 1)) {
+            List<RouteEntry> candidates = wildcards.get(host.substring(dot));
+            if (candidates != null) {
+                RouteEntry entry = matchPath(candidates, path);
                 if (entry != null) {
                     return entry;
                 }
@@ -115,23 +116,16 @@ public final class RouteTable {
     /** Every entry whose host pattern would serve {@code host}, best pattern first. */
     public List<RouteEntry> entriesFor(String host) {
         List<RouteEntry> result = new ArrayList<>(exact.getOrDefault(host, List.of()));
-        for (Wildcard wildcard : wildcards) {
-            if (host.length() > wildcard.suffix.length() && host.endsWith(wildcard.suffix)) {
-                result.addAll(wildcard.entries);
+        if (!wildcards.isEmpty()) {
+            for (int dot = host.indexOf('.', 1); dot > 0; dot = host.indexOf('.', dot + 1)) {
+                result.addAll(wildcards.getOrDefault(host.substring(dot), List.of()));
             }
         }
         return result;
     }
 
     public int routeCount() {
-        int count = 0;
-        for (List<RouteEntry> entries : exact.values()) {
-            count += entries.size();
-        }
-        for (Wildcard wildcard : wildcards) {
-            count += wildcard.entries.size();
-        }
-        return count;
+        return routeCount.get();
     }
 
     static boolean prefixMatches(String prefix, String path) {
@@ -155,6 +149,4 @@ public final class RouteTable {
         }
         return null;
     }
-
-    private record Wildcard(String suffix, List<RouteEntry> entries) {}
 }

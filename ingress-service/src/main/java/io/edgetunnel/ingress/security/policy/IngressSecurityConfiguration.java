@@ -1,7 +1,6 @@
 package io.edgetunnel.ingress.security.policy;
 
 import io.edgetunnel.ingress.registry.AgentRegistry;
-import io.edgetunnel.ingress.registry.Tunnel;
 import io.edgetunnel.ingress.security.iam.CallerIdentityVerifier;
 import io.edgetunnel.ingress.security.iam.EcsCheckProperties;
 import io.edgetunnel.ingress.security.iam.EcsTaskVerifier;
@@ -91,7 +90,7 @@ public class IngressSecurityConfiguration {
         log.info("Agent authentication: mode {}, {}", mode.label(), policy);
         return new PolicyAuthenticator(mode, mode.needsToken() ? tokens : null, iam, policy, policyProperties,
                 new FailedHelloLimiter(policyProperties.failedHellos(), Clock.systemUTC()),
-                principal -> openTunnels(registry, principal), TrustedProxies.of(proxies.trustedProxies()));
+                registry::identityTunnelCount, TrustedProxies.of(proxies.trustedProxies()));
     }
 
     private static HostPolicy policy(HostPolicyProperties properties, Environment environment, boolean prod) {
@@ -122,16 +121,6 @@ public class IngressSecurityConfiguration {
             throw new IllegalStateException("ingress.iam.sts-url: unset and no AWS region to derive it from "
                     + "(expected: AWS_REGION, ingress.aws.region or ingress.iam.sts-url)", e);
         }
-    }
-
-    private static int openTunnels(AgentRegistry registry, String principal) {
-        int count = 0;
-        for (Tunnel tunnel : registry.tunnels()) {
-            if (principal.equals(tunnel.identity())) {
-                count++;
-            }
-        }
-        return count;
     }
 
     private static boolean isProd(Environment environment) {
