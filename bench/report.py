@@ -14,7 +14,11 @@ import shutil
 import subprocess
 import sys
 
-TARGETS = ["direct", "nginx", "ssh", "tunnel"]
+TARGETS = ["direct", "nginx", "ssh", "jvm", "tunnel"]
+# targets that can be skipped or fail to start, with the run.json field saying why
+STATUS_OF = {"jvm": "jvm_status", "tunnel": "tunnel_status"}
+# one colour per target, so a skipped target does not shift the others' colours in the chart
+COLOURS = {"direct": "#9400d3", "nginx": "#009e73", "ssh": "#56b4e9", "jvm": "#e69f00", "tunnel": "#d55e00"}
 LOAD_CASES = ["small-c1", "small-c50", "small-c256", "1mib-c16"]
 TRANSFER_CASES = ["download-1gib", "upload-1gib"]
 
@@ -70,7 +74,7 @@ def machine():
     }
 
 
-def load_case(raw, name, meta, tunnel_status):
+def load_case(raw, name, meta, statuses):
     case = {"name": name, "kind": "load", "connections": meta.get("connections"),
             "duration_s": meta.get("duration_s")}
     for t in TARGETS:
@@ -78,8 +82,9 @@ def load_case(raw, name, meta, tunnel_status):
         if r is None or "rps" not in r:
             for k in ("rps", "p50_ms", "p99_ms", "p999_ms", "errors"):
                 case[f"{t}_{k}"] = None
-            if t == "tunnel":
-                case["tunnel_status"] = tunnel_status if tunnel_status != "ok" else "failed: no wrk result"
+            if t in STATUS_OF:
+                status = statuses.get(t, "unknown")
+                case[f"{t}_status"] = status if status != "ok" else "failed: no wrk result"
             continue
         case[f"{t}_rps"] = round(r["rps"], 1)
         case[f"{t}_p50_ms"] = r["p50_ms"]
@@ -90,14 +95,16 @@ def load_case(raw, name, meta, tunnel_status):
     case["tunnel_vs_direct"] = ratio(case.get("tunnel_rps"), case.get("direct_rps"))
     case["tunnel_vs_nginx"] = ratio(case.get("tunnel_rps"), case.get("nginx_rps"))
     case["tunnel_vs_ssh"] = ratio(case.get("tunnel_rps"), case.get("ssh_rps"))
+    case["tunnel_vs_jvm"] = ratio(case.get("tunnel_rps"), case.get("jvm_rps"))
     case["nginx_vs_direct"] = ratio(case.get("nginx_rps"), case.get("direct_rps"))
     case["ssh_vs_direct"] = ratio(case.get("ssh_rps"), case.get("direct_rps"))
+    case["jvm_vs_nginx"] = ratio(case.get("jvm_rps"), case.get("nginx_rps"))
     if case.get("tunnel_p99_ms") is not None and case.get("direct_p99_ms") is not None:
         case["tunnel_added_p99_ms"] = round(case["tunnel_p99_ms"] - case["direct_p99_ms"], 3)
     return case
 
 
-def transfer_case(raw, name, meta, tunnel_status):
+def transfer_case(raw, name, meta, statuses):
     case = {"name": name, "kind": "transfer", "direction": meta.get("direction"), "mib": meta.get("mib")}
     for t in TARGETS:
         r = load(os.path.join(raw, f"{name}.{t}.json"))
@@ -105,8 +112,9 @@ def transfer_case(raw, name, meta, tunnel_status):
         case[f"{t}_ok"] = r.get("ok") if r else None
         if r and not r.get("ok"):
             case[f"{t}_error"] = f"status {r.get('status')}, {r.get('bytes')} of {r.get('expected_bytes')} bytes"
-    if case["tunnel_mbps"] is None and tunnel_status != "ok":
-        case["tunnel_status"] = tunnel_status
+    for t in STATUS_OF:
+        if case[f"{t}_mbps"] is None and statuses.get(t) != "ok":
+            case[f"{t}_status"] = statuses.get(t, "unknown")
     for k in ("ingress_rss_kib_before", "ingress_rss_kib_after", "agent_rss_kib_before", "agent_rss_kib_after",
               "ingress_hwm_kib", "agent_hwm_kib"):
         if k in meta:
@@ -114,6 +122,8 @@ def transfer_case(raw, name, meta, tunnel_status):
     case["tunnel_vs_direct"] = ratio(case.get("tunnel_mbps"), case.get("direct_mbps"))
     case["tunnel_vs_nginx"] = ratio(case.get("tunnel_mbps"), case.get("nginx_mbps"))
     case["tunnel_vs_ssh"] = ratio(case.get("tunnel_mbps"), case.get("ssh_mbps"))
+    case["tunnel_vs_jvm"] = ratio(case.get("tunnel_mbps"), case.get("jvm_mbps"))
+    case["jvm_vs_nginx"] = ratio(case.get("jvm_mbps"), case.get("nginx_mbps"))
     return case
 
 
@@ -227,7 +237,8 @@ def fmt(v, digits=1):
 def print_table(result):
     cases = result["cases"]
     print()
-    print(f"edge-tunnel benchmark ({result['run'].get('mode')}, {result['timestamp']}), tunnel: {result['run'].get('tunnel_status')}")
+    print(f"edge-tunnel benchmark ({result['run'].get('mode')}, {result['timestamp']}), tunnel: "
+          f"{result['run'].get('tunnel_status')}, jvm: {result['run'].get('jvm_status', '-')}")
     run = result["run"]
     print(f"load average {run.get('loadavg_at_start', '-')} at start, {result['machine'].get('loadavg_at_end')} "
           f"at end, on {result['machine'].get('cores')} cores")
@@ -240,14 +251,16 @@ def print_table(result):
             continue
         for t in TARGETS:
             if c.get(f"{t}_rps") is None:
-                extra = c.get("tunnel_status", "not measured") if t == "tunnel" else "not measured"
+                extra = c.get(f"{t}_status", "not measured")
                 print(f"{c['name']:<12} {t:<7} {'-':>10}  ({extra})")
                 continue
             print(f"{c['name']:<12} {t:<7} {fmt(c[t + '_rps']):>10} {fmt(c[t + '_p50_ms'], 2):>8} "
                   f"{fmt(c[t + '_p99_ms'], 2):>8} {fmt(c[t + '_p999_ms'], 2):>9} {fmt(c[t + '_errors']):>7}")
         print(f"{'':<12} ratios  tunnel/direct {fmt(c.get('tunnel_vs_direct'), 3)}  tunnel/nginx "
               f"{fmt(c.get('tunnel_vs_nginx'), 3)}  tunnel/ssh {fmt(c.get('tunnel_vs_ssh'), 3)}  "
-              f"(nginx/direct {fmt(c.get('nginx_vs_direct'), 3)}, ssh/direct {fmt(c.get('ssh_vs_direct'), 3)})")
+              f"tunnel/jvm {fmt(c.get('tunnel_vs_jvm'), 3)}")
+        print(f"{'':<12}         nginx/direct {fmt(c.get('nginx_vs_direct'), 3)}  ssh/direct "
+              f"{fmt(c.get('ssh_vs_direct'), 3)}  jvm/nginx {fmt(c.get('jvm_vs_nginx'), 3)}")
     print()
     for c in cases:
         if c["kind"] != "transfer":
@@ -257,7 +270,8 @@ def print_table(result):
             v = c.get(f"{t}_mbps")
             parts.append(f"{t} {fmt(v)}" if v is not None else f"{t} -")
         print(f"{c['name']:<14} MB/s ({c['mib']} MiB): " + "  ".join(parts)
-              + f"   tunnel/direct {fmt(c.get('tunnel_vs_direct'), 3)}")
+              + f"   tunnel/direct {fmt(c.get('tunnel_vs_direct'), 3)}  tunnel/jvm {fmt(c.get('tunnel_vs_jvm'), 3)}"
+              + f"  jvm/nginx {fmt(c.get('jvm_vs_nginx'), 3)}")
     for c in cases:
         if c["kind"] == "idle":
             if c.get("status") != "ok":
@@ -360,7 +374,7 @@ def chart(result, results_dir):
         "set style histogram clustered gap 1",
         "set style fill solid 0.85 border -1",
         "set boxwidth 0.9",
-        "set key top right",
+        "set key below horizontal",
         "set grid ytics",
         "set xtics rotate by -30",
         f"set multiplot layout 1,{len(panels)} title 'edge-tunnel bench ({result['run'].get('mode')}, {result['timestamp']})'",
@@ -372,7 +386,8 @@ def chart(result, results_dir):
         cols = [i + 2 for i in range(len(TARGETS)) if any(r[i + 1] != "NaN" for r in rows)]
         if not cols:
             continue
-        plots = ", ".join(f"'{path}' using {i}:xtic(1) title columnheader({i})" for i in cols)
+        plots = ", ".join(f"'{path}' using {i}:xtic(1) title columnheader({i}) lc rgb '{COLOURS[TARGETS[i - 2]]}'"
+                          for i in cols)
         script += [extra, f"set title '{title}'", "plot " + plots]
     script.append("unset multiplot")
     r = subprocess.run(["gnuplot"], input="\n".join(script), text=True, capture_output=True)
@@ -390,7 +405,7 @@ def chart(result, results_dir):
 def main():
     raw, results_dir = sys.argv[1], sys.argv[2]
     run = load(os.path.join(raw, "run.json"), {})
-    tunnel_status = run.get("tunnel_status", "unknown")
+    statuses = {t: run.get(key, "unknown") for t, key in STATUS_OF.items()}
     cases = []
     order = LOAD_CASES + TRANSFER_CASES + ["churn", "idle-agents"]
     for name in order:
@@ -399,9 +414,9 @@ def main():
             continue
         kind = meta.get("kind")
         if kind == "load":
-            cases.append(load_case(raw, name, meta, tunnel_status))
+            cases.append(load_case(raw, name, meta, statuses))
         elif kind == "transfer":
-            cases.append(transfer_case(raw, name, meta, tunnel_status))
+            cases.append(transfer_case(raw, name, meta, statuses))
         elif kind == "idle":
             cases.append(idle_case(raw, meta))
         elif kind == "churn":

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # edge-tunnel benchmark harness (issue 7; documented in docs/benchmarks.md).
 #
-# Runs the same load, in the same run, against four targets on loopback:
+# Runs the same load, in the same run, against five targets on loopback:
 #   direct  - the upstream nginx itself
 #   nginx   - a second nginx as a one-hop reverse proxy (keepalive pool to the upstream)
 #   ssh     - an OpenSSH reverse tunnel (ssh -R to a private sshd on a loopback port)
+#   jvm     - bench/JvmHop.java: a bare one-hop Reactor Netty proxy in one JVM (the tunnel's stack,
+#             no tunnel, no Spring), the reference for what one hop of that stack costs here
 #   tunnel  - our ingress-service + edge-agent
 # and writes bench/results/latest.json (the last one kept as previous.json) and latest.png.
 #
@@ -15,7 +17,7 @@
 #   --no-jmh        same as leaving "codec" out of --cases
 #   --keep-workdir  leave the temp dir (configs, logs) behind for inspection
 # Environment overrides: BENCH_JVM_FLAGS, BENCH_NGINX_WORKERS, BENCH_IDLE_AGENTS,
-#   BENCH_TRANSFER_MIB, BENCH_INGRESS_ARGS, BENCH_AGENT_ARGS, BENCH_SKIP_TUNNEL=1,
+#   BENCH_TRANSFER_MIB, BENCH_INGRESS_ARGS, BENCH_AGENT_ARGS, BENCH_SKIP_TUNNEL=1, BENCH_SKIP_JVM=1,
 #   BENCH_INGRESS_JAR / BENCH_AGENT_JAR (use these jars instead of the ones under */target).
 #
 # Every process it starts is killed on exit; all traffic stays on 127.0.0.1; every load run is
@@ -41,7 +43,7 @@ while [ $# -gt 0 ]; do
         --duration=*) DURATION=${1#*=} ;;
         --no-jmh) CASES=$(echo ",$CASES," | sed 's/,codec,/,/; s/^,//; s/,$//') ;;
         --keep-workdir) KEEP_WORKDIR=1 ;;
-        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
         *) echo "run.sh: unknown option: $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -52,7 +54,8 @@ if [ "$QUICK" = 1 ]; then
     : "${DURATION:=4}"
     WARMUP=2
     # the JVMs' C2 compiler needs about a minute of load on 2 cores before throughput settles
-    # (measured: 2k req/s after 5 s of warm-up, 8k after 60 s); nginx and sshd need none
+    # (measured: 2k req/s after 5 s of warm-up, 8k after 60 s); nginx and sshd need none; the jvm
+    # target gets the same as the tunnel, so the two JVM targets compare
     TUNNEL_WARMUP=45
     TRANSFER_MIB=${BENCH_TRANSFER_MIB:-256}
     IDLE_AGENTS=${BENCH_IDLE_AGENTS:-1000}
@@ -72,7 +75,7 @@ JVM_FLAGS=${BENCH_JVM_FLAGS:-"-Xms512m -Xmx512m -XX:+UseG1GC -XX:+ExitOnOutOfMem
 IDLE_JVM_FLAGS="-Xms1g -Xmx2g -XX:+UseG1GC"
 NGINX_WORKERS=${BENCH_NGINX_WORKERS:-auto}
 HOST_HEADER=bench.local
-TARGETS=(direct nginx ssh tunnel)
+TARGETS=(direct nginx ssh jvm tunnel)
 
 has_case() { case ",$CASES," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -315,6 +318,28 @@ PY
     return 1
 }
 
+JVM_STATUS=pending
+# start_jvm_hop: the jvm target, on the bench/jmh classpath (Reactor Netty, no Spring), tunnel JVM flags
+start_jvm_hop() {
+    if [ "${BENCH_SKIP_JVM:-0}" = 1 ]; then JVM_STATUS="skipped: BENCH_SKIP_JVM=1"; return 1; fi
+    if ! ensure_bench_classpath; then
+        JVM_STATUS="failed: could not build the bench/jmh classpath (see logs/mvn-bench.log)"
+        return 1
+    fi
+    JVM_HOP_PORT=$(free_port)
+    # shellcheck disable=SC2086 # JVM flags are a word list on purpose
+    bg jvm-hop java $JVM_FLAGS -cp "$BENCH_CP" "$BENCH_DIR/JvmHop.java" \
+        --port "$JVM_HOP_PORT" --upstream "http://127.0.0.1:$UP_PORT"
+    JVM_HOP_PID=$LAST_PID
+    # the JVM compiles the source file first
+    if ! wait_http "http://127.0.0.1:$JVM_HOP_PORT/small" 120 "$JVM_HOP_PID"; then
+        JVM_STATUS="failed: bench/JvmHop.java did not answer GET /small within 120 s (see logs/jvm-hop.log)"
+        tail -n 20 "$WORK/logs/jvm-hop.log" >&2 || true
+        return 1
+    fi
+    JVM_STATUS=ok
+}
+
 TUNNEL_STATUS=pending
 ensure_jars() {
     if [ "${BENCH_SKIP_TUNNEL:-0}" = 1 ]; then TUNNEL_STATUS="skipped: BENCH_SKIP_TUNNEL=1"; return 1; fi
@@ -412,7 +437,7 @@ warm_up() {
     for t in "${TARGETS[@]}"; do
         target_available "$t" || continue
         secs=$WARMUP
-        [ "$t" = tunnel ] && secs=$TUNNEL_WARMUP
+        case "$t" in jvm | tunnel) secs=$TUNNEL_WARMUP ;; esac
         log "warm-up $t (${secs}s)"
         BENCH_HOST=$HOST_HEADER timeout $((secs + 30)) wrk -t2 -c50 -d"${secs}s" -s "$BENCH_DIR/wrk-report.lua" \
             "http://127.0.0.1:${PORT_OF[$t]}/small" >/dev/null 2>&1 || true
@@ -620,6 +645,7 @@ main() {
     PORT_OF[nginx]=$HOP_PORT
     start_ssh
     PORT_OF[ssh]=$SSH_PORT
+    if start_jvm_hop; then PORT_OF[jvm]=$JVM_HOP_PORT; else log "JVM HOP CASES SKIPPED: $JVM_STATUS"; fi
     if ensure_jars; then
         log "starting ingress + agent ($INGRESS_JAR, $AGENT_JAR)"
         if start_tunnel; then PORT_OF[tunnel]=$MAIN_ING_PORT; fi
@@ -632,7 +658,10 @@ main() {
         if target_available "$t" && ! check_target "$t"; then
             log "target $t does not serve the fixed bodies correctly; leaving it out"
             unset "PORT_OF[$t]"
-            [ "$t" = tunnel ] && TUNNEL_STATUS="failed: wrong bodies through the tunnel"
+            case "$t" in
+                tunnel) TUNNEL_STATUS="failed: wrong bodies through the tunnel" ;;
+                jvm) JVM_STATUS="failed: wrong bodies through bench/JvmHop.java" ;;
+            esac
         fi
     done
 
@@ -653,7 +682,8 @@ main() {
     python3 - "$WORK/raw/run.json" <<EOF
 import json, sys
 json.dump({"mode": "$MODE", "duration_s": $DURATION, "transfer_mib": $TRANSFER_MIB,
-           "idle_agents": $IDLE_AGENTS, "tunnel_status": "$TUNNEL_STATUS", "ssh_cipher": "$SSH_CIPHER",
+           "idle_agents": $IDLE_AGENTS, "tunnel_status": "$TUNNEL_STATUS", "jvm_status": "$JVM_STATUS",
+           "ssh_cipher": "$SSH_CIPHER",
            "nginx_workers": "$NGINX_WORKERS", "jvm_flags": "$JVM_FLAGS",
            "loadavg_at_start": $LOADAVG_START,
            "ingress_jar": "${INGRESS_JAR:-}", "agent_jar": "${AGENT_JAR:-}",
