@@ -110,6 +110,7 @@ public class IdleAgents {
             agents.add(new SimAgent(i, String.format(hostFormat, i), false));
         }
         long start = System.nanoTime();
+        long cpuStart = processCpuNanos();
         String error = null;
         try {
             Flux.fromIterable(agents)
@@ -120,11 +121,13 @@ public class IdleAgents {
             error = "not all agents registered within " + timeout + " s: " + e.getMessage();
         }
         double seconds = (System.nanoTime() - start) / 1e9;
-        System.out.printf("registered %d of %d agents in %.2f s (rejected %d, failed %d)%n",
-                accepted.get(), count, seconds, rejected.get(), failed.get());
+        double cpuSeconds = (processCpuNanos() - cpuStart) / 1e9;
+        System.out.printf("registered %d of %d agents in %.2f s (rejected %d, failed %d); simulator CPU %.2f s%n",
+                accepted.get(), count, seconds, rejected.get(), failed.get(), cpuSeconds);
         write(result, "{\"mode\":\"idle\",\"agents\":" + count + ",\"registered\":" + accepted.get()
                 + ",\"rejected\":" + rejected.get() + ",\"failed\":" + failed.get()
                 + ",\"register_all_s\":" + String.format("%.3f", seconds)
+                + ",\"sim_cpu_s\":" + String.format("%.3f", cpuSeconds)
                 + ",\"error\":" + (error == null ? "null" : quote(error)) + "}");
         if (stopFile != null) {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(600);
@@ -135,7 +138,14 @@ public class IdleAgents {
         for (SimAgent a : agents) {
             a.close();
         }
-        Thread.sleep(500);
+        // exiting before the close handshakes finish would reset the rest (logged by the ingress);
+        // close() itself gives up on a peer after 5 s
+        try {
+            CompletableFuture.allOf(agents.stream().map(a -> a.closed).toArray(CompletableFuture[]::new))
+                    .get(15, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            System.err.println("some tunnels were still closing after 15 s");
+        }
     }
 
     static void churn(int count, String host, int durationSeconds, long periodMillis, int timeout, String readyFile,
@@ -335,6 +345,12 @@ public class IdleAgents {
                 }
             });
         }
+    }
+
+    /** CPU time of this whole JVM (all threads: event loops, JIT, GC). */
+    static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+                .getOperatingSystemMXBean()).getProcessCpuTime();
     }
 
     static Map<String, String> parse(String[] args) {

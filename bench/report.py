@@ -145,7 +145,14 @@ def idle_case(raw, meta):
         "rss_mib_before": round(meta["rss_kib_before"] / 1024, 1) if meta.get("rss_kib_before") else None,
         "rss_mib_after": round(meta["rss_kib_after"] / 1024, 1) if meta.get("rss_kib_after") else None,
         "ingress_jvm_flags": meta.get("jvm_flags"),
+        "ingress_cpu_s": meta.get("ingress_cpu_s"),
+        "sim_cpu_s": sim.get("sim_cpu_s"),
+        "loadavg_during": [meta.get("loadavg_before"), meta.get("loadavg_after")],
     })
+    if n and meta.get("ingress_cpu_s") is not None:
+        case["ingress_cpu_ms_per_agent"] = round(meta["ingress_cpu_s"] * 1000 / n, 2)
+    if n and sim.get("sim_cpu_s") is not None:
+        case["sim_cpu_ms_per_agent"] = round(sim["sim_cpu_s"] * 1000 / n, 2)
     if n and meta.get("heap_kib_after") is not None and meta.get("heap_kib_before") is not None:
         case["heap_kib_per_agent"] = round((meta["heap_kib_after"] - meta["heap_kib_before"]) / n, 2)
     if n and meta.get("rss_kib_after") is not None and meta.get("rss_kib_before") is not None:
@@ -280,7 +287,10 @@ def print_table(result):
                 print(f"idle-agents: {c.get('registered')}/{c.get('agents')} registered in {fmt(c.get('register_all_s'), 2)} s; "
                       f"heap {fmt(c.get('heap_mib_before'))} -> {fmt(c.get('heap_mib_after'))} MiB "
                       f"({fmt(c.get('heap_kib_per_agent'), 2)} KiB/agent); RSS {fmt(c.get('rss_mib_before'))} -> "
-                      f"{fmt(c.get('rss_mib_after'))} MiB ({fmt(c.get('rss_kib_per_agent'), 2)} KiB/agent)")
+                      f"{fmt(c.get('rss_mib_after'))} MiB ({fmt(c.get('rss_kib_per_agent'), 2)} KiB/agent); "
+                      f"CPU per registration: ingress {fmt(c.get('ingress_cpu_ms_per_agent'), 2)} ms, "
+                      f"simulator {fmt(c.get('sim_cpu_ms_per_agent'), 2)} ms (load average "
+                      f"{fmt((c.get('loadavg_during') or [None])[0], 2)} -> {fmt((c.get('loadavg_during') or [None, None])[1], 2)})")
         if c["kind"] == "churn":
             if c.get("status") != "ok":
                 print(f"churn: {c.get('status')}")

@@ -459,6 +459,7 @@ load_case() { # load_case NAME CONNS PATH
     echo "{\"kind\":\"load\",\"connections\":$conns,\"path\":\"$path\",\"duration_s\":$DURATION}" >"$WORK/raw/$name.meta.json"
 }
 
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; } # utime + stime, all threads
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
@@ -557,10 +558,14 @@ idle_case() {
         echo '{"kind":"idle","status":"failed: idle ingress not ready"}' >"$meta"
         return 0
     fi
-    local pid=$ING_PID heap0 rss0 heap1 rss1 sim_pid
+    local pid=$ING_PID heap0 rss0 heap1 rss1 sim_pid cpu0 cpu1 load0 load1
     heap0=$(heap_used_kib "$pid")
     rss0=$(rss_kib "$pid")
     rm -f "$WORK/idle.stop"
+    # CPU the ingress spends while the agents register (the simulator reports its own): unlike the
+    # wall time, this does not depend on what else runs on the machine
+    cpu0=$(cpu_ticks "$pid")
+    load0=$(cut -d' ' -f1 /proc/loadavg)
     bg idle-agents java -Xmx2g -cp "$BENCH_CP" "$BENCH_DIR/IdleAgents.java" --mode idle \
         --uri "ws://127.0.0.1:$ING_TUNNEL/tunnel" --token "$TOKEN" --count "$IDLE_AGENTS" \
         --host-format 'idle-%d.bench.local' --stop-file "$WORK/idle.stop" --timeout 180 \
@@ -570,13 +575,15 @@ idle_case() {
     while [ $SECONDS -lt $deadline ] && kill -0 "$sim_pid" 2>/dev/null && [ ! -s "$WORK/raw/idle-agents.sim.json" ]; do
         sleep 0.5
     done
+    cpu1=$(cpu_ticks "$pid")
+    load1=$(cut -d' ' -f1 /proc/loadavg)
     sleep 2 # let the ingress settle (registration bookkeeping, first heartbeats)
     heap1=$(heap_used_kib "$pid")
     rss1=$(rss_kib "$pid")
     touch "$WORK/idle.stop"
     for _ in $(seq 1 60); do kill -0 "$sim_pid" 2>/dev/null || break; sleep 0.5; done
     kill -TERM "$pid" 2>/dev/null || true
-    echo "{\"kind\":\"idle\",\"status\":\"ok\",\"agents\":$IDLE_AGENTS,\"heap_kib_before\":${heap0:-null},\"heap_kib_after\":${heap1:-null},\"rss_kib_before\":${rss0:-null},\"rss_kib_after\":${rss1:-null},\"jvm_flags\":\"$IDLE_JVM_FLAGS\"}" >"$meta"
+    echo "{\"kind\":\"idle\",\"status\":\"ok\",\"agents\":$IDLE_AGENTS,\"heap_kib_before\":${heap0:-null},\"heap_kib_after\":${heap1:-null},\"rss_kib_before\":${rss0:-null},\"rss_kib_after\":${rss1:-null},\"ingress_cpu_s\":$(awk -v a="$cpu0" -v b="$cpu1" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (b - a) / hz }'),\"loadavg_before\":$load0,\"loadavg_after\":$load1,\"jvm_flags\":\"$IDLE_JVM_FLAGS\"}" >"$meta"
 }
 
 churn_case() {
