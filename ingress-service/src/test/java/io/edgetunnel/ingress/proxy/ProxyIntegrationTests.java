@@ -206,6 +206,25 @@ class ProxyIntegrationTests {
     }
 
     @Test
+    void requestHeadersKeepCaseOrderAndDuplicatesAndLoseHopByHopOnTheWayToTheAgent() throws Exception {
+        FakeAgent agent = agent("agent-headers", hello("ok"), "hdr.test");
+
+        String reply = Http.raw(publicPort, "GET /h HTTP/1.1\r\nHost: hdr.test\r\n"
+                + "X-Dup: one\r\nX-MiXeD-Case: v\r\nx-dup: two\r\n"
+                + "Connection: keep-alive, X-Hop-Secret\r\nX-Hop-Secret: s\r\nKeep-Alive: timeout=5\r\n"
+                + "Proxy-Connection: keep-alive\r\nTE: gzip\r\n\r\n");
+
+        assertThat(reply).startsWith("HTTP/1.1 200");
+        List<Header> headers = agent.requests().get(0).headers();
+        assertThat(headers).filteredOn(h -> h.name().equalsIgnoreCase("X-Dup"))
+                .containsExactly(new Header("X-Dup", "one"), new Header("x-dup", "two"));
+        assertThat(headers).contains(new Header("X-MiXeD-Case", "v"));
+        assertThat(headers).extracting(h -> h.name().toLowerCase(java.util.Locale.ROOT))
+                .doesNotContain("connection", "x-hop-secret", "keep-alive", "proxy-connection", "te")
+                .contains("x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port", "x-request-id");
+    }
+
+    @Test
     void upstreamFailuresMapToGatewayStatuses() {
         agent("agent-fail", (agent, request, body) -> {
             ResetCode code = switchCode(request.target());

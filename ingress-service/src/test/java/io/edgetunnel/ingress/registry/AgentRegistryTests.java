@@ -10,7 +10,11 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
 class AgentRegistryTests {
@@ -339,5 +343,47 @@ class AgentRegistryTests {
 
         assertThat(registry.tunnelCount()).isZero();
         assertThat(millis).as("10,000 registrations and removals (ms)").isLessThan(5_000);
+    }
+
+    @Test
+    void routingNeverWaitsForARegistrationInProgress() throws Exception {
+        CountDownLatch inside = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        // the registry reads its clock while it holds its write lock: on the writer thread it stalls there
+        AgentRegistry stalling = new AgentRegistry(() -> {
+            if (Thread.currentThread().getName().equals("stalled-registration")) {
+                inside.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            return System.nanoTime();
+        });
+        StubTunnel serving = new StubTunnel("serving", "busy.test");
+        stalling.register(serving);
+        Thread writer = new Thread(() -> stalling.register(new StubTunnel("newcomer", "busy.test")),
+                "stalled-registration");
+        writer.start();
+        CompletableFuture<Boolean> removal = null;
+        try {
+            assertThat(inside.await(10, TimeUnit.SECONDS)).isTrue();
+            // another change waits for the lock the stalled registration holds ...
+            removal = CompletableFuture.supplyAsync(() -> stalling.unregister(serving));
+            // ... while routing goes on from the last published table
+            List<Tunnel> picks = CompletableFuture.supplyAsync(() -> IntStream.range(0, 1000)
+                            .mapToObj(i -> stalling.match("busy.test", "/").pick(null))
+                            .toList())
+                    .get(10, TimeUnit.SECONDS);
+            assertThat(picks).hasSize(1000).containsOnly(serving);
+            assertThat(removal).as("the removal waits for the write lock").isNotDone();
+        } finally {
+            release.countDown();
+            writer.join(10_000);
+        }
+        assertThat(removal.get(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(stalling.tunnelCount("busy.test")).isEqualTo(1);
+        assertThat(stalling.match("busy.test", "/").pick(null).agentId()).isEqualTo("newcomer");
     }
 }

@@ -3,7 +3,9 @@ package io.edgetunnel.ingress.security.iam;
 import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
 import static com.github.tomakehurst.wiremock.client.WireMock.anyRequestedFor;
 import static com.github.tomakehurst.wiremock.client.WireMock.anyUrl;
+import static com.github.tomakehurst.wiremock.client.WireMock.containing;
 import static com.github.tomakehurst.wiremock.client.WireMock.equalTo;
+import static com.github.tomakehurst.wiremock.client.WireMock.matchingJsonPath;
 import static com.github.tomakehurst.wiremock.client.WireMock.okForContentType;
 import static com.github.tomakehurst.wiremock.client.WireMock.post;
 import static com.github.tomakehurst.wiremock.client.WireMock.postRequestedFor;
@@ -315,6 +317,34 @@ class CallerIdentityVerifierTests {
         IamIdentity identity = verifier(CLOCK, new EcsCheckProperties("edge", true, true), List.of())
                 .verify(proof().encode()).block();
         assertThat(identity.taskArn()).endsWith("/" + FakeSts.TASK_ID);
+        // asked with the ingress's own credentials, for the configured cluster and the session's task
+        sts.verify(1, postRequestedFor(urlEqualTo("/"))
+                .withHeader("X-Amz-Target", equalTo("AmazonEC2ContainerServiceV20141113.DescribeTasks"))
+                .withHeader("Authorization", containing("Credential=AKIAINGRESSOWNROLE01/"))
+                .withRequestBody(matchingJsonPath("$.cluster", equalTo("edge")))
+                .withRequestBody(matchingJsonPath("$.tasks[0]", equalTo(FakeSts.TASK_ID))));
+    }
+
+    @Test
+    void ecsRejectsATaskThatIsNotExternal() {
+        FakeSts.install(sts, FakeSts.CALLER_ARN);
+        EcsStubs.describeTasks(sts, "FARGATE", "RUNNING");
+        assertThatThrownBy(() -> verifier(CLOCK, new EcsCheckProperties("edge", true, false), List.of())
+                        .verify(proof().encode()).block())
+                .isInstanceOfSatisfying(IdentityRejection.class,
+                        e -> assertThat(e.reason()).isEqualTo(RejectReason.IDENTITY_UNVERIFIED))
+                .hasMessageContaining("ecs: task " + FakeSts.TASK_ID + " launch type FARGATE (expected: EXTERNAL)");
+    }
+
+    @Test
+    void ecsRejectsARoleSessionThatIsNoTaskOfTheCluster() {
+        FakeSts.install(sts, FakeSts.CALLER_ARN);
+        EcsStubs.noSuchTask(sts);
+        assertThatThrownBy(() -> verifier(CLOCK, new EcsCheckProperties("edge", true, false), List.of())
+                        .verify(proof().encode()).block())
+                .isInstanceOfSatisfying(IdentityRejection.class,
+                        e -> assertThat(e.reason()).isEqualTo(RejectReason.IDENTITY_UNVERIFIED))
+                .hasMessageContaining("ecs: task " + FakeSts.TASK_ID + " not found in cluster edge");
     }
 
     @Test

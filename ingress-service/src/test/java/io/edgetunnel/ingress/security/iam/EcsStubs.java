@@ -21,6 +21,12 @@ final class EcsStubs {
                  "failures":[]}""".formatted(TASK_ARN, INSTANCE_ARN, launchType, lastStatus));
     }
 
+    /** DescribeTasks knows no such task: an empty list and a MISSING failure, as ECS answers. */
+    static void noSuchTask(WireMockExtension wm) {
+        stub(wm, "DescribeTasks", """
+                {"tasks":[],"failures":[{"arn":"%s","reason":"MISSING"}]}""".formatted(TASK_ARN));
+    }
+
     static void describeContainerInstances(WireMockExtension wm, String instanceId) {
         stub(wm, "DescribeContainerInstances", """
                 {"containerInstances":[{"containerInstanceArn":"%s","ec2InstanceId":"%s","status":"ACTIVE",

@@ -20,6 +20,9 @@ import io.edgetunnel.protocol.ProtocolVersion;
 import io.edgetunnel.protocol.RejectReason;
 import io.edgetunnel.protocol.RouteClaim;
 import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -114,8 +117,24 @@ class SecurityIntegrationTests {
         return agent.next(WAIT);
     }
 
-    private static void rejected(Frame frame, RejectReason reason) {
-        assertThat(frame).isInstanceOfSatisfying(Frame.Reject.class, r -> assertThat(r.reason()).isEqualTo(reason));
+    /** Every reject message the ingress sent in this test: the error bodies agents see. */
+    private final List<String> rejectMessages = new ArrayList<>();
+
+    private void rejected(Frame frame, RejectReason reason) {
+        assertThat(frame).isInstanceOfSatisfying(Frame.Reject.class, r -> {
+            assertThat(r.reason()).isEqualTo(reason);
+            rejectMessages.add(r.message());
+        });
+    }
+
+    /** A GET on the management port: the admin listing or the Prometheus scrape. */
+    private String management(String path) throws Exception {
+        int port = Integer.parseInt(context.getEnvironment().getProperty("local.management.port"));
+        HttpResponse<String> response = HttpClient.newHttpClient().send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(response.statusCode()).as(path).isEqualTo(200);
+        return response.body();
     }
 
     private double rejections(RejectReason reason) {
@@ -139,7 +158,7 @@ class SecurityIntegrationTests {
     }
 
     @Test
-    void tokensFromSecretsManagerPolicyRotationCountersAndNoSecretInLogs(CapturedOutput output) {
+    void tokensFromSecretsManagerPolicyRotationCountersAndNoSecretAnywhere(CapturedOutput output) throws Exception {
         secret("{\"team-a\":\"" + TOKEN_A + "\",\"team-b\":\"" + TOKEN_B + "\"}", null);
         start("--ingress.auth.mode=token", "--ingress.auth.token-secret-id=" + SecretsStubs.SECRET_ID,
                 "--ingress.auth.unknown-token-refresh-min-interval=0s",
@@ -176,16 +195,26 @@ class SecurityIntegrationTests {
         rejected(hello("intruder-2", "another-guess", "", "a.example.com"), RejectReason.BAD_CREDENTIALS);
         assertThat(hello("agent-a6", TOKEN_A2, "", "a.example.com")).isInstanceOf(Frame.Accept.class);
 
+        // after a run with failures, no secret in the admin listing, the metrics or the reject messages
+        String listing = management("/actuator/tunnels");
+        String metrics = management("/actuator/prometheus");
+        assertThat(listing).contains("\"identity\":\"token:team-a\"");
+        assertThat(metrics).contains("reason=\"BAD_CREDENTIALS\"");
+        assertThat(rejectMessages).hasSize(4);
         context.close();
         String logs = output.getAll();
         assertThat(logs).contains("HOST_NOT_ALLOWED").contains("BAD_CREDENTIALS").contains("AccessDeniedException");
         for (String secret : List.of(TOKEN_A, TOKEN_B, TOKEN_A2, "guessed-token", "another-guess", INGRESS_SECRET_KEY)) {
             assertThat(logs).as("logs must not contain a secret").doesNotContain(secret);
+            assertThat(listing).as("the admin listing must not contain a secret").doesNotContain(secret);
+            assertThat(metrics).as("metrics must not contain a secret").doesNotContain(secret);
+            assertThat(rejectMessages).as("reject messages must not contain a secret")
+                    .allSatisfy(message -> assertThat(message).doesNotContain(secret));
         }
     }
 
     @Test
-    void iamProofIsVerifiedWithTheConfiguredStsAndNeverAnAgentChosenUrl(CapturedOutput output) {
+    void iamProofIsVerifiedWithTheConfiguredStsAndNeverAnAgentChosenUrl(CapturedOutput output) throws Exception {
         FakeSts.install(sts, FakeSts.CALLER_ARN);
         URI stsUrl = URI.create(sts.baseUrl() + "/");
         start("--ingress.auth.mode=iam", "--ingress.iam.server-id=ingress.test", "--ingress.iam.sts-url=" + stsUrl);
@@ -209,9 +238,40 @@ class SecurityIntegrationTests {
         assertThat(rejections(RejectReason.IDENTITY_UNVERIFIED)).isEqualTo(unverified + 2);
         agentChosen.verify(0, anyRequestedFor(anyUrl()));
 
+        String listing = management("/actuator/tunnels");
+        String metrics = management("/actuator/prometheus");
         context.close();
-        assertThat(output.getAll()).doesNotContain(FakeSts.SECRET_KEY).doesNotContain(FakeSts.SESSION_TOKEN)
-                .doesNotContain(INGRESS_SECRET_KEY);
+        for (String secret : List.of(FakeSts.SECRET_KEY, FakeSts.SESSION_TOKEN, INGRESS_SECRET_KEY)) {
+            assertThat(output.getAll()).as("logs").doesNotContain(secret);
+            assertThat(listing).as("admin listing").doesNotContain(secret);
+            assertThat(metrics).as("metrics").doesNotContain(secret);
+            assertThat(rejectMessages).as("reject messages").allSatisfy(m -> assertThat(m).doesNotContain(secret));
+        }
+    }
+
+    @Test
+    void tokenAndIamModeNeedsBothAndTheIdentityIsTheRole() throws Exception {
+        FakeSts.install(sts, FakeSts.CALLER_ARN);
+        URI stsUrl = URI.create(sts.baseUrl() + "/");
+        start("--ingress.auth.mode=token-and-iam", "--ingress.auth.token=" + TOKEN_A, "--ingress.auth.token-name=team-a",
+                "--ingress.iam.server-id=ingress.test", "--ingress.iam.sts-url=" + stsUrl,
+                "--ingress.policy.failed-hellos.free-failures=100");
+        ProofFixture proof = new ProofFixture(stsUrl);
+        proof.serverId = "ingress.test";
+
+        assertThat(hello("both", TOKEN_A, proof.encode(), "iam.example.com")).isInstanceOf(Frame.Accept.class);
+        TunnelsEndpoint.TunnelView view = listed("both");
+        assertThat(view.identity()).isEqualTo(FakeSts.ROLE_ARN);
+        assertThat(view.verifiedBy()).isEqualTo("token-and-iam");
+
+        rejected(hello("proof-only", "", proof.encode(), "iam.example.com"), RejectReason.BAD_CREDENTIALS);
+        rejected(hello("proof-wrong-token", "guessed-token", proof.encode(), "iam.example.com"),
+                RejectReason.BAD_CREDENTIALS);
+        rejected(hello("token-only", TOKEN_A, "", "iam.example.com"), RejectReason.IDENTITY_UNVERIFIED);
+        // the identity is the role, so a host policy gives only the token name stays out of reach
+        rejected(hello("both-other-host", TOKEN_A, proof.encode(), "a.example.com"), RejectReason.HOST_NOT_ALLOWED);
+        assertThat(management("/actuator/tunnels")).contains("\"verifiedBy\":\"token-and-iam\"")
+                .doesNotContain(TOKEN_A).doesNotContain(FakeSts.SESSION_TOKEN);
     }
 
     @Test
@@ -226,11 +286,24 @@ class SecurityIntegrationTests {
         assertThat(rejections(RejectReason.RATE_LIMITED)).isEqualTo(limited + 1);
     }
     @Test
+    void helloOverTheSizeLimitIsRejectedAndCounted() {
+        start("--ingress.auth.token=the-right-token", "--ingress.auth.token-name=team-a",
+                "--ingress.policy.max-hello-bytes=2048");
+        double invalid = rejections(RejectReason.INVALID_HELLO);
+        rejected(hello("big", "the-right-token", "x".repeat(5000), "a.example.com"), RejectReason.INVALID_HELLO);
+        assertThat(rejections(RejectReason.INVALID_HELLO)).isEqualTo(invalid + 1);
+        assertThat(rejectMessages.get(0)).contains("ingress.policy.max-hello-bytes");
+        assertThat(hello("small", "the-right-token", "", "a.example.com")).isInstanceOf(Frame.Accept.class);
+    }
+
+    @Test
     void tunnelsPerIdentityAreCountedFromTheRegistry() {
         start("--ingress.auth.token=the-right-token", "--ingress.auth.token-name=team-a",
                 "--ingress.policy.max-tunnels-per-identity=1");
         assertThat(hello("first", "the-right-token", "", "a.example.com")).isInstanceOf(Frame.Accept.class);
+        double tooMany = rejections(RejectReason.TOO_MANY_TUNNELS);
         rejected(hello("second", "the-right-token", "", "a.example.com"), RejectReason.TOO_MANY_TUNNELS);
+        assertThat(rejections(RejectReason.TOO_MANY_TUNNELS)).isEqualTo(tooMany + 1);
         agents.get(0).close();
         org.awaitility.Awaitility.await().atMost(WAIT)
                 .until(() -> context.getBean(io.edgetunnel.ingress.registry.AgentRegistry.class).tunnelCount() == 0);

@@ -99,6 +99,19 @@ class RotatingTokenVerifierTests {
     }
 
     @Test
+    void acceptsASecretGivenByItsArn() {
+        String arn = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:" + SECRET_ID + "-AbCdEf";
+        SecretsStubs.version(wm, arn, "AWSCURRENT", "current-by-arn");
+        SecretsStubs.version(wm, arn, "AWSPREVIOUS", "previous-by-arn");
+        TokenSourceProperties properties =
+                new TokenSourceProperties("", null, arn, "shared", Duration.ofMinutes(5), Duration.ofSeconds(30));
+        verifier = RotatingTokenVerifier.of(properties, TokenLoaders.from(properties, clients::secretsManager), clock)
+                .loadNow();
+        assertThat(verifier.verify("current-by-arn").block()).contains(new AcceptedTokens.Match("shared", "AWSCURRENT"));
+        assertThat(verifier.verify("previous-by-arn").block()).contains(new AcceptedTokens.Match("shared", "AWSPREVIOUS"));
+    }
+
+    @Test
     void jsonSecretHoldsNamedTokens() {
         SecretsStubs.version(wm, "AWSCURRENT", "{\"team-a\":\"token-a\",\"team-b\":\"token-b\"}");
         SecretsStubs.noVersion(wm, "AWSPREVIOUS");

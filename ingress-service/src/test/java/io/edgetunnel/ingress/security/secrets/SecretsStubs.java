@@ -30,8 +30,13 @@ public final class SecretsStubs {
     }
 
     public static void version(WireMockExtension wm, String stage, String value) {
+        version(wm, SECRET_ID, stage, value);
+    }
+
+    /** A version of the secret asked for by {@code secretId} exactly (its name or its ARN). */
+    public static void version(WireMockExtension wm, String secretId, String stage, String value) {
         wm.stubFor(post("/").withHeader("X-Amz-Target", equalTo("secretsmanager.GetSecretValue"))
-                .withRequestBody(matchingJsonPath("$.SecretId", equalTo(SECRET_ID)))
+                .withRequestBody(matchingJsonPath("$.SecretId", equalTo(secretId)))
                 .withRequestBody(matchingJsonPath("$.VersionStage", equalTo(stage)))
                 .willReturn(okForContentType("application/x-amz-json-1.1", """
                         {"ARN":"arn:aws:secretsmanager:eu-west-1:111122223333:secret:%s-AbCdEf","Name":"%s",
