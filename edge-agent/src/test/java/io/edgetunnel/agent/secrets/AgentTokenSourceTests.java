@@ -81,6 +81,13 @@ class AgentTokenSourceTests {
     }
 
     @Test
+    void readsASecretGivenByItsArn() {
+        String arn = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:" + SECRET_ID + "-AbCdEf";
+        AwsStubs.secret(wm, arn, "AWSCURRENT", "secret-token-by-arn");
+        assertThat(source("", null, arn, "").load().current()).isEqualTo("secret-token-by-arn");
+    }
+
+    @Test
     void readsAJsonKeyOfTheSecret() {
         AwsStubs.secret(wm, SECRET_ID, "AWSCURRENT", "{\\\"token\\\":\\\"json-token\\\"}");
         assertThat(source("", null, SECRET_ID, "token").load().current()).isEqualTo("json-token");
