@@ -53,66 +53,120 @@ class BulkTransferIntegrationTests {
         upstream.close();
     }
 
+    /** The agent queues at most a window of DATA, plus 6-byte frame headers and small control frames. */
+    private static final long AGENT_QUEUE_BOUND = WINDOW + 8 * 1024;
+    /** Bytes per second the slow reader takes, well below what the tunnel moves on this machine. */
+    private static final long SLOW_READ_RATE = 16L * 1024 * 1024;
+
     @Test
     void slowReaderOfA512MibDownloadKeepsBufferedBytesWithinTheWindow() throws InterruptedException {
-        AtomicLong received = new AtomicLong();
-        AtomicReference<Subscription> subscription = new AtomicReference<>();
-        AtomicReference<Throwable> failure = new AtomicReference<>();
-        var done = new CountDownLatch(1);
-        long producedBefore = upstream.downloadBytesProduced.get();
         long downloadBytes = 512L * 1024 * 1024;
+        long producedBefore = upstream.downloadBytesProduced.get();
+        AtomicLong received = new AtomicLong();
+        SlowReader reader = new SlowReader(received);
+        GaugeSampler sampler = new GaugeSampler(() -> upstream.downloadBytesProduced.get() - producedBefore - received.get());
+        long start = System.nanoTime();
+        try (sampler; reader) {
+            PublicClient.to(ingress, "bulk.example")
+                    .responseTimeout(Duration.ofSeconds(300))
+                    .get()
+                    .uri("/download?mib=512")
+                    .response((res, body) -> body)
+                    .subscribe(reader);
 
-        PublicClient.to(ingress, "bulk.example")
-                .get()
-                .uri("/download?mib=512")
-                .response((res, body) -> body)
-                .subscribe(new BaseSubscriber<ByteBuf>() {
-                    @Override
-                    protected void hookOnSubscribe(Subscription s) {
-                        subscription.set(s);
-                        s.request(1);
-                    }
+            // first the client reads one chunk, then stops reading: everything behind it must stall, bounded
+            Thread.sleep(3000);
+            long producedWhilePaused = upstream.downloadBytesProduced.get() - producedBefore;
+            assertThat(received.get()).as("the first chunk arrived").isPositive();
+            assertThat(producedWhilePaused)
+                    .as("backpressure reaches the local app: it produced only window + socket buffers")
+                    .isLessThan(64L * 1024 * 1024);
+            System.out.printf("slow reader paused after %d bytes: the app produced %d bytes%n",
+                    received.get(), producedWhilePaused);
 
-                    @Override
-                    protected void hookOnNext(ByteBuf buf) {
-                        received.addAndGet(buf.readableBytes());
-                    }
-
-                    @Override
-                    protected void hookOnError(Throwable t) {
-                        failure.set(t);
-                    }
-
-                    @Override
-                    protected void hookFinally(SignalType type) {
-                        done.countDown();
-                    }
-                });
-
-        // the client reads one chunk, then stops reading: everything behind it must stall, bounded
-        double maxIngressBuffered = 0;
-        double maxAgentBuffered = 0;
-        for (int i = 0; i < 30; i++) {
-            Thread.sleep(100);
-            maxIngressBuffered = Math.max(maxIngressBuffered, ingress.gauge("tunnel.ingress.buffered.bytes"));
-            maxAgentBuffered = Math.max(maxAgentBuffered, agent.tunnels().bufferedBytes());
+            // then it reads the rest slowly, at a fixed rate far below what the tunnel could move
+            reader.readAt(SLOW_READ_RATE);
+            assertThat(reader.done.await(200, TimeUnit.SECONDS))
+                    .as("download finished; received %d bytes", received.get())
+                    .isTrue();
         }
-        long producedWhilePaused = upstream.downloadBytesProduced.get() - producedBefore;
-
-        assertThat(maxIngressBuffered).isLessThanOrEqualTo(WINDOW);
-        assertThat(maxAgentBuffered).isLessThanOrEqualTo(WINDOW);
-        assertThat(producedWhilePaused)
-                .as("backpressure reaches the local app: it produced only window + socket buffers")
-                .isLessThan(64L * 1024 * 1024);
-
-        assertThat(received.get()).as("the first chunk arrived").isPositive();
-        subscription.get().request(Long.MAX_VALUE);
-        assertThat(done.await(120, TimeUnit.SECONDS))
-                .as("download finished; received %d bytes", received.get())
-                .isTrue();
-        assertThat(failure.get()).isNull();
+        System.out.printf("slow read of 512 MiB at %d MiB/s: %d ms; max buffered ingress %d, agent outbound queue %d, "
+                        + "agent request buffer %d; app ahead of the reader by at most %d bytes; %d samples%n",
+                SLOW_READ_RATE >> 20, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start),
+                sampler.maxIngress.get(), sampler.maxAgentQueued.get(), sampler.maxAgentBuffered.get(),
+                sampler.maxAhead.get(), sampler.samples.get());
+        assertThat(reader.failure.get()).isNull();
         assertThat(received.get()).isEqualTo(downloadBytes);
+        assertThat(sampler.samples.get()).isGreaterThan(500);
+        assertThat(sampler.maxIngress.get()).as("ingress buffered bytes").isLessThanOrEqualTo(WINDOW);
+        assertThat(sampler.maxAgentQueued.get()).as("agent outbound queue").isLessThanOrEqualTo(AGENT_QUEUE_BOUND);
+        assertThat(sampler.maxAgentBuffered.get()).as("agent request buffer").isLessThanOrEqualTo(WINDOW);
+        assertThat(sampler.maxAhead.get())
+                .as("the app was held back by the reader the whole time, never far ahead of it")
+                .isLessThan(64L * 1024 * 1024);
         await().atMost(Duration.ofSeconds(10)).until(() -> ingress.gauge("tunnel.ingress.buffered.bytes") == 0);
+    }
+
+    /**
+     * Takes one chunk, then nothing until {@link #readAt}; from then on requests the next chunk only
+     * when the bytes read so far are within the given rate.
+     */
+    private static final class SlowReader extends BaseSubscriber<ByteBuf> implements AutoCloseable {
+        final AtomicLong received;
+        final AtomicReference<Throwable> failure = new AtomicReference<>();
+        final CountDownLatch done = new CountDownLatch(1);
+        final java.util.concurrent.ScheduledExecutorService timer =
+                java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+        private volatile long rate;
+        private volatile long readingSince;
+        private volatile long bytesAtStart;
+
+        SlowReader(AtomicLong received) {
+            this.received = received;
+        }
+
+        void readAt(long bytesPerSecond) {
+            bytesAtStart = received.get();
+            readingSince = System.nanoTime();
+            rate = bytesPerSecond;
+            request(1);
+        }
+
+        @Override
+        protected void hookOnSubscribe(Subscription s) {
+            s.request(1);
+        }
+
+        @Override
+        protected void hookOnNext(ByteBuf buf) {
+            long total = received.addAndGet(buf.readableBytes());
+            if (rate == 0) {
+                return; // paused: readAt asks for the next chunk
+            }
+            long dueNanos = (total - bytesAtStart) * 1_000_000_000L / rate;
+            long waitNanos = dueNanos - (System.nanoTime() - readingSince);
+            if (waitNanos <= 0) {
+                request(1);
+            } else {
+                timer.schedule(() -> request(1), waitNanos, TimeUnit.NANOSECONDS);
+            }
+        }
+
+        @Override
+        protected void hookOnError(Throwable t) {
+            failure.set(t);
+        }
+
+        @Override
+        protected void hookFinally(SignalType type) {
+            done.countDown();
+        }
+
+        @Override
+        public void close() {
+            timer.shutdownNow();
+            dispose();
+        }
     }
 
     /** 2 GiB by default; {@code -De2e.bulk.mib=1024} on a slow machine. */
@@ -122,18 +176,30 @@ class BulkTransferIntegrationTests {
     private static final java.util.concurrent.CompletableFuture<String> LARGE_SHA256 =
             java.util.concurrent.CompletableFuture.supplyAsync(() -> Payloads.sha256(LARGE_BYTES, 0));
 
-    /** Samples the buffered-bytes gauges of both sides every 20 ms until closed. */
+    /**
+     * Samples every 20 ms, through the gauges both services expose: the ingress's buffered response
+     * bytes, the agent's outbound frame queue and its buffered request bytes; and optionally how far
+     * the app is ahead of the reader.
+     */
     private static final class GaugeSampler implements AutoCloseable {
         final AtomicLong maxIngress = new AtomicLong();
-        final AtomicLong maxAgent = new AtomicLong();
+        final AtomicLong maxAgentQueued = new AtomicLong();
+        final AtomicLong maxAgentBuffered = new AtomicLong();
+        final AtomicLong maxAhead = new AtomicLong();
         final AtomicLong samples = new AtomicLong();
         final java.util.concurrent.ScheduledExecutorService timer =
                 java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
 
         GaugeSampler() {
+            this(() -> 0);
+        }
+
+        GaugeSampler(java.util.function.LongSupplier ahead) {
             timer.scheduleAtFixedRate(() -> {
                 maxIngress.accumulateAndGet((long) ingress.gauge("tunnel.ingress.buffered.bytes"), Math::max);
-                maxAgent.accumulateAndGet(agent.tunnels().bufferedBytes(), Math::max);
+                maxAgentQueued.accumulateAndGet((long) agent.gauge("tunnel.agent.outbound.queued.bytes"), Math::max);
+                maxAgentBuffered.accumulateAndGet((long) agent.gauge("tunnel.agent.buffered.bytes"), Math::max);
+                maxAhead.accumulateAndGet(ahead.getAsLong(), Math::max);
                 samples.incrementAndGet();
             }, 0, 20, TimeUnit.MILLISECONDS);
         }
@@ -158,15 +224,15 @@ class BulkTransferIntegrationTests {
                     .single()
                     .block(Duration.ofSeconds(300));
         }
-        System.out.printf("download of %d MiB: %d ms, max buffered ingress %d / agent %d over %d samples%n",
+        System.out.printf("download of %d MiB: %d ms, max buffered ingress %d / agent outbound queue %d over %d samples%n",
                 LARGE_BYTES >> 20, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start),
-                sampler.maxIngress.get(), sampler.maxAgent.get(), sampler.samples.get());
+                sampler.maxIngress.get(), sampler.maxAgentQueued.get(), sampler.samples.get());
         assertThat(digest.status()).isEqualTo(200);
         assertThat(digest.length()).isEqualTo(LARGE_BYTES);
         assertThat(digest.sha256()).isEqualTo(LARGE_SHA256.get(300, TimeUnit.SECONDS));
         assertThat(sampler.samples.get()).isGreaterThan(10);
         assertThat(sampler.maxIngress.get()).isLessThanOrEqualTo(WINDOW);
-        assertThat(sampler.maxAgent.get()).isLessThanOrEqualTo(WINDOW);
+        assertThat(sampler.maxAgentQueued.get()).isLessThanOrEqualTo(AGENT_QUEUE_BOUND);
     }
 
     @Test
@@ -184,13 +250,12 @@ class BulkTransferIntegrationTests {
                     .responseSingle(PublicClient::reply)
                     .block(Duration.ofSeconds(300));
         }
-        System.out.printf("upload of %d MiB: %d ms, max buffered ingress %d / agent %d over %d samples%n",
+        System.out.printf("upload of %d MiB: %d ms, max buffered agent request bytes %d over %d samples%n",
                 LARGE_BYTES >> 20, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start),
-                sampler.maxIngress.get(), sampler.maxAgent.get(), sampler.samples.get());
+                sampler.maxAgentBuffered.get(), sampler.samples.get());
         assertThat(reply.status()).isEqualTo(200);
         assertThat(reply.body()).isEqualTo(LARGE_BYTES + " " + LARGE_SHA256.get(300, TimeUnit.SECONDS));
         assertThat(sampler.samples.get()).isGreaterThan(10);
-        assertThat(sampler.maxIngress.get()).isLessThanOrEqualTo(WINDOW);
-        assertThat(sampler.maxAgent.get()).isLessThanOrEqualTo(WINDOW);
+        assertThat(sampler.maxAgentBuffered.get()).isLessThanOrEqualTo(WINDOW);
     }
 }

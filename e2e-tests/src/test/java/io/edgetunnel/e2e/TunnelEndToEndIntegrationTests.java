@@ -96,16 +96,25 @@ class TunnelEndToEndIntegrationTests {
     @ParameterizedTest(name = "GET {0} bytes, chunked={1}")
     @CsvSource({"0,false", "0,true", "1024,false", "1024,true", "10485760,false", "10485760,true"})
     void downloadsArriveIntactByChecksum(long size, boolean chunked) {
+        AtomicReference<String> contentLength = new AtomicReference<>();
         PublicClient.Digest digest = PublicClient.to(ingress, "one.example")
                 .get()
                 .uri("/bytes?size=" + size + "&chunked=" + chunked)
-                .response((res, body) -> PublicClient.digest(res, body))
+                .response((res, body) -> {
+                    contentLength.set(res.responseHeaders().get("Content-Length"));
+                    return PublicClient.digest(res, body);
+                })
                 .single()
                 .block(TIMEOUT);
 
         assertThat(digest.status()).isEqualTo(200);
         assertThat(digest.length()).isEqualTo(size);
         assertThat(digest.sha256()).isEqualTo(Payloads.sha256(size, 0));
+        if (!chunked) {
+            assertThat(contentLength.get()).as("the app's fixed length reaches the client").isEqualTo(Long.toString(size));
+        } else if (size > 0) {
+            assertThat(contentLength.get()).as("a chunked body stays chunked").isNull();
+        }
     }
 
     @ParameterizedTest(name = "POST {0} bytes, chunked={1}")
@@ -175,6 +184,7 @@ class TunnelEndToEndIntegrationTests {
                 .collect(Collectors.groupingBy(Function.identity(), Collectors.counting()))
                 .block(TIMEOUT);
 
+        System.out.printf("round robin over 1000 requests: %s%n", counts);
         assertThat(counts).containsOnlyKeys("a", "b");
         assertThat(counts.get("a")).isBetween(450L, 550L);
         assertThat(counts.get("b")).isBetween(450L, 550L);

@@ -9,6 +9,7 @@ import io.edgetunnel.e2e.support.AgentNode;
 import io.edgetunnel.e2e.support.IngressNode;
 import io.edgetunnel.e2e.support.PublicClient;
 import io.edgetunnel.e2e.support.UpstreamApp;
+import io.edgetunnel.testsupport.NoLeaks;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -27,6 +28,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
 import software.amazon.awssdk.http.ContentStreamProvider;
 import software.amazon.awssdk.http.SdkHttpMethod;
@@ -39,6 +41,7 @@ import software.amazon.awssdk.http.auth.spi.signer.HttpSigner;
  * ingress checks it and sends it to its configured STS, here a loopback server that recomputes the
  * SigV4 signature with the secret key only it and the "task role" know. Then public traffic flows.
  */
+@ExtendWith(NoLeaks.class)
 class IamProofEndToEndIntegrationTests {
 
     private static final String ACCESS_KEY = "AKIAE2EEDGETUNNEL001";

@@ -2,6 +2,7 @@ package io.edgetunnel.e2e.support;
 
 import io.edgetunnel.agent.EdgeAgentApplication;
 import io.edgetunnel.agent.tunnel.TunnelClient;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -69,6 +70,15 @@ public final class AgentNode implements AutoCloseable {
 
     public TunnelClient tunnels() {
         return context.getBean(TunnelClient.class);
+    }
+
+    public MeterRegistry meters() {
+        return context.getBean(MeterRegistry.class);
+    }
+
+    /** The current value of one of the agent's gauges, as Prometheus would scrape it. */
+    public double gauge(String name) {
+        return meters().get(name).gauge().value();
     }
 
     public int managementPort() {
