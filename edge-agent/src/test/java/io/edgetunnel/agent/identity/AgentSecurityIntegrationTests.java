@@ -11,8 +11,13 @@ import com.github.tomakehurst.wiremock.junit5.WireMockExtension;
 import io.edgetunnel.agent.aws.AwsStubs;
 import io.edgetunnel.agent.support.AgentLauncher;
 import io.edgetunnel.agent.support.FakeIngress;
+import io.edgetunnel.agent.support.NoLeaksExtension;
 import io.edgetunnel.protocol.Frame;
 import io.edgetunnel.protocol.RejectReason;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -34,7 +39,7 @@ import tools.jackson.databind.json.JsonMapper;
  * the token from Secrets Manager re-read after BAD_CREDENTIALS, the IAM proof and the self-check
  * attributes in the hello, and no secret in the logs.
  */
-@ExtendWith(OutputCaptureExtension.class)
+@ExtendWith({NoLeaksExtension.class, OutputCaptureExtension.class})
 class AgentSecurityIntegrationTests {
 
     private static final Duration WAIT = Duration.ofSeconds(20);
@@ -105,7 +110,7 @@ class AgentSecurityIntegrationTests {
         ecsAnywhere();
         AwsStubs.secret(aws, SECRET_ID, "AWSCURRENT", "token-from-secret-v1");
         FakeIngress ingress = ingress(hello -> FakeIngress.accept(65536, 100, 1000));
-        agent(ingress, "verify", Map.of(
+        AgentLauncher agent = agent(ingress, "verify", Map.of(
                 "agent.token-secret-id", SECRET_ID,
                 "agent.identity.proof.enabled", "true",
                 "agent.identity.proof.server-id", "tunnel.example.com"));
@@ -122,6 +127,21 @@ class AgentSecurityIntegrationTests {
                 .doesNotContain(AwsStubs.SECRET_KEY);
         assertThat(output.getAll()).doesNotContain("token-from-secret-v1").doesNotContain(AwsStubs.SECRET_KEY)
                 .doesNotContain(AwsStubs.SESSION_TOKEN);
+        assertNoSecretOnTheManagementPort(agent, "token-from-secret-v1", AwsStubs.SECRET_KEY, AwsStubs.SESSION_TOKEN);
+    }
+
+    /** The running agent's metrics and info hold none of {@code secrets}. */
+    private static void assertNoSecretOnTheManagementPort(AgentLauncher agent, String... secrets) throws Exception {
+        HttpClient http = HttpClient.newHttpClient();
+        for (String path : List.of("/actuator/prometheus", "/actuator/info")) {
+            HttpResponse<String> response = http.send(HttpRequest.newBuilder(
+                    URI.create("http://127.0.0.1:" + agent.managementPort() + path)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(response.statusCode()).as(path).isEqualTo(200);
+            for (String secret : secrets) {
+                assertThat(response.body()).as(path).doesNotContain(secret);
+            }
+        }
     }
 
     @Test
@@ -131,7 +151,8 @@ class AgentSecurityIntegrationTests {
         FakeIngress ingress = ingress(hello -> "token-after-rotation".equals(hello.token())
                 ? FakeIngress.accept(65536, 100, 1000)
                 : new Frame.Reject(RejectReason.BAD_CREDENTIALS, "token not accepted"));
-        agent(ingress, "verify", Map.of("agent.token-secret-id", SECRET_ID, "agent.token-refresh-min-interval", "0s"));
+        AgentLauncher agent = agent(ingress, "verify",
+                Map.of("agent.token-secret-id", SECRET_ID, "agent.token-refresh-min-interval", "0s"));
 
         assertThat(ingress.awaitTunnel(WAIT).hello().token()).isEqualTo("token-before-rotation");
         AwsStubs.secret(aws, SECRET_ID, "AWSCURRENT", "token-after-rotation");
@@ -145,6 +166,7 @@ class AgentSecurityIntegrationTests {
         assertThat(accepted).as("a hello with the rotated token").isNotNull();
         assertThat(output.getAll()).contains("re-reading it from secret " + SECRET_ID)
                 .doesNotContain("token-before-rotation").doesNotContain("token-after-rotation");
+        assertNoSecretOnTheManagementPort(agent, "token-before-rotation", "token-after-rotation", AwsStubs.SECRET_KEY);
     }
 
     @Test

@@ -148,6 +148,26 @@ class LocalAppForwarderIntegrationTests {
     }
 
     @Test
+    void sequentialRequestsReusePooledConnectionsToTheApp() throws InterruptedException {
+        java.util.Set<Integer> clientPorts = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        LocalApp app = app(r -> r.get("/pooled", (req, res) -> {
+            clientPorts.add(((java.net.InetSocketAddress) req.remoteAddress()).getPort());
+            return res.sendString(Mono.just("ok"));
+        }));
+        for (int i = 0; i < 10; i++) {
+            Collector collector = new Collector();
+            forwarder.forward(new LocalRequest(route(app.url()), "GET", "/pooled",
+                    List.of(new Header("Host", "demo.localhost")), null), collector).block(Duration.ofSeconds(5));
+            assertThat(collector.status).isCompletedWithValue(200);
+            assertThat(collector.text()).isEqualTo("ok");
+            // the connection goes back to the pool on its event loop just after the exchange completes
+            Thread.sleep(100);
+        }
+        // without a pool every request would open its own connection: 10
+        assertThat(clientPorts).as("local connections the app saw for 10 sequential requests").hasSizeLessThanOrEqualTo(2);
+    }
+
+    @Test
     void forwardsGetWithHeadersAndHostUnchanged() {
         LocalApp app = app(r -> r.get("/hello", (req, res) -> res.header("X-Host", req.requestHeaders().get("Host"))
                 .header("X-Dup", String.join("|", req.requestHeaders().getAll("X-Dup")))

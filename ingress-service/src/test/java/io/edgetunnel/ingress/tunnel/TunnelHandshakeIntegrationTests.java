@@ -89,22 +89,26 @@ class TunnelHandshakeIntegrationTests {
 
     @Test
     void unsupportedVersionIsRejected() {
+        double before = metrics.registrations("rejected", "UNSUPPORTED_VERSION");
         try (FakeAgent agent = FakeAgent.connect(server.port(), "/tunnel")) {
             agent.send(new Frame.Hello(7, 9, "future", IngressTest.TOKEN, "", List.of(RouteClaim.host("v.test")),
                     Map.of()));
             assertThat(agent.await(Frame.Reject.class, WAIT).reason()).isEqualTo(RejectReason.UNSUPPORTED_VERSION);
             assertThat(agent.closeStatus(WAIT)).isEqualTo(CloseCode.REJECTED.code());
         }
+        assertThat(metrics.registrations("rejected", "UNSUPPORTED_VERSION")).isEqualTo(before + 1);
     }
 
     @Test
     void tooManyRoutesIsRejected() {
+        double before = metrics.registrations("rejected", "TOO_MANY_ROUTES");
         try (FakeAgent agent = FakeAgent.hello(server.port(), "/tunnel", "greedy", IngressTest.TOKEN,
                 "a.test", "b.test", "c.test", "d.test", "e.test")) {
             assertThat(agent.await(Frame.Reject.class, WAIT).reason()).isEqualTo(RejectReason.TOO_MANY_ROUTES);
             assertThat(agent.closeStatus(WAIT)).isEqualTo(CloseCode.REJECTED.code());
         }
         assertThat(registry.tunnelCount("a.test")).isZero();
+        assertThat(metrics.registrations("rejected", "TOO_MANY_ROUTES")).isEqualTo(before + 1);
     }
 
     @Test

@@ -19,6 +19,7 @@ import io.edgetunnel.protocol.Frame;
 import io.edgetunnel.protocol.ProtocolVersion;
 import io.edgetunnel.protocol.RejectReason;
 import io.edgetunnel.protocol.RouteClaim;
+import io.edgetunnel.testsupport.NoLeaks;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -43,7 +44,7 @@ import org.springframework.context.ConfigurableApplicationContext;
  * host policy, the IAM proof sent to a SigV4-checking fake STS, counters by reason, the admin
  * listing, and no secret in any log line.
  */
-@ExtendWith(OutputCaptureExtension.class)
+@ExtendWith({NoLeaks.class, OutputCaptureExtension.class})
 class SecurityIntegrationTests {
 
     private static final String TOKEN_A = "team-a-token-7b1e0c9d";
