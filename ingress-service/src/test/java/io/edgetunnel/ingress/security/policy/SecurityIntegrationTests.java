@@ -97,6 +97,9 @@ class SecurityIntegrationTests {
                 "--server.port=0", "--management.server.port=0", "--ingress.tunnel.port=0",
                 "--ingress.aws.region=eu-west-1", "--ingress.aws.endpoint-override=" + aws.baseUrl(),
                 "--ingress.aws.max-attempts=1",
+                // STS here is WireMock recomputing SigV4; on a loaded CI machine its first answer can
+                // take longer than the 5 s default, and the timeout is not what these tests are about
+                "--ingress.iam.timeout=30s",
                 "--ingress.policy.rules[0].identity=token:team-a",
                 "--ingress.policy.rules[0].hosts[0]=a.example.com",
                 "--ingress.policy.rules[1].identity=token:team-b",
@@ -322,7 +325,7 @@ class SecurityIntegrationTests {
         URI stsUrl = URI.create(sts.baseUrl() + "/");
         context = OwnEventLoops.apply(IngressApplication.application()).run("--spring.profiles.active=prod",
                 "--server.port=0", "--management.server.port=0", "--ingress.tunnel.port=0",
-                "--ingress.iam.server-id=ingress.test", "--ingress.iam.sts-url=" + stsUrl);
+                "--ingress.iam.server-id=ingress.test", "--ingress.iam.sts-url=" + stsUrl, "--ingress.iam.timeout=30s");
         ProofFixture proof = new ProofFixture(stsUrl);
         proof.serverId = "ingress.test";
         Frame answer = hello("prod-agent", "", proof.encode(), "iam.example.com");
