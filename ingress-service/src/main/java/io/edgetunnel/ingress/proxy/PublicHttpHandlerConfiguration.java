@@ -1,0 +1,35 @@
+package io.edgetunnel.ingress.proxy;
+
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.http.server.reactive.HttpHandler;
+import org.springframework.web.server.WebExceptionHandler;
+import org.springframework.web.server.WebFilter;
+import org.springframework.web.server.adapter.WebHttpHandlerBuilder;
+
+/**
+ * The public port's request pipeline: the web filters (request id and access log), then the
+ * {@link ProxyHandler}, nothing else. Every public request goes to that one handler, so Boot's
+ * default pipeline (a {@code DispatcherHandler} looking up handler mappings, a handler adapter,
+ * result handling with a checkpoint, and a Micrometer observation per request) only cost CPU: it was
+ * most of the ingress's per-request time outside our code in the benchmark profiles. The request
+ * metrics are the proxy's own ({@code tunnel_requests}), recorded directly.
+ *
+ * <p>Defining this bean makes Boot's {@code HttpHandlerAutoConfiguration} back off for the main
+ * context only; the management server is a child context that builds its own handler (actuator
+ * endpoints, with their observation), which is why the management port must differ from the public
+ * one (it does by contract: 8081).
+ */
+@Configuration(proxyBeanMethods = false)
+class PublicHttpHandlerConfiguration {
+
+    @Bean
+    HttpHandler httpHandler(ProxyHandler proxy, ObjectProvider<WebFilter> filters,
+            ObjectProvider<WebExceptionHandler> exceptionHandlers) {
+        return WebHttpHandlerBuilder.webHandler(proxy)
+                .filters(list -> filters.orderedStream().forEach(list::add))
+                .exceptionHandlers(list -> exceptionHandlers.orderedStream().forEach(list::add))
+                .build();
+    }
+}
