@@ -29,6 +29,7 @@ import org.springframework.validation.annotation.Validated;
  * @param connectTimeout from dialling until the ingress accepted the hello
  * @param maxFrameBytes largest WebSocket message (one frame) the agent accepts
  * @param drainTimeout how long a graceful stop waits for in-flight streams
+ * @param frameMasking the masking key of the WebSocket frames the agent sends (see {@link FrameMasking})
  */
 @Validated
 @ConfigurationProperties("agent")
@@ -42,7 +43,8 @@ public record AgentProperties(
         @DefaultValue @NotNull @Valid Reconnect reconnect,
         @DefaultValue @NotNull @Valid Local local,
         @DefaultValue("262144") @Min(1024) int maxFrameBytes,
-        @DefaultValue("20s") @NotNull Duration drainTimeout) {
+        @DefaultValue("20s") @NotNull Duration drainTimeout,
+        @DefaultValue("auto") @NotNull FrameMasking frameMasking) {
 
     public AgentProperties {
         if (ingressUri == null) {

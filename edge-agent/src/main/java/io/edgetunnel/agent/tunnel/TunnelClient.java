@@ -54,6 +54,7 @@ public final class TunnelClient {
     private final Backoff backoff;
     private final TunnelMetrics metrics;
     private final HttpClient.WebsocketSender client;
+    private final boolean zeroMask;
     private final List<Slot> slots = new ArrayList<>();
     private final AtomicBoolean started = new AtomicBoolean();
     private volatile boolean stopping;
@@ -107,6 +108,7 @@ public final class TunnelClient {
                         .maxFramePayloadLength(properties.maxFrameBytes())
                         .handlePing(false)
                         .build());
+        this.zeroMask = properties.frameMasking().zeroKeyFor(properties.ingressUri());
         for (int i = 0; i < properties.tunnelCount(); i++) {
             slots.add(new Slot(i));
         }
@@ -133,11 +135,12 @@ public final class TunnelClient {
         if (started.compareAndSet(false, true)) {
             stopping = false;
             log.info(
-                    "agent {} connecting {} tunnel(s) to {} for routes {}",
+                    "agent {} connecting {} tunnel(s) to {} for routes {} (frames masked with {} key)",
                     properties.id(),
                     slots.size(),
                     properties.ingressUri(),
-                    properties.routes());
+                    properties.routes(),
+                    zeroMask ? "the zero" : "a random");
             slots.forEach(Slot::connect);
         }
     }
@@ -254,7 +257,12 @@ public final class TunnelClient {
             });
             current.attach(
                     client.uri(properties.ingressUri())
-                            .handle(current::handle)
+                            .handle((in, out) -> {
+                                if (zeroMask) {
+                                    in.withConnection(ZeroMaskEncoder::install);
+                                }
+                                return current.handle(in, out);
+                            })
                             .then()
                             .doFinally(signal -> acceptTimer.dispose())
                             .subscribe(null, error -> ended(current, ended, error), () -> ended(current, ended, null)),
