@@ -367,6 +367,12 @@ ensure_jars() {
 }
 
 # start_ingress NAME JVMFLAGS -> sets ING_PORT ING_MGMT ING_TUNNEL ING_PID
+# Both nginx targets run with access_log off and the jvm target logs nothing, so the ingress's access
+# line (one per request, on by default) is off too unless BENCH_ACCESS_LOG=1; the local profile's
+# DEBUG level for our packages goes back to INFO.
+LOG_ARGS=(--logging.level.io.edgetunnel=INFO)
+[ "${BENCH_ACCESS_LOG:-0}" = 1 ] || LOG_ARGS+=(--logging.level.io.edgetunnel.ingress.access=OFF)
+
 start_ingress() {
     local name=$1 flags=$2
     ING_PORT=$(free_port)
@@ -375,7 +381,7 @@ start_ingress() {
     # shellcheck disable=SC2086 # JVM flags are a word list on purpose
     bg "$name" env TUNNEL_TOKEN="$TOKEN" java $flags -jar "$INGRESS_JAR" --spring.profiles.active=local \
         --server.port="$ING_PORT" --management.server.port="$ING_MGMT" --ingress.tunnel.port="$ING_TUNNEL" \
-        ${BENCH_INGRESS_ARGS:-}
+        "${LOG_ARGS[@]}" ${BENCH_INGRESS_ARGS:-}
     ING_PID=$LAST_PID
     wait_http "http://127.0.0.1:$ING_MGMT/actuator/health/readiness" 180 "$ING_PID"
 }
@@ -394,7 +400,7 @@ start_tunnel() {
         --server.port="$AGENT_PORT" --management.server.port="$AGENT_PORT" \
         --agent.ingress-uri="ws://127.0.0.1:$ING_TUNNEL/tunnel" \
         "--agent.routes[0].host=$HOST_HEADER" "--agent.routes[0].local-url=http://127.0.0.1:$UP_PORT" \
-        ${BENCH_AGENT_ARGS:-}
+        "${LOG_ARGS[@]}" ${BENCH_AGENT_ARGS:-}
     AGENT_PID=$LAST_PID
     if ! wait_http "http://127.0.0.1:$AGENT_PORT/actuator/health/readiness" 180 "$AGENT_PID"; then
         TUNNEL_STATUS="failed: agent not ready (tunnel registered) within 180 s (see logs/agent.log)"
