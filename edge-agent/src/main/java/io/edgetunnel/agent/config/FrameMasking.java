@@ -12,7 +12,7 @@ import java.util.Locale;
  * cannot be read as HTTP by a transparent proxy that does not understand WebSocket (cache
  * poisoning). Masking with a random key means XOR-ing and copying every byte the agent sends: in the
  * download benchmark it was most of the agent's CPU. With the all-zero key the frames are still
- * masked frames on the wire, and Netty's encoder and decoder skip the XOR and the copy. That is safe
+ * masked frames on the wire, and neither the tunnel's encoder nor Netty's decoder XORs or copies. That is safe
  * where no intermediary can read the bytes: over {@code wss://} (TLS to the ALB or the ingress) and
  * to a loopback ingress.
  */

@@ -11,6 +11,7 @@ import io.edgetunnel.protocol.ProtocolLimits;
 import io.edgetunnel.protocol.ProtocolVersion;
 import io.edgetunnel.protocol.RejectReason;
 import io.edgetunnel.protocol.RouteClaim;
+import io.edgetunnel.protocol.websocket.TunnelFrameEncoder;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.channel.ChannelOption;
 import java.time.Duration;
@@ -259,7 +260,7 @@ public final class TunnelClient {
                     client.uri(properties.ingressUri())
                             .handle((in, out) -> {
                                 if (zeroMask) {
-                                    in.withConnection(ZeroMaskEncoder::install);
+                                    in.withConnection(c -> TunnelFrameEncoder.install(c.channel(), true));
                                 }
                                 return current.handle(in, out);
                             })

@@ -8,6 +8,7 @@ import io.edgetunnel.protocol.CloseCode;
 import io.edgetunnel.protocol.FrameCodec;
 import io.edgetunnel.protocol.ProtocolLimits;
 import io.netty.buffer.ByteBufAllocator;
+import io.edgetunnel.protocol.websocket.TunnelFrameEncoder;
 import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -121,7 +122,10 @@ public final class TunnelServer implements SmartLifecycle, ApplicationListener<C
 
     private Publisher<Void> handle(WebsocketInbound in, WebsocketOutbound out) {
         AtomicReference<Connection> connection = new AtomicReference<>();
-        in.withConnection(connection::set);
+        in.withConnection(c -> {
+            connection.set(c);
+            TunnelFrameEncoder.install(c.channel(), false);
+        });
         String remote = describe(connection.get() == null ? null : connection.get().channel().remoteAddress());
         ByteBufAllocator alloc = out.alloc();
         // the client as the ALB saw it; the authenticator trusts it only from a trusted proxy

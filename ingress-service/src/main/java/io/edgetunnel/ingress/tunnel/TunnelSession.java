@@ -185,6 +185,12 @@ public final class TunnelSession implements Tunnel {
             return;
         }
         String message = error.getMessage() == null ? error.getClass().getSimpleName() : error.getMessage();
+        if (error instanceof java.io.IOException) {
+            // the connection itself failed (reset, broken pipe): a lost agent, not a protocol violation
+            log.info("Tunnel {} (agent '{}', {}) lost: {}", sessionId, agentId, remoteAddress, message);
+            close(CloseCode.GOING_AWAY, "connection lost");
+            return;
+        }
         CloseCode code = message.toLowerCase(java.util.Locale.ROOT).contains("too") ? CloseCode.FRAME_TOO_LARGE
                 : CloseCode.PROTOCOL_ERROR;
         protocolFailure(new ProtocolException(code, "websocket: " + message));

@@ -164,6 +164,17 @@ public final class FakeAgent implements AutoCloseable {
         }
     }
 
+    /** Drops the connection with a TCP reset (SO_LINGER 0), as a crashed host or a middlebox would. */
+    public void reset() {
+        io.netty.channel.Channel current = channel;
+        if (current != null) {
+            current.eventLoop().execute(() -> {
+                current.config().setOption(io.netty.channel.ChannelOption.SO_LINGER, 0);
+                current.close();
+            });
+        }
+    }
+
     public void answerPings(boolean answer) {
         this.answerPings = answer;
     }

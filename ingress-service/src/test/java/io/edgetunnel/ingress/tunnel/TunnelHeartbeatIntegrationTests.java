@@ -26,7 +26,8 @@ class TunnelHeartbeatIntegrationTests {
         context = OwnEventLoops.apply(IngressApplication.application()).run(
                 "--server.port=0", "--management.server.port=0", "--ingress.tunnel.port=0",
                 "--ingress.auth.token=hb-token", "--ingress.tunnel.heartbeat-interval=200ms",
-                "--ingress.tunnel.heartbeat-missed-limit=2");
+                // 1 s of missed pings before a cut: a loaded 2-core machine can stall the fake agent for 400 ms
+                "--ingress.tunnel.heartbeat-missed-limit=5");
         tunnelPort = context.getBean(TunnelServer.class).port();
     }
 
@@ -49,7 +50,7 @@ class TunnelHeartbeatIntegrationTests {
     @Test
     void agentAnsweringPingsStaysConnected() throws InterruptedException {
         try (FakeAgent agent = FakeAgent.registered(tunnelPort, "agent-alive", "hb-token", null, "alive.test")) {
-            Thread.sleep(1500); // several missed-limit periods
+            Thread.sleep(3000); // three times the missed limit (5 x 200 ms)
             assertThat(agent.isClosed()).isFalse();
         }
     }
