@@ -57,6 +57,11 @@ if [ "$QUICK" = 1 ]; then
     # (measured: 2k req/s after 5 s of warm-up, 8k after 60 s); nginx and sshd need none; the jvm
     # target gets the same as the tunnel, so the two JVM targets compare
     TUNNEL_WARMUP=45
+    # and again at each case's own concurrency: moving from c50 to c1 makes C2 recompile the hot
+    # paths for the new shape (measured: 1.4-3.9 s of compiler CPU per 5 s of c1 load after a 30 s
+    # c50 warm-up, which showed as a 3x worse c1 p99)
+    CASE_WARMUP_C1=10
+    CASE_WARMUP=3
     TRANSFER_MIB=${BENCH_TRANSFER_MIB:-256}
     IDLE_AGENTS=${BENCH_IDLE_AGENTS:-1000}
     JMH_ARGS=(-wi 2 -i 3 -w 500ms -r 1s -f 1)
@@ -65,6 +70,8 @@ else
     : "${DURATION:=12}"
     WARMUP=5
     TUNNEL_WARMUP=75
+    CASE_WARMUP_C1=20
+    CASE_WARMUP=5
     TRANSFER_MIB=${BENCH_TRANSFER_MIB:-1024}
     IDLE_AGENTS=${BENCH_IDLE_AGENTS:-10000}
     JMH_ARGS=(-wi 3 -i 5 -w 1s -r 2s -f 1)
@@ -327,8 +334,10 @@ start_jvm_hop() {
         return 1
     fi
     JVM_HOP_PORT=$(free_port)
+    # one event loop per core, the services' default (shared-runtime EventLoopSizing), where Reactor
+    # Netty alone would start at least four
     # shellcheck disable=SC2086 # JVM flags are a word list on purpose
-    bg jvm-hop java $JVM_FLAGS -cp "$BENCH_CP" "$BENCH_DIR/JvmHop.java" \
+    bg jvm-hop java $JVM_FLAGS -Dreactor.netty.ioWorkerCount="$(nproc)" -cp "$BENCH_CP" "$BENCH_DIR/JvmHop.java" \
         --port "$JVM_HOP_PORT" --upstream "http://127.0.0.1:$UP_PORT"
     JVM_HOP_PID=$LAST_PID
     # the JVM compiles the source file first
@@ -467,6 +476,15 @@ load_case() { # load_case NAME CONNS PATH
     has_case "$name" || return 0
     for t in "${TARGETS[@]}"; do
         if target_available "$t"; then
+            case "$t" in
+                jvm | tunnel)
+                    local warm=$CASE_WARMUP threads=2
+                    if [ "$conns" -lt 2 ]; then warm=$CASE_WARMUP_C1; threads=1; fi
+                    log "$name -> $t: warm-up at c$conns (${warm}s)"
+                    BENCH_HOST=$HOST_HEADER timeout $((warm + 30)) wrk -t"$threads" -c"$conns" -d"${warm}s" \
+                        -s "$BENCH_DIR/wrk-report.lua" "http://127.0.0.1:${PORT_OF[$t]}$path" >/dev/null 2>&1 || true
+                    ;;
+            esac
             log "$name -> $t (wrk -c$conns ${DURATION}s $path)"
             run_wrk "$name" "$t" "$conns" "$DURATION" "$path"
             sleep 1 # let the previous target's connections close

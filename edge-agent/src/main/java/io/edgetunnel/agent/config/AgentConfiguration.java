@@ -29,7 +29,7 @@ public class AgentConfiguration {
 
     @Bean
     LocalAppForwarder localAppForwarder(AgentProperties properties, MeterRegistry meters) {
-        return new LocalAppForwarder(properties.local(), meters);
+        return new LocalAppForwarder(properties.local(), meters, properties.tunnelCount());
     }
 
     @Bean

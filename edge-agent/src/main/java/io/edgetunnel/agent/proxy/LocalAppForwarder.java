@@ -5,14 +5,17 @@ import io.edgetunnel.agent.config.LocalProtocol;
 import io.edgetunnel.agent.config.Route;
 import io.edgetunnel.protocol.Header;
 import io.edgetunnel.protocol.ResetCode;
+import io.edgetunnel.runtime.EventLoopSchedulers;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
+import io.netty.util.concurrent.EventExecutor;
 import java.net.ConnectException;
 import java.net.URI;
 import java.net.UnknownHostException;
@@ -21,16 +24,21 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 import org.reactivestreams.Publisher;
 import org.springframework.beans.factory.DisposableBean;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.SignalType;
+import reactor.core.scheduler.Scheduler;
 import reactor.netty.http.HttpProtocol;
 import reactor.netty.http.client.HttpClient;
 import reactor.netty.http.client.HttpClientRequest;
@@ -58,49 +66,95 @@ public final class LocalAppForwarder implements DisposableBean {
      */
     private static final Duration MAX_IDLE = Duration.ofSeconds(4);
 
-    private final ConnectionProvider provider;
-    private final HttpClient idempotentClient;
-    private final HttpClient bodyClient;
-    /** HTTP/2 connections are multiplexed and keyed differently: a pool of their own. */
-    private final ConnectionProvider h2cProvider;
-    private final HttpClient h2cIdempotentClient;
-    private final HttpClient h2cBodyClient;
+    /** Clients for exchanges started off an event loop (tests, callers outside the tunnel). */
+    private final LoopClients shared;
+    /**
+     * One set of clients per tunnel event loop, created on first use: an exchange started on a
+     * tunnel's loop runs its local connection on that loop too, so the request and response bytes
+     * never change threads between the tunnel and the app.
+     */
+    private final Map<EventExecutor, LoopClients> perLoop = new ConcurrentHashMap<>();
+    private final AgentProperties.Local local;
+    private final int perLoopConnections;
     private final Duration responseTimeout;
     private final Duration idleTimeout;
     private final MeterRegistry meters;
     private final LocalWebSocketForwarder websockets;
+    private volatile boolean destroyed;
 
     public LocalAppForwarder(AgentProperties.Local local, MeterRegistry meters) {
-        Objects.requireNonNull(local, "local");
+        this(local, meters, 1);
+    }
+
+    /**
+     * @param tunnelCount the agent's tunnels: their event loops share {@code local.maxConnections()},
+     *     each loop's pools holding an equal part of it
+     */
+    public LocalAppForwarder(AgentProperties.Local local, MeterRegistry meters, int tunnelCount) {
+        this.local = Objects.requireNonNull(local, "local");
         this.meters = Objects.requireNonNull(meters, "meters");
         this.websockets = new LocalWebSocketForwarder(local);
         this.responseTimeout = local.responseTimeout();
         this.idleTimeout = local.idleTimeout();
-        this.provider = ConnectionProvider.builder("edge-agent-local")
-                .maxConnections(local.maxConnections())
-                .pendingAcquireMaxCount(local.maxConnections() * 4)
-                .maxIdleTime(MAX_IDLE)
-                .build();
-        this.idempotentClient = HttpClient.create(provider)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) local.connectTimeout().toMillis())
-                .option(ChannelOption.TCP_NODELAY, true)
-                .compress(false)
-                .followRedirect(false)
-                .keepAlive(true);
-        // a streamed body can be read once: a silent retry on a fresh connection would resubscribe it
-        this.bodyClient = idempotentClient.disableRetry(true);
-        this.h2cProvider = ConnectionProvider.builder("edge-agent-local-h2c")
-                .maxConnections(local.maxConnections())
-                .pendingAcquireMaxCount(local.maxConnections() * 4)
-                .maxIdleTime(MAX_IDLE)
-                .build();
-        this.h2cIdempotentClient = HttpClient.create(h2cProvider)
-                .protocol(HttpProtocol.H2C)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) local.connectTimeout().toMillis())
-                .option(ChannelOption.TCP_NODELAY, true)
-                .compress(false)
-                .followRedirect(false);
-        this.h2cBodyClient = h2cIdempotentClient.disableRetry(true);
+        this.perLoopConnections = Math.max(1, (local.maxConnections() + tunnelCount - 1) / Math.max(1, tunnelCount));
+        this.shared = LoopClients.create("edge-agent-local", local, local.maxConnections(), null);
+    }
+
+    /** The pools and clients of one event loop (or of none: {@code loop} null). */
+    private record LoopClients(
+            ConnectionProvider provider,
+            HttpClient idempotentClient,
+            HttpClient bodyClient,
+            ConnectionProvider h2cProvider,
+            HttpClient h2cIdempotentClient,
+            HttpClient h2cBodyClient) {
+
+        static LoopClients create(String name, AgentProperties.Local local, int maxConnections, EventLoop loop) {
+            ConnectionProvider provider = ConnectionProvider.builder(name)
+                    .maxConnections(maxConnections)
+                    .pendingAcquireMaxCount(maxConnections * 4)
+                    .maxIdleTime(MAX_IDLE)
+                    .build();
+            HttpClient idempotent = bind(HttpClient.create(provider), loop)
+                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) local.connectTimeout().toMillis())
+                    .option(ChannelOption.TCP_NODELAY, true)
+                    .compress(false)
+                    .followRedirect(false)
+                    .keepAlive(true);
+            // HTTP/2 connections are multiplexed and keyed differently: a pool of their own
+            ConnectionProvider h2cProvider = ConnectionProvider.builder(name + "-h2c")
+                    .maxConnections(maxConnections)
+                    .pendingAcquireMaxCount(maxConnections * 4)
+                    .maxIdleTime(MAX_IDLE)
+                    .build();
+            HttpClient h2cIdempotent = bind(HttpClient.create(h2cProvider), loop)
+                    .protocol(HttpProtocol.H2C)
+                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) local.connectTimeout().toMillis())
+                    .option(ChannelOption.TCP_NODELAY, true)
+                    .compress(false)
+                    .followRedirect(false);
+            // a streamed body can be read once: a silent retry on a fresh connection would resubscribe it
+            return new LoopClients(provider, idempotent, idempotent.disableRetry(true),
+                    h2cProvider, h2cIdempotent, h2cIdempotent.disableRetry(true));
+        }
+
+        private static HttpClient bind(HttpClient client, EventLoop loop) {
+            return loop == null ? client : client.runOn(loop);
+        }
+
+        Mono<Void> disposeLater() {
+            return Mono.when(provider.disposeLater(), h2cProvider.disposeLater());
+        }
+    }
+
+    /** The caller's event loop's clients, or the shared ones off a loop (or after shutdown began). */
+    private LoopClients clients() {
+        EventExecutor current = EventLoopSchedulers.currentLoop();
+        if (!(current instanceof EventLoop loop) || destroyed) {
+            return shared;
+        }
+        return perLoop.computeIfAbsent(loop, l -> LoopClients.create(
+                "edge-agent-local-loop" + perLoop.size(), local, perLoopConnections, loop));
     }
 
     /** Forwards WebSocket upgrades (spec section 19) to the same local apps. */
@@ -147,9 +201,10 @@ public final class LocalAppForwarder implements DisposableBean {
         Publisher<ByteBuf> body = requestBody == null ? null : Flux.from(requestBody).doOnNext(buf -> idle.touch());
 
         boolean h2c = route.protocol() == LocalProtocol.H2C;
+        LoopClients clients = clients();
         HttpClient client = h2c
-                ? (body == null ? h2cIdempotentClient : h2cBodyClient)
-                : (body == null ? idempotentClient : bodyClient);
+                ? (body == null ? clients.h2cIdempotentClient() : clients.h2cBodyClient())
+                : (body == null ? clients.idempotentClient() : clients.bodyClient());
         AtomicReference<List<Header>> trailers = new AtomicReference<>(List.of());
         Mono<Void> exchange = client.request(method)
                 .uri(url)
@@ -176,7 +231,9 @@ public final class LocalAppForwarder implements DisposableBean {
                 })
                 .then();
 
-        Mono<Void> headerTimer = Mono.delay(responseTimeout)
+        // timers on the exchange's own event loop: no wake-up of another thread per request
+        Scheduler timers = EventLoopSchedulers.current();
+        Mono<Void> headerTimer = Mono.delay(responseTimeout, timers)
                 .then(Mono.defer(() -> headersReceived.get()
                         ? Mono.<Void>never()
                         : Mono.error(new LocalExchangeException(
@@ -185,7 +242,7 @@ public final class LocalAppForwarder implements DisposableBean {
                                         + responseTimeout,
                                 null))));
 
-        Mono<Void> idleTimer = idle.expiry(headersReceived::get, () -> new LocalExchangeException(
+        Mono<Void> idleTimer = idle.expiry(timers, headersReceived::get, () -> new LocalExchangeException(
                 ResetCode.UPSTREAM_TIMEOUT,
                 "no body bytes either way for " + idle.timeout() + " on route " + route.claim(), null));
 
@@ -216,21 +273,20 @@ public final class LocalAppForwarder implements DisposableBean {
         }
 
         /** Errors with {@code failure} once armed and idle for the timeout; never completes otherwise. */
-        Mono<Void> expiry(java.util.function.BooleanSupplier armed, java.util.function.Supplier<Throwable> failure) {
-            return after(timeout, armed, failure);
+        Mono<Void> expiry(Scheduler timer, BooleanSupplier armed, Supplier<Throwable> failure) {
+            return after(timer, timeout, armed, failure);
         }
 
-        private Mono<Void> after(Duration delay, java.util.function.BooleanSupplier armed,
-                java.util.function.Supplier<Throwable> failure) {
-            return Mono.delay(delay).then(Mono.defer(() -> {
+        private Mono<Void> after(Scheduler timer, Duration delay, BooleanSupplier armed, Supplier<Throwable> failure) {
+            return Mono.delay(delay, timer).then(Mono.defer(() -> {
                 long idleNanos = System.nanoTime() - lastActivityNanos;
                 if (!armed.getAsBoolean()) {
-                    return after(timeout, armed, failure);
+                    return after(timer, timeout, armed, failure);
                 }
                 if (idleNanos >= timeout.toNanos()) {
                     return Mono.error(failure.get());
                 }
-                return after(timeout.minusNanos(idleNanos), armed, failure);
+                return after(timer, timeout.minusNanos(idleNanos), armed, failure);
             }));
         }
     }
@@ -397,13 +453,22 @@ public final class LocalAppForwarder implements DisposableBean {
                 .register(meters));
     }
 
-    /** Pooled connections; closed with the context. */
+    /** The HTTP/1.1 pool of exchanges started off an event loop; closed with the context. */
     ConnectionProvider connectionProvider() {
-        return provider;
+        return shared.provider();
+    }
+
+    /** How many event loops have pools of their own so far. */
+    int eventLoopPools() {
+        return perLoop.size();
     }
 
     @Override
     public void destroy() {
-        Mono.when(provider.disposeLater(), h2cProvider.disposeLater()).block(Duration.ofSeconds(5));
+        destroyed = true;
+        List<Mono<Void>> disposals = new ArrayList<>();
+        disposals.add(shared.disposeLater());
+        perLoop.values().forEach(clients -> disposals.add(clients.disposeLater()));
+        Mono.when(disposals).block(Duration.ofSeconds(5));
     }
 }

@@ -61,6 +61,7 @@ class LocalAppForwarderIntegrationTests {
         volatile List<Header> trailers;
         final ByteArrayOutputStream body = new ByteArrayOutputStream();
         final AtomicInteger chunks = new AtomicInteger();
+        volatile Thread chunkThread;
 
         @Override
         public Mono<Void> relay(int code, List<Header> responseHeaders, boolean empty, Flux<ByteBuf> content,
@@ -73,6 +74,7 @@ class LocalAppForwarderIntegrationTests {
                             body.writeBytes(ByteBufUtil.getBytes(buf));
                         }
                         chunks.incrementAndGet();
+                        chunkThread = Thread.currentThread();
                         buf.release();
                     })
                     .count()
@@ -165,6 +167,35 @@ class LocalAppForwarderIntegrationTests {
         }
         // without a pool every request would open its own connection: 10
         assertThat(clientPorts).as("local connections the app saw for 10 sequential requests").hasSizeLessThanOrEqualTo(2);
+        assertThat(forwarder.eventLoopPools()).as("requests started off an event loop use the shared pool").isZero();
+    }
+
+    @Test
+    void anExchangeStartedOnAnEventLoopRunsItsLocalConnectionOnThatLoop() throws Exception {
+        LocalApp app = app(r -> r.get("/loop", (req, res) -> res.sendString(Mono.just("same thread"))));
+        Collector offLoop = new Collector();
+        forwarder.forward(new LocalRequest(route(app.url()), "GET", "/loop",
+                List.of(new Header("Host", "demo.localhost")), null), offLoop).block(Duration.ofSeconds(5));
+        assertThat(offLoop.text()).isEqualTo("same thread");
+        assertThat(forwarder.eventLoopPools()).as("an exchange started off a loop uses the shared pool").isZero();
+
+        // one of the loops the agent's tunnels run on (Reactor Netty's shared client loops)
+        io.netty.channel.EventLoop loop = reactor.netty.http.HttpResources.get().onClient(true).next();
+        for (int i = 0; i < 3; i++) {
+            CompletableFuture<Thread> started = new CompletableFuture<>();
+            CompletableFuture<Void> done = new CompletableFuture<>();
+            Collector collector = new Collector();
+            loop.execute(() -> {
+                started.complete(Thread.currentThread());
+                forwarder.forward(new LocalRequest(route(app.url()), "GET", "/loop",
+                                List.of(new Header("Host", "demo.localhost")), null), collector)
+                        .subscribe(null, done::completeExceptionally, () -> done.complete(null));
+            });
+            done.get(5, TimeUnit.SECONDS);
+            assertThat(collector.text()).isEqualTo("same thread");
+            assertThat(collector.chunkThread).as("thread the response body arrived on").isSameAs(started.get());
+        }
+        assertThat(forwarder.eventLoopPools()).as("pools of their own, one per event loop used").isEqualTo(1);
     }
 
     @Test

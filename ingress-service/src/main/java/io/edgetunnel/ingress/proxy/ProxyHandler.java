@@ -13,6 +13,7 @@ import io.edgetunnel.protocol.Header;
 import io.edgetunnel.protocol.HostNames;
 import io.edgetunnel.protocol.ResetCode;
 import io.edgetunnel.protocol.RouteClaim;
+import io.edgetunnel.runtime.EventLoopSchedulers;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.util.ReferenceCounted;
@@ -225,7 +226,7 @@ public final class ProxyHandler implements WebHandler {
                 stream.send(frame, hasBody ? requestBody(exchange.getRequest(), access) : null);
             }
             return stream.response()
-                    .timeout(properties.responseTimeout())
+                    .timeout(properties.responseTimeout(), EventLoopSchedulers.current())
                     .onErrorResume(TimeoutException.class, e -> {
                         stream.cancel("no response within " + properties.responseTimeout());
                         return Mono.error(ProxyException.timeout());

@@ -30,6 +30,15 @@ public interface Tunnel {
 
     Instant connectedSince();
 
+    /**
+     * Whether this tunnel's connection is served by the caller's event loop. A request picked onto such
+     * a tunnel is forwarded without a hand-off to another thread; the balancer prefers it among one
+     * agent's tunnels.
+     */
+    default boolean onCurrentEventLoop() {
+        return false;
+    }
+
     /** The verified identity policy applies to ({@code token:NAME} or a role ARN). */
     default String identity() {
         return agentId();

@@ -12,7 +12,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * One claimed route and an immutable snapshot of the tunnels serving it, grouped by agent so that an
  * agent with more tunnels is not picked more often. Picking is lock-free: two atomic counters over
- * the snapshot (agent first, then one of its tunnels).
+ * the snapshot (agent first, then one of its tunnels). Among one agent's tunnels, an eligible one
+ * served by the caller's event loop wins over the tunnel cursor: the request then stays on one
+ * thread from the public connection to the tunnel.
  */
 public final class RouteEntry {
 
@@ -94,6 +96,15 @@ public final class RouteEntry {
 
         Tunnel pick(RouteClaim route, Tunnel excluded) {
             int count = tunnels.size();
+            if (count > 1) {
+                // among one agent's tunnels, the one on this request's event loop needs no thread hand-off
+                for (int i = 0; i < count; i++) {
+                    Tunnel tunnel = tunnels.get(i);
+                    if (tunnel != excluded && tunnel.onCurrentEventLoop() && tunnel.canAccept(route)) {
+                        return tunnel;
+                    }
+                }
+            }
             int start = count == 1 ? 0 : Math.floorMod(cursor.getAndIncrement(), count);
             for (int i = 0; i < count; i++) {
                 Tunnel tunnel = tunnels.get((start + i) % count);

@@ -138,7 +138,8 @@ public final class TunnelServer implements SmartLifecycle, ApplicationListener<C
                     if (c != null) {
                         c.dispose();
                     }
-                });
+                },
+                connection.get() == null ? null : connection.get().channel().eventLoop());
         sessions.add(session);
         int limit = properties.maxFrameBytes() + WEBSOCKET_SLACK_BYTES;
 

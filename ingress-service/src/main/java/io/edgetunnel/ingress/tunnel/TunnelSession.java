@@ -20,6 +20,7 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
+import io.netty.util.concurrent.EventExecutor;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -68,6 +69,7 @@ public final class TunnelSession implements Tunnel {
     private final IngressMetrics metrics;
     private final BooleanSupplier shuttingDown;
     private final Runnable forceClose;
+    private final EventExecutor eventLoop;
 
     private final OutboundFrames frames;
     private final Heartbeat heartbeat;
@@ -110,8 +112,10 @@ public final class TunnelSession implements Tunnel {
             AgentAuthenticator authenticator,
             IngressMetrics metrics,
             BooleanSupplier shuttingDown,
-            Runnable forceClose) {
+            Runnable forceClose,
+            EventExecutor eventLoop) {
         this.remoteAddress = remoteAddress;
+        this.eventLoop = eventLoop;
         this.forwardedFor = forwardedFor;
         this.properties = properties;
         this.codec = codec;
@@ -568,6 +572,11 @@ public final class TunnelSession implements Tunnel {
                 && !draining
                 && activeStreams.get() < properties.maxConcurrentStreams()
                 && (unhealthy.isEmpty() || !unhealthy.contains(route));
+    }
+
+    @Override
+    public boolean onCurrentEventLoop() {
+        return eventLoop != null && eventLoop.inEventLoop();
     }
 
     @Override

@@ -104,6 +104,33 @@ class AgentRegistryTests {
     }
 
     @Test
+    void anAgentsTunnelOnTheCallersEventLoopIsPreferredWhileAgentsStillAlternate() {
+        StubTunnel a1 = new StubTunnel("agent-a", "loop.test");
+        StubTunnel b1 = new StubTunnel("agent-b", "loop.test");
+        StubTunnel b2 = new StubTunnel("agent-b", "loop.test");
+        b2.onCallersLoop = true;
+        registry.register(a1);
+        registry.register(b1);
+        registry.register(b2);
+
+        Map<Tunnel, Integer> byTunnel = new HashMap<>();
+        for (int i = 0; i < 1000; i++) {
+            byTunnel.merge(pick("loop.test", "/"), 1, Integer::sum);
+        }
+        // agent-level round-robin is unchanged; within agent-b the same-loop tunnel takes every request
+        assertThat(byTunnel).containsEntry(a1, 500).containsEntry(b2, 500).doesNotContainKey(b1);
+
+        // a same-loop tunnel that cannot accept, or that refused this request, falls back to the others
+        b2.full = true;
+        assertThat(IntStream.range(0, 10).mapToObj(i -> pick("loop.test", "/"))).contains(b1).doesNotContain(b2);
+        b2.full = false;
+        RouteEntry entry = registry.match("loop.test", "/");
+        for (int i = 0; i < 10; i++) {
+            assertThat(entry.pick(b2)).isNotSameAs(b2);
+        }
+    }
+
+    @Test
     void drainingUnhealthyClosedAndFullTunnelsAreSkipped() {
         StubTunnel draining = new StubTunnel("a", "skip.test");
         StubTunnel unhealthy = new StubTunnel("b", "skip.test");

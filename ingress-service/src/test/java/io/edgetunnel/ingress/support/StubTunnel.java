@@ -19,6 +19,8 @@ public final class StubTunnel implements Tunnel {
     public volatile boolean open = true;
     public volatile boolean draining;
     public volatile boolean full;
+    /** Pretends the caller runs on this tunnel's event loop. */
+    public volatile boolean onCallersLoop;
     public final Set<RouteClaim> unhealthy = new HashSet<>();
 
     public StubTunnel(String agentId, String... hosts) {
@@ -50,6 +52,11 @@ public final class StubTunnel implements Tunnel {
     @Override
     public boolean canAccept(RouteClaim route) {
         return open && !draining && !full && !unhealthy.contains(route);
+    }
+
+    @Override
+    public boolean onCurrentEventLoop() {
+        return onCallersLoop;
     }
 
     @Override
