@@ -41,8 +41,12 @@ class BulkTransferIntegrationTests {
     @BeforeAll
     static void start() {
         upstream = new UpstreamApp("bulk");
-        ingress = IngressNode.start("ingress.tunnel.initial-stream-window=" + WINDOW);
-        agent = AgentNode.start(ingress, "agent-bulk", AgentNode.route("bulk.example", upstream.url()));
+        // window growth off: these tests hold every buffer to the one fixed window (growth and its
+        // budget: WindowGrowthIntegrationTests and InboundBodyTests)
+        ingress = IngressNode.start("ingress.tunnel.initial-stream-window=" + WINDOW,
+                "ingress.tunnel.max-stream-window=" + WINDOW);
+        agent = AgentNode.start(ingress, "agent-bulk", AgentNode.route("bulk.example", upstream.url()),
+                "agent.max-stream-window=" + WINDOW);
         await().atMost(Duration.ofSeconds(60)).until(() -> ingress.registry().tunnelCount("bulk.example") == 1);
     }
 

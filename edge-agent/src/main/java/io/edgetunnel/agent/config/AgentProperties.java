@@ -1,5 +1,6 @@
 package io.edgetunnel.agent.config;
 
+import io.edgetunnel.protocol.stream.WindowGrowth;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
@@ -30,6 +31,11 @@ import org.springframework.validation.annotation.Validated;
  * @param maxFrameBytes largest WebSocket message (one frame) the agent accepts
  * @param drainTimeout how long a graceful stop waits for in-flight streams
  * @param frameMasking the masking key of the WebSocket frames the agent sends (see {@link FrameMasking})
+ * @param maxStreamWindow how far the window of a stream the agent receives (a request body) may grow
+ *     while the window, not the local app, limits it, in bytes; at most the ingress's initial window
+ *     turns growth off
+ * @param windowGrowthBudget how much all streams of one tunnel together may grow their windows by:
+ *     the most growth adds to what one tunnel buffers
  */
 @Validated
 @ConfigurationProperties("agent")
@@ -44,7 +50,9 @@ public record AgentProperties(
         @DefaultValue @NotNull @Valid Local local,
         @DefaultValue("262144") @Min(1024) int maxFrameBytes,
         @DefaultValue("20s") @NotNull Duration drainTimeout,
-        @DefaultValue("auto") @NotNull FrameMasking frameMasking) {
+        @DefaultValue("auto") @NotNull FrameMasking frameMasking,
+        @DefaultValue("4194304") @Min(1024) @Max(1073741824) int maxStreamWindow,
+        @DefaultValue("16MB") @NotNull DataSize windowGrowthBudget) {
 
     public AgentProperties {
         if (ingressUri == null) {
@@ -58,6 +66,9 @@ public record AgentProperties(
             }
         }
         positive("agent.connect-timeout", connectTimeout);
+        if (windowGrowthBudget != null && windowGrowthBudget.isNegative()) {
+            throw new IllegalArgumentException("agent.window-growth-budget: " + windowGrowthBudget + " (expected: >= 0)");
+        }
         if (drainTimeout != null && drainTimeout.isNegative()) {
             throw new IllegalArgumentException("agent.drain-timeout: " + drainTimeout + " (expected: >= 0)");
         }
@@ -90,6 +101,11 @@ public record AgentProperties(
             positive("agent.local.response-timeout", responseTimeout);
             positive("agent.local.idle-timeout", idleTimeout);
         }
+    }
+
+    /** A fresh growth budget for one tunnel's receiving streams. */
+    public WindowGrowth newWindowGrowth() {
+        return new WindowGrowth(maxStreamWindow, windowGrowthBudget.toBytes());
     }
 
     /**

@@ -11,6 +11,7 @@ import io.edgetunnel.protocol.ResetCode;
 import io.edgetunnel.protocol.stream.FrameSink;
 import io.edgetunnel.protocol.stream.InboundBody;
 import io.edgetunnel.protocol.stream.OutboundBody;
+import io.edgetunnel.protocol.stream.WindowGrowth;
 import io.edgetunnel.protocol.websocket.WebSocketRecords;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -50,8 +51,11 @@ final class ProxyStream {
      */
     static final Duration WEBSOCKET_CLOSE_GRACE = Duration.ofSeconds(10);
 
-    /** Stream window and chunk size the tunnel was accepted with. */
-    record Settings(int window, int maxChunk) {}
+    /**
+     * Stream window and chunk size the tunnel was accepted with, and how far the windows of request
+     * bodies may grow (shared by the tunnel's streams).
+     */
+    record Settings(int window, int maxChunk, WindowGrowth growth) {}
 
     private final int id;
     private final Route route;
@@ -89,6 +93,7 @@ final class ProxyStream {
                 : new InboundBody(
                         id,
                         settings.window(),
+                        settings.growth(),
                         increment -> sendIfOpen(new Frame.WindowUpdate(id, increment)),
                         // the local client stopped reading the body (it answered early, or failed):
                         // the response decides how the stream ends, so nothing to tell the ingress here

@@ -244,7 +244,8 @@ public final class TunnelClient {
             if (stopping) {
                 return;
             }
-            TunnelSession current = new TunnelSession(name, hello(), codec, routes, health, forwarder, metrics, this);
+            TunnelSession current = new TunnelSession(
+                    name, hello(), codec, routes, health, forwarder, metrics, this, properties.newWindowGrowth());
             session = current;
             live.add(current);
             AtomicBoolean ended = new AtomicBoolean();

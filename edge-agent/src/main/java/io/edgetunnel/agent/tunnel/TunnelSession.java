@@ -10,6 +10,7 @@ import io.edgetunnel.protocol.ProtocolVersion;
 import io.edgetunnel.protocol.ResetCode;
 import io.edgetunnel.protocol.stream.Heartbeat;
 import io.edgetunnel.protocol.stream.OutboundFrames;
+import io.edgetunnel.protocol.stream.WindowGrowth;
 import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
@@ -84,6 +85,7 @@ final class TunnelSession {
     private volatile Connection connection;
     private volatile Heartbeat heartbeat;
     private volatile ProxyStream.Settings settings;
+    private final WindowGrowth windowGrowth;
     private volatile int maxConcurrentStreams;
     private volatile int claimedRoutes;
     private volatile Frame.Reject reject;
@@ -109,8 +111,10 @@ final class TunnelSession {
             RouteHealthSource health,
             LocalAppForwarder forwarder,
             TunnelMetrics metrics,
-            Listener listener) {
+            Listener listener,
+            WindowGrowth windowGrowth) {
         this.name = name;
+        this.windowGrowth = windowGrowth;
         this.hello = hello;
         this.codec = codec;
         this.routes = routes;
@@ -327,7 +331,11 @@ final class TunnelSession {
         } else if (frame instanceof Frame.Ping ping) {
             send(new Frame.Pong(ping.payload()));
         } else if (frame instanceof Frame.Pong pong) {
-            // liveness already noted
+            // liveness already noted; the echo of our last PING measures the round trip
+            Heartbeat beat = heartbeat;
+            if (beat != null) {
+                beat.onPong(pong.payload());
+            }
             if (pong.payload() == DRAIN_BARRIER) {
                 drainSettled = true;
                 if (streams.isEmpty() && state == State.DRAINING) {
@@ -360,7 +368,7 @@ final class TunnelSession {
                         "maxFramePayload: " + accept.maxFramePayload() + " (expected: > "
                                 + FrameCodec.HEADER_BYTES + ")");
             }
-            settings = new ProxyStream.Settings(accept.initialStreamWindow(), maxChunk);
+            settings = new ProxyStream.Settings(accept.initialStreamWindow(), maxChunk, windowGrowth);
             maxConcurrentStreams = accept.maxConcurrentStreams();
             acceptedAtNanos = System.nanoTime();
             state = State.OPEN;
@@ -370,7 +378,8 @@ final class TunnelSession {
                     this::send,
                     () -> close(CloseCode.HEARTBEAT_TIMEOUT, "no frame from the ingress for "
                             + MISSED_HEARTBEATS * accept.heartbeatIntervalMillis() + " ms"),
-                    Schedulers.parallel());
+                    Schedulers.parallel(),
+                    windowGrowth::roundTrip);
             heartbeat = beat;
             beat.start();
             log.info(

@@ -1,5 +1,6 @@
 package io.edgetunnel.ingress.config;
 
+import io.edgetunnel.protocol.stream.WindowGrowth;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotNull;
@@ -19,6 +20,11 @@ import org.springframework.validation.annotation.Validated;
  * @param heartbeatInterval ping interval; also sent to agents in the accept frame
  * @param heartbeatMissedLimit silent intervals after which a tunnel is declared dead (close 4002)
  * @param initialStreamWindow per-stream flow-control window, both directions, in bytes
+ * @param maxStreamWindow how far the window of a stream the ingress receives (a response body) may
+ *     grow while the window, not the client, limits it, in bytes; at most {@code
+ *     initial-stream-window} turns growth off
+ * @param windowGrowthBudget how much all streams of one tunnel together may grow their windows by:
+ *     the most growth adds to what one tunnel buffers
  * @param maxConcurrentStreams open streams per tunnel
  * @param maxFrameBytes largest tunnel frame, header included
  * @param maxQueuedBytes outbound bytes queued per tunnel before it is cut as a slow consumer
@@ -34,6 +40,8 @@ public record TunnelProperties(
         @DefaultValue("20s") @NotNull Duration heartbeatInterval,
         @DefaultValue("3") @Min(1) int heartbeatMissedLimit,
         @DefaultValue("262144") @Min(1024) int initialStreamWindow,
+        @DefaultValue("4194304") @Min(1024) @Max(1073741824) int maxStreamWindow,
+        @DefaultValue("16MB") @NotNull DataSize windowGrowthBudget,
         @DefaultValue("512") @Min(1) int maxConcurrentStreams,
         @DefaultValue("262144") @Min(4096) @Max(16777216) int maxFrameBytes,
         @DefaultValue("16MB") @NotNull DataSize maxQueuedBytes,
@@ -51,8 +59,20 @@ public record TunnelProperties(
         if (drainTimeout != null && drainTimeout.isNegative()) {
             throw new IllegalArgumentException("ingress.tunnel.drain-timeout: " + drainTimeout + " (expected: >= 0)");
         }
+        if (windowGrowthBudget != null && windowGrowthBudget.isNegative()) {
+            throw new IllegalArgumentException(
+                    "ingress.tunnel.window-growth-budget: " + windowGrowthBudget + " (expected: >= 0)");
+        }
         if (maxQueuedBytes != null && maxQueuedBytes.toBytes() <= 0) {
             throw new IllegalArgumentException("ingress.tunnel.max-queued-bytes: " + maxQueuedBytes + " (expected: > 0)");
         }
+    }
+
+    /** A fresh growth budget for one tunnel's receiving streams. */
+    public WindowGrowth newWindowGrowth() {
+        if (maxStreamWindow <= initialStreamWindow) {
+            return WindowGrowth.NONE;
+        }
+        return new WindowGrowth(maxStreamWindow, windowGrowthBudget.toBytes());
     }
 }

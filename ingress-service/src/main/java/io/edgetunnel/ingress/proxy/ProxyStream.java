@@ -66,6 +66,7 @@ final class ProxyStream implements StreamListener {
         stream.body = new InboundBody(
                 id,
                 tunnel.initialStreamWindow(),
+                tunnel.windowGrowth(),
                 increment -> tunnel.send(new Frame.WindowUpdate(id, increment)),
                 () -> stream.cancel("client went away"),
                 metrics.bufferedBytes());

@@ -16,6 +16,7 @@ import io.edgetunnel.protocol.RejectReason;
 import io.edgetunnel.protocol.RouteClaim;
 import io.edgetunnel.protocol.stream.Heartbeat;
 import io.edgetunnel.protocol.stream.OutboundFrames;
+import io.edgetunnel.protocol.stream.WindowGrowth;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
@@ -70,6 +71,7 @@ public final class TunnelSession implements Tunnel {
     private final BooleanSupplier shuttingDown;
     private final Runnable forceClose;
     private final EventExecutor eventLoop;
+    private final WindowGrowth windowGrowth;
 
     private final OutboundFrames frames;
     private final Heartbeat heartbeat;
@@ -116,6 +118,7 @@ public final class TunnelSession implements Tunnel {
             EventExecutor eventLoop) {
         this.remoteAddress = remoteAddress;
         this.eventLoop = eventLoop;
+        this.windowGrowth = properties.newWindowGrowth();
         this.forwardedFor = forwardedFor;
         this.properties = properties;
         this.codec = codec;
@@ -132,7 +135,8 @@ public final class TunnelSession implements Tunnel {
                 frames,
                 () -> close(CloseCode.HEARTBEAT_TIMEOUT, "no frame from agent for "
                         + properties.heartbeatInterval().multipliedBy(properties.heartbeatMissedLimit())),
-                Schedulers.parallel());
+                Schedulers.parallel(),
+                windowGrowth::roundTrip);
     }
 
     /** Starts the hello timer. Call once the outbound frame flux is subscribed. */
@@ -241,7 +245,8 @@ public final class TunnelSession implements Tunnel {
             throw new ProtocolException(CloseCode.PROTOCOL_ERROR, frame.getClass().getSimpleName()
                     + " before accept (expected: nothing until Accept)");
         }
-        if (frame instanceof Frame.Pong) {
+        if (frame instanceof Frame.Pong pong) {
+            heartbeat.onPong(pong.payload());
             return;
         }
         if (frame instanceof Frame.Drain drain) {
@@ -475,6 +480,11 @@ public final class TunnelSession implements Tunnel {
 
     public int initialStreamWindow() {
         return properties.initialStreamWindow();
+    }
+
+    /** How far the windows of the streams this tunnel receives may grow, shared by all of them. */
+    public WindowGrowth windowGrowth() {
+        return windowGrowth;
     }
 
     public int maxDataPayload() {

@@ -3,6 +3,7 @@ package io.edgetunnel.protocol.stream;
 import io.edgetunnel.protocol.Frame;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.Disposable;
@@ -11,7 +12,8 @@ import reactor.core.scheduler.Scheduler;
 /**
  * Sends a {@link Frame.Ping} every interval and declares the peer dead when nothing at all arrived
  * from it for {@code missedLimit} intervals. Any received frame counts as a sign of life, so a busy
- * tunnel never dies for a late pong.
+ * tunnel never dies for a late pong. Each PING carries its send time, so the PONG echoing it
+ * measures the tunnel's round trip (which window growth needs, spec section 8.1).
  */
 public final class Heartbeat {
 
@@ -23,11 +25,24 @@ public final class Heartbeat {
     private final Runnable onDead;
     private final Scheduler scheduler;
 
+    private final LongConsumer onRoundTrip;
+
     private volatile long lastReceivedNanos = System.nanoTime();
     private volatile Disposable task;
-    private long sequence;
+    /** The payload of the last PING sent: its send time, so the PONG that echoes it gives the round trip. */
+    private volatile long lastPingPayload;
+    private volatile boolean pingOutstanding;
 
     public Heartbeat(Duration interval, int missedLimit, FrameSink sink, Runnable onDead, Scheduler scheduler) {
+        this(interval, missedLimit, sink, onDead, scheduler, rtt -> { });
+    }
+
+    /**
+     * @param onRoundTrip told the round-trip time in nanoseconds whenever the PONG to one of our
+     *     PINGs arrives
+     */
+    public Heartbeat(Duration interval, int missedLimit, FrameSink sink, Runnable onDead, Scheduler scheduler,
+            LongConsumer onRoundTrip) {
         if (interval.isNegative() || interval.isZero()) {
             throw new IllegalArgumentException("interval: " + interval + " (expected: > 0)");
         }
@@ -39,6 +54,7 @@ public final class Heartbeat {
         this.sink = sink;
         this.onDead = onDead;
         this.scheduler = scheduler;
+        this.onRoundTrip = onRoundTrip;
     }
 
     public void start() {
@@ -49,6 +65,17 @@ public final class Heartbeat {
     /** Call for every frame received from the peer. */
     public void onFrameReceived() {
         lastReceivedNanos = System.nanoTime();
+    }
+
+    /** Call for every PONG received: one that echoes our last PING gives the round-trip time. */
+    public void onPong(long payload) {
+        if (pingOutstanding && payload == lastPingPayload) {
+            pingOutstanding = false;
+            long roundTrip = System.nanoTime() - payload;
+            if (roundTrip > 0) {
+                onRoundTrip.accept(roundTrip);
+            }
+        }
     }
 
     public void stop() {
@@ -68,7 +95,10 @@ public final class Heartbeat {
                 onDead.run();
                 return;
             }
-            sink.send(new Frame.Ping(++sequence));
+            long sentAt = System.nanoTime();
+            lastPingPayload = sentAt;
+            pingOutstanding = true;
+            sink.send(new Frame.Ping(sentAt));
         } catch (RuntimeException | Error e) {
             try {
                 log.warn("heartbeat tick failed, will try again next interval: {}", e.toString());

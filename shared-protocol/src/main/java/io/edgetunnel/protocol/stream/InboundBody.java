@@ -26,6 +26,14 @@ import reactor.core.publisher.Operators;
  * process: so everything a stream holds, here and in the writer's outbound buffer, stays within the
  * window. Queued buffers are released on cancel, on {@link #fail} and on {@link #discard}, so
  * nothing leaks when nobody ever subscribes.
+ *
+ * <p>With a {@link WindowGrowth}, the window grows while it is what limits the stream: when credit
+ * goes back, nothing is queued here (the consumer keeps up) and, at the rate the last grant's bytes
+ * were drained, a whole window lasts less than two round trips of the tunnel, the grant also carries
+ * extra credit, doubling the window, up to the growth's per-stream maximum and within its
+ * tunnel-wide budget (spec section 8.1). A slow consumer never grows its window (its queue is not
+ * empty), nor does a slow sender (its window lasts many round trips). The growth goes back to the
+ * budget when the body ends.
  */
 public final class InboundBody implements Publisher<ByteBuf>, Subscription {
 
@@ -49,6 +57,12 @@ public final class InboundBody implements Publisher<ByteBuf>, Subscription {
     private volatile boolean discarded;
     private boolean terminated;
     private final AtomicInteger consumedSinceGrant = new AtomicInteger();
+    private final WindowGrowth growth;
+    /** The stream's current window: the initial one plus {@link #grown}. */
+    private final AtomicInteger window;
+    private final AtomicInteger grown = new AtomicInteger();
+    private final AtomicBoolean growthReturned = new AtomicBoolean();
+    private volatile long lastGrantNanos = System.nanoTime();
 
     /**
      * @param window the initial stream window granted to the peer
@@ -58,10 +72,20 @@ public final class InboundBody implements Publisher<ByteBuf>, Subscription {
      */
     public InboundBody(
             int streamId, int window, IntConsumer creditGrant, Runnable onCancel, LongAdder bufferedBytes) {
+        this(streamId, window, WindowGrowth.NONE, creditGrant, onCancel, bufferedBytes);
+    }
+
+    /**
+     * @param growth how far the window may grow beyond {@code window}, shared by the tunnel's streams
+     */
+    public InboundBody(int streamId, int window, WindowGrowth growth, IntConsumer creditGrant, Runnable onCancel,
+            LongAdder bufferedBytes) {
         if (window <= 0) {
             throw new IllegalArgumentException("window: " + window + " (expected: > 0)");
         }
         this.streamId = streamId;
+        this.growth = growth;
+        this.window = new AtomicInteger(window);
         this.peerCredit = new AtomicInteger(window);
         this.grantThreshold = Math.max(1, window / 4);
         this.creditGrant = creditGrant;
@@ -163,6 +187,9 @@ public final class InboundBody implements Publisher<ByteBuf>, Subscription {
             } else if (!terminated) {
                 emit();
             }
+            if (terminated || cancelled.get() || discarded || error != null) {
+                returnGrowth();
+            }
             missed = wip.addAndGet(-missed);
         } while (missed != 0);
     }
@@ -223,10 +250,52 @@ public final class InboundBody implements Publisher<ByteBuf>, Subscription {
         if (pending >= grantThreshold) {
             int increment = consumedSinceGrant.getAndSet(0);
             if (increment > 0) {
+                long now = System.nanoTime();
+                increment += grow(increment, now - lastGrantNanos);
+                lastGrantNanos = now;
                 // raise our own bookkeeping first, so data the peer sends on receipt is never misjudged
                 peerCredit.addAndGet(increment);
                 creditGrant.accept(increment);
             }
+        }
+    }
+
+    /**
+     * Extra credit to grant with {@code drained} bytes that took {@code drainNanos} since the last
+     * grant: the window doubles while it lasts less than two round trips at that rate.
+     */
+    private int grow(int drained, long drainNanos) {
+        int max = growth.maxStreamWindow();
+        int current = window.get();
+        long rtt = growth.rttNanos();
+        if (current >= max || rtt <= 0 || done || growthReturned.get() || !queue.isEmpty()) {
+            return 0;
+        }
+        // time for a whole window at this rate = current * drainNanos / drained; doubles: no overflow
+        if ((double) current * drainNanos >= 2.0 * rtt * drained) {
+            return 0;
+        }
+        int extra = growth.reserve(Math.min(current, max - current));
+        if (extra == 0) {
+            return 0;
+        }
+        window.addAndGet(extra);
+        grown.addAndGet(extra);
+        if (growthReturned.get()) {
+            // the body ended meanwhile: give it straight back
+            growth.release(grown.getAndSet(0));
+        }
+        return extra;
+    }
+
+    /** The stream's window now: the initial window plus what it grew by. */
+    public int window() {
+        return window.get();
+    }
+
+    private void returnGrowth() {
+        if (growthReturned.compareAndSet(false, true)) {
+            growth.release(grown.getAndSet(0));
         }
     }
 

@@ -47,4 +47,25 @@ class HeartbeatTests {
         assertThat(dead.get()).isZero();
         heartbeat.stop();
     }
+
+    @Test
+    void thePongToOurLastPingGivesTheRoundTrip() throws InterruptedException {
+        java.util.List<io.edgetunnel.protocol.Frame> sent = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.List<Long> roundTrips = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Heartbeat heartbeat = new Heartbeat(Duration.ofMillis(50), 1000, sent::add, () -> {}, Schedulers.parallel(),
+                roundTrips::add);
+        heartbeat.start();
+        await().atMost(Duration.ofSeconds(5)).until(() -> !sent.isEmpty());
+        heartbeat.stop();
+        Thread.sleep(200); // a tick that was already running when stopped has sent its PING by now
+        long payload = ((io.edgetunnel.protocol.Frame.Ping) sent.get(sent.size() - 1)).payload();
+
+        heartbeat.onPong(payload + 1);
+        assertThat(roundTrips).as("a PONG to a PING we did not send").isEmpty();
+        heartbeat.onPong(payload);
+        heartbeat.onPong(payload);
+
+        assertThat(roundTrips).as("one sample per PING").hasSize(1);
+        assertThat(roundTrips.get(0)).isPositive().isLessThan(Duration.ofSeconds(10).toNanos());
+    }
 }

@@ -148,4 +148,166 @@ class InboundBodyTests {
         Flux.from(body).subscribe();
         assertThatThrownBy(() -> Flux.from(body).blockLast()).hasMessageContaining("already subscribed");
     }
+
+    private InboundBody growing(int window, WindowGrowth growth) {
+        return new InboundBody(1, window, growth, grants::add, cancels::incrementAndGet, buffered);
+    }
+
+    /** A growth budget on a tunnel whose round trip is {@code rttNanos}. */
+    private static WindowGrowth growth(int maxStreamWindow, long budget, long rttNanos) {
+        WindowGrowth growth = new WindowGrowth(maxStreamWindow, budget);
+        growth.roundTrip(rttNanos);
+        return growth;
+    }
+
+    /** A round trip so long that any drain in these tests is fast: the window is always the limit. */
+    private static final long LONG_RTT = 1_000_000_000L;
+
+    /** Acts as a sender that always uses all its credit: returns the credit left after {@code rounds}. */
+    private int sendAllCredit(InboundBody body, int credit, int rounds) {
+        for (int round = 0; round < rounds; round++) {
+            int before = grants.size();
+            body.onData(bytes(credit), false);
+            credit = 0;
+            for (int i = before; i < grants.size(); i++) {
+                credit += grants.get(i);
+            }
+        }
+        return credit;
+    }
+
+    @Test
+    void aStreamLimitedByItsWindowDoublesItUpToTheMaximum() {
+        WindowGrowth growth = growth(4096, 1 << 20, LONG_RTT);
+        InboundBody body = growing(1024, growth);
+        Flux.from(body).subscribe(ByteBuf::release);
+
+        int credit = sendAllCredit(body, 1024, 1);
+        assertThat(body.window()).isEqualTo(2048);
+        assertThat(credit).as("the drained 1024 bytes plus 1024 of growth").isEqualTo(2048);
+
+        credit = sendAllCredit(body, credit, 4);
+        assertThat(body.window()).as("capped at the maximum").isEqualTo(4096);
+        assertThat(credit).isEqualTo(4096);
+        assertThat(growth.inUse()).isEqualTo(3072);
+
+        // the grown window is exactly what the peer may send: one byte more is a flow-control error
+        ByteBuf overrun = bytes(credit + 1);
+        assertThatThrownBy(() -> body.onData(overrun, false))
+                .isInstanceOfSatisfying(ProtocolException.class,
+                        e -> assertThat(e.closeCode()).isEqualTo(CloseCode.FLOW_CONTROL_ERROR));
+    }
+
+    @Test
+    void theGrowthGoesBackToTheBudgetWhenTheBodyEnds() {
+        WindowGrowth growth = growth(4096, 1 << 20, LONG_RTT);
+        InboundBody body = growing(1024, growth);
+        List<Boolean> completed = new ArrayList<>();
+        Flux.from(body).subscribe(ByteBuf::release, e -> { }, () -> completed.add(true));
+        sendAllCredit(body, 1024, 3);
+        assertThat(growth.inUse()).isPositive();
+
+        body.complete();
+
+        assertThat(completed).containsExactly(true);
+        assertThat(growth.inUse()).isZero();
+    }
+
+    @Test
+    void aCancelledBodyGivesItsGrowthBack() {
+        WindowGrowth growth = growth(4096, 1 << 20, LONG_RTT);
+        InboundBody body = growing(1024, growth);
+        reactor.core.Disposable subscription = Flux.from(body).subscribe(ByteBuf::release);
+        sendAllCredit(body, 1024, 3);
+        assertThat(growth.inUse()).isPositive();
+
+        subscription.dispose();
+
+        assertThat(growth.inUse()).isZero();
+    }
+
+    @Test
+    void aConsumerThatFallsBehindNeverGrowsTheWindow() {
+        WindowGrowth growth = growth(1 << 20, 1 << 20, LONG_RTT);
+        InboundBody body = growing(1024, growth);
+        List<ByteBuf> held = new ArrayList<>();
+        BaseSubscriber<ByteBuf> oneAtATime = new BaseSubscriber<>() {
+            @Override
+            protected void hookOnSubscribe(Subscription subscription) {
+                request(1);
+            }
+
+            @Override
+            protected void hookOnNext(ByteBuf buf) {
+                held.add(buf);
+            }
+        };
+        Flux.from(body).subscribe(oneAtATime);
+        for (int i = 0; i < 4; i++) {
+            body.onData(bytes(256), false);
+        }
+        // the consumer takes and releases one chunk at a time while the rest waits queued here
+        for (int i = 0; i < 3; i++) {
+            held.remove(0).release();
+            oneAtATime.request(1);
+        }
+
+        assertThat(grants.stream().mapToInt(Integer::intValue).sum()).as("exactly what was drained").isEqualTo(768);
+        assertThat(body.window()).isEqualTo(1024);
+        assertThat(growth.inUse()).isZero();
+        held.forEach(ByteBuf::release);
+    }
+
+    @Test
+    void theTunnelBudgetCapsWhatAllStreamsGrowBy() {
+        WindowGrowth growth = growth(1 << 20, 1024, LONG_RTT);
+        InboundBody first = growing(1024, growth);
+        Flux.from(first).subscribe(ByteBuf::release);
+        sendAllCredit(first, 1024, 3);
+        assertThat(first.window()).isEqualTo(2048);
+        assertThat(growth.inUse()).isEqualTo(1024);
+
+        grants.clear();
+        InboundBody second = new InboundBody(3, 1024, growth, grants::add, () -> { }, buffered);
+        Flux.from(second).subscribe(ByteBuf::release);
+        sendAllCredit(second, 1024, 3);
+        assertThat(second.window()).as("the budget is spent").isEqualTo(1024);
+
+        first.complete();
+        sendAllCredit(second, 1024, 1);
+        assertThat(second.window()).as("growth the first stream gave back").isEqualTo(2048);
+        assertThat(growth.inUse()).isEqualTo(1024);
+    }
+
+    @Test
+    void withoutARoundTripMeasurementNothingGrows() {
+        WindowGrowth growth = new WindowGrowth(4096, 1 << 20);
+        InboundBody body = growing(1024, growth);
+        Flux.from(body).subscribe(ByteBuf::release);
+
+        assertThat(sendAllCredit(body, 1024, 4)).isEqualTo(1024);
+        assertThat(body.window()).isEqualTo(1024);
+    }
+
+    @Test
+    void aStreamThatTakesManyRoundTripsPerWindowIsNotLimitedByItAndDoesNotGrow() {
+        // a 1 ns round trip: however fast these chunks come, a window lasts far longer than two of them
+        WindowGrowth growth = growth(4096, 1 << 20, 1);
+        InboundBody body = growing(1024, growth);
+        Flux.from(body).subscribe(ByteBuf::release);
+
+        assertThat(sendAllCredit(body, 1024, 4)).isEqualTo(1024);
+        assertThat(body.window()).isEqualTo(1024);
+        assertThat(growth.inUse()).isZero();
+    }
+
+    @Test
+    void theRoundTripIsSmoothedFromTheFirstSample() {
+        WindowGrowth growth = new WindowGrowth(4096, 1024);
+        growth.roundTrip(800);
+        growth.roundTrip(1600);
+        growth.roundTrip(-5);
+
+        assertThat(growth.rttNanos()).isEqualTo(800 - 100 + 200);
+    }
 }
