@@ -35,7 +35,8 @@ import org.springframework.validation.annotation.Validated;
  *     while the window, not the local app, limits it, in bytes; at most the ingress's initial window
  *     turns growth off
  * @param windowGrowthBudget how much all streams of one tunnel together may grow their windows by:
- *     the most growth adds to what one tunnel buffers
+ *     the most growth adds to what one tunnel buffers; the ingress queues what it sends under this
+ *     growth, so keep it well below the ingress's {@code ingress.tunnel.max-queued-bytes}
  */
 @Validated
 @ConfigurationProperties("agent")
@@ -52,7 +53,7 @@ public record AgentProperties(
         @DefaultValue("20s") @NotNull Duration drainTimeout,
         @DefaultValue("auto") @NotNull FrameMasking frameMasking,
         @DefaultValue("4194304") @Min(1024) @Max(1073741824) int maxStreamWindow,
-        @DefaultValue("16MB") @NotNull DataSize windowGrowthBudget) {
+        @DefaultValue("8MB") @NotNull DataSize windowGrowthBudget) {
 
     public AgentProperties {
         if (ingressUri == null) {

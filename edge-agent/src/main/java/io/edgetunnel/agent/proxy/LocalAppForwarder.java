@@ -45,6 +45,7 @@ import reactor.netty.http.client.HttpClientRequest;
 import reactor.netty.http.client.HttpClientResponse;
 import reactor.netty.http.client.PrematureCloseException;
 import reactor.netty.resources.ConnectionProvider;
+import reactor.netty.resources.LoopResources;
 
 /**
  * Sends one tunneled request to its route's local app and hands the response to a {@link
@@ -87,8 +88,8 @@ public final class LocalAppForwarder implements DisposableBean {
     }
 
     /**
-     * @param tunnelCount the agent's tunnels: their event loops share {@code local.maxConnections()},
-     *     each loop's pools holding an equal part of it
+     * @param tunnelCount the agent's tunnels: the event loops they run on share {@code
+     *     local.maxConnections()}, each loop's pools holding an equal part of it
      */
     public LocalAppForwarder(AgentProperties.Local local, MeterRegistry meters, int tunnelCount) {
         this.local = Objects.requireNonNull(local, "local");
@@ -96,7 +97,9 @@ public final class LocalAppForwarder implements DisposableBean {
         this.websockets = new LocalWebSocketForwarder(local);
         this.responseTimeout = local.responseTimeout();
         this.idleTimeout = local.idleTimeout();
-        this.perLoopConnections = Math.max(1, (local.maxConnections() + tunnelCount - 1) / Math.max(1, tunnelCount));
+        // tunnels outnumbering the event loops share them: a loop serves at most this many of them
+        int loopsInUse = Math.max(1, Math.min(tunnelCount, LoopResources.DEFAULT_IO_WORKER_COUNT));
+        this.perLoopConnections = Math.max(1, (local.maxConnections() + loopsInUse - 1) / loopsInUse);
         this.shared = LoopClients.create("edge-agent-local", local, local.maxConnections(), null);
     }
 
@@ -150,11 +153,21 @@ public final class LocalAppForwarder implements DisposableBean {
     /** The caller's event loop's clients, or the shared ones off a loop (or after shutdown began). */
     private LoopClients clients() {
         EventExecutor current = EventLoopSchedulers.currentLoop();
-        if (!(current instanceof EventLoop loop) || destroyed) {
+        if (!(current instanceof EventLoop loop)) {
             return shared;
         }
-        return perLoop.computeIfAbsent(loop, l -> LoopClients.create(
-                "edge-agent-local-loop" + perLoop.size(), local, perLoopConnections, loop));
+        LoopClients existing = perLoop.get(loop);
+        if (existing != null) {
+            return existing;
+        }
+        // once per loop: under the lock destroy() takes, so no pool is created after it disposed them
+        synchronized (perLoop) {
+            if (destroyed) {
+                return shared;
+            }
+            return perLoop.computeIfAbsent(loop, l -> LoopClients.create(
+                    "edge-agent-local-loop" + perLoop.size(), local, perLoopConnections, loop));
+        }
     }
 
     /** Forwards WebSocket upgrades (spec section 19) to the same local apps. */
@@ -458,6 +471,11 @@ public final class LocalAppForwarder implements DisposableBean {
         return shared.provider();
     }
 
+    /** The connection limit of each event loop's pools. */
+    int perLoopConnections() {
+        return perLoopConnections;
+    }
+
     /** How many event loops have pools of their own so far. */
     int eventLoopPools() {
         return perLoop.size();
@@ -465,7 +483,9 @@ public final class LocalAppForwarder implements DisposableBean {
 
     @Override
     public void destroy() {
-        destroyed = true;
+        synchronized (perLoop) {
+            destroyed = true;
+        }
         List<Mono<Void>> disposals = new ArrayList<>();
         disposals.add(shared.disposeLater());
         perLoop.values().forEach(clients -> disposals.add(clients.disposeLater()));

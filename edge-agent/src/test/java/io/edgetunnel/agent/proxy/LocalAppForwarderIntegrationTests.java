@@ -199,6 +199,25 @@ class LocalAppForwarderIntegrationTests {
     }
 
     @Test
+    void tunnelsSharingEventLoopsDoNotShrinkTheLocalConnectionLimit() {
+        int loops = reactor.netty.resources.LoopResources.DEFAULT_IO_WORKER_COUNT;
+        for (int tunnels : new int[] {1, 2, loops, loops + 3, 16}) {
+            LocalAppForwarder split = new LocalAppForwarder(
+                    new AgentProperties.Local(Duration.ofSeconds(2), Duration.ofSeconds(2), Duration.ofMillis(800), 500,
+                            new AgentProperties.Websocket(org.springframework.util.unit.DataSize.ofMegabytes(16))),
+                    meters, tunnels);
+            try {
+                int loopsInUse = Math.min(tunnels, loops);
+                assertThat(split.perLoopConnections() * loopsInUse)
+                        .as("%d tunnels on %d loops: the loops in use together still offer all 500", tunnels, loops)
+                        .isBetween(500, 500 + loopsInUse);
+            } finally {
+                split.destroy();
+            }
+        }
+    }
+
+    @Test
     void forwardsGetWithHeadersAndHostUnchanged() {
         LocalApp app = app(r -> r.get("/hello", (req, res) -> res.header("X-Host", req.requestHeaders().get("Host"))
                 .header("X-Dup", String.join("|", req.requestHeaders().getAll("X-Dup")))

@@ -33,7 +33,7 @@ import reactor.core.publisher.Operators;
  * extra credit, doubling the window, up to the growth's per-stream maximum and within its
  * tunnel-wide budget (spec section 8.1). A slow consumer never grows its window (its queue is not
  * empty), nor does a slow sender (its window lasts many round trips). The growth goes back to the
- * budget when the body ends.
+ * budget once the body ended and every byte it received was released.
  */
 public final class InboundBody implements Publisher<ByteBuf>, Subscription {
 
@@ -63,6 +63,9 @@ public final class InboundBody implements Publisher<ByteBuf>, Subscription {
     private final AtomicInteger grown = new AtomicInteger();
     private final AtomicBoolean growthReturned = new AtomicBoolean();
     private volatile long lastGrantNanos = System.nanoTime();
+    /** Bytes received and not yet released by whoever holds them (queue, consumer, socket writer). */
+    private final AtomicLong unreleased = new AtomicLong();
+    private volatile boolean ended;
 
     /**
      * @param window the initial stream window granted to the peer
@@ -111,6 +114,7 @@ public final class InboundBody implements Publisher<ByteBuf>, Subscription {
             content.release();
         } else if (bytes > 0) {
             bufferedBytes.add(bytes);
+            unreleased.addAndGet(bytes);
             queue.offer(new ReleaseTrackingBuf(content, () -> released(bytes)));
         } else {
             content.release();
@@ -188,7 +192,11 @@ public final class InboundBody implements Publisher<ByteBuf>, Subscription {
                 emit();
             }
             if (terminated || cancelled.get() || discarded || error != null) {
-                returnGrowth();
+                // the growth stays taken until the last byte the stream held is released
+                ended = true;
+                if (unreleased.get() == 0) {
+                    returnGrowth();
+                }
             }
             missed = wip.addAndGet(-missed);
         } while (missed != 0);
@@ -243,6 +251,9 @@ public final class InboundBody implements Publisher<ByteBuf>, Subscription {
     /** A chunk was released by whoever held it last: its bytes are gone from this process. */
     private void released(int bytes) {
         bufferedBytes.add(-bytes);
+        if (unreleased.addAndGet(-bytes) == 0 && ended) {
+            returnGrowth();
+        }
         if (done || cancelled.get() || discarded) {
             return;
         }

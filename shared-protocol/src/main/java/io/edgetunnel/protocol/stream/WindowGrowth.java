@@ -18,7 +18,7 @@ public final class WindowGrowth {
     private final int maxStreamWindow;
     private final long budgetBytes;
     private final AtomicLong available;
-    /** Smoothed round-trip time of the tunnel, 0 until measured. */
+    /** Least round-trip time measured on the tunnel, 0 until measured. */
     private volatile long rttNanos;
 
     /**
@@ -48,16 +48,22 @@ public final class WindowGrowth {
         return budgetBytes - available.get();
     }
 
-    /** A round-trip sample (a PING's PONG); smoothed like TCP's SRTT, the first sample taken as is. */
+    /**
+     * A round-trip sample (a PING's PONG). The minimum is kept: a PONG that waited in a queue behind
+     * this tunnel's own data measures that queue, and growing windows against it would fill the
+     * queue further.
+     */
     public void roundTrip(long nanos) {
         if (nanos <= 0) {
             return;
         }
         long current = rttNanos;
-        rttNanos = current == 0 ? nanos : current - current / 8 + nanos / 8;
+        if (current == 0 || nanos < current) {
+            rttNanos = nanos;
+        }
     }
 
-    /** The tunnel's smoothed round-trip time in nanoseconds, or 0 before the first measurement. */
+    /** The tunnel's least measured round-trip time in nanoseconds, or 0 before the first measurement. */
     public long rttNanos() {
         return rttNanos;
     }

@@ -302,12 +302,40 @@ class InboundBodyTests {
     }
 
     @Test
-    void theRoundTripIsSmoothedFromTheFirstSample() {
+    void theLeastRoundTripCountsSoAQueuedPongCannotInflateIt() {
         WindowGrowth growth = new WindowGrowth(4096, 1024);
+        assertThat(growth.rttNanos()).isZero();
         growth.roundTrip(800);
         growth.roundTrip(1600);
         growth.roundTrip(-5);
+        assertThat(growth.rttNanos()).isEqualTo(800);
 
-        assertThat(growth.rttNanos()).isEqualTo(800 - 100 + 200);
+        growth.roundTrip(500);
+        assertThat(growth.rttNanos()).isEqualTo(500);
+    }
+
+    @Test
+    void theGrowthStaysTakenWhileTheEndedStreamsBytesAreStillHeld() {
+        WindowGrowth growth = growth(4096, 1 << 20, LONG_RTT);
+        InboundBody body = growing(1024, growth);
+        List<ByteBuf> held = new ArrayList<>();
+        Flux.from(body).subscribe(buf -> {
+            if (held.isEmpty() && buf.readableBytes() == 7) {
+                held.add(buf);
+            } else {
+                buf.release();
+            }
+        });
+        sendAllCredit(body, 1024, 2);
+        long grownBy = growth.inUse();
+        assertThat(grownBy).isPositive();
+
+        // the last chunk is still in the writer's hands when the body completes
+        body.onData(bytes(7), true);
+        assertThat(held).hasSize(1);
+        assertThat(growth.inUse()).as("a writer still holds bytes of the stream").isEqualTo(grownBy);
+
+        held.get(0).release();
+        assertThat(growth.inUse()).isZero();
     }
 }
