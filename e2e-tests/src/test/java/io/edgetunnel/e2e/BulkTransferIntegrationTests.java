@@ -245,14 +245,7 @@ class BulkTransferIntegrationTests {
         PublicClient.Reply reply;
         GaugeSampler sampler = new GaugeSampler();
         try (sampler) {
-            reply = PublicClient.to(ingress, "bulk.example")
-                    .responseTimeout(Duration.ofSeconds(300))
-                    .headers(h -> h.set("Content-Length", LARGE_BYTES))
-                    .post()
-                    .uri("/sha256")
-                    .send(Payloads.stream(LARGE_BYTES, 64 * 1024))
-                    .responseSingle(PublicClient::reply)
-                    .block(Duration.ofSeconds(300));
+            reply = PublicClient.uploadForDigest(ingress, "bulk.example", LARGE_BYTES, Duration.ofSeconds(300));
         }
         System.out.printf("upload of %d MiB: %d ms, max buffered agent request bytes %d over %d samples%n",
                 LARGE_BYTES >> 20, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start),

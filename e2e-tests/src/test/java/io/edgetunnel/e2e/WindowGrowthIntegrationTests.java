@@ -108,14 +108,8 @@ class WindowGrowthIntegrationTests {
     void anUploadOverALongRoundTripGrowsTheAgentsWindow() throws Exception {
         try (Path path = Path.start("up.wan.example", true)) {
             long start = System.nanoTime();
-            PublicClient.Reply reply = PublicClient.to(path.ingress(), "up.wan.example")
-                    .responseTimeout(Duration.ofSeconds(60))
-                    .headers(h -> h.set("Content-Length", BYTES))
-                    .post()
-                    .uri("/sha256")
-                    .send(Payloads.stream(BYTES, 64 * 1024))
-                    .responseSingle(PublicClient::reply)
-                    .block(Duration.ofSeconds(60));
+            PublicClient.Reply reply =
+                    PublicClient.uploadForDigest(path.ingress(), "up.wan.example", BYTES, Duration.ofSeconds(60));
             long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
             assertThat(reply.status()).isEqualTo(200);
             assertThat(reply.body()).isEqualTo(BYTES + " " + Payloads.sha256(BYTES, 0));

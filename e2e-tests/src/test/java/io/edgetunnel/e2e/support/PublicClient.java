@@ -66,4 +66,19 @@ public final class PublicClient {
                 .map(count -> new Digest(
                         response.status().code(), length[0], java.util.HexFormat.of().formatHex(digest.digest())));
     }
+
+    /**
+     * POSTs {@code size} bytes of {@link Payloads#stream} (seed 0) to the upstream's {@code /sha256},
+     * which answers with the byte count and digest it received.
+     */
+    public static Reply uploadForDigest(IngressNode ingress, String host, long size, Duration timeout) {
+        return to(ingress, host)
+                .responseTimeout(timeout)
+                .headers(h -> h.set("Content-Length", size))
+                .post()
+                .uri("/sha256")
+                .send(Payloads.stream(size, 64 * 1024))
+                .responseSingle(PublicClient::reply)
+                .block(timeout);
+    }
 }

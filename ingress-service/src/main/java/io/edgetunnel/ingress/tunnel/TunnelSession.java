@@ -584,6 +584,11 @@ public final class TunnelSession implements Tunnel {
                 && (unhealthy.isEmpty() || !unhealthy.contains(route));
     }
 
+    /** The event loop the tunnel's connection runs on. */
+    EventExecutor eventLoop() {
+        return eventLoop;
+    }
+
     @Override
     public boolean onCurrentEventLoop() {
         return eventLoop != null && eventLoop.inEventLoop();
