@@ -185,6 +185,40 @@ class WebSocketPassthroughIntegrationTests {
         }
     }
 
+    /**
+     * The agent's 101 arrives on the tunnel's event loop, usually not the public connection's. A frame
+     * the client sends the instant it has the 101 must not be lost to that hand-over: before the
+     * handshake ran on the connection's own loop, about one upgrade in a few hundred dropped it (the
+     * old HTTP operations, already ended, still owned the connection) and the socket stayed silent.
+     */
+    @Test
+    void frameSentTheInstantTheHandshakeCompletesIsNeverLost() throws Exception {
+        int rounds = 20;
+        int sockets = 50;
+        for (int round = 0; round < rounds; round++) {
+            List<CompletableFuture<WsClient>> opened = new ArrayList<>();
+            for (int i = 0; i < sockets; i++) {
+                byte[] id = {(byte) round, (byte) i};
+                opened.add(WsClient.connect(ingress, "/echo").thenApply(client -> {
+                    client.socket().sendBinary(java.nio.ByteBuffer.wrap(id), true);
+                    return client;
+                }));
+            }
+            List<WsClient> clients = new ArrayList<>();
+            try {
+                for (CompletableFuture<WsClient> future : opened) {
+                    clients.add(future.join());
+                }
+                for (int i = 0; i < clients.size(); i++) {
+                    assertThat(clients.get(i).nextMessage(10).data()).as("round %d socket %d", round, i)
+                            .containsExactly(round, i);
+                }
+            } finally {
+                clients.forEach(WsClient::close);
+            }
+        }
+    }
+
     @Test
     void tenMibBinaryMessageTravelsBothWaysIntact() throws Exception {
         byte[] payload = new byte[10 * 1024 * 1024];

@@ -1,5 +1,6 @@
 package io.edgetunnel.e2e.support;
 
+import io.edgetunnel.testsupport.ThreadDump;
 import java.io.ByteArrayOutputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -97,9 +98,13 @@ public final class WsClient implements AutoCloseable {
     }
 
     public Message nextMessage() throws InterruptedException {
-        Message message = listener.messages.poll(60, TimeUnit.SECONDS);
+        return nextMessage(60);
+    }
+
+    public Message nextMessage(int seconds) throws InterruptedException {
+        Message message = listener.messages.poll(seconds, TimeUnit.SECONDS);
         if (message == null) {
-            throw new AssertionError("no message within 60 s");
+            throw new AssertionError("no message within " + seconds + " s; threads:\n" + ThreadDump.all());
         }
         return message;
     }
@@ -107,7 +112,7 @@ public final class WsClient implements AutoCloseable {
     public byte[] nextPong() throws InterruptedException {
         byte[] pong = listener.pongs.poll(60, TimeUnit.SECONDS);
         if (pong == null) {
-            throw new AssertionError("no pong within 60 s");
+            throw new AssertionError("no pong within 60 s; threads:\n" + ThreadDump.all());
         }
         return pong;
     }
@@ -115,7 +120,7 @@ public final class WsClient implements AutoCloseable {
     public Close awaitClose() throws InterruptedException {
         Close close = listener.closes.poll(60, TimeUnit.SECONDS);
         if (close == null) {
-            throw new AssertionError("no close within 60 s");
+            throw new AssertionError("no close within 60 s; threads:\n" + ThreadDump.all());
         }
         return close;
     }

@@ -9,6 +9,7 @@ import io.edgetunnel.protocol.stream.OutboundBody;
 import io.edgetunnel.protocol.websocket.WebSocketRecords;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 import io.netty.util.ReferenceCounted;
@@ -26,6 +27,8 @@ import org.springframework.web.server.ServerWebExchange;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
+import reactor.core.scheduler.Schedulers;
+import reactor.netty.Connection;
 import reactor.netty.http.server.HttpServerResponse;
 import reactor.netty.http.server.WebsocketServerSpec;
 import reactor.netty.http.websocket.WebsocketInbound;
@@ -99,13 +102,27 @@ final class WebSocketBridge {
         WebsocketServerSpec spec = builder.build();
         Session session = new Session(stream, access);
         // commit first so WebFlux's before-commit actions (X-Request-Id) land in the 101's headers
-        return res.setComplete()
-                .then(Mono.defer(() -> netty.sendWebsocket(session::run, spec)))
+        Mono<Void> handshake = res.setComplete().then(Mono.defer(() -> netty.sendWebsocket(session::run, spec)));
+        return onOwnLoop(handshake, netty)
                 .onErrorResume(error -> {
                     stream.reset(ResetCode.CANCEL, "websocket handshake failed");
                     return Mono.error(error);
                 })
                 .then(session.done.asMono());
+    }
+
+    /**
+     * Runs {@code handshake} on the public connection's event loop. The agent's 101 arrives on the
+     * tunnel's loop; a handshake started there raced the client's first frame, which the public loop
+     * could read before Reactor Netty had bound the WebSocket operations to the connection (the frame
+     * was then lost and the socket stayed silent).
+     */
+    private static Mono<Void> onOwnLoop(Mono<Void> handshake, HttpServerResponse netty) {
+        if (!(netty instanceof Connection connection)) {
+            return handshake;
+        }
+        EventLoop loop = connection.channel().eventLoop();
+        return loop.inEventLoop() ? handshake : handshake.subscribeOn(Schedulers.fromExecutor(loop));
     }
 
     /** One upgraded socket: both directions, and how it ended. */
