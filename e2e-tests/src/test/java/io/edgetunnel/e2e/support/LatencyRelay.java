@@ -16,8 +16,9 @@ import java.util.concurrent.locks.LockSupport;
 
 /**
  * A TCP relay that delays every byte by a fixed one-way latency in each direction, so a tunnel
- * through it has a wide-area round trip on loopback. Bytes are never held back by bandwidth, only
- * by time: each read is released {@code oneWay} after it arrived, in order.
+ * through it has a wide-area round trip on loopback: each read is released {@code oneWay} after it
+ * arrived, in order. Optionally it also caps the bandwidth of each direction, like a slow home
+ * link: it then holds at most a few reads and stops reading, so the sender's socket fills up.
  */
 public final class LatencyRelay implements AutoCloseable {
 
@@ -28,12 +29,19 @@ public final class LatencyRelay implements AutoCloseable {
     private final ServerSocket server;
     private final int target;
     private final long delayNanos;
+    private final long bytesPerSecond;
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
     private volatile boolean closed;
 
     public LatencyRelay(int target, Duration oneWay) throws IOException {
+        this(target, oneWay, 0);
+    }
+
+    /** @param bytesPerSecond the most each direction carries per second, 0 for no limit */
+    public LatencyRelay(int target, Duration oneWay, long bytesPerSecond) throws IOException {
         this.target = target;
         this.delayNanos = oneWay.toNanos();
+        this.bytesPerSecond = bytesPerSecond;
         this.server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         daemon("latency-relay-accept", this::accept).start();
     }
@@ -62,7 +70,7 @@ public final class LatencyRelay implements AutoCloseable {
     }
 
     private void pump(Socket from, Socket to) throws IOException {
-        BlockingQueue<Chunk> queue = new LinkedBlockingQueue<>();
+        BlockingQueue<Chunk> queue = bytesPerSecond > 0 ? new LinkedBlockingQueue<>(4) : new LinkedBlockingQueue<>();
         InputStream in = from.getInputStream();
         OutputStream out = to.getOutputStream();
         daemon("latency-relay-read", () -> {
@@ -70,14 +78,19 @@ public final class LatencyRelay implements AutoCloseable {
             try {
                 int n;
                 while ((n = in.read(buffer)) >= 0) {
-                    queue.add(new Chunk(System.nanoTime() + delayNanos, Arrays.copyOf(buffer, n)));
+                    queue.put(new Chunk(System.nanoTime() + delayNanos, Arrays.copyOf(buffer, n)));
                 }
-            } catch (IOException e) {
+            } catch (IOException | InterruptedException e) {
                 // the socket closed: pass the end on
             }
-            queue.add(END);
+            try {
+                queue.put(END);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }).start();
         daemon("latency-relay-write", () -> {
+            long nextSlot = System.nanoTime();
             try {
                 while (true) {
                     Chunk chunk = queue.take();
@@ -90,6 +103,15 @@ public final class LatencyRelay implements AutoCloseable {
                         LockSupport.parkNanos(wait);
                     }
                     out.write(chunk.bytes());
+                    if (bytesPerSecond > 0) {
+                        // pace: the next write waits as long as this one takes on the link (no burst
+                        // credit from idle time)
+                        nextSlot = Math.max(nextSlot, chunk.dueNanos())
+                                + chunk.bytes().length * 1_000_000_000L / bytesPerSecond;
+                        while ((wait = nextSlot - System.nanoTime()) > 0) {
+                            LockSupport.parkNanos(wait);
+                        }
+                    }
                 }
             } catch (IOException | InterruptedException e) {
                 // the other side closed

@@ -8,6 +8,7 @@ import io.edgetunnel.protocol.FrameCodec;
 import io.edgetunnel.protocol.ProtocolException;
 import io.edgetunnel.protocol.ProtocolVersion;
 import io.edgetunnel.protocol.ResetCode;
+import io.edgetunnel.protocol.stream.FrameSink;
 import io.edgetunnel.protocol.stream.Heartbeat;
 import io.edgetunnel.protocol.stream.OutboundFrames;
 import io.edgetunnel.protocol.stream.WindowGrowth;
@@ -451,7 +452,7 @@ final class TunnelSession {
             return;
         }
         ProxyStream stream =
-                new ProxyStream(request, route, settings, this::send, metrics.bufferedBytes(), this::streamFinished);
+                new ProxyStream(request, route, settings, streamSink, metrics.bufferedBytes(), this::streamFinished);
         streams.put(id, stream);
         metrics.streamOpened();
         stream.start(forwarder);
@@ -478,6 +479,30 @@ final class TunnelSession {
             listener.onStreamsIdle(this);
         }
     }
+
+    /** The streams' frames: into the queue, which also paces their bodies on a slow link. */
+    private final FrameSink streamSink = new FrameSink() {
+        @Override
+        public void send(Frame frame) {
+            TunnelSession.this.send(frame);
+        }
+
+        @Override
+        public boolean writable() {
+            OutboundFrames queue = frames;
+            return queue == null || queue.writable();
+        }
+
+        @Override
+        public void whenWritable(Runnable task) {
+            OutboundFrames queue = frames;
+            if (queue == null) {
+                task.run();
+            } else {
+                queue.whenWritable(task);
+            }
+        }
+    };
 
     private void send(Frame frame) {
         OutboundFrames queue = frames;

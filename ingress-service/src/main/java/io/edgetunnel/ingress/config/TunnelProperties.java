@@ -27,7 +27,8 @@ import org.springframework.validation.annotation.Validated;
  *     the most growth adds to what one tunnel buffers
  * @param maxConcurrentStreams open streams per tunnel
  * @param maxFrameBytes largest tunnel frame, header included
- * @param maxQueuedBytes outbound bytes queued per tunnel before it is cut as a slow consumer
+ * @param maxQueuedBytes outbound bytes queued per tunnel before it is cut as a slow consumer; above
+ *     a quarter of it, streams stop sending until the queue drained (paced to the link)
  * @param maxRoutesPerAgent route claims accepted in one hello
  * @param drainTimeout on shutdown, how long in-flight streams may take to finish after Drain
  */

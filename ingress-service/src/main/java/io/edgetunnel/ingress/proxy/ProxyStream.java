@@ -6,6 +6,7 @@ import io.edgetunnel.ingress.tunnel.TunnelSession;
 import io.edgetunnel.protocol.Frame;
 import io.edgetunnel.protocol.Header;
 import io.edgetunnel.protocol.ResetCode;
+import io.edgetunnel.protocol.stream.FrameSink;
 import io.edgetunnel.protocol.stream.InboundBody;
 import io.edgetunnel.protocol.stream.OutboundBody;
 import io.edgetunnel.protocol.websocket.WebSocketRecords;
@@ -114,7 +115,7 @@ final class ProxyStream implements StreamListener {
                 streamId,
                 tunnel.initialStreamWindow(),
                 tunnel.maxDataPayload(),
-                this::sendData,
+                dataSink,
                 new OutboundBody.Listener() {
                     @Override
                     public void onComplete() {
@@ -134,10 +135,24 @@ final class ProxyStream implements StreamListener {
         bodySource.subscribe(outbound);
     }
 
-    private void sendData(Frame frame) {
-        dataSent = true;
-        tunnel.send(frame);
-    }
+    /** Where the bodies' DATA frames go: the tunnel, whose queue also paces them on a slow link. */
+    private final FrameSink dataSink = new FrameSink() {
+        @Override
+        public void send(Frame frame) {
+            dataSent = true;
+            tunnel.send(frame);
+        }
+
+        @Override
+        public boolean writable() {
+            return tunnel.writable();
+        }
+
+        @Override
+        public void whenWritable(Runnable task) {
+            tunnel.whenWritable(task);
+        }
+    };
 
     /** Sends a WebSocket upgrade REQUEST: the request direction stays open for records after a 101. */
     void sendUpgrade(Frame.Request request) {
@@ -160,7 +175,7 @@ final class ProxyStream implements StreamListener {
                 streamId,
                 tunnel.initialStreamWindow(),
                 tunnel.maxDataPayload(),
-                this::sendData,
+                dataSink,
                 new OutboundBody.Listener() {
                     @Override
                     public void onComplete() {

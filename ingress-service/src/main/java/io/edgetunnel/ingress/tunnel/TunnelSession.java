@@ -437,6 +437,16 @@ public final class TunnelSession implements Tunnel {
     }
 
     /** Queues a frame to the agent; dropped (and DATA released) once the tunnel is closed. */
+    /** False while the outbound queue is above its high-water mark (see {@link OutboundFrames}). */
+    public boolean writable() {
+        return frames.writable();
+    }
+
+    /** Runs {@code task} once the outbound queue has drained (see {@link OutboundFrames}). */
+    public void whenWritable(Runnable task) {
+        frames.whenWritable(task);
+    }
+
     public void send(Frame frame) {
         if (frame instanceof Frame.Request request) {
             synchronized (streamGate) {

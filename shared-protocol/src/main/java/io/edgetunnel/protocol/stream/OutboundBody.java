@@ -8,6 +8,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
@@ -18,7 +19,9 @@ import reactor.core.CoreSubscriber;
  * The sending half of one body direction of a stream: subscribes to a body publisher one buffer at a
  * time and sends it as DATA frames no larger than {@code maxChunk}, never beyond the credit the peer
  * granted. With no credit it stops requesting, so backpressure reaches the body's source (the
- * public client's socket or the local app's response) instead of growing a queue.
+ * public client's socket or the local app's response) instead of growing a queue. The same happens
+ * while the tunnel's queue is not {@linkplain FrameSink#writable() writable} (a link slower than
+ * its streams): the body parks until the queue drained.
  *
  * <p>The last DATA frame carries END_STREAM (an empty one when the body's end is only learnt later),
  * then {@link Listener#onComplete}; a failing source ends with {@link Listener#onError} and no
@@ -47,6 +50,7 @@ public final class OutboundBody implements CoreSubscriber<ByteBuf> {
     private final AtomicInteger credit;
     private final AtomicInteger wip = new AtomicInteger();
     private final AtomicReference<ByteBuf> incoming = new AtomicReference<>();
+    private final AtomicBoolean parked = new AtomicBoolean();
 
     private volatile Subscription subscription;
     private volatile boolean sourceDone;
@@ -193,6 +197,10 @@ public final class OutboundBody implements CoreSubscriber<ByteBuf> {
             if (available <= 0) {
                 return;
             }
+            if (!sink.writable()) {
+                park();
+                return;
+            }
             int bytes = Math.min(Math.min(available, maxChunk), pending.readableBytes());
             if (wholeBuffers) {
                 bytes = pending.readableBytes();
@@ -235,13 +243,27 @@ public final class OutboundBody implements CoreSubscriber<ByteBuf> {
         }
         Subscription s = subscription;
         if (s != null && !awaitingItem && credit.get() > 0) {
-            awaitingItem = true;
-            s.request(1);
+            if (sink.writable()) {
+                awaitingItem = true;
+                s.request(1);
+            } else {
+                park();
+            }
         }
         // Reactor Netty often completes a small body in the same call; if nothing came, a held chunk
         // must go now so that streams (server-sent events) are never delayed
         if (held != null && incoming.get() == null && !sourceDone) {
             sendHeld();
+        }
+    }
+
+    /** Waits for the tunnel's queue to drain; registered once however often the loop gets here. */
+    private void park() {
+        if (parked.compareAndSet(false, true)) {
+            sink.whenWritable(() -> {
+                parked.set(false);
+                drain();
+            });
         }
     }
 

@@ -99,6 +99,65 @@ class OutboundBodyTests {
         assertThat(completions).as("end stream waits for nothing but the source").hasValue(1);
     }
 
+    /** A tunnel queue whose writability the test sets; wake-ups wait until it says so. */
+    private final class PacedSink implements FrameSink {
+        volatile boolean writable = true;
+        final List<Runnable> waiters = new CopyOnWriteArrayList<>();
+
+        @Override
+        public void send(Frame frame) {
+            sent.add(frame);
+        }
+
+        @Override
+        public boolean writable() {
+            return writable;
+        }
+
+        @Override
+        public void whenWritable(Runnable task) {
+            waiters.add(task);
+        }
+
+        void drained() {
+            writable = true;
+            List<Runnable> due = List.copyOf(waiters);
+            waiters.clear();
+            due.forEach(Runnable::run);
+        }
+    }
+
+    @Test
+    void parksWhileTheTunnelQueueIsNotWritableAndResumesOnceItDrained() {
+        PacedSink sink = new PacedSink();
+        TestPublisher<ByteBuf> source = TestPublisher.createNoncompliant(TestPublisher.Violation.CLEANUP_ON_TERMINATE);
+        OutboundBody body = new OutboundBody(1, 1_000_000, 100, sink, listener);
+        sink.writable = false;
+        source.flux().subscribe(body);
+
+        source.assertMaxRequested(0);
+        assertThat(sink.waiters).as("registered once to be woken").hasSize(1);
+        body.addCredit(10);
+        assertThat(sink.waiters).as("still once, however often it drains meanwhile").hasSize(1);
+
+        sink.drained();
+        source.assertMinRequested(1);
+        // a buffer larger than one chunk: the queue fills up after the first chunk
+        sink.writable = true;
+        source.next(Unpooled.buffer(250).writeZero(250));
+        assertThat(dataBytes()).isEqualTo(250);
+        sink.writable = false;
+        source.next(Unpooled.buffer(250).writeZero(250));
+        assertThat(dataBytes()).as("nothing more while the queue is full").isEqualTo(250);
+        assertThat(sink.waiters).hasSize(1);
+
+        sink.drained();
+        assertThat(dataBytes()).isEqualTo(500);
+        source.complete();
+        assertThat(completions).hasValue(1);
+        assertThat(((Frame.Data) sent.get(sent.size() - 1)).endStream()).isTrue();
+    }
+
     @Test
     void sourceErrorIsReportedWithoutEndOfStream() {
         OutboundBody body = new OutboundBody(1, 1000, 1000, sent::add, listener);

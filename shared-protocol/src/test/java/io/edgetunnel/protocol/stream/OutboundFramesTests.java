@@ -11,6 +11,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Flux;
@@ -93,5 +94,84 @@ class OutboundFramesTests {
         assertThat(body.refCnt()).isZero();
         assertThat(after.refCnt()).isZero();
         assertThat(frames.queuedBytes()).isZero();
+    }
+
+    @Test
+    void isNotWritableAboveAQuarterOfItsLimitAndWakesWaitersOnceDrainedBelowHalfThat() {
+        // limit 4000: high-water mark 1000, low-water mark 500
+        OutboundFrames frames = new OutboundFrames(codec, ByteBufAllocator.DEFAULT, 4000, overflow::set);
+        for (int i = 0; i < 4; i++) {
+            frames.send(new Frame.Data(1, Unpooled.buffer(300).writeZero(300), false));
+        }
+        assertThat(frames.queuedBytes()).isGreaterThan(1000);
+        assertThat(frames.writable()).isFalse();
+        AtomicInteger woken = new AtomicInteger();
+        frames.whenWritable(woken::incrementAndGet);
+        assertThat(woken).as("not while the queue is above its low-water mark").hasValue(0);
+
+        // the writer takes frames one at a time, as a slow socket would
+        reactor.core.publisher.BaseSubscriber<ByteBuf> writer = new reactor.core.publisher.BaseSubscriber<>() {
+            @Override
+            protected void hookOnSubscribe(org.reactivestreams.Subscription subscription) {}
+
+            @Override
+            protected void hookOnNext(ByteBuf buf) {
+                buf.release();
+            }
+        };
+        frames.frames().subscribe(writer);
+        writer.request(1);
+        assertThat(frames.writable()).as("below the high-water mark again").isTrue();
+        assertThat(woken).as("still above the low-water mark").hasValue(0);
+        writer.request(1);
+        assertThat(frames.queuedBytes()).isLessThan(1000);
+        writer.request(1);
+        assertThat(frames.queuedBytes()).isLessThan(500);
+        assertThat(woken).as("woken once, when the queue passed its low-water mark").hasValue(1);
+
+        frames.whenWritable(woken::incrementAndGet);
+        assertThat(woken).as("runs at once on a drained queue").hasValue(2);
+        assertThat(overflow.get()).isNull();
+        writer.request(Long.MAX_VALUE);
+        frames.close();
+    }
+
+    @Test
+    void aWaiterThatSendsAgainStaysParkedInsteadOfSpinning() {
+        OutboundFrames frames = new OutboundFrames(codec, ByteBufAllocator.DEFAULT, 4000, overflow::set);
+        frames.send(new Frame.Data(1, Unpooled.buffer(1200).writeZero(1200), false));
+        AtomicInteger runs = new AtomicInteger();
+        Runnable[] refill = new Runnable[1];
+        refill[0] = () -> {
+            runs.incrementAndGet();
+            // each wake-up fills the queue past its high-water mark again and waits once more, as a
+            // body does that still has data
+            frames.send(new Frame.Data(1, Unpooled.buffer(1200).writeZero(1200), false));
+            if (!frames.writable()) {
+                frames.whenWritable(refill[0]);
+            }
+        };
+        frames.whenWritable(refill[0]);
+
+        reactor.core.publisher.BaseSubscriber<ByteBuf> writer = new reactor.core.publisher.BaseSubscriber<>() {
+            @Override
+            protected void hookOnSubscribe(org.reactivestreams.Subscription subscription) {}
+
+            @Override
+            protected void hookOnNext(ByteBuf buf) {
+                buf.release();
+            }
+        };
+        frames.frames().subscribe(writer);
+        writer.request(1);
+        assertThat(runs).as("one wake-up per drained queue").hasValue(1);
+        writer.request(1);
+        assertThat(runs).hasValue(2);
+        assertThat(frames.writable()).isFalse();
+
+        frames.close();
+        assertThat(runs).as("closing wakes the last waiter (its sends are dropped)").hasValue(3);
+        writer.request(Long.MAX_VALUE);
+        assertThat(overflow.get()).isNull();
     }
 }
