@@ -204,17 +204,16 @@ class WebSocketPassthroughIntegrationTests {
                     return client;
                 }));
             }
-            List<WsClient> clients = new ArrayList<>();
             try {
-                for (CompletableFuture<WsClient> future : opened) {
-                    clients.add(future.join());
-                }
-                for (int i = 0; i < clients.size(); i++) {
-                    assertThat(clients.get(i).nextMessage(10).data()).as("round %d socket %d", round, i)
+                for (int i = 0; i < sockets; i++) {
+                    assertThat(opened.get(i).join().nextMessage(30).data()).as("round %d socket %d", round, i)
                             .containsExactly(round, i);
                 }
             } finally {
-                clients.forEach(WsClient::close);
+                // every socket that opened, also when an assertion or another socket failed
+                CompletableFuture.allOf(opened.toArray(CompletableFuture[]::new)).exceptionally(e -> null).join();
+                opened.stream().filter(f -> !f.isCompletedExceptionally()).map(CompletableFuture::join)
+                        .forEach(WsClient::close);
             }
         }
     }

@@ -122,7 +122,7 @@ final class WebSocketBridge {
             return handshake;
         }
         EventLoop loop = connection.channel().eventLoop();
-        return loop.inEventLoop() ? handshake : handshake.subscribeOn(Schedulers.fromExecutor(loop));
+        return Mono.defer(() -> loop.inEventLoop() ? handshake : handshake.subscribeOn(Schedulers.fromExecutor(loop)));
     }
 
     /** One upgraded socket: both directions, and how it ended. */

@@ -436,7 +436,6 @@ public final class TunnelSession implements Tunnel {
         }
     }
 
-    /** Queues a frame to the agent; dropped (and DATA released) once the tunnel is closed. */
     /** False while the outbound queue is above its high-water mark (see {@link OutboundFrames}). */
     public boolean writable() {
         return frames.writable();
@@ -447,6 +446,7 @@ public final class TunnelSession implements Tunnel {
         frames.whenWritable(task);
     }
 
+    /** Queues a frame to the agent; dropped (and DATA released) once the tunnel is closed. */
     public void send(Frame frame) {
         if (frame instanceof Frame.Request request) {
             synchronized (streamGate) {

@@ -23,9 +23,10 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
- * A hostile agent that registers and then never reads its socket: the ingress queues what it cannot
- * write only up to {@code ingress.tunnel.max-queued-bytes}, then cuts that tunnel (SLOW_CONSUMER),
- * fails its streams promptly and keeps serving everyone else.
+ * A hostile agent that registers and then never reads its socket: the ingress paces its streams once
+ * a quarter of {@code ingress.tunnel.max-queued-bytes} is queued, and when the queue then does not
+ * move for {@link io.edgetunnel.protocol.stream.OutboundFrames#STALL_LIMIT} (or passes the limit) it
+ * cuts that tunnel (SLOW_CONSUMER), fails its streams promptly and keeps serving everyone else.
  */
 @ExtendWith({NoLeaks.class, OutputCaptureExtension.class})
 class SlowConsumerAgentIntegrationTests {

@@ -6,13 +6,19 @@ import io.edgetunnel.protocol.FrameCodec;
 import io.edgetunnel.protocol.ProtocolException;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import java.time.Duration;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Sinks;
+import reactor.core.scheduler.Schedulers;
 import reactor.util.concurrent.Queues;
 
 /**
@@ -24,11 +30,19 @@ import reactor.util.concurrent.Queues;
  * quarter of {@code maxQueuedBytes}) the queue reports itself not {@linkplain #writable() writable},
  * bodies stop pulling from their sources, and they resume once it drained below half that mark. So
  * a slow but reading peer only slows its streams down (many windows' worth of data would otherwise
- * pile up here). Should a peer stop reading altogether, control frames and the bodies' last chunks
- * keep coming; once the queue passes {@code maxQueuedBytes} the owner is told to cut the tunnel,
- * instead of memory growing.
+ * pile up here). A peer that stops reading altogether is cut: the owner is told to close the tunnel
+ * once the queue passes {@code maxQueuedBytes}, or once it has stayed above the high-water mark with
+ * nothing taken by the writer for {@link #STALL_LIMIT} (paced bodies no longer fill it).
  */
 public final class OutboundFrames implements FrameSink {
+
+    private static final Logger log = LoggerFactory.getLogger(OutboundFrames.class);
+
+    /**
+     * How long a queue above its high-water mark may go without the writer taking a frame: the
+     * peer's socket accepted nothing for that long, so it is not reading (a slow link still moves).
+     */
+    public static final Duration STALL_LIMIT = Duration.ofSeconds(5);
 
     private final FrameCodec codec;
     private final ByteBufAllocator alloc;
@@ -39,6 +53,9 @@ public final class OutboundFrames implements FrameSink {
     private final AtomicLong queued = new AtomicLong();
     private final Queue<Runnable> waiters = new ConcurrentLinkedQueue<>();
     private final AtomicInteger wakeWip = new AtomicInteger();
+    private final long stallNanos;
+    private final AtomicBoolean stallWatch = new AtomicBoolean();
+    private volatile long lastTakenNanos = System.nanoTime();
     // unicast over a multi-producer queue: any thread may emit, frames sent before the WebSocket
     // writer subscribes wait in the queue instead of being lost
     private final Sinks.Many<Queued> sink =
@@ -53,6 +70,12 @@ public final class OutboundFrames implements FrameSink {
      */
     public OutboundFrames(
             FrameCodec codec, ByteBufAllocator alloc, long maxQueuedBytes, Consumer<ProtocolException> onOverflow) {
+        this(codec, alloc, maxQueuedBytes, STALL_LIMIT, onOverflow);
+    }
+
+    OutboundFrames(FrameCodec codec, ByteBufAllocator alloc, long maxQueuedBytes, Duration stallLimit,
+            Consumer<ProtocolException> onOverflow) {
+        this.stallNanos = stallLimit.toNanos();
         this.codec = codec;
         this.alloc = alloc;
         this.maxQueuedBytes = maxQueuedBytes;
@@ -63,6 +86,7 @@ public final class OutboundFrames implements FrameSink {
         // own discard hook (Reactor Netty releases any ReferenceCounted) never sees them twice.
         this.frames = sink.asFlux()
                 .map(frame -> {
+                    lastTakenNanos = System.nanoTime();
                     if (queued.addAndGet(-frame.bytes()) < lowWater && !waiters.isEmpty()) {
                         wakeWaiters();
                     }
@@ -96,11 +120,16 @@ public final class OutboundFrames implements FrameSink {
             encoded.release();
             return;
         }
-        if (total > maxQueuedBytes && !closed) {
+        if (total > maxQueuedBytes) {
+            overflow("outbound queue at " + total + " bytes (expected: <= " + maxQueuedBytes + "): peer not reading");
+        }
+    }
+
+    private void overflow(String why) {
+        if (!closed) {
             closed = true;
-            onOverflow.accept(new ProtocolException(
-                    CloseCode.SLOW_CONSUMER,
-                    "outbound queue at " + total + " bytes (expected: <= " + maxQueuedBytes + "): peer not reading"));
+            waiters.clear();
+            onOverflow.accept(new ProtocolException(CloseCode.SLOW_CONSUMER, why));
         }
     }
 
@@ -119,6 +148,29 @@ public final class OutboundFrames implements FrameSink {
         // the writer may have drained the queue between the caller's writable() and the add above
         if (queued.get() < lowWater || closed) {
             wakeWaiters();
+        } else {
+            watchForStall(stallNanos);
+        }
+    }
+
+    /** While bodies wait, checks that the writer still takes frames; one check pending at a time. */
+    private void watchForStall(long delayNanos) {
+        if (stallWatch.compareAndSet(false, true)) {
+            Schedulers.parallel().schedule(this::checkStall, delayNanos, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    private void checkStall() {
+        stallWatch.set(false);
+        if (closed || writable()) {
+            return;
+        }
+        long idle = System.nanoTime() - lastTakenNanos;
+        if (idle >= stallNanos) {
+            overflow("outbound queue at " + queued.get() + " bytes, nothing written for "
+                    + TimeUnit.NANOSECONDS.toMillis(idle) + " ms: peer not reading");
+        } else {
+            watchForStall(stallNanos - idle);
         }
     }
 
@@ -135,18 +187,25 @@ public final class OutboundFrames implements FrameSink {
         do {
             Runnable task;
             while (writable() && (task = waiters.poll()) != null) {
-                task.run();
+                try {
+                    task.run();
+                } catch (RuntimeException e) {
+                    // one body's failure must neither stop the others nor the writer that woke them
+                    log.warn("a stream resumed after the tunnel's queue drained failed: {}", e.toString(), e);
+                }
             }
             missed = wakeWip.addAndGet(-missed);
         } while (missed != 0);
     }
 
-    /** Sends nothing more; what is queued still goes out, then the flux completes. */
+    /**
+     * Sends nothing more; what is queued still goes out, then the flux completes. Waiting bodies are
+     * forgotten, not woken: the owner cancels their streams, as it does those waiting for credit.
+     */
     public void close() {
         closed = true;
+        waiters.clear();
         sink.tryEmitComplete();
-        // parked bodies carry on: their sends are dropped now and the owner resets their streams
-        wakeWaiters();
     }
 
     public boolean isClosed() {

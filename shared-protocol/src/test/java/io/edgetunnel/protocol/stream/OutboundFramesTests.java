@@ -10,6 +10,7 @@ import io.edgetunnel.protocol.ProtocolLimits;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -170,8 +171,33 @@ class OutboundFramesTests {
         assertThat(frames.writable()).isFalse();
 
         frames.close();
-        assertThat(runs).as("closing wakes the last waiter (its sends are dropped)").hasValue(3);
         writer.request(Long.MAX_VALUE);
+        assertThat(runs).as("closing forgets the waiter: its owner cancels the stream").hasValue(2);
         assertThat(overflow.get()).isNull();
+    }
+
+    @Test
+    void aQueueAboveItsMarkThatTheWriterStopsTakingIsCutAsASlowConsumer() {
+        OutboundFrames frames = new OutboundFrames(codec, ByteBufAllocator.DEFAULT, 4000, Duration.ofMillis(200),
+                overflow::set);
+        reactor.core.publisher.BaseSubscriber<ByteBuf> writer = new reactor.core.publisher.BaseSubscriber<>() {
+            @Override
+            protected void hookOnSubscribe(org.reactivestreams.Subscription subscription) {}
+
+            @Override
+            protected void hookOnNext(ByteBuf buf) {
+                buf.release();
+            }
+        };
+        frames.frames().subscribe(writer);
+        // far below the 4000-byte limit, but above the mark, and a body waits: the peer takes nothing
+        frames.send(new Frame.Data(1, Unpooled.buffer(1200).writeZero(1200), false));
+        frames.whenWritable(() -> {});
+
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> overflow.get() != null);
+        assertThat(overflow.get().closeCode()).isEqualTo(CloseCode.SLOW_CONSUMER);
+        assertThat(overflow.get().getMessage()).contains("nothing written for").contains("peer not reading");
+        assertThat(frames.isClosed()).isTrue();
+        writer.cancel();
     }
 }
