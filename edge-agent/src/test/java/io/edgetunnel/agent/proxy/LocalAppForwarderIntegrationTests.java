@@ -41,15 +41,26 @@ import reactor.netty.tcp.TcpServer;
 class LocalAppForwarderIntegrationTests {
 
     private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
-    private final LocalAppForwarder forwarder = new LocalAppForwarder(
-            new AgentProperties.Local(Duration.ofSeconds(2), Duration.ofSeconds(2),
-                    Duration.ofMillis(800), 50,
-                    new AgentProperties.Websocket(org.springframework.util.unit.DataSize.ofMegabytes(16))), meters);
+    /**
+     * For the tests that are not about timeouts: patient, because a JVM's first exchange of a kind
+     * (HTTP/2, chunked trailers) loads and BlockHound-instruments codecs, which has taken more than a
+     * second on a busy CI machine.
+     */
+    private final LocalAppForwarder forwarder = forwarder(Duration.ofSeconds(10), Duration.ofSeconds(10));
+    /** For the timeout tests: a 2 s header and a 0.8 s idle timeout. */
+    private final LocalAppForwarder strict = forwarder(Duration.ofSeconds(2), Duration.ofMillis(800));
     private final List<LocalApp> apps = new ArrayList<>();
+
+    private LocalAppForwarder forwarder(Duration responseTimeout, Duration idleTimeout) {
+        return new LocalAppForwarder(
+                new AgentProperties.Local(Duration.ofSeconds(5), responseTimeout, idleTimeout, 50,
+                        new AgentProperties.Websocket(org.springframework.util.unit.DataSize.ofMegabytes(16))), meters);
+    }
 
     @AfterEach
     void tearDown() {
         forwarder.destroy();
+        strict.destroy();
         apps.forEach(LocalApp::close);
     }
 
@@ -114,11 +125,8 @@ class LocalAppForwarderIntegrationTests {
                 reactor.netty.http.HttpProtocol.H2C);
         apps.add(app);
         Collector collector = new Collector();
-        // the JVM's first HTTP/2 exchange loads (and BlockHound instruments) the whole codec: more than
-        // the test forwarder's 2 s header and 0.8 s idle timeouts on a busy CI machine
-        Route route = new Route("grpc.localhost", "/", URI.create(app.url()), false, "", -1,
-                Duration.ofSeconds(10), Duration.ofSeconds(10), java.util.Map.of(), List.of(), java.util.Map.of(),
-                List.of(), io.edgetunnel.agent.config.HealthCheck.NONE, io.edgetunnel.agent.config.LocalProtocol.H2C);
+        Route route = new Route("grpc.localhost", "/", URI.create(app.url()),
+                io.edgetunnel.agent.config.HealthCheck.NONE, io.edgetunnel.agent.config.LocalProtocol.H2C);
         LocalRequest request = new LocalRequest(route, "POST", "/svc",
                 List.of(new Header("Host", "grpc.localhost"), new Header("te", "trailers"),
                         new Header("content-type", "application/grpc")),
@@ -355,7 +363,7 @@ class LocalAppForwarderIntegrationTests {
         Collector collector = new Collector();
 
         Throwable error = catchError(
-                forwarder.forward(new LocalRequest(route(app.url()), "GET", "/slow", List.of(), null), collector));
+                strict.forward(new LocalRequest(route(app.url()), "GET", "/slow", List.of(), null), collector));
 
         assertThat(((LocalExchangeException) error).resetCode()).isEqualTo(ResetCode.UPSTREAM_TIMEOUT);
         await().atMost(Duration.ofSeconds(5)).untilTrue(appConnectionClosed);
@@ -375,7 +383,7 @@ class LocalAppForwarderIntegrationTests {
         Collector collector = new Collector();
 
         Throwable error = catchError(
-                forwarder.forward(new LocalRequest(route(app.url()), "GET", "/stalls", List.of(), null), collector));
+                strict.forward(new LocalRequest(route(app.url()), "GET", "/stalls", List.of(), null), collector));
 
         assertThat(collector.status).isCompletedWithValue(200);
         assertThat(collector.text()).isEqualTo("first chunk\n");
@@ -391,7 +399,7 @@ class LocalAppForwarderIntegrationTests {
                 Flux.interval(Duration.ofMillis(300)).take(9).map(i -> "event " + i + "\n"))));
         Collector collector = new Collector();
 
-        forwarder.forward(new LocalRequest(route(app.url()), "GET", "/events", List.of(), null), collector)
+        strict.forward(new LocalRequest(route(app.url()), "GET", "/events", List.of(), null), collector)
                 .block(Duration.ofSeconds(10));
 
         assertThat(collector.text()).startsWith("event 0\n").endsWith("event 8\n");
@@ -406,7 +414,7 @@ class LocalAppForwarderIntegrationTests {
                 io.edgetunnel.agent.config.HealthCheck.NONE, io.edgetunnel.agent.config.LocalProtocol.HTTP1);
         Collector collector = new Collector();
 
-        forwarder.forward(new LocalRequest(patient, "GET", "/pause", List.of(), null), collector)
+        strict.forward(new LocalRequest(patient, "GET", "/pause", List.of(), null), collector)
                 .block(Duration.ofSeconds(10));
 
         assertThat(collector.text()).isEqualTo("before\nafter\n");
