@@ -110,16 +110,7 @@ class OutboundFramesTests {
         frames.whenWritable(woken::incrementAndGet);
         assertThat(woken).as("not while the queue is above its low-water mark").hasValue(0);
 
-        // the writer takes frames one at a time, as a slow socket would
-        reactor.core.publisher.BaseSubscriber<ByteBuf> writer = new reactor.core.publisher.BaseSubscriber<>() {
-            @Override
-            protected void hookOnSubscribe(org.reactivestreams.Subscription subscription) {}
-
-            @Override
-            protected void hookOnNext(ByteBuf buf) {
-                buf.release();
-            }
-        };
+        reactor.core.publisher.BaseSubscriber<ByteBuf> writer = writerAtItsOwnPace();
         frames.frames().subscribe(writer);
         writer.request(1);
         assertThat(frames.writable()).as("below the high-water mark again").isTrue();
@@ -154,15 +145,7 @@ class OutboundFramesTests {
         };
         frames.whenWritable(refill[0]);
 
-        reactor.core.publisher.BaseSubscriber<ByteBuf> writer = new reactor.core.publisher.BaseSubscriber<>() {
-            @Override
-            protected void hookOnSubscribe(org.reactivestreams.Subscription subscription) {}
-
-            @Override
-            protected void hookOnNext(ByteBuf buf) {
-                buf.release();
-            }
-        };
+        reactor.core.publisher.BaseSubscriber<ByteBuf> writer = writerAtItsOwnPace();
         frames.frames().subscribe(writer);
         writer.request(1);
         assertThat(runs).as("one wake-up per drained queue").hasValue(1);
@@ -180,15 +163,7 @@ class OutboundFramesTests {
     void aQueueAboveItsMarkThatTheWriterStopsTakingIsCutAsASlowConsumer() {
         OutboundFrames frames = new OutboundFrames(codec, ByteBufAllocator.DEFAULT, 4000, Duration.ofMillis(200),
                 overflow::set);
-        reactor.core.publisher.BaseSubscriber<ByteBuf> writer = new reactor.core.publisher.BaseSubscriber<>() {
-            @Override
-            protected void hookOnSubscribe(org.reactivestreams.Subscription subscription) {}
-
-            @Override
-            protected void hookOnNext(ByteBuf buf) {
-                buf.release();
-            }
-        };
+        reactor.core.publisher.BaseSubscriber<ByteBuf> writer = writerAtItsOwnPace();
         frames.frames().subscribe(writer);
         // far below the 4000-byte limit, but above the mark, and a body waits: the peer takes nothing
         frames.send(new Frame.Data(1, Unpooled.buffer(1200).writeZero(1200), false));
@@ -199,5 +174,18 @@ class OutboundFramesTests {
         assertThat(overflow.get().getMessage()).contains("nothing written for").contains("peer not reading");
         assertThat(frames.isClosed()).isTrue();
         writer.cancel();
+    }
+
+    /** A WebSocket writer that takes frames only as the test requests them, as a slow socket would. */
+    private static reactor.core.publisher.BaseSubscriber<ByteBuf> writerAtItsOwnPace() {
+        return new reactor.core.publisher.BaseSubscriber<>() {
+            @Override
+            protected void hookOnSubscribe(org.reactivestreams.Subscription subscription) {}
+
+            @Override
+            protected void hookOnNext(ByteBuf buf) {
+                buf.release();
+            }
+        };
     }
 }
