@@ -55,7 +55,8 @@ public final class OutboundFrames implements FrameSink {
     private final AtomicInteger wakeWip = new AtomicInteger();
     private final long stallNanos;
     private final AtomicBoolean stallWatch = new AtomicBoolean();
-    private volatile long lastTakenNanos = System.nanoTime();
+    /** Frames the writer has taken; one writer, so a plain increment published opaquely suffices. */
+    private final AtomicLong taken = new AtomicLong();
     // unicast over a multi-producer queue: any thread may emit, frames sent before the WebSocket
     // writer subscribes wait in the queue instead of being lost
     private final Sinks.Many<Queued> sink =
@@ -86,7 +87,8 @@ public final class OutboundFrames implements FrameSink {
         // own discard hook (Reactor Netty releases any ReferenceCounted) never sees them twice.
         this.frames = sink.asFlux()
                 .map(frame -> {
-                    lastTakenNanos = System.nanoTime();
+                    // no clock read per frame: the stall check compares this count a whole limit apart
+                    taken.setOpaque(taken.getPlain() + 1);
                     if (queued.addAndGet(-frame.bytes()) < lowWater && !waiters.isEmpty()) {
                         wakeWaiters();
                     }
@@ -149,28 +151,29 @@ public final class OutboundFrames implements FrameSink {
         if (queued.get() < lowWater || closed) {
             wakeWaiters();
         } else {
-            watchForStall(stallNanos);
+            watchForStall();
         }
     }
 
     /** While bodies wait, checks that the writer still takes frames; one check pending at a time. */
-    private void watchForStall(long delayNanos) {
+    private void watchForStall() {
         if (stallWatch.compareAndSet(false, true)) {
-            Schedulers.parallel().schedule(this::checkStall, delayNanos, TimeUnit.NANOSECONDS);
+            long takenBefore = taken.getOpaque();
+            Schedulers.parallel().schedule(() -> checkStall(takenBefore), stallNanos, TimeUnit.NANOSECONDS);
         }
     }
 
-    private void checkStall() {
+    /** Cuts the tunnel if the writer took nothing in a whole limit; otherwise looks again. */
+    private void checkStall(long takenBefore) {
         stallWatch.set(false);
         if (closed || writable()) {
             return;
         }
-        long idle = System.nanoTime() - lastTakenNanos;
-        if (idle >= stallNanos) {
+        if (taken.getOpaque() == takenBefore) {
             overflow("outbound queue at " + queued.get() + " bytes, nothing written for "
-                    + TimeUnit.NANOSECONDS.toMillis(idle) + " ms: peer not reading");
+                    + TimeUnit.NANOSECONDS.toMillis(stallNanos) + " ms: peer not reading");
         } else {
-            watchForStall(stallNanos - idle);
+            watchForStall();
         }
     }
 
