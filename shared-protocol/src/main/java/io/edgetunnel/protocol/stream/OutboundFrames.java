@@ -158,22 +158,31 @@ public final class OutboundFrames implements FrameSink {
     /** While bodies wait, checks that the writer still takes frames; one check pending at a time. */
     private void watchForStall() {
         if (stallWatch.compareAndSet(false, true)) {
-            long takenBefore = taken.getOpaque();
-            Schedulers.parallel().schedule(() -> checkStall(takenBefore), stallNanos, TimeUnit.NANOSECONDS);
+            scheduleStallCheck(taken.getOpaque(), System.nanoTime());
         }
     }
 
-    /** Cuts the tunnel if the writer took nothing in a whole limit; otherwise looks again. */
-    private void checkStall(long takenBefore) {
-        stallWatch.set(false);
+    /** Looks a fifth of the limit later, so a stall is caught within the limit plus that. */
+    private void scheduleStallCheck(long takenSeen, long progressSeenNanos) {
+        Schedulers.parallel().schedule(
+                () -> checkStall(takenSeen, progressSeenNanos), stallNanos / 5, TimeUnit.NANOSECONDS);
+    }
+
+    /** Cuts the tunnel once the writer has taken nothing for the whole limit; else looks again. */
+    private void checkStall(long takenSeen, long progressSeenNanos) {
         if (closed || writable()) {
+            stallWatch.set(false);
             return;
         }
-        if (taken.getOpaque() == takenBefore) {
+        long now = System.nanoTime();
+        long takenNow = taken.getOpaque();
+        long lastProgress = takenNow != takenSeen ? now : progressSeenNanos;
+        if (now - lastProgress >= stallNanos) {
+            stallWatch.set(false);
             overflow("outbound queue at " + queued.get() + " bytes, nothing written for "
-                    + TimeUnit.NANOSECONDS.toMillis(stallNanos) + " ms: peer not reading");
+                    + TimeUnit.NANOSECONDS.toMillis(now - lastProgress) + " ms: peer not reading");
         } else {
-            watchForStall();
+            scheduleStallCheck(takenNow, lastProgress);
         }
     }
 
