@@ -10,7 +10,15 @@ import org.springframework.boot.context.properties.ConfigurationPropertiesScan;
  * them. Its configuration lives in {@code ingress.yaml} (not {@code application.yaml}) so that tests
  * can run it next to an agent in one JVM.
  */
-@SpringBootApplication
+// Boot's Redis auto-configuration would connect to localhost:6379 and add a health indicator: the
+// cluster directory builds its own connection, only when ingress.cluster.redis-url is set.
+@SpringBootApplication(excludeName = {
+        "org.springframework.boot.data.redis.autoconfigure.DataRedisAutoConfiguration",
+        "org.springframework.boot.data.redis.autoconfigure.DataRedisReactiveAutoConfiguration",
+        "org.springframework.boot.data.redis.autoconfigure.DataRedisRepositoriesAutoConfiguration",
+        "org.springframework.boot.data.redis.autoconfigure.health.DataRedisHealthContributorAutoConfiguration",
+        "org.springframework.boot.data.redis.autoconfigure.health.DataRedisReactiveHealthContributorAutoConfiguration",
+        "org.springframework.boot.data.redis.autoconfigure.observation.LettuceObservationAutoConfiguration"})
 @ConfigurationPropertiesScan
 public class IngressApplication {
 

@@ -41,6 +41,14 @@ public final class AgentNode implements AutoCloseable {
         // the tests count tunnels per host: one per agent unless a test asks for more
         settings.put("agent.tunnel-count", "1");
         settings.put("spring.main.banner-mode", "off");
+        // the ingress's Redis client shares this test classpath; the agent ships without it
+        settings.put("spring.autoconfigure.exclude", String.join(",",
+                "org.springframework.boot.data.redis.autoconfigure.DataRedisAutoConfiguration",
+                "org.springframework.boot.data.redis.autoconfigure.DataRedisReactiveAutoConfiguration",
+                "org.springframework.boot.data.redis.autoconfigure.DataRedisRepositoriesAutoConfiguration",
+                "org.springframework.boot.data.redis.autoconfigure.health.DataRedisHealthContributorAutoConfiguration",
+                "org.springframework.boot.data.redis.autoconfigure.health.DataRedisReactiveHealthContributorAutoConfiguration",
+                "org.springframework.boot.data.redis.autoconfigure.observation.LettuceObservationAutoConfiguration"));
         int i = 0;
         for (Map.Entry<String, String> route : routes.entrySet()) {
             String claim = route.getKey();

@@ -55,6 +55,11 @@ public final class IngressNode implements AutoCloseable {
         return "ws://127.0.0.1:" + tunnelPort() + "/tunnel";
     }
 
+    /** The replica-to-replica listener's port; only with clustering on. */
+    public int clusterPort() {
+        return context.getBean(io.edgetunnel.ingress.cluster.ClusterServer.class).port();
+    }
+
     public AgentRegistry registry() {
         return context.getBean(AgentRegistry.class);
     }

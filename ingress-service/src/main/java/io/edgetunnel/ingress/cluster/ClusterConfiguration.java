@@ -1,14 +1,110 @@
 package io.edgetunnel.ingress.cluster;
 
+import io.edgetunnel.ingress.config.ProxyProperties;
+import io.edgetunnel.ingress.config.TunnelProperties;
+import io.edgetunnel.ingress.metrics.IngressMetrics;
+import io.edgetunnel.ingress.proxy.ClusterForwarder;
+import io.edgetunnel.ingress.proxy.ForwardedRequestHandler;
+import io.edgetunnel.ingress.proxy.ProxyHandler;
+import io.edgetunnel.ingress.registry.AgentRegistry;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.netty.channel.ChannelOption;
+import java.time.Duration;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Conditional;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
+import org.springframework.http.client.ReactorResourceFactory;
+import org.springframework.web.server.adapter.WebHttpHandlerBuilder;
+import reactor.netty.http.client.HttpClient;
+import reactor.netty.resources.ConnectionProvider;
+import reactor.netty.resources.LoopResources;
 
-/** Clustering is off unless {@code ingress.cluster.redis-url} is set; this replica's identity either way. */
+/**
+ * Clustering is off unless {@code ingress.cluster.redis-url} is set; then the directory, the cluster
+ * port and forwarding join the single-replica ingress, which otherwise behaves exactly as before.
+ */
 @Configuration(proxyBeanMethods = false)
 class ClusterConfiguration {
 
     @Bean
+    @Conditional(ClusterEnabled.Off.class)
     ReplicaInfo replicaInfo(ClusterProperties properties) {
         return StandaloneReplica.of(properties);
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    @Conditional(ClusterEnabled.On.class)
+    static class Enabled {
+
+        @Bean
+        ClusterIdentity clusterIdentity(ClusterProperties properties) {
+            return ClusterIdentity.resolve(properties);
+        }
+
+        @Bean
+        LettuceConnectionFactory clusterRedis(ClusterProperties properties) {
+            return RedisConnections.factory(properties);
+        }
+
+        @Bean
+        RemoteRoutes remoteRoutes(ClusterProperties properties) {
+            return new RemoteRoutes(properties.vacatedGrace().toNanos());
+        }
+
+        @Bean
+        HopSignature hopSignature(ClusterProperties properties, ClusterIdentity identity) {
+            return new HopSignature(properties.secret(), identity.replicaId());
+        }
+
+        @Bean
+        ClusterServer clusterServer(ClusterProperties properties, TunnelProperties tunnel, ProxyHandler proxy,
+                HopSignature signature, MeterRegistry meters, ObjectProvider<ReactorResourceFactory> resources) {
+            var handler = WebHttpHandlerBuilder.webHandler(new ForwardedRequestHandler(proxy, signature, meters)).build();
+            return new ClusterServer(properties.port(), handler, loops(resources), tunnel.drainTimeout());
+        }
+
+        @Bean
+        ClusterDirectory replicaInfo(ClusterProperties properties, ClusterIdentity identity,
+                LettuceConnectionFactory clusterRedis, AgentRegistry registry, RemoteRoutes remote,
+                ClusterServer server, MeterRegistry meters) {
+            ClusterDirectory directory = new ClusterDirectory(properties, clusterRedis, registry, remote,
+                    identity.replicaId(), identity.address(), server::port);
+            Gauge.builder("tunnel.ingress.cluster.replicas", directory, ClusterDirectory::replicaCount)
+                    .description("Replicas in this replica's view of the cluster, itself included")
+                    .register(meters);
+            Gauge.builder("tunnel.ingress.cluster.degraded", directory, d -> d.degraded() ? 1 : 0)
+                    .description("1 while the cluster directory (Redis) cannot be reached: only local agents are served")
+                    .register(meters);
+            return directory;
+        }
+
+        @Bean
+        ClusterForwarder clusterForwarder(ClusterProperties properties, RemoteRoutes remote, HopSignature signature,
+                ProxyProperties proxy, IngressMetrics metrics, ObjectProvider<ReactorResourceFactory> resources) {
+            ConnectionProvider pool = ConnectionProvider.builder("ingress-cluster")
+                    .maxConnections(4096)
+                    .pendingAcquireMaxCount(-1)
+                    // below the other replica's idle timeout, so a pooled connection is never closed under a request
+                    .maxIdleTime(Duration.ofSeconds(60))
+                    .evictInBackground(Duration.ofSeconds(30))
+                    .build();
+            HttpClient client = HttpClient.create(pool)
+                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) properties.connectTimeout().toMillis())
+                    .option(ChannelOption.SO_KEEPALIVE, true)
+                    .keepAlive(true);
+            LoopResources loops = loops(resources);
+            if (loops != null) {
+                client = client.runOn(loops);
+            }
+            return new ClusterForwarder(remote, signature, client, proxy, metrics);
+        }
+
+        private static LoopResources loops(ObjectProvider<ReactorResourceFactory> resources) {
+            ReactorResourceFactory factory = resources.getIfAvailable();
+            return factory == null ? null : factory.getLoopResources();
+        }
     }
 }

@@ -24,6 +24,8 @@ public final class IngressMetrics {
     private final LongAdder bufferedBytes = new LongAdder();
     private final Counter requestBytes;
     private final Counter responseBytes;
+    private final Counter servedLocally;
+    private final Counter servedForwarded;
 
     public IngressMetrics(MeterRegistry registry, AgentRegistry agents) {
         this.registry = registry;
@@ -50,6 +52,14 @@ public final class IngressMetrics {
         this.responseBytes = Counter.builder("tunnel.ingress.bytes")
                 .tag("direction", "response")
                 .baseUnit("bytes")
+                .register(registry);
+        this.servedLocally = Counter.builder("tunnel.ingress.cluster.requests")
+                .description("Public requests by where they were served: a tunnel of this replica, or another replica")
+                .tag("via", "local")
+                .register(registry);
+        this.servedForwarded = Counter.builder("tunnel.ingress.cluster.requests")
+                .description("Public requests by where they were served: a tunnel of this replica, or another replica")
+                .tag("via", "forwarded")
                 .register(registry);
         for (RejectReason reason : RejectReason.values()) {
             registrationCounter("rejected", reason.name());
@@ -92,6 +102,11 @@ public final class IngressMetrics {
                 .tag("result", result)
                 .tag("reason", reason)
                 .register(registry);
+    }
+
+    /** Where a public request was served; forwarded / (local + forwarded) is the forwarded fraction. */
+    public void served(boolean forwarded) {
+        (forwarded ? servedForwarded : servedLocally).increment();
     }
 
     public void request(String route, int status, String outcome, long nanos) {

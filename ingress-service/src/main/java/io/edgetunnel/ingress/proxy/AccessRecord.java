@@ -15,6 +15,8 @@ public final class AccessRecord {
     final AtomicLong responseBytes = new AtomicLong();
     volatile String agentId;
     volatile String outcome;
+    /** Served by another replica of the cluster (forwarded), not by a tunnel of this one. */
+    volatile boolean forwarded;
 
     /** Request body bytes forwarded to the agent. */
     public long requestBytes() {
@@ -30,6 +32,11 @@ public final class AccessRecord {
     public String agentId() {
         String id = agentId;
         return id == null ? "-" : id;
+    }
+
+    /** Whether another replica of the cluster served it. */
+    public boolean forwarded() {
+        return forwarded;
     }
 
     /** {@code ok}, {@code no_route}, {@code timeout}, ... as in the request metrics, or {@code -}. */

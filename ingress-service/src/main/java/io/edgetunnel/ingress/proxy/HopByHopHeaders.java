@@ -12,13 +12,16 @@ import java.util.Set;
  * Hop-by-hop headers (RFC 9110 section 7.6.1): meaningful for one connection only, so never
  * forwarded either way. {@code TE: trailers} survives, as HTTP/2 and gRPC rely on it. The {@code
  * x-http2-*} fields Netty adds when it turns an HTTP/2 request into HTTP/1.1 objects (stream id,
- * scheme) describe this connection too, and a client must not be able to fake them.
+ * scheme) describe this connection too, and a client must not be able to fake them. Neither may it
+ * send the cluster's forwarding signature ({@code X-Edge-Cluster-Hop}): the public port drops it.
  */
 final class HopByHopHeaders {
 
     private static final Set<String> ALWAYS = Set.of(
             "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
-            "proxy-authorization", "proxy-authenticate", "http2-settings");
+            "proxy-authorization", "proxy-authenticate", "http2-settings",
+            // the replica-to-replica signature: checked and removed on the cluster port, never passed on
+            "x-edge-cluster-hop");
 
     private static final Set<String> HTTP2_EXTENSIONS = http2Extensions();
 

@@ -14,6 +14,12 @@ final class ProblemResponses {
     private ProblemResponses() {}
 
     static Mono<Void> write(ServerHttpResponse response, ProxyException problem, Duration retryAfter) {
+        return write(response, problem, retryAfter, null, null);
+    }
+
+    /** With one extra header ({@code name} null for none). */
+    static Mono<Void> write(ServerHttpResponse response, ProxyException problem, Duration retryAfter, String name,
+            String value) {
         if (response.isCommitted()) {
             return Mono.error(problem);
         }
@@ -21,6 +27,9 @@ final class ProblemResponses {
         HttpHeaders headers = response.getHeaders();
         headers.clear();
         headers.setContentType(MediaType.APPLICATION_PROBLEM_JSON);
+        if (name != null) {
+            headers.set(name, value);
+        }
         if (problem.status() == 503) {
             headers.set(HttpHeaders.RETRY_AFTER, Long.toString(Math.max(1, retryAfter.toSeconds())));
         }

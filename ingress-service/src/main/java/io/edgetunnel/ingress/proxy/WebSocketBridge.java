@@ -49,7 +49,7 @@ final class WebSocketBridge {
     static final int BAD_GATEWAY = 1014;
 
     /** Per-hop headers of a 101 that the ingress's own handshake writes. */
-    private static final Set<String> HANDSHAKE_HEADERS = Set.of(
+    static final Set<String> HANDSHAKE_HEADERS = Set.of(
             "sec-websocket-protocol", "sec-websocket-accept", "sec-websocket-extensions", "content-length",
             "transfer-encoding");
 
@@ -117,7 +117,7 @@ final class WebSocketBridge {
      * could read before Reactor Netty had bound the WebSocket operations to the connection (the frame
      * was then lost and the socket stayed silent).
      */
-    private static Mono<Void> onOwnLoop(Mono<Void> handshake, HttpServerResponse netty) {
+    static Mono<Void> onOwnLoop(Mono<Void> handshake, HttpServerResponse netty) {
         if (!(netty instanceof Connection connection)) {
             return handshake;
         }

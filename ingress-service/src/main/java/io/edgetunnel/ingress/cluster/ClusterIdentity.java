@@ -1,0 +1,27 @@
+package io.edgetunnel.ingress.cluster;
+
+import io.edgetunnel.ingress.tunnel.Ids;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+
+/**
+ * Who this replica is in the directory and where the others reach it: the configured address, else
+ * this host's address (on Fargate, with awsvpc networking, the task's private IP).
+ */
+record ClusterIdentity(String replicaId, String address) {
+
+    static ClusterIdentity resolve(ClusterProperties properties) {
+        String id = properties.replicaId().isBlank() ? Ids.random() : properties.replicaId();
+        String address = properties.advertiseAddress().isBlank() ? localAddress() : properties.advertiseAddress();
+        return new ClusterIdentity(id, address);
+    }
+
+    private static String localAddress() {
+        try {
+            return InetAddress.getLocalHost().getHostAddress();
+        } catch (UnknownHostException e) {
+            throw new IllegalStateException("ingress.cluster.advertise-address: not set and this host's address is unknown ("
+                    + e.getMessage() + "); set it to the address other replicas reach this one at", e);
+        }
+    }
+}

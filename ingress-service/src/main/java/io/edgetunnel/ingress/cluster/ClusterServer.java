@@ -1,0 +1,76 @@
+package io.edgetunnel.ingress.cluster;
+
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.context.SmartLifecycle;
+import org.springframework.http.server.reactive.HttpHandler;
+import org.springframework.http.server.reactive.ReactorHttpHandlerAdapter;
+import reactor.netty.DisposableServer;
+import reactor.netty.http.server.HttpServer;
+import reactor.netty.resources.LoopResources;
+
+/**
+ * The replica-to-replica listener ({@code ingress.cluster.port}): requests other replicas forward
+ * here. Plain HTTP/1.1 on the task's private address; the security group admits only other ingress
+ * tasks, and every request must carry a valid {@link HopSignature} besides.
+ *
+ * <p>Stops after the public port's graceful shutdown and before the tunnels close, giving forwarded
+ * requests in flight the drain timeout to finish: while a replica drains, the others may still send
+ * it requests for the agents it holds until those agents have moved.
+ */
+public final class ClusterServer implements SmartLifecycle {
+
+    private static final Logger log = LoggerFactory.getLogger(ClusterServer.class);
+
+    private final int configuredPort;
+    private final HttpHandler handler;
+    private final LoopResources loops;
+    private final Duration drainTimeout;
+    private final AtomicReference<DisposableServer> server = new AtomicReference<>();
+
+    ClusterServer(int configuredPort, HttpHandler handler, LoopResources loops, Duration drainTimeout) {
+        this.configuredPort = configuredPort;
+        this.handler = handler;
+        this.loops = loops;
+        this.drainTimeout = drainTimeout;
+    }
+
+    /** The bound port (useful with port 0); -1 before start. */
+    public int port() {
+        DisposableServer current = server.get();
+        return current == null ? -1 : current.port();
+    }
+
+    @Override
+    public void start() {
+        HttpServer http = HttpServer.create().port(configuredPort).idleTimeout(Duration.ofSeconds(75));
+        if (loops != null) {
+            http = http.runOn(loops);
+        }
+        DisposableServer bound = http.handle(new ReactorHttpHandlerAdapter(handler)).bindNow();
+        server.set(bound);
+        log.info("Cluster port listening on {}", bound.port());
+    }
+
+    @Override
+    public void stop() {
+        DisposableServer current = server.getAndSet(null);
+        if (current != null) {
+            // waits for forwarded requests in flight, up to the drain timeout; stop() runs on a lifecycle thread
+            current.disposeNow(drainTimeout.isZero() ? Duration.ofSeconds(1) : drainTimeout);
+        }
+    }
+
+    @Override
+    public boolean isRunning() {
+        return server.get() != null;
+    }
+
+    /** Between the public port's graceful shutdown ({@code DEFAULT_PHASE - 1024}) and the tunnels ({@code - 1536}). */
+    @Override
+    public int getPhase() {
+        return SmartLifecycle.DEFAULT_PHASE - 1280;
+    }
+}

@@ -1,0 +1,53 @@
+package io.edgetunnel.ingress.proxy;
+
+import io.edgetunnel.ingress.cluster.HopSignature;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.server.reactive.ServerHttpRequest;
+import org.springframework.web.server.ServerWebExchange;
+import org.springframework.web.server.WebHandler;
+import reactor.core.publisher.Mono;
+
+/**
+ * The cluster port's one handler: a request another replica forwarded, served by this replica's own
+ * tunnels once its signature checks out. Anything unsigned, forged, replayed late or looped back gets
+ * 401 and never reaches an agent.
+ */
+public final class ForwardedRequestHandler implements WebHandler {
+
+    private static final Logger log = LoggerFactory.getLogger(ForwardedRequestHandler.class);
+
+    private final ProxyHandler proxy;
+    private final HopSignature signature;
+    private final Counter rejected;
+
+    public ForwardedRequestHandler(ProxyHandler proxy, HopSignature signature, MeterRegistry meters) {
+        this.proxy = proxy;
+        this.signature = signature;
+        this.rejected = Counter.builder("tunnel.ingress.cluster.hops.rejected")
+                .description("Requests refused on the cluster port: no valid replica signature")
+                .register(meters);
+    }
+
+    @Override
+    public Mono<Void> handle(ServerWebExchange exchange) {
+        ServerHttpRequest request = exchange.getRequest();
+        String path = request.getURI().getRawPath();
+        String query = request.getURI().getRawQuery();
+        String target = (path == null || path.isEmpty() ? "/" : path) + (query == null ? "" : "?" + query);
+        String reason = signature.reject(request.getHeaders().getFirst(HopSignature.HEADER), request.getMethod().name(),
+                target, request.getHeaders().getFirst(HttpHeaders.HOST));
+        if (reason != null) {
+            rejected.increment();
+            log.warn("Cluster port: refused {} {} from {}: {}", request.getMethod(), path, request.getRemoteAddress(), reason);
+            return ProblemResponses.write(exchange.getResponse(),
+                    new ProxyException(401, ProxyException.Outcome.BAD_REQUEST, "Unauthorized",
+                            "cluster port: " + reason),
+                    java.time.Duration.ZERO);
+        }
+        return proxy.handleForwarded(exchange);
+    }
+}

@@ -1,0 +1,175 @@
+package io.edgetunnel.ingress.proxy;
+
+import io.edgetunnel.ingress.config.ProxyProperties;
+import io.edgetunnel.ingress.metrics.IngressMetrics;
+import io.edgetunnel.ingress.registry.Tunnel;
+import io.edgetunnel.ingress.routing.RouteEntry;
+import io.edgetunnel.ingress.tunnel.TunnelSession;
+import io.edgetunnel.protocol.Frame;
+import io.edgetunnel.protocol.Header;
+import io.edgetunnel.protocol.ResetCode;
+import io.edgetunnel.protocol.RouteClaim;
+import io.edgetunnel.runtime.EventLoopSchedulers;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
+import org.springframework.core.io.buffer.DataBuffer;
+import org.springframework.core.io.buffer.NettyDataBufferFactory;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatusCode;
+import org.springframework.http.server.reactive.ServerHttpResponse;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.netty.http.server.HttpServerResponse;
+
+/**
+ * One request on a tunnel of this replica; retried once elsewhere when no byte of it was processed.
+ * When no local tunnel can take it, {@code elsewhere} (forwarding to another replica holding the same
+ * route) gets it, if there is one.
+ */
+final class TunnelAttempt {
+
+    private final PublicRequest request;
+    private final RouteEntry entry;
+    private final Supplier<Flux<ByteBuf>> body;
+    private final Supplier<Mono<Void>> elsewhere;
+    private final ProxyProperties properties;
+    private final IngressMetrics metrics;
+    private final WebSocketBridge websockets;
+
+    TunnelAttempt(PublicRequest request, RouteEntry entry, Supplier<Flux<ByteBuf>> body, Supplier<Mono<Void>> elsewhere,
+            ProxyProperties properties, IngressMetrics metrics, WebSocketBridge websockets) {
+        this.request = request;
+        this.entry = entry;
+        this.body = body;
+        this.elsewhere = elsewhere;
+        this.properties = properties;
+        this.metrics = metrics;
+        this.websockets = websockets;
+    }
+
+    Mono<Void> run(Tunnel excluded, boolean mayRetry) {
+        Tunnel picked = entry.pick(excluded);
+        if (!(picked instanceof TunnelSession tunnel)) {
+            return noLocalAgent();
+        }
+        AccessRecord access = request.access();
+        access.agentId = tunnel.agentId();
+        ProxyStream stream = ProxyStream.open(tunnel, metrics);
+        if (stream == null) {
+            // the tunnel closed or filled up since the pick: nothing went out, try another once
+            return mayRetry ? run(tunnel, false) : noLocalAgent();
+        }
+        RouteClaim route = entry.route();
+        boolean hasBody = request.hasBody();
+        boolean websocket = request.websocket();
+        Frame.Request frame = new Frame.Request(stream.streamId(), request.method(), request.target(), route.host(),
+                route.pathPrefix(), request.headers(), !hasBody && !websocket);
+        if (websocket) {
+            stream.sendUpgrade(frame);
+        } else {
+            stream.send(frame, hasBody ? body.get() : null);
+        }
+        return stream.response()
+                .timeout(properties.responseTimeout(), EventLoopSchedulers.current())
+                .onErrorResume(TimeoutException.class, e -> {
+                    stream.cancel("no response within " + properties.responseTimeout());
+                    return Mono.error(ProxyException.timeout());
+                })
+                .onErrorResume(StreamFailure.class, failure -> beforeHeaders(failure, stream, mayRetry))
+                .flatMap(response -> respond(stream, response))
+                .doOnCancel(() -> stream.cancel("client went away"));
+    }
+
+    private Mono<Void> noLocalAgent() {
+        return elsewhere != null ? elsewhere.get() : Mono.error(ProxyException.noAgent(request.host()));
+    }
+
+    private Mono<Frame.Response> beforeHeaders(StreamFailure failure, ProxyStream stream, boolean mayRetry) {
+        if (failure.kind() == StreamFailure.Kind.RESET && failure.resetCode() == ResetCode.REFUSED_STREAM
+                && mayRetry && !request.hasBody() && !stream.dataSent()) {
+            // the agent refused it before doing anything: safe to try another tunnel once
+            return run(stream.tunnel(), false).then(Mono.empty());
+        }
+        return Mono.error(problemFor(failure));
+    }
+
+    /** The answer for a stream that failed while nothing of its response had reached the client. */
+    private Throwable problemFor(StreamFailure failure) {
+        return switch (failure.kind()) {
+            case RESET -> switch (failure.resetCode()) {
+                case UPSTREAM_TIMEOUT -> ProxyException.timeout();
+                case BODY_TOO_LARGE -> properties.bodyLimited()
+                        ? ProxyException.tooLarge(properties.maxRequestBodyBytes())
+                        : ProxyException.tooLargeForRoute();
+                case REFUSED_STREAM -> ProxyException.noAgent(request.host());
+                default -> ProxyException.badGateway("agent answered " + failure.resetCode());
+            };
+            case TUNNEL_LOST -> ProxyException.badGateway("agent connection lost");
+            case BODY_TOO_LARGE -> ProxyException.tooLarge(properties.maxRequestBodyBytes());
+            case CLIENT_ABORT -> failure;
+        };
+    }
+
+    private Mono<Void> respond(ProxyStream stream, Frame.Response frame) {
+        ServerHttpResponse response = request.exchange().getResponse();
+        if (frame.status() == 101) {
+            if (!request.websocket() || frame.endStream()) {
+                stream.reset(ResetCode.PROTOCOL_ERROR, "101 without a WebSocket upgrade");
+                return Mono.error(ProxyException.badGateway("agent answered 101 to a request that is no upgrade"));
+            }
+            return websockets.upgrade(request.exchange(), stream, frame,
+                    WebSocketUpgrade.offeredProtocols(request.exchange().getRequest().getHeaders()), request.access());
+        }
+        response.setStatusCode(HttpStatusCode.valueOf(frame.status()));
+        HttpHeaders out = response.getHeaders();
+        for (Header header : ForwardedHeaders.forResponse(frame.headers())) {
+            out.add(header.name(), header.value());
+        }
+        if (frame.endStream()) {
+            return response.setComplete();
+        }
+        if (!(response.bufferFactory() instanceof NettyDataBufferFactory factory)) {
+            stream.cancel("unsupported server");
+            return Mono.error(new IllegalStateException("public server is not Reactor Netty"));
+        }
+        AccessRecord access = request.access();
+        HttpServerResponse nativeResponse = ExchangeSupport.nativeResponse(response);
+        if (nativeResponse != null) {
+            // asked by Reactor Netty when the body has ended, which is after any Trailers frame arrived
+            nativeResponse.trailerHeaders(trailers -> ResponseTrailers.copy(stream.trailers(), trailers));
+        }
+        AtomicBoolean bodyStarted = new AtomicBoolean();
+        Flux<DataBuffer> body = Flux.from(stream.body()).<DataBuffer>map(buf -> {
+            bodyStarted.set(true);
+            metrics.responseBytes(buf.readableBytes());
+            access.responseBytes.addAndGet(buf.readableBytes());
+            return factory.wrap(buf);
+        }).concatWith(Mono.defer(() -> {
+            // a body that ends before any byte is written becomes a headers-only response, which has
+            // no trailer section: an empty chunk sends the headers first so the trailers can follow
+            if (bodyStarted.get() || stream.trailers().isEmpty()) {
+                return Mono.empty();
+            }
+            return Mono.<DataBuffer>just(factory.wrap(Unpooled.EMPTY_BUFFER));
+        }));
+        // the body can fail before its first byte is written: then nothing is committed yet and the
+        // client still gets a proper 502/504 instead of a generic 500 or an abort.
+        // A body that turns out empty (and has no trailers) is answered headers-only, as the app did:
+        // over HTTP/2 that is one HEADERS frame with END_STREAM, which gRPC's trailers-only error
+        // responses need (headers then an empty DATA frame would read as a missing status)
+        return body.switchOnFirst((first, rest) -> first.isOnComplete()
+                        ? response.setComplete()
+                        : response.writeWith(rest))
+                .then()
+                .onErrorResume(StreamFailure.class, failure -> {
+                    if (!response.isCommitted()) {
+                        return Mono.error(problemFor(failure));
+                    }
+                    ExchangeSupport.abortConnection(response);
+                    return Mono.error(failure);
+                });
+    }
+}
