@@ -6,7 +6,8 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { ENVIRONMENTS, template, params, contract, format } = require('./support');
-const { checkIngressContract, checkAgentContract, findContainer, envEntries } = require('./lib/contract');
+const { checkIngressContract, checkAgentContract, findContainer, envEntries, envNamesOf } = require('./lib/contract');
+const { evaluate, effectiveParameters } = require('./lib/checker');
 
 const ingress = template('ingress.yaml').template;
 const edge = template('edge.yaml').template;
@@ -21,6 +22,9 @@ test('contract.json is self-consistent', () => {
   const ports = [...Object.values(c.ingress.ports), ...Object.values(c.agent.ports)];
   assert.equal(new Set(ports).size, ports.length, 'ports overlap');
   assert.deepEqual(c.ingress.ports, { public: 8080, management: 8081, tunnel: 8082 });
+  assert.deepEqual(c.ingress.internalPorts, { cluster: 8083 });
+  const all = [...ports, ...Object.values(c.ingress.internalPorts)];
+  assert.equal(new Set(all).size, all.length, 'the cluster port overlaps another port');
   assert.deepEqual(c.agent.ports, { management: 8091 });
   assert.equal(c.ingress.tunnelPath, '/tunnel');
   assert.ok(c.ingress.env[c.tunnelTokenEnv].secret && c.agent.env[c.tunnelTokenEnv].secret);
@@ -59,11 +63,13 @@ for (const env of ENVIRONMENTS) {
 }
 
 test('both task definitions inject the tunnel token from Secrets Manager as TUNNEL_TOKEN', () => {
-  for (const [tpl, name] of [[ingress, c.ingress.container], [edge, c.agent.container]]) {
-    const { container } = findContainer(tpl, name);
+  const secretNames = (side) => Object.keys(c[side].env).filter((n) => c[side].env[n].secret).sort();
+  for (const [tpl, side] of [[ingress, 'ingress'], [edge, 'agent']]) {
+    const { container } = findContainer(tpl, c[side].container);
     const secrets = container.Secrets.map((s) => s.Name);
-    assert.deepEqual(secrets, [c.tunnelTokenEnv]);
-    assert.ok(!envEntries(container).some((e) => e.name === c.tunnelTokenEnv));
+    assert.deepEqual([...secrets].sort(), secretNames(side));
+    assert.ok(secrets.includes(c.tunnelTokenEnv));
+    for (const name of secrets) assert.ok(!envEntries(container).some((e) => e.name === name), `${name} is also a plain env var`);
   }
   // Ingress: the stack's own secret. Edge: the same secret, by parameter or ingress export.
   assert.deepEqual(findContainer(ingress, c.ingress.container).container.Secrets[0].ValueFrom, { Ref: 'TunnelTokenSecret' });
@@ -78,4 +84,107 @@ test('every edge import names an export of the ingress stack', () => {
   const imports = [...JSON.stringify(edge).matchAll(/"Fn::ImportValue":\{"Fn::Sub":"\$\{IngressStackName\}([^"]+)"\}/g)].map((m) => m[1]);
   assert.ok(imports.length > 0);
   for (const suffix of new Set(imports)) assert.ok(exported.includes(suffix), `edge imports ${suffix}, ingress exports ${exported}`);
+});
+
+// ---------------------------------------------------------------- replica cluster (issue 13)
+
+const ingressContainer = findContainer(ingress, c.ingress.container).container;
+const envOf = (name) => envEntries(ingressContainer).find((e) => e.name === name);
+
+test('the cluster env var names are the Spring property names under relaxed binding', () => {
+  const withProperty = Object.entries(c.ingress.env).filter(([, d]) => d.property);
+  assert.deepEqual(withProperty.map(([n]) => n).sort(),
+    ['INGRESS_CLUSTER_PORT', 'INGRESS_CLUSTER_REDIS_URL', 'INGRESS_CLUSTER_SECRET', 'INGRESS_DRAIN_WATCH_TASK']);
+  for (const [name, def] of withProperty) assert.ok(envNamesOf(def.property).includes(name), `${name} vs ${def.property}`);
+  assert.deepEqual(envNamesOf('ingress.cluster.redis-url'), ['INGRESS_CLUSTER_REDISURL', 'INGRESS_CLUSTER_REDIS_URL']);
+  assert.deepEqual(envNamesOf('ingress.drain.watch-task'), ['INGRESS_DRAIN_WATCHTASK', 'INGRESS_DRAIN_WATCH_TASK']);
+  // the advertise address is left to the task metadata endpoint
+  assert.ok(c.ingress.unsetEnv.INGRESS_CLUSTER_ADVERTISE_ADDRESS);
+  assert.equal(envOf('INGRESS_CLUSTER_ADVERTISE_ADDRESS'), undefined);
+});
+
+test('the cluster secret is its own generated secret, injected by ECS and never a plain env var', () => {
+  const entry = ingressContainer.Secrets.find((s) => s.Name === 'INGRESS_CLUSTER_SECRET');
+  assert.deepEqual(entry.ValueFrom, { Ref: 'ClusterSecret' });
+  assert.equal(envOf('INGRESS_CLUSTER_SECRET'), undefined);
+  const secret = ingress.Resources.ClusterSecret;
+  assert.equal(secret.Type, 'AWS::SecretsManager::Secret');
+  assert.equal(secret.DeletionPolicy, 'Retain');
+  assert.equal(secret.UpdateReplacePolicy, 'Retain');
+  const gen = secret.Properties.GenerateSecretString;
+  assert.ok(gen.PasswordLength >= c.ingress.env.INGRESS_CLUSTER_SECRET.minLength);
+  assert.equal(gen.ExcludePunctuation, true);
+  assert.notEqual(gen.IncludeSpace, true);
+  // read by the ECS agent at task start (execution role), not by the application (task role)
+  const grants = (role) => JSON.stringify(ingress.Resources[role].Properties.Policies).includes('"Ref":"ClusterSecret"');
+  assert.ok(grants('IngressExecutionRole'));
+  assert.ok(!grants('IngressTaskRole'));
+});
+
+test('the cluster port is mapped, set from the contract and open to ingress tasks only', () => {
+  const port = c.ingress.internalPorts.cluster;
+  assert.equal(Number(envOf('INGRESS_CLUSTER_PORT').value), port);
+  assert.ok(ingressContainer.PortMappings.some((m) => m.ContainerPort === port));
+  // in no target group and behind no listener
+  for (const lb of ingress.Resources.IngressService.Properties.LoadBalancers) assert.notEqual(lb.ContainerPort, port);
+  for (const [, r] of Object.entries(ingress.Resources).filter(([, x]) => x.Type === 'AWS::ElasticLoadBalancingV2::TargetGroup')) {
+    assert.notEqual(r.Properties.Port, port);
+  }
+  const rules = Object.entries(ingress.Resources)
+    .filter(([, r]) => r.Type === 'AWS::EC2::SecurityGroupIngress' || r.Type === 'AWS::EC2::SecurityGroupEgress')
+    .map(([name, r]) => [name, r.Type, r.Properties])
+    .concat(Object.entries(ingress.Resources).filter(([, r]) => r.Type === 'AWS::EC2::SecurityGroup')
+      .flatMap(([name, r]) => [...(r.Properties.SecurityGroupIngress || []).map((x) => [name, 'inline ingress', { ...x, GroupId: name }]),
+        ...(r.Properties.SecurityGroupEgress || []).map((x) => [name, 'inline egress', { ...x, GroupId: name }])]));
+  const reaches = (p) => p.IpProtocol === '-1' || (Number(p.FromPort) <= port && port <= Number(p.ToPort));
+  const onPort = rules.filter(([, , p]) => reaches(p));
+  assert.deepEqual(onPort.map(([n]) => n).sort(), ['TaskEgressClusterToTasks', 'TaskIngressClusterFromTasks']);
+  for (const [name, , p] of onPort) {
+    assert.equal(p.CidrIp, undefined, name);
+    assert.equal(p.CidrIpv6, undefined, name);
+    assert.deepEqual(p.GroupId, { 'Fn::GetAtt': ['TaskSecurityGroup', 'GroupId'] }, name);
+    assert.deepEqual(p.SourceSecurityGroupId || p.DestinationSecurityGroupId, { 'Fn::GetAtt': ['TaskSecurityGroup', 'GroupId'] }, name);
+  }
+  // nothing reaches the tasks from a CIDR on any port, and the ALB's egress stops below the cluster port
+  const taskIngress = rules.filter(([, type, p]) => type.endsWith('ingress') || type === 'AWS::EC2::SecurityGroupIngress')
+    .filter(([, , p]) => JSON.stringify(p.GroupId).includes('TaskSecurityGroup'));
+  assert.ok(taskIngress.length >= 4);
+  for (const [name, , p] of taskIngress) assert.ok(p.CidrIp === undefined && p.CidrIpv6 === undefined, name);
+  assert.ok(Number(ingress.Resources.AlbToTasks.Properties.ToPort) < port);
+});
+
+test('the directory is ElastiCache Serverless for Valkey over TLS, reachable from the ingress tasks on 6379 only', () => {
+  const cache = ingress.Resources.ClusterCache;
+  assert.equal(cache.Type, 'AWS::ElastiCache::ServerlessCache');
+  assert.equal(cache.Properties.Engine, 'valkey');
+  assert.deepEqual(envOf('INGRESS_CLUSTER_REDIS_URL').value,
+    { 'Fn::Sub': 'rediss://${ClusterCache.Endpoint.Address}:${ClusterCache.Endpoint.Port}' });
+  assert.deepEqual(cache.Properties.SecurityGroupIds, [{ 'Fn::GetAtt': ['CacheSecurityGroup', 'GroupId'] }]);
+  assert.deepEqual(cache.Properties.SubnetIds, { 'Fn::If': ['HasCacheSubnetIds', { Ref: 'CacheSubnetIds' }, { Ref: 'TaskSubnetIds' }] });
+  const sg = ingress.Resources.CacheSecurityGroup.Properties;
+  assert.equal(sg.SecurityGroupIngress, undefined);
+  assert.deepEqual(sg.SecurityGroupEgress.map((r) => r.CidrIp), ['255.255.255.255/32'], 'the cache needs no egress');
+  const inbound = Object.entries(ingress.Resources).filter(([, r]) => r.Type === 'AWS::EC2::SecurityGroupIngress'
+    && JSON.stringify(r.Properties.GroupId).includes('CacheSecurityGroup'));
+  assert.deepEqual(inbound.map(([n]) => n), ['CacheIngressFromTasks']);
+  const rule = inbound[0][1].Properties;
+  assert.deepEqual([rule.IpProtocol, rule.FromPort, rule.ToPort], ['tcp', c.ingress.cluster.cache.port, c.ingress.cluster.cache.port]);
+  assert.deepEqual(rule.SourceSecurityGroupId, { 'Fn::GetAtt': ['TaskSecurityGroup', 'GroupId'] });
+});
+
+test('the drain signal: INGRESS_DRAIN_WATCH_TASK=true and ecs:DescribeTasks on this cluster\'s tasks', () => {
+  assert.equal(envOf('INGRESS_DRAIN_WATCH_TASK').value, 'true');
+  const st = ingress.Resources.IngressTaskRole.Properties.Policies[0].PolicyDocument.Statement.find((s) => s.Sid === 'DrainSignalOwnTask');
+  assert.deepEqual(st.Action, 'ecs:DescribeTasks');
+  assert.match(st.Resource['Fn::Sub'], /:task\/\$\{Cluster\}\/\*$/);
+  assert.deepEqual(st.Condition, { ArnEquals: { 'ecs:cluster': { 'Fn::GetAtt': ['Cluster', 'Arn'] } } });
+});
+
+test(`DesiredCount is at least ${c.ingress.cluster.minDesiredCount} by default and in every environment`, () => {
+  assert.ok(ingress.Parameters.DesiredCount.Default >= c.ingress.cluster.minDesiredCount);
+  for (const env of ENVIRONMENTS) {
+    const values = effectiveParameters(ingress, params(env, 'ingress').values);
+    const n = Number(evaluate(ingress.Resources.IngressService.Properties.DesiredCount, { template: ingress, params: values }));
+    assert.ok(n >= c.ingress.cluster.minDesiredCount, `${env}: DesiredCount ${n}`);
+  }
 });

@@ -13,6 +13,7 @@ const { template, params, spec, contract, ROOT } = require('./support');
 
 const fixture = (name) => checkTemplate(loadTemplate(path.join(__dirname, 'fixtures', name)), spec());
 const clone = (o) => JSON.parse(JSON.stringify(o));
+const asList = (v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
 function expectReported(problems, kind, pattern, where) {
   const hit = problems.find((p) => p.kind === kind && pattern.test(p.message) && (!where || p.path.startsWith(where)));
@@ -176,7 +177,8 @@ test('broken secret wiring is caught on both sides', () => {
   expectContract(checkIngressContract(t, contract(), devIngress()), /TUNNEL_TOKEN must come from Secrets/);
 
   const t2 = ingressT();
-  t2.Resources.IngressExecutionRole.Properties.Policies[0].PolicyDocument.Statement.pop();
+  const statements = t2.Resources.IngressExecutionRole.Properties.Policies[0].PolicyDocument;
+  statements.Statement = statements.Statement.filter((st) => st.Sid !== 'TunnelToken');
   expectContract(checkIngressContract(t2, contract(), devIngress()), /execution role IngressExecutionRole: secretsmanager:GetSecretValue on the tunnel token secret is not granted/);
 
   const e = edgeT();
@@ -212,4 +214,142 @@ test('wrong launch type, network mode or scheduling is caught on the edge side',
   expectContract(errors, /LaunchType must be EXTERNAL/);
   const routes = checkAgentContract(edgeT(), contract(), { ...devEdge(), AgentRoutes: 'other.example.com=http://127.0.0.1:9999' });
   expectContract(routes, /no AGENT_ROUTES entry targets http:\/\/127.0.0.1:8080/);
+});
+
+// ---------------------------------------------------------------- replica cluster (issue 13)
+
+const taskRule = (name, props) => ({ [name]: { Type: 'AWS::EC2::SecurityGroupIngress', Properties: {
+  GroupId: { 'Fn::GetAtt': ['TaskSecurityGroup', 'GroupId'] }, IpProtocol: 'tcp', ...props } } });
+const albSg = { 'Fn::GetAtt': ['AlbSecurityGroup', 'GroupId'] };
+
+test('the cluster port opened to the ALB or the internet is caught', () => {
+  const t = ingressT();
+  Object.assign(t.Resources, taskRule('ClusterFromAlb', { SourceSecurityGroupId: albSg, FromPort: 8083, ToPort: 8083 }));
+  expectContract(checkIngressContract(t, contract(), devIngress()), /ClusterFromAlb: the ALB security group must not reach the cluster port 8083/);
+
+  const wide = ingressT();
+  wide.Resources.TaskIngressTunnelFromAlb.Properties.ToPort = 8090;
+  expectContract(checkIngressContract(wide, contract(), devIngress()), /TaskIngressTunnelFromAlb: the ALB security group must not reach the cluster port 8083/);
+
+  const all = ingressT();
+  all.Resources.TaskIngressPublicFromAlb.Properties.IpProtocol = '-1';
+  expectContract(checkIngressContract(all, contract(), devIngress()), /TaskIngressPublicFromAlb: the ALB security group must not reach the cluster port 8083/);
+
+  const internet = ingressT();
+  delete internet.Resources.TaskIngressClusterFromTasks.Properties.SourceSecurityGroupId;
+  internet.Resources.TaskIngressClusterFromTasks.Properties.CidrIp = '0.0.0.0/0';
+  const errors = checkIngressContract(internet, contract(), devIngress());
+  expectContract(errors, /TaskIngressClusterFromTasks: task ingress must come from a security group, never a CIDR/);
+  expectContract(errors, /cluster port 8083 is not open to the other ingress tasks/);
+
+  const inline = ingressT();
+  inline.Resources.TaskSecurityGroup.Properties.SecurityGroupIngress = [{ IpProtocol: 'tcp', FromPort: 8083, ToPort: 8083, CidrIp: '10.0.0.0/8' }];
+  expectContract(checkIngressContract(inline, contract(), devIngress()), /TaskSecurityGroup\/SecurityGroupIngress\/0: task ingress must come from a security group/);
+
+  const albOut = ingressT();
+  albOut.Resources.AlbToTasks.Properties.ToPort = 8083;
+  expectContract(checkIngressContract(albOut, contract(), devIngress()), /AlbToTasks: the ALB security group must not reach the cluster port 8083/);
+
+  const selfWide = ingressT();
+  selfWide.Resources.TaskIngressClusterFromTasks.Properties.FromPort = 8080;
+  expectContract(checkIngressContract(selfWide, contract(), devIngress()), /ingress tasks may reach each other on the internal ports \(8083\) only/);
+
+  const noEgress = ingressT();
+  delete noEgress.Resources.TaskEgressClusterToTasks;
+  expectContract(checkIngressContract(noEgress, contract(), devIngress()), /no egress to the other ingress tasks on the cluster port 8083/);
+
+  const unmapped = ingressT();
+  ingressContainer(unmapped).PortMappings = ingressContainer(unmapped).PortMappings.filter((m) => m.ContainerPort !== 8083);
+  expectContract(checkIngressContract(unmapped, contract(), devIngress()), /no port mapping for cluster port 8083/);
+  const otherPort = ingressT();
+  ingressContainer(otherPort).Environment.find((e) => e.Name === 'INGRESS_CLUSTER_PORT').Value = '9083';
+  expectContract(checkIngressContract(otherPort, contract(), devIngress()), /INGRESS_CLUSTER_PORT=9083 must be the cluster port 8083/);
+});
+
+test('a cluster secret that is plain, shared with the tunnel token, short or unreadable is caught', () => {
+  const plain = ingressT();
+  ingressContainer(plain).Secrets = ingressContainer(plain).Secrets.filter((x) => x.Name !== 'INGRESS_CLUSTER_SECRET');
+  ingressContainer(plain).Environment.push({ Name: 'INGRESS_CLUSTER_SECRET', Value: 'x'.repeat(40) });
+  const errors = checkIngressContract(plain, contract(), devIngress());
+  expectContract(errors, /INGRESS_CLUSTER_SECRET must come from Secrets/);
+  expectContract(errors, /INGRESS_CLUSTER_SECRET must not be a plain environment variable/);
+
+  const shared = ingressT();
+  ingressContainer(shared).Secrets.find((x) => x.Name === 'INGRESS_CLUSTER_SECRET').ValueFrom = { Ref: 'TunnelTokenSecret' };
+  expectContract(checkIngressContract(shared, contract(), devIngress()), /INGRESS_CLUSTER_SECRET must not be the tunnel token secret/);
+
+  const short = ingressT();
+  short.Resources.ClusterSecret.Properties.GenerateSecretString.PasswordLength = 24;
+  short.Resources.ClusterSecret.Properties.GenerateSecretString.ExcludePunctuation = false;
+  const shortErrors = checkIngressContract(short, contract(), devIngress());
+  expectContract(shortErrors, /ClusterSecret: PasswordLength 24 is below 32/);
+  expectContract(shortErrors, /ClusterSecret: GenerateSecretString.ExcludePunctuation must be true/);
+
+  const unreadable = ingressT();
+  const doc = unreadable.Resources.IngressExecutionRole.Properties.Policies[0].PolicyDocument;
+  doc.Statement = doc.Statement.filter((st) => st.Sid !== 'ClusterSecret');
+  expectContract(checkIngressContract(unreadable, contract(), devIngress()),
+    /execution role IngressExecutionRole: secretsmanager:GetSecretValue on the INGRESS_CLUSTER_SECRET secret is not granted/);
+});
+
+test('a plain-text, foreign or exposed cluster directory is caught', () => {
+  const plain = ingressT();
+  ingressContainer(plain).Environment.find((e) => e.Name === 'INGRESS_CLUSTER_REDIS_URL').Value = { 'Fn::Sub': 'redis://${ClusterCache.Endpoint.Address}:${ClusterCache.Endpoint.Port}' };
+  expectContract(checkIngressContract(plain, contract(), devIngress()), /INGRESS_CLUSTER_REDIS_URL uses redis:\/\/; the cache accepts TLS only \(rediss:\/\/\)/);
+
+  const literal = ingressT();
+  ingressContainer(literal).Environment.find((e) => e.Name === 'INGRESS_CLUSTER_REDIS_URL').Value = 'rediss://cache.example.com:6379';
+  expectContract(checkIngressContract(literal, contract(), devIngress()), /INGRESS_CLUSTER_REDIS_URL must be !Sub "rediss:\/\/\$\{Cache.Endpoint.Address\}/);
+
+  const open = ingressT();
+  open.Resources.CacheIngressFromTasks.Properties.CidrIp = '0.0.0.0/0';
+  delete open.Resources.CacheIngressFromTasks.Properties.SourceSecurityGroupId;
+  const errors = checkIngressContract(open, contract(), devIngress());
+  expectContract(errors, /CacheIngressFromTasks: the cache may be reached from the ingress task security group only/);
+  expectContract(errors, /ClusterCache: port 6379 is not open to the ingress tasks/);
+
+  const fromAlb = ingressT();
+  fromAlb.Resources.CacheIngressFromTasks.Properties.SourceSecurityGroupId = albSg;
+  expectContract(checkIngressContract(fromAlb, contract(), devIngress()), /CacheIngressFromTasks: the cache may be reached from the ingress task security group only/);
+
+  const range = ingressT();
+  range.Resources.CacheIngressFromTasks.Properties.ToPort = 6380;
+  expectContract(checkIngressContract(range, contract(), devIngress()), /CacheIngressFromTasks: the cache rule must open port 6379 only/);
+
+  const shared = ingressT();
+  shared.Resources.ClusterCache.Properties.SecurityGroupIds = [{ 'Fn::GetAtt': ['TaskSecurityGroup', 'GroupId'] }];
+  expectContract(checkIngressContract(shared, contract(), devIngress()), /ClusterCache: needs its own security group/);
+
+  const publicNet = ingressT();
+  publicNet.Resources.ClusterCache.Properties.SubnetIds = { Ref: 'AlbSubnetIds' };
+  publicNet.Resources.ClusterCache.Properties.Engine = 'redis';
+  const netErrors = checkIngressContract(publicNet, contract(), devIngress());
+  expectContract(netErrors, /ClusterCache: must not be placed in the ALB's public subnets/);
+  expectContract(netErrors, /ClusterCache: Engine must be valkey/);
+
+  const noEgress = ingressT();
+  delete noEgress.Resources.TaskEgressToCache;
+  expectContract(checkIngressContract(noEgress, contract(), devIngress()), /no egress to the cache on 6379/);
+});
+
+test('a missing drain permission, an advertise address, a renamed property or one replica is caught', () => {
+  const t = ingressT();
+  const doc = t.Resources.IngressTaskRole.Properties.Policies[0].PolicyDocument;
+  doc.Statement = doc.Statement.filter((st) => !asList(st.Action).includes('ecs:DescribeTasks'));
+  expectContract(checkIngressContract(t, contract(), devIngress()), /INGRESS_DRAIN_WATCH_TASK needs ecs:DescribeTasks on the cluster's task ARNs/);
+
+  const advertise = ingressT();
+  ingressContainer(advertise).Environment.push({ Name: 'INGRESS_CLUSTER_ADVERTISE_ADDRESS', Value: '10.0.0.1' });
+  expectContract(checkIngressContract(advertise, contract(), devIngress()), /INGRESS_CLUSTER_ADVERTISE_ADDRESS must stay unset \(each replica advertises its task's private IP/);
+
+  const c = clone(contract());
+  c.ingress.env.INGRESS_CLUSTER_REDIS_URL.property = 'ingress.cluster.redis-uri';
+  expectContract(checkIngressContract(ingressT(), c, devIngress()), /INGRESS_CLUSTER_REDIS_URL does not bind to ingress.cluster.redis-uri/);
+
+  const watchOff = ingressT();
+  ingressContainer(watchOff).Environment.find((e) => e.Name === 'INGRESS_DRAIN_WATCH_TASK').Value = 'false';
+  expectContract(checkIngressContract(watchOff, contract(), devIngress()), /INGRESS_DRAIN_WATCH_TASK=false is not one of true/);
+
+  expectContract(checkIngressContract(ingressT(), contract(), { ...devIngress(), DesiredCount: '1' }),
+    /IngressService: DesiredCount 1 is below 2/);
 });

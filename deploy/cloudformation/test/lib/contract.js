@@ -3,8 +3,11 @@
 // container ports, health-check ports and paths, environment variable names and values,
 // the TUNNEL_TOKEN secret wiring (task definition + execution role + task role), launch
 // types, and the timing chain heartbeat < ALB idle timeout, shutdown phase < stopTimeout
-// < deregistration delay. Values are evaluated with the parameter defaults overlaid by a
-// parameter file, so every environment is checked, not only the defaults.
+// < deregistration delay; for the ingress replica cluster: the cluster port reachable from
+// ingress tasks only, the generated cluster secret injected as a secret, the TLS URL of the
+// ElastiCache Serverless directory and its security group, the drain signal's IAM, and the
+// replica count. Values are evaluated with the parameter defaults overlaid by a parameter
+// file, so every environment is checked, not only the defaults.
 
 const fs = require('node:fs');
 const path = require('node:path');
@@ -66,6 +69,17 @@ function parseDuration(v) {
   return undefined;
 }
 
+/**
+ * The environment variable names Spring Boot's relaxed binding maps to a property
+ * (SystemEnvironmentPropertyMapper): the canonical form drops dashes
+ * (ingress.drain.watch-task -> INGRESS_DRAIN_WATCHTASK), the legacy form the templates use turns
+ * them into underscores (INGRESS_DRAIN_WATCH_TASK).
+ */
+function envNamesOf(property) {
+  const base = property.replace(/\[(\d+)\]/g, '.$1').replace(/\./g, '_').toUpperCase();
+  return [base.replace(/-/g, ''), base.replace(/-/g, '_')];
+}
+
 function num(v) {
   if (v === UNRESOLVED || v === undefined || v === null || typeof v === 'object') return undefined;
   const n = Number(v);
@@ -99,7 +113,7 @@ function healthCommand(container) {
   return hc.Command.map((c) => (typeof c === 'string' ? c : canonical(c))).join(' ');
 }
 
-function checkSecretGrant(template, roleExpr, secretExpr, actions, label, errors) {
+function checkSecretGrant(template, roleExpr, secretExpr, actions, label, errors, what = 'the tunnel token secret') {
   const roleName = refTarget(roleExpr);
   const role = roleName && template.Resources[roleName];
   if (!role || role.Type !== 'AWS::IAM::Role') {
@@ -110,7 +124,7 @@ function checkSecretGrant(template, roleExpr, secretExpr, actions, label, errors
     const granted = statementsOf(role).some((s) => s.Effect === 'Allow'
       && asList(s.Action).includes(action)
       && asList(s.Resource).some((r) => sameExpr(r, secretExpr)));
-    if (!granted) errors.push(`${label} ${roleName}: ${action} on the tunnel token secret is not granted`);
+    if (!granted) errors.push(`${label} ${roleName}: ${action} on ${what} is not granted`);
   }
   for (const s of statementsOf(role)) {
     const acts = asList(s.Action);
@@ -158,7 +172,13 @@ function checkEnv(container, spec, ctx, label, errors) {
   }
   const dupes = all.filter((n, i) => all.indexOf(n) !== i);
   for (const d of new Set(dupes)) errors.push(`${label}: ${d} set more than once`);
+  for (const [name, why] of Object.entries(spec.unsetEnv || {})) {
+    if (all.includes(name)) errors.push(`${label}: ${name} must stay unset (${why})`);
+  }
   for (const [name, def] of Object.entries(spec.env)) {
+    if (def.property && !envNamesOf(def.property).includes(name)) {
+      errors.push(`${label}: contract variable ${name} does not bind to ${def.property} (relaxed binding reads ${envNamesOf(def.property).join(' or ')})`);
+    }
     if (def.secret) {
       if (!secrets.includes(name)) errors.push(`${label}: ${name} must come from Secrets (the Secrets Manager secret)`);
       if (names.includes(name)) errors.push(`${label}: ${name} must not be a plain environment variable`);
@@ -183,6 +203,10 @@ function checkEnv(container, spec, ctx, label, errors) {
         }
       }
       if (def.duration && v !== UNRESOLVED && parseDuration(v) === undefined) errors.push(`${label}: ${name}=${v} is not a duration`);
+      if (def.port) {
+        const port = { ...spec.ports, ...(spec.internalPorts || {}) }[def.port];
+        if (num(v) !== port) errors.push(`${label}: ${name}=${String(v)} must be the ${def.port} port ${port}`);
+      }
     }
   }
   return entries;
@@ -241,13 +265,14 @@ function checkIngressContract(template, contract, paramValues = {}) {
   if (!asList(tdp.RequiresCompatibilities).includes('FARGATE')) errors.push(`${tdName}: RequiresCompatibilities must include FARGATE`);
   if (tdp.NetworkMode !== 'awsvpc') errors.push(`${tdName}: NetworkMode must be awsvpc`);
 
-  // Ports
+  // Ports (internal ones are mapped too: awsvpc tasks reach each other only on mapped ports)
+  const allPorts = { ...spec.ports, ...(spec.internalPorts || {}) };
   const mapped = portMappings(container).map((m) => num(evaluate(m.ContainerPort, ctx)));
-  for (const [role, port] of Object.entries(spec.ports)) {
+  for (const [role, port] of Object.entries(allPorts)) {
     if (!mapped.includes(port)) errors.push(`${label}: no port mapping for ${role} port ${port}`);
   }
   for (const p of mapped) {
-    if (!Object.values(spec.ports).includes(p)) errors.push(`${label}: port mapping ${p} is not a contract port`);
+    if (!Object.values(allPorts).includes(p)) errors.push(`${label}: port mapping ${p} is not a contract port`);
   }
 
   // Environment and secret wiring
@@ -271,7 +296,10 @@ function checkIngressContract(template, contract, paramValues = {}) {
     checkSecretGrant(template, tdp.ExecutionRoleArn, secretExpr, ['secretsmanager:GetSecretValue'], 'execution role', errors);
     checkSecretGrant(template, tdp.TaskRoleArn, secretExpr, ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], 'task role', errors);
   }
+  checkOtherSecrets(template, container, spec, contract, tdp, label, errors);
   checkClusterScopedDescribe(template, tdp.TaskRoleArn, 'task role', errors);
+  checkDrainSignal(template, tdp.TaskRoleArn, spec, entries, errors);
+  checkClusterDirectory(template, spec, entries, label, errors);
   checkImage(container, spec, ctx, label, errors);
   checkHealthCommand(container, spec, label, errors);
 
@@ -288,6 +316,11 @@ function checkIngressContract(template, contract, paramValues = {}) {
   if (cb.Enable !== true || cb.Rollback !== true) errors.push(`${svcName}: deployment circuit breaker with rollback must be on`);
   if (sp.HealthCheckGracePeriodSeconds === undefined) errors.push(`${svcName}: HealthCheckGracePeriodSeconds missing`);
   if (intrinsicOf(sp.DesiredCount) !== 'Ref') errors.push(`${svcName}: DesiredCount must be a parameter`);
+  const minReplicas = (spec.cluster || {}).minDesiredCount;
+  const desired = num(evaluate(sp.DesiredCount, ctx));
+  if (minReplicas !== undefined && desired !== undefined && desired < minReplicas) {
+    errors.push(`${svcName}: DesiredCount ${desired} is below ${minReplicas} (one replica is an outage whenever it is replaced or lost)`);
+  }
 
   const heartbeat = parseDuration(envValue(entries, 'INGRESS_TUNNEL_HEARTBEAT_INTERVAL', ctx));
   const shutdownPhase = parseDuration(envValue(entries, 'SPRING_LIFECYCLE_TIMEOUT_PER_SHUTDOWN_PHASE', ctx));
@@ -371,27 +404,11 @@ function checkIngressContract(template, contract, paramValues = {}) {
     if (shutdownPhase !== undefined && !(shutdownPhase < d)) errors.push(`${tgName}: deregistration delay ${d}s must exceed the shutdown phase timeout ${shutdownPhase}s`);
   }
 
-  // Security groups: task ports reachable from the ALB security group only.
+  // Security groups: public ports from the ALB security group only, internal (cluster) ports from
+  // the ingress tasks' own security group only, never from a CIDR.
   const taskSgs = asList(((sp.NetworkConfiguration || {}).AwsvpcConfiguration || {}).SecurityGroups).map(refTarget);
-  const rules = [];
-  for (const sgName of taskSgs) {
-    const sg = template.Resources[sgName];
-    if (!sg) continue;
-    for (const r of asList(sg.Properties.SecurityGroupIngress)) rules.push([sgName, r]);
-    for (const [rName, r] of resourcesOfType(template, 'AWS::EC2::SecurityGroupIngress')) {
-      if (refTarget(r.Properties.GroupId) === sgName) rules.push([rName, r.Properties]);
-    }
-  }
   const albSgs = albs.flatMap(([, a]) => asList(a.Properties.SecurityGroups).map(refTarget));
-  for (const [rName, r] of rules) {
-    if (r.CidrIp !== undefined || r.CidrIpv6 !== undefined || !albSgs.includes(refTarget(r.SourceSecurityGroupId))) {
-      errors.push(`${rName}: task ingress must come from the ALB security group only`);
-    }
-  }
-  for (const port of Object.values(spec.ports)) {
-    const open = rules.some(([, r]) => num(evaluate(r.FromPort, ctx)) <= port && port <= num(evaluate(r.ToPort, ctx)));
-    if (!open) errors.push(`task security group: port ${port} is not open to the ALB`);
-  }
+  checkTaskSecurityGroups(template, spec, ctx, taskSgs, albSgs, errors);
 
   // ECS Anywhere instance role (used by the SSM activation)
   const ear = template.Resources.EcsAnywhereInstanceRole;
@@ -406,6 +423,178 @@ function checkIngressContract(template, contract, paramValues = {}) {
     }
   }
   return errors;
+}
+
+// ---------------------------------------------------------------- ingress: security groups, cluster
+
+/** Rules of a security group: inline and separate resources, each as [name, properties]. */
+function sgRules(template, sgName, direction) {
+  const sg = template.Resources[sgName];
+  if (!sg) return [];
+  const inline = direction === 'ingress' ? 'SecurityGroupIngress' : 'SecurityGroupEgress';
+  const type = direction === 'ingress' ? 'AWS::EC2::SecurityGroupIngress' : 'AWS::EC2::SecurityGroupEgress';
+  const rules = asList(sg.Properties && sg.Properties[inline]).map((r, i) => [`${sgName}/${inline}/${i}`, r]);
+  for (const [rName, r] of resourcesOfType(template, type)) {
+    if (refTarget(r.Properties.GroupId) === sgName) rules.push([rName, r.Properties]);
+  }
+  return rules;
+}
+
+/** [from, to] of a TCP rule; all ports for protocol -1 / all. */
+function portRange(rule, ctx) {
+  const proto = String(evaluate(rule.IpProtocol, ctx));
+  if (proto === '-1' || proto === 'all') return [0, 65535];
+  if (proto !== 'tcp' && proto !== '6') return undefined;
+  return [num(evaluate(rule.FromPort, ctx)), num(evaluate(rule.ToPort, ctx))];
+}
+
+const covers = (range, port) => range !== undefined && range[0] <= port && port <= range[1];
+const peerOf = (rule, direction) => refTarget(direction === 'ingress' ? rule.SourceSecurityGroupId : rule.DestinationSecurityGroupId);
+const hasCidr = (rule) => rule.CidrIp !== undefined || rule.CidrIpv6 !== undefined || rule.SourcePrefixListId !== undefined
+  || rule.DestinationPrefixListId !== undefined;
+
+function checkTaskSecurityGroups(template, spec, ctx, taskSgs, albSgs, errors) {
+  const internal = Object.entries(spec.internalPorts || {});
+  const rules = taskSgs.flatMap((sg) => sgRules(template, sg, 'ingress'));
+  for (const [rName, r] of rules) {
+    const from = refTarget(r.SourceSecurityGroupId);
+    const range = portRange(r, ctx);
+    if (hasCidr(r)) {
+      errors.push(`${rName}: task ingress must come from a security group, never a CIDR or prefix list`);
+      continue;
+    }
+    if (albSgs.includes(from)) {
+      for (const [role, port] of internal) {
+        if (covers(range, port)) errors.push(`${rName}: the ALB security group must not reach the ${role} port ${port}`);
+      }
+    } else if (taskSgs.includes(from)) {
+      const allowed = internal.map(([, port]) => port);
+      if (range === undefined || range[0] !== range[1] || !allowed.includes(range[0])) {
+        errors.push(`${rName}: ingress tasks may reach each other on the internal ports (${allowed.join(', ')}) only`);
+      }
+    } else {
+      errors.push(`${rName}: task ingress must come from the ALB security group (public ports) or the task security group (internal ports)`);
+    }
+  }
+  for (const [role, port] of Object.entries(spec.ports)) {
+    const open = rules.some(([, r]) => albSgs.includes(refTarget(r.SourceSecurityGroupId)) && covers(portRange(r, ctx), port));
+    if (!open) errors.push(`task security group: port ${port} (${role}) is not open to the ALB`);
+  }
+  for (const [role, port] of internal) {
+    const open = rules.some(([, r]) => taskSgs.includes(refTarget(r.SourceSecurityGroupId)) && covers(portRange(r, ctx), port));
+    if (!open) errors.push(`task security group: ${role} port ${port} is not open to the other ingress tasks`);
+    const out = taskSgs.flatMap((sg) => sgRules(template, sg, 'egress'))
+      .some(([, r]) => taskSgs.includes(peerOf(r, 'egress')) && covers(portRange(r, ctx), port));
+    if (!out) errors.push(`task security group: no egress to the other ingress tasks on the ${role} port ${port}`);
+    for (const alb of albSgs) {
+      for (const [rName, r] of sgRules(template, alb, 'egress')) {
+        if (taskSgs.includes(peerOf(r, 'egress')) && covers(portRange(r, ctx), port)) {
+          errors.push(`${rName}: the ALB security group must not reach the ${role} port ${port}`);
+        }
+      }
+    }
+  }
+}
+
+/** Secrets other than the tunnel token (the cluster secret): generated in this stack, injected by ECS. */
+function checkOtherSecrets(template, container, spec, contract, tdp, label, errors) {
+  const secrets = flattenIf(container.Secrets);
+  const tokenFrom = (secrets.find((s) => s.Name === contract.tunnelTokenEnv) || {}).ValueFrom;
+  for (const [name, def] of Object.entries(spec.env)) {
+    if (!def.secret || name === contract.tunnelTokenEnv) continue;
+    const entry = secrets.find((s) => s.Name === name);
+    if (!entry) continue; // reported by checkEnv
+    const secretRes = intrinsicOf(entry.ValueFrom) === 'Ref' ? entry.ValueFrom.Ref : undefined;
+    const res = secretRes && template.Resources[secretRes];
+    if (!res || res.Type !== 'AWS::SecretsManager::Secret') {
+      errors.push(`${label}: ${name} must come from an AWS::SecretsManager::Secret of this stack (Ref)`);
+      continue;
+    }
+    if (tokenFrom !== undefined && sameExpr(entry.ValueFrom, tokenFrom)) {
+      errors.push(`${label}: ${name} must not be the tunnel token secret (every agent knows that one)`);
+    }
+    const gen = res.Properties.GenerateSecretString;
+    if (!gen) {
+      errors.push(`${secretRes}: must be generated (GenerateSecretString)`);
+    } else {
+      if (gen.ExcludePunctuation !== true) errors.push(`${secretRes}: GenerateSecretString.ExcludePunctuation must be true`);
+      if (gen.SecretStringTemplate !== undefined) errors.push(`${secretRes}: the secret must be the plain value (no SecretStringTemplate)`);
+      const length = num(gen.PasswordLength) === undefined ? 32 : num(gen.PasswordLength); // Secrets Manager's default is 32
+      if (def.minLength !== undefined && length < def.minLength) {
+        errors.push(`${secretRes}: PasswordLength ${length} is below ${def.minLength} (${name})`);
+      }
+    }
+    checkSecretGrant(template, tdp.ExecutionRoleArn, entry.ValueFrom, ['secretsmanager:GetSecretValue'], 'execution role', errors, `the ${name} secret`);
+  }
+}
+
+/** INGRESS_DRAIN_WATCH_TASK needs ecs:DescribeTasks on the cluster's tasks (the replica's own task). */
+function checkDrainSignal(template, roleExpr, spec, entries, errors) {
+  if (!entries.some((e) => e.name === 'INGRESS_DRAIN_WATCH_TASK')) return;
+  const roleName = refTarget(roleExpr);
+  const role = roleName && template.Resources[roleName];
+  // the replica's own task ARN is arn:...:task/<cluster name>/<task id>
+  const clusters = resourcesOfType(template, 'AWS::ECS::Cluster').map(([name]) => name);
+  const ownTasks = (r) => intrinsicOf(r) === 'Fn::Sub'
+    && clusters.some((c) => String(asList(r['Fn::Sub'])[0]).endsWith(`:task/\${${c}}/*`));
+  const ok = statementsOf(role).some((st) => st.Effect === 'Allow'
+    && asList(st.Action).includes('ecs:DescribeTasks')
+    && asList(st.Resource).some(ownTasks)
+    && Object.values(st.Condition || {}).some((c) => isPlainObject(c) && Object.keys(c).includes('ecs:cluster')));
+  if (!ok) errors.push(`task role ${roleName}: INGRESS_DRAIN_WATCH_TASK needs ecs:DescribeTasks on the cluster's task ARNs (task/<cluster>/*) conditioned on ecs:cluster`);
+}
+
+/** INGRESS_CLUSTER_REDIS_URL: rediss:// to the stack's serverless Valkey cache, reachable from the tasks only. */
+function checkClusterDirectory(template, spec, entries, label, errors) {
+  const cacheSpec = (spec.cluster || {}).cache;
+  const urlName = Object.keys(spec.env).find((n) => spec.env[n].redisUrl);
+  if (!cacheSpec || !urlName) return;
+  const entry = entries.find((e) => e.name === urlName);
+  if (!entry) return; // reported by checkEnv
+  const sub = intrinsicOf(entry.value) === 'Fn::Sub' ? asList(entry.value['Fn::Sub'])[0] : undefined;
+  const m = typeof sub === 'string' ? /^([a-z]+):\/\/\$\{([A-Za-z0-9]+)\.Endpoint\.Address\}:\$\{\2\.Endpoint\.Port\}$/.exec(sub) : null;
+  if (!m) {
+    errors.push(`${label}: ${urlName} must be !Sub "${cacheSpec.scheme}://\${Cache.Endpoint.Address}:\${Cache.Endpoint.Port}"`);
+    return;
+  }
+  const [, scheme, cacheName] = m;
+  if (scheme !== cacheSpec.scheme) errors.push(`${label}: ${urlName} uses ${scheme}://; the cache accepts TLS only (${cacheSpec.scheme}://)`);
+  const cache = template.Resources[cacheName];
+  if (!cache || cache.Type !== cacheSpec.type) {
+    errors.push(`${label}: ${urlName} must point at an ${cacheSpec.type} of this stack`);
+    return;
+  }
+  const cp = cache.Properties;
+  if (cp.Engine !== cacheSpec.engine) errors.push(`${cacheName}: Engine must be ${cacheSpec.engine}`);
+  if (JSON.stringify(cp.SubnetIds || null).includes('AlbSubnetIds')) errors.push(`${cacheName}: must not be placed in the ALB's public subnets`);
+  if (cp.SubnetIds === undefined) errors.push(`${cacheName}: SubnetIds must be set (otherwise ElastiCache picks default subnets)`);
+  const cacheSgs = asList(cp.SecurityGroupIds).map(refTarget);
+  if (cacheSgs.length === 0 || cacheSgs.some((sg) => !template.Resources[sg])) {
+    errors.push(`${cacheName}: SecurityGroupIds must be security groups of this stack`);
+    return;
+  }
+  const svc = resourcesOfType(template, 'AWS::ECS::Service')
+    .find(([, s]) => asList(s.Properties.LoadBalancers).some((lb) => lb.ContainerName === spec.container));
+  const taskSgs = svc ? asList(((svc[1].Properties.NetworkConfiguration || {}).AwsvpcConfiguration || {}).SecurityGroups).map(refTarget) : [];
+  const ctx = { template, params: {} };
+  let reachable = false;
+  for (const sg of cacheSgs) {
+    if (taskSgs.includes(sg)) errors.push(`${cacheName}: needs its own security group, not the tasks'`);
+    for (const [rName, r] of sgRules(template, sg, 'ingress')) {
+      const range = portRange(r, ctx);
+      if (hasCidr(r) || !taskSgs.includes(refTarget(r.SourceSecurityGroupId))) {
+        errors.push(`${rName}: the cache may be reached from the ingress task security group only`);
+      } else if (range === undefined || range[0] !== cacheSpec.port || range[1] !== cacheSpec.port) {
+        errors.push(`${rName}: the cache rule must open port ${cacheSpec.port} only`);
+      } else {
+        reachable = true;
+      }
+    }
+  }
+  if (!reachable) errors.push(`${cacheName}: port ${cacheSpec.port} is not open to the ingress tasks`);
+  const egress = taskSgs.flatMap((sg) => sgRules(template, sg, 'egress'))
+    .some(([, r]) => cacheSgs.includes(peerOf(r, 'egress')) && covers(portRange(r, ctx), cacheSpec.port));
+  if (!egress) errors.push(`task security group: no egress to the cache on ${cacheSpec.port}`);
 }
 
 // ---------------------------------------------------------------- agent
@@ -511,6 +700,7 @@ module.exports = {
   checkIngressContract,
   checkAgentContract,
   parseDuration,
+  envNamesOf,
   findContainer,
   envEntries,
   flattenIf,
