@@ -1,11 +1,15 @@
 package io.edgetunnel.ingress.admin;
 
+import io.edgetunnel.ingress.cluster.RemoteReplica;
+import io.edgetunnel.ingress.cluster.RemoteRoutes;
+import io.edgetunnel.ingress.cluster.ReplicaInfo;
 import io.edgetunnel.ingress.registry.AgentRegistry;
 import io.edgetunnel.ingress.registry.Tunnel;
 import io.edgetunnel.protocol.RouteClaim;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
 import org.springframework.boot.actuate.endpoint.annotation.ReadOperation;
 import org.springframework.stereotype.Component;
@@ -19,9 +23,13 @@ import org.springframework.stereotype.Component;
 public final class TunnelsEndpoint {
 
     private final AgentRegistry registry;
+    private final ReplicaInfo replica;
+    private final ObjectProvider<RemoteRoutes> remote;
 
-    public TunnelsEndpoint(AgentRegistry registry) {
+    public TunnelsEndpoint(AgentRegistry registry, ReplicaInfo replica, ObjectProvider<RemoteRoutes> remote) {
         this.registry = registry;
+        this.replica = replica;
+        this.remote = remote;
     }
 
     @ReadOperation
@@ -48,10 +56,33 @@ public final class TunnelsEndpoint {
             }
             agents.add(new AgentView(agentId, views));
         });
-        return new Listing(registry.agentCount(), registry.tunnelCount(), registry.routeCount(), agents);
+        return new Listing(registry.agentCount(), registry.tunnelCount(), registry.routeCount(), agents, cluster());
     }
 
-    public record Listing(int agentCount, int tunnelCount, int routeCount, List<AgentView> agents) {}
+    private ClusterView cluster() {
+        RemoteRoutes routes = remote.getIfAvailable();
+        List<ReplicaView> others = new ArrayList<>();
+        if (routes != null) {
+            for (RemoteReplica other : routes.replicas()) {
+                List<String> held = new ArrayList<>();
+                other.routes().forEach(route -> held.add(route.toString()));
+                others.add(new ReplicaView(other.id(), other.remoteAddress(), held));
+            }
+        }
+        return new ClusterView(routes != null, replica.replicaId(), replica.replicaCount(), others);
+    }
+
+    /** @param cluster this replica and the others it knows, with the routes each holds agents for */
+    public record Listing(int agentCount, int tunnelCount, int routeCount, List<AgentView> agents, ClusterView cluster) {}
+
+    /**
+     * @param enabled whether this ingress is one replica of a cluster ({@code ingress.cluster.redis-url})
+     * @param replicaCount replicas in this replica's view, itself included
+     * @param others the other replicas: id, cluster address, and the routes each holds healthy agents for
+     */
+    public record ClusterView(boolean enabled, String replicaId, int replicaCount, List<ReplicaView> others) {}
+
+    public record ReplicaView(String replicaId, String address, List<String> routes) {}
 
     public record AgentView(String agentId, List<TunnelView> tunnels) {}
 
