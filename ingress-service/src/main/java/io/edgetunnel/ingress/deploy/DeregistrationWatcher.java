@@ -140,14 +140,15 @@ final class DeregistrationWatcher implements SmartLifecycle {
     }
 
     static boolean isStopping(Task task) {
-        return "STOPPED".equals(task.desiredStatus()) || LEAVING.contains(task.lastStatus());
+        return "STOPPED".equals(task.desiredStatus())
+                || (task.lastStatus() != null && LEAVING.contains(task.lastStatus()));
     }
 
     private void begin(Task described) {
         draining.set(1);
         log.info("ECS is stopping this task (desiredStatus {}, lastStatus {}, stopCode {}, reason '{}'): draining "
                         + "now, ahead of SIGTERM", described.desiredStatus(), described.lastStatus(),
-                described.stopCodeAsString(), described.stoppedReason());
+                described.stopCodeAsString(), Objects.toString(described.stoppedReason(), ""));
         tunnels.drain("ingress task is being deregistered");
         ScheduledExecutorService scheduler = executor;
         if (scheduler != null) {

@@ -10,8 +10,8 @@ import java.util.Objects;
  * @param cluster the cluster's short name or ARN, as the endpoint gives it ({@code Cluster}); either
  *     form is accepted by {@code ecs:DescribeTasks}
  * @param privateIpv4 the task's private IPv4 address (the first {@code IPv4Addresses} entry of the
- *     first container network that has one: the ENI of an {@code awsvpc} task, as on Fargate); empty
- *     when the document names none (bridge or host network mode)
+ *     first {@code awsvpc} container network: the task's ENI, as on Fargate); empty in bridge or host
+ *     network mode, where the address to advertise is the host's
  */
 public record TaskMetadata(String taskArn, String cluster, String privateIpv4) {
 

@@ -115,7 +115,10 @@ public final class TaskMetadataReader {
         return new TaskMetadata(taskArn, cluster, firstIpv4(task.get("Containers")));
     }
 
-    /** The containers of an awsvpc task share one ENI, so the first address found is the task's. */
+    /**
+     * The containers of an awsvpc task (Fargate's only mode) share one ENI, so the first address
+     * found is the task's. A bridge network's address is Docker's, unreachable from other hosts.
+     */
     private static String firstIpv4(JsonNode containers) {
         if (containers == null || !containers.isArray()) {
             return "";
@@ -126,6 +129,10 @@ public final class TaskMetadataReader {
                 continue;
             }
             for (JsonNode network : networks) {
+                String mode = text(network, "NetworkMode");
+                if (!mode.isEmpty() && !mode.equals("awsvpc")) {
+                    continue;
+                }
                 JsonNode addresses = network.get("IPv4Addresses");
                 if (addresses != null && addresses.isArray() && !addresses.isEmpty()
                         && addresses.get(0).isString() && !addresses.get(0).asString().isBlank()) {
