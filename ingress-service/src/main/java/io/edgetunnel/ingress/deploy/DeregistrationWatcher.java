@@ -32,8 +32,9 @@ import software.amazon.awssdk.services.ecs.model.Task;
  *
  * <p>Polls on its own thread (blocking SDK calls, never an event loop). Any error (throttling,
  * network, missing permission, a task ECS does not know) is logged once per kind, counted and retried
- * at the next interval; only a described task that is stopping begins a drain. After that it stops
- * polling and the process idles, serving what is in flight, until SIGTERM runs the normal shutdown.
+ * at the next interval; only a described task that is stopping begins a drain. ECS never takes a
+ * desired status of STOPPED back, so after that it stops polling and the process idles, serving what
+ * is in flight, until SIGTERM runs the normal shutdown.
  */
 final class DeregistrationWatcher implements SmartLifecycle {
 
