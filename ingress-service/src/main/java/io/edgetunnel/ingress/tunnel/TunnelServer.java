@@ -175,25 +175,39 @@ public final class TunnelServer implements SmartLifecycle, ApplicationListener<C
     @Override
     public void onApplicationEvent(ContextClosedEvent event) {
         if (event.getApplicationContext() == context) {
-            beginDrain();
+            drain("ingress shutting down");
         }
     }
 
-    private void beginDrain() {
+    /**
+     * Starts draining without stopping: readiness goes DOWN, every tunnel gets a Drain frame with
+     * {@code reason} (agents re-dial elsewhere; their in-flight streams finish here) and new hellos are
+     * rejected with {@code SHUTTING_DOWN}. The listener stays open until the context closes. Called
+     * at shutdown, and earlier when the load balancer starts deregistering this task. Idempotent.
+     *
+     * @return true if this call started the drain, false if it was already draining or not started
+     */
+    public synchronized boolean drain(String reason) {
         if (shuttingDown || server.get() == null) {
-            return;
+            return false;
         }
         shuttingDown = true;
         AvailabilityChangeEvent.publish(context, ReadinessState.REFUSING_TRAFFIC);
-        log.info("Draining {} tunnel(s)", sessions.size());
+        log.info("Draining {} tunnel(s): {}", sessions.size(), reason);
         for (TunnelSession session : sessions) {
-            session.drain("ingress shutting down");
+            session.drain(reason);
         }
+        return true;
+    }
+
+    /** True from the first {@link #drain} until the listener restarts. */
+    public boolean draining() {
+        return shuttingDown;
     }
 
     @Override
     public void stop() {
-        beginDrain();
+        drain("ingress shutting down");
         DisposableServer current = server.getAndSet(null);
         if (current == null) {
             return;
