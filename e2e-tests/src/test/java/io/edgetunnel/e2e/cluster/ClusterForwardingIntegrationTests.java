@@ -8,6 +8,8 @@ import io.edgetunnel.e2e.support.AgentNode;
 import io.edgetunnel.e2e.support.IngressNode;
 import io.edgetunnel.e2e.support.PublicClient;
 import io.edgetunnel.e2e.support.UpstreamApp;
+import io.edgetunnel.e2e.support.WebSocketApp;
+import io.edgetunnel.e2e.support.WsClient;
 import io.edgetunnel.testsupport.NoLeaks;
 import java.time.Duration;
 import java.util.Map;
@@ -32,6 +34,7 @@ class ClusterForwardingIntegrationTests {
     private static IngressNode holder;
     private static IngressNode other;
     private static AgentNode agent;
+    private static WebSocketApp sockets;
 
     @BeforeAll
     static void start() throws Exception {
@@ -40,7 +43,10 @@ class ClusterForwardingIntegrationTests {
         app = new UpstreamApp("held");
         holder = IngressNode.start(clusterProperties(redis, "replica-a"));
         other = IngressNode.start(clusterProperties(redis, "replica-b"));
-        agent = AgentNode.start(holder, "agent-1", AgentNode.route("app.example.com", app.url()));
+        sockets = new WebSocketApp();
+        Map<String, String> routes = new java.util.LinkedHashMap<>(AgentNode.route("app.example.com", app.url()));
+        routes.put("127.0.0.1", sockets.url());
+        agent = AgentNode.start(holder, "agent-1", routes);
         await().atMost(Duration.ofSeconds(30)).until(() -> PublicClient.get(other, "app.example.com", "/name").status() == 200);
     }
 
@@ -61,7 +67,7 @@ class ClusterForwardingIntegrationTests {
 
     @AfterAll
     static void stop() throws Exception {
-        for (AutoCloseable closeable : new AutoCloseable[] {agent, other, holder, app, redis}) {
+        for (AutoCloseable closeable : new AutoCloseable[] {agent, other, holder, sockets, app, redis}) {
             if (closeable != null) {
                 closeable.close();
             }
@@ -131,5 +137,45 @@ class ClusterForwardingIntegrationTests {
                 .get().uri("/headers").responseSingle(PublicClient::reply).block(Duration.ofSeconds(30));
         assertThat(reply.status()).isEqualTo(200);
         assertThat(reply.body()).doesNotContainIgnoringCase("x-edge-cluster-hop");
+    }
+
+    @Test
+    void serverSentEventsStreamThroughTheHopAsTheyHappen() {
+        java.util.List<Long> arrivals = new java.util.concurrent.CopyOnWriteArrayList<>();
+        String body = PublicClient.to(other, "app.example.com")
+                .get().uri("/sse?count=4&intervalMillis=300")
+                .responseContent()
+                .asString()
+                .doOnNext(chunk -> arrivals.add(System.nanoTime()))
+                .collect(java.util.stream.Collectors.joining())
+                .block(Duration.ofSeconds(30));
+        assertThat(body).contains("event-0").contains("event-3");
+        // streamed, not buffered at either replica: the chunks arrive spread out over time
+        assertThat(arrivals.size()).isGreaterThanOrEqualTo(2);
+        assertThat(arrivals.get(arrivals.size() - 1) - arrivals.get(0)).isGreaterThan(Duration.ofMillis(500).toNanos());
+    }
+
+    @Test
+    void aWebSocketEchoesThroughTheHopAndTheAppsCloseCodeReachesTheClient() throws Exception {
+        try (WsClient ws = WsClient.open(other, "/echo")) {
+            ws.sendText("hello over two replicas");
+            assertThat(ws.nextMessage().string()).isEqualTo("hello over two replicas");
+        }
+        try (WsClient closing = WsClient.open(other, "/close")) {
+            WsClient.Close close = closing.awaitClose();
+            assertThat(close.code()).isEqualTo(4001);
+            assertThat(close.reason()).isEqualTo("bye");
+        }
+    }
+
+    @Test
+    void aWebSocketTheAppRefusesGetsTheAppsStatusThroughTheHop() {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> WsClient.open(other, "/forbidden"))
+                .isInstanceOf(java.util.concurrent.CompletionException.class)
+                .cause()
+                .isInstanceOfSatisfying(java.net.http.WebSocketHandshakeException.class, e -> {
+                    assertThat(e.getResponse().statusCode()).isEqualTo(403);
+                    assertThat(e.getResponse().headers().firstValue("X-Reason")).hasValue("no-ws-here");
+                });
     }
 }

@@ -1,19 +1,30 @@
 package io.edgetunnel.ingress.cluster;
 
+import io.edgetunnel.ingress.deploy.TaskMetadata;
+import io.edgetunnel.ingress.deploy.TaskMetadataReader;
 import io.edgetunnel.ingress.tunnel.Ids;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 
 /**
  * Who this replica is in the directory and where the others reach it: the configured address, else
- * this host's address (on Fargate, with awsvpc networking, the task's private IP).
+ * the task's private IPv4 from the ECS task metadata endpoint v4 (awsvpc networking, as on Fargate),
+ * else this host's address.
  */
 record ClusterIdentity(String replicaId, String address) {
 
     static ClusterIdentity resolve(ClusterProperties properties) {
         String id = properties.replicaId().isBlank() ? Ids.random() : properties.replicaId();
-        String address = properties.advertiseAddress().isBlank() ? localAddress() : properties.advertiseAddress();
+        String address = properties.advertiseAddress().isBlank() ? discoveredAddress() : properties.advertiseAddress();
         return new ClusterIdentity(id, address);
+    }
+
+    private static String discoveredAddress() {
+        TaskMetadata task = TaskMetadataReader.fromEnvironment().read();
+        if (task != null && task.privateIpv4() != null && !task.privateIpv4().isBlank()) {
+            return task.privateIpv4();
+        }
+        return localAddress();
     }
 
     private static String localAddress() {

@@ -15,6 +15,8 @@ import java.util.Map;
 import org.springframework.http.HttpStatusCode;
 import org.springframework.http.server.reactive.ServerHttpResponse;
 import reactor.core.publisher.Mono;
+import reactor.netty.Connection;
+import reactor.core.publisher.Sinks;
 import reactor.netty.http.client.HttpClient;
 import reactor.netty.http.client.WebsocketClientSpec;
 import reactor.netty.http.server.HttpServerResponse;
@@ -112,31 +114,50 @@ final class ClusterWebSocketRelay {
         if (selected != null && !selected.isEmpty()) {
             spec.protocols(selected);
         }
+        // sendWebsocket completes with the handshake; the socket lives until both directions are done,
+        // and so must this hop's connection to the other replica (ending this Mono closes it)
+        Sinks.Empty<Void> done = Sinks.empty();
         Mono<Void> handshake = response.setComplete().then(Mono.defer(() -> netty.sendWebsocket(
-                (fromClient, toClient) -> splice(fromClient, toClient, fromPeer, toPeer), spec.build())));
-        return WebSocketBridge.onOwnLoop(handshake, netty);
+                (fromClient, toClient) -> splice(fromClient, toClient, fromPeer, toPeer)
+                        .doFinally(signal -> done.tryEmitEmpty()),
+                spec.build())));
+        return WebSocketBridge.onOwnLoop(handshake, netty)
+                .doOnError(error -> done.tryEmitEmpty())
+                .then(done.asMono());
     }
 
-    /** Both directions; a close status goes on as it came, a vanished peer becomes 1014 for the client. */
+    /**
+     * Both directions, and each side's close passed to the other as it arrives (Reactor Netty answers a
+     * close frame itself and reports its status; it is not among the frames). A peer that vanished
+     * without a close (1006) becomes 1014 for the client, as for a lost agent.
+     */
     private static Mono<Void> splice(WebsocketInbound fromClient, WebsocketOutbound toClient,
             WebsocketInbound fromPeer, WebsocketOutbound toPeer) {
         Mono<Void> up = toPeer.sendObject(fromClient.receiveFrames().map(WebSocketFrame::retain)
                         .doOnDiscard(WebSocketFrame.class, ReferenceCounted::release))
                 .then()
-                .then(fromClient.receiveCloseStatus()
-                        .flatMap(status -> toPeer.sendClose(status.code(), status.reasonText()))
-                        .switchIfEmpty(Mono.defer(toPeer::sendClose)))
                 .onErrorResume(e -> Mono.empty());
         Mono<Void> down = toClient.sendObject(fromPeer.receiveFrames().map(WebSocketFrame::retain)
                         .doOnDiscard(WebSocketFrame.class, ReferenceCounted::release))
                 .then()
-                .then(fromPeer.receiveCloseStatus()
-                        .flatMap(status -> status.code() == WebSocketCloseStatus.ABNORMAL_CLOSURE.code()
-                                ? toClient.sendClose(WebSocketBridge.BAD_GATEWAY, "upstream failed")
-                                : toClient.sendClose(status.code(), status.reasonText()))
-                        .switchIfEmpty(Mono.defer(toClient::sendClose)))
-                .onErrorResume(e -> toClient.sendClose(WebSocketBridge.BAD_GATEWAY, "upstream failed")
-                        .onErrorResume(x -> Mono.empty()));
-        return Mono.when(up, down);
+                .onErrorResume(e -> Mono.empty());
+        Mono<Void> clientClosed = fromClient.receiveCloseStatus()
+                .flatMap(status -> close(toPeer, status.code(), status.reasonText()));
+        Mono<Void> peerClosed = fromPeer.receiveCloseStatus()
+                .flatMap(status -> status.code() == WebSocketCloseStatus.ABNORMAL_CLOSURE.code()
+                        ? close(toClient, WebSocketBridge.BAD_GATEWAY, "upstream failed")
+                        : close(toClient, status.code(), status.reasonText()));
+        return Mono.when(up, down, clientClosed, peerClosed);
+    }
+
+    /** Sends a close unless the socket is already closing; 1005 (none given) goes on as a close without status. */
+    private static Mono<Void> close(WebsocketOutbound out, int code, String reason) {
+        if (out instanceof Connection connection && !connection.channel().isActive()) {
+            return Mono.empty();
+        }
+        Mono<Void> close = code == WebSocketCloseStatus.EMPTY.code() || code < 1000
+                ? out.sendClose()
+                : out.sendClose(code, reason);
+        return close.onErrorResume(e -> Mono.empty());
     }
 }
