@@ -9,6 +9,7 @@ import io.edgetunnel.ingress.proxy.ProxyHandler;
 import io.edgetunnel.ingress.registry.AgentRegistry;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.lettuce.core.resource.ClientResources;
 import io.netty.channel.ChannelOption;
 import java.time.Duration;
 import org.springframework.beans.factory.ObjectProvider;
@@ -44,9 +45,14 @@ class ClusterConfiguration {
             return ClusterIdentity.resolve(properties);
         }
 
+        @Bean(destroyMethod = "shutdown")
+        ClientResources clusterRedisResources() {
+            return RedisConnections.resources();
+        }
+
         @Bean
-        LettuceConnectionFactory clusterRedis(ClusterProperties properties) {
-            return RedisConnections.factory(properties);
+        LettuceConnectionFactory clusterRedis(ClusterProperties properties, ClientResources clusterRedisResources) {
+            return RedisConnections.factory(properties, clusterRedisResources);
         }
 
         @Bean

@@ -4,6 +4,10 @@ import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.SocketOptions;
 import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.resource.ClientResources;
+import io.lettuce.core.resource.Delay;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import org.springframework.data.redis.connection.RedisStandaloneConfiguration;
 import org.springframework.data.redis.connection.lettuce.LettuceClientConfiguration;
 import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
@@ -18,7 +22,19 @@ final class RedisConnections {
 
     private RedisConnections() {}
 
-    static LettuceConnectionFactory factory(ClusterProperties properties) {
+    /**
+     * Lettuce's threads and reconnect schedule. Reconnects back off to one second at most (Lettuce's
+     * default grows to 30 s): a directory that returns is used again within seconds.
+     */
+    static ClientResources resources() {
+        return ClientResources.builder()
+                .ioThreadPoolSize(2)
+                .computationThreadPoolSize(2)
+                .reconnectDelay(Delay.fullJitter(Duration.ofMillis(50), Duration.ofSeconds(1), 100, TimeUnit.MILLISECONDS))
+                .build();
+    }
+
+    static LettuceConnectionFactory factory(ClusterProperties properties, ClientResources resources) {
         RedisURI uri;
         try {
             uri = RedisURI.create(properties.redisUrl());
@@ -45,6 +61,7 @@ final class RedisConnections {
                 .build();
         LettuceClientConfiguration.LettuceClientConfigurationBuilder client = LettuceClientConfiguration.builder()
                 .clientOptions(options)
+                .clientResources(resources)
                 .clientName("edge-tunnel-ingress")
                 .commandTimeout(properties.connectTimeout());
         if (uri.isSsl()) {
