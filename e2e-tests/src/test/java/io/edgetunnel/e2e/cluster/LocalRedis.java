@@ -87,6 +87,27 @@ final class LocalRedis implements AutoCloseable {
         }
     }
 
+    /** Runs one command over RESP and returns the first line of the reply. */
+    String command(String... args) throws IOException {
+        StringBuilder request = new StringBuilder("*" + args.length + "\r\n");
+        for (String arg : args) {
+            byte[] bytes = arg.getBytes(StandardCharsets.UTF_8);
+            request.append('$').append(bytes.length).append("\r\n").append(arg).append("\r\n");
+        }
+        try (Socket socket = new Socket("127.0.0.1", port)) {
+            socket.setSoTimeout(5000);
+            socket.getOutputStream().write(request.toString().getBytes(StandardCharsets.UTF_8));
+            socket.getOutputStream().flush();
+            InputStream in = socket.getInputStream();
+            StringBuilder line = new StringBuilder();
+            int c;
+            while ((c = in.read()) >= 0 && c != '\n') {
+                line.append((char) c);
+            }
+            return line.toString().trim();
+        }
+    }
+
     /** SIGKILL: Redis vanishes without a word, as a crashed node does. */
     void kill() throws InterruptedException {
         process.destroyForcibly();

@@ -330,6 +330,7 @@ final class ClusterDirectory implements ReplicaInfo, SmartLifecycle, Application
 
     private void reached() {
         if (degraded) {
+            remote.touchAll(System.nanoTime());
             degraded = false;
             resyncWanted = true;
             if (everReached) {

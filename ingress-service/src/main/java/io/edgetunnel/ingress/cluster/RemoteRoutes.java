@@ -80,6 +80,16 @@ public final class RemoteRoutes {
         }
     }
 
+    /**
+     * Counts every replica in view as just heard of: after an outage of the directory nobody could
+     * refresh, so each gets a full TTL to re-publish before it is taken for dead.
+     */
+    void touchAll(long nowNanos) {
+        synchronized (lock) {
+            replicas.replaceAll((id, seen) -> new Seen(seen.replica(), nowNanos));
+        }
+    }
+
     /** Forgets replicas not heard of for {@code ttlNanos}: they died without saying so. */
     List<String> expire(long nowNanos, long ttlNanos) {
         List<String> expired = new ArrayList<>();

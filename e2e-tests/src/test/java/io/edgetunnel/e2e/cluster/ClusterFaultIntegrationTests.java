@@ -1,0 +1,197 @@
+package io.edgetunnel.e2e.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.edgetunnel.e2e.support.AgentNode;
+import io.edgetunnel.e2e.support.IngressNode;
+import io.edgetunnel.e2e.support.PublicClient;
+import io.edgetunnel.e2e.support.UpstreamApp;
+import io.edgetunnel.testsupport.NoLeaks;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * What a cluster does when things go wrong: Redis dies and returns under load, the directory names a
+ * holder that holds nothing or cannot be reached, a host's last agent leaves.
+ */
+@ExtendWith(NoLeaks.class)
+class ClusterFaultIntegrationTests {
+
+    private static LocalRedis redis;
+    private static UpstreamApp appA;
+    private static UpstreamApp appB;
+    private static IngressNode a;
+    private static IngressNode b;
+    private static AgentNode agentA;
+    private static AgentNode agentB;
+
+    @BeforeAll
+    static void start() throws Exception {
+        assumeTrue(LocalRedis.available(), "redis-server is not on PATH (apt-get install redis-server): cluster tests SKIPPED");
+        redis = LocalRedis.start();
+        appA = new UpstreamApp("host-a");
+        appB = new UpstreamApp("host-b");
+        a = IngressNode.start(ClusterForwardingIntegrationTests.clusterProperties(redis, "fault-a"));
+        b = IngressNode.start(ClusterForwardingIntegrationTests.clusterProperties(redis, "fault-b"));
+        agentA = AgentNode.start(a, "agent-a", AgentNode.route("a.example.com", appA.url()));
+        agentB = AgentNode.start(b, "agent-b", AgentNode.route("b.example.com", appB.url()));
+        await().atMost(Duration.ofSeconds(30)).until(() -> PublicClient.get(a, "b.example.com", "/name").status() == 200
+                && PublicClient.get(b, "a.example.com", "/name").status() == 200);
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        for (AutoCloseable closeable : new AutoCloseable[] {agentA, agentB, a, b, appA, appB, redis}) {
+            if (closeable != null) {
+                closeable.close();
+            }
+        }
+    }
+
+    @Test
+    void redisKilledAndRestartedUnderLoadFailsNoRequestAndTheViewsConvergeAfterwards() throws Exception {
+        Map<String, AtomicInteger> failures = new ConcurrentHashMap<>();
+        AtomicInteger served = new AtomicInteger();
+        AtomicBoolean loading = new AtomicBoolean(true);
+        Disposable load = Flux.range(0, Integer.MAX_VALUE)
+                .takeWhile(i -> loading.get())
+                .concatMap(i -> Flux.merge(
+                        call(a, "a.example.com", "host-a", failures, served),
+                        call(b, "b.example.com", "host-b", failures, served),
+                        call(a, "b.example.com", "host-b", failures, served),
+                        call(b, "a.example.com", "host-a", failures, served)), 1)
+                .subscribe();
+        try {
+            await().atMost(Duration.ofSeconds(30)).until(() -> served.get() > 200);
+            redis.kill();
+            await().atMost(Duration.ofSeconds(30)).until(() -> a.gauge("tunnel.ingress.cluster.degraded") == 1
+                    && b.gauge("tunnel.ingress.cluster.degraded") == 1);
+            int atOutage = served.get();
+            // an agent that arrives while Redis is away is served locally at once, elsewhere once Redis is back
+            try (UpstreamApp appC = new UpstreamApp("host-c");
+                    AgentNode agentC = AgentNode.start(a, "agent-c", AgentNode.route("c.example.com", appC.url()))) {
+                await().atMost(Duration.ofSeconds(30)).until(() -> PublicClient.get(a, "c.example.com", "/name").status() == 200);
+                await().atMost(Duration.ofSeconds(30)).until(() -> served.get() > atOutage + 200);
+                assertThat(PublicClient.get(b, "c.example.com", "/name").status()).isEqualTo(404);
+                redis.restart();
+                long back = System.nanoTime();
+                await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(50))
+                        .until(() -> PublicClient.get(b, "c.example.com", "/name").status() == 200);
+                System.out.printf("cluster fault: host-c reachable through the other replica %d ms after Redis returned%n",
+                        Duration.ofNanos(System.nanoTime() - back).toMillis());
+                await().atMost(Duration.ofSeconds(10)).until(() -> a.gauge("tunnel.ingress.cluster.degraded") == 0
+                        && b.gauge("tunnel.ingress.cluster.degraded") == 0);
+            }
+        } finally {
+            loading.set(false);
+            load.dispose();
+        }
+        assertThat(failures).as("requests that failed while Redis was killed and restarted").isEmpty();
+        assertThat(served.get()).isGreaterThan(400);
+    }
+
+    private static Mono<Void> call(IngressNode replica, String host, String expected, Map<String, AtomicInteger> failures,
+            AtomicInteger served) {
+        return PublicClient.to(replica, host).get().uri("/name")
+                .responseSingle(PublicClient::reply)
+                .doOnNext(reply -> {
+                    if (reply.status() == 200 && reply.body().equals(expected)) {
+                        served.incrementAndGet();
+                    } else {
+                        failures.computeIfAbsent(host + " via " + replica.publicPort() + ": " + reply.status(),
+                                k -> new AtomicInteger()).incrementAndGet();
+                    }
+                })
+                .onErrorResume(e -> {
+                    failures.computeIfAbsent(e.toString(), k -> new AtomicInteger()).incrementAndGet();
+                    return Mono.empty();
+                })
+                .then();
+    }
+
+    @Test
+    void aStaleHolderThatHoldsNothingCostsOneRetryNeverAFailedRequest() throws Exception {
+        // a third replica, holding nothing: a directory entry names it as a holder of a's host too
+        try (IngressNode c = IngressNode.start(ClusterForwardingIntegrationTests.clusterProperties(redis, "fault-c"))) {
+            await().atMost(Duration.ofSeconds(30)).until(() -> PublicClient.get(c, "a.example.com", "/name").status() == 200);
+            publish("ghost-of-c", "127.0.0.1", c.clusterPort(), "a.example.com");
+            await().atMost(Duration.ofSeconds(10)).until(() -> tunnelsListing(b).contains("ghost-of-c"));
+            for (int i = 0; i < 20; i++) {
+                PublicClient.Reply reply = PublicClient.get(b, "a.example.com", "/name");
+                assertThat(reply.status()).isEqualTo(200);
+                assertThat(reply.body()).isEqualTo("host-a");
+            }
+        }
+        // and when the stale holder is the only one, the answer is the ordinary 503 with Retry-After
+        publish("ghost-only", "127.0.0.1", b.clusterPort(), "ghost.example.com");
+        await().atMost(Duration.ofSeconds(10)).until(() -> tunnelsListing(a).contains("ghost.example.com"));
+        PublicClient.Reply ghost = PublicClient.get(a, "ghost.example.com", "/name");
+        assertThat(ghost.status()).isEqualTo(503);
+        assertThat(ghost.headers().get("Retry-After")).isNotBlank();
+    }
+
+    @Test
+    void aRequestForwardedInAMoreThanOneHopLoopIsRefused() throws Exception {
+        // an entry naming a's own cluster port under another id: a would forward to itself, and refuses it
+        publish("ghost-of-a", "127.0.0.1", a.clusterPort(), "loop.example.com");
+        await().atMost(Duration.ofSeconds(10)).until(() -> tunnelsListing(a).contains("loop.example.com"));
+        PublicClient.Reply reply = PublicClient.get(a, "loop.example.com", "/name");
+        assertThat(reply.status()).isNotEqualTo(200);
+        assertThat(a.meters().get("tunnel.ingress.cluster.hops.rejected").counter().count()).isPositive();
+    }
+
+    @Test
+    void aHolderThatRefusesConnectionsIsSkippedForAnotherHolder() throws Exception {
+        int closed;
+        try (ServerSocket socket = new ServerSocket(0)) {
+            closed = socket.getLocalPort();
+        }
+        publish("dead-replica", "127.0.0.1", closed, "a.example.com");
+        await().atMost(Duration.ofSeconds(10)).until(() -> tunnelsListing(b).contains("dead-replica"));
+        for (int i = 0; i < 20; i++) {
+            PublicClient.Reply reply = PublicClient.get(b, "a.example.com", "/name");
+            assertThat(reply.status()).isEqualTo(200);
+            assertThat(reply.body()).isEqualTo("host-a");
+        }
+    }
+
+    @Test
+    void aHostWhoseLastAgentLeftAnswers503OnEveryReplicaNot404() throws Exception {
+        try (UpstreamApp app = new UpstreamApp("leaving")) {
+            AgentNode leaving = AgentNode.start(a, "agent-leaving", AgentNode.route("leaving.example.com", app.url()));
+            await().atMost(Duration.ofSeconds(30)).until(() -> PublicClient.get(b, "leaving.example.com", "/name").status() == 200);
+            leaving.close();
+            await().atMost(Duration.ofSeconds(30)).until(() -> PublicClient.get(b, "leaving.example.com", "/name").status() == 503);
+            assertThat(PublicClient.get(a, "leaving.example.com", "/name").status()).isEqualTo(503);
+        }
+    }
+
+    /** What a replica would publish, written straight to Redis as another process could. */
+    private static void publish(String id, String address, int port, String route) throws IOException {
+        String entry = "{\"id\":\"" + id + "\",\"address\":\"" + address + "\",\"port\":" + port + ",\"routes\":[\"" + route
+                + "\"],\"draining\":false,\"gone\":false}";
+        redis.command("SET", "{edgetunnel}:replica:" + id, entry, "PX", "600000");
+        redis.command("SADD", "{edgetunnel}:replicas", id);
+        redis.command("PUBLISH", "{edgetunnel}:changes", entry);
+    }
+
+    private static String tunnelsListing(IngressNode replica) {
+        return reactor.netty.http.client.HttpClient.create().get()
+                .uri("http://127.0.0.1:" + replica.managementPort() + "/actuator/tunnels")
+                .responseContent().aggregate().asString().block(Duration.ofSeconds(10));
+    }
+}
