@@ -53,8 +53,12 @@ class ContainerImageTests {
         List<String> expected = new ArrayList<>();
         Path contract = Path.of("../deploy/cloudformation/test/contract.json");
         if (Files.isRegularFile(contract)) {
-            JSON.readTree(contract.toFile()).get(service).get("ports")
-                    .forEach(port -> expected.add(port.asInt() + "/tcp"));
+            var described = JSON.readTree(contract.toFile()).get(service);
+            described.get("ports").forEach(port -> expected.add(port.asInt() + "/tcp"));
+            // the cluster port too: a container port (between replicas), in no target group
+            if (described.has("internalPorts")) {
+                described.get("internalPorts").forEach(port -> expected.add(port.asInt() + "/tcp"));
+            }
             assertThat(exposed).containsExactlyInAnyOrderElementsOf(expected);
         }
 

@@ -36,6 +36,18 @@ class ClusterConfiguration {
         return StandaloneReplica.of(properties);
     }
 
+    /** Registered with or without a cluster, so dashboards and alerts need no special case. */
+    @Bean
+    Object clusterMeters(ReplicaInfo replica, MeterRegistry meters) {
+        Gauge.builder("tunnel.ingress.cluster.replicas", replica, ReplicaInfo::replicaCount)
+                .description("Replicas in this replica's view of the cluster, itself included")
+                .register(meters);
+        Gauge.builder("tunnel.ingress.cluster.degraded", replica, r -> r.degraded() ? 1 : 0)
+                .description("1 while the cluster directory (Redis) cannot be reached: only local agents are served")
+                .register(meters);
+        return ForwardedRequestHandler.rejectedCounter(meters);
+    }
+
     @Configuration(proxyBeanMethods = false)
     @Conditional(ClusterEnabled.On.class)
     static class Enabled {
@@ -76,15 +88,8 @@ class ClusterConfiguration {
         ClusterDirectory replicaInfo(ClusterProperties properties, ClusterIdentity identity,
                 LettuceConnectionFactory clusterRedis, AgentRegistry registry, RemoteRoutes remote,
                 ClusterServer server, MeterRegistry meters) {
-            ClusterDirectory directory = new ClusterDirectory(properties, clusterRedis, registry, remote,
+            return new ClusterDirectory(properties, clusterRedis, registry, remote,
                     identity.replicaId(), identity.address(), server::port);
-            Gauge.builder("tunnel.ingress.cluster.replicas", directory, ClusterDirectory::replicaCount)
-                    .description("Replicas in this replica's view of the cluster, itself included")
-                    .register(meters);
-            Gauge.builder("tunnel.ingress.cluster.degraded", directory, d -> d.degraded() ? 1 : 0)
-                    .description("1 while the cluster directory (Redis) cannot be reached: only local agents are served")
-                    .register(meters);
-            return directory;
         }
 
         @Bean

@@ -109,7 +109,8 @@ final class ClusterDirectory implements ReplicaInfo, SmartLifecycle, Application
     }
 
     /** Redis has not answered this replica's last write (or never did). */
-    boolean degraded() {
+    @Override
+    public boolean degraded() {
         return degraded;
     }
 

@@ -11,4 +11,9 @@ public interface ReplicaInfo {
 
     /** Live replicas in this replica's view of the cluster, itself included; 1 when clustering is off. */
     int replicaCount();
+
+    /** Whether the cluster directory (Redis) does not answer this replica; never for a single ingress. */
+    default boolean degraded() {
+        return false;
+    }
 }

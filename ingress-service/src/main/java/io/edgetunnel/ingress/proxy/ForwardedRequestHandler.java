@@ -27,7 +27,11 @@ public final class ForwardedRequestHandler implements WebHandler {
     public ForwardedRequestHandler(ProxyHandler proxy, HopSignature signature, MeterRegistry meters) {
         this.proxy = proxy;
         this.signature = signature;
-        this.rejected = Counter.builder("tunnel.ingress.cluster.hops.rejected")
+        this.rejected = rejectedCounter(meters);
+    }
+
+    public static Counter rejectedCounter(MeterRegistry meters) {
+        return Counter.builder("tunnel.ingress.cluster.hops.rejected")
                 .description("Requests refused on the cluster port: no valid replica signature")
                 .register(meters);
     }
