@@ -5,6 +5,7 @@ import io.edgetunnel.ingress.config.TunnelProperties;
 import io.edgetunnel.ingress.metrics.IngressMetrics;
 import io.edgetunnel.ingress.proxy.ClusterForwarder;
 import io.edgetunnel.ingress.proxy.ForwardedRequestHandler;
+import io.edgetunnel.ingress.proxy.OpenWebSockets;
 import io.edgetunnel.ingress.proxy.ProxyHandler;
 import io.edgetunnel.ingress.registry.AgentRegistry;
 import io.micrometer.core.instrument.Gauge;
@@ -94,7 +95,8 @@ class ClusterConfiguration {
 
         @Bean
         ClusterForwarder clusterForwarder(ClusterProperties properties, RemoteRoutes remote, HopSignature signature,
-                ProxyProperties proxy, IngressMetrics metrics, ObjectProvider<ReactorResourceFactory> resources) {
+                ProxyProperties proxy, IngressMetrics metrics, OpenWebSockets open,
+                ObjectProvider<ReactorResourceFactory> resources) {
             ConnectionProvider pool = ConnectionProvider.builder("ingress-cluster")
                     .maxConnections(4096)
                     .pendingAcquireMaxCount(-1)
@@ -110,7 +112,7 @@ class ClusterConfiguration {
             if (loops != null) {
                 client = client.runOn(loops);
             }
-            return new ClusterForwarder(remote, signature, client, proxy, metrics);
+            return new ClusterForwarder(remote, signature, client, proxy, metrics, open);
         }
 
         private static LoopResources loops(ObjectProvider<ReactorResourceFactory> resources) {

@@ -59,13 +59,13 @@ public final class ClusterForwarder {
     private final ClusterWebSocketRelay websockets;
 
     public ClusterForwarder(RemoteRoutes routes, HopSignature signature, HttpClient client, ProxyProperties properties,
-            IngressMetrics metrics) {
+            IngressMetrics metrics, OpenWebSockets open) {
         this.routes = routes;
         this.signature = signature;
         this.client = client;
         this.properties = properties;
         this.metrics = metrics;
-        this.websockets = new ClusterWebSocketRelay(client, properties.websocket());
+        this.websockets = new ClusterWebSocketRelay(client, properties.websocket(), open);
     }
 
     RouteEntry match(String host, String path) {

@@ -42,10 +42,12 @@ final class ClusterWebSocketRelay {
 
     private final HttpClient client;
     private final ProxyProperties.Websocket settings;
+    private final OpenWebSockets open;
 
-    ClusterWebSocketRelay(HttpClient client, ProxyProperties.Websocket settings) {
+    ClusterWebSocketRelay(HttpClient client, ProxyProperties.Websocket settings, OpenWebSockets open) {
         this.client = client;
         this.settings = settings;
+        this.open = open;
     }
 
     Mono<Void> relay(PublicRequest request, RemoteReplica peer, String hop) {
@@ -118,7 +120,7 @@ final class ClusterWebSocketRelay {
         // and so must this hop's connection to the other replica (ending this Mono closes it)
         Sinks.Empty<Void> done = Sinks.empty();
         Mono<Void> handshake = response.setComplete().then(Mono.defer(() -> netty.sendWebsocket(
-                (fromClient, toClient) -> splice(fromClient, toClient, fromPeer, toPeer)
+                (fromClient, toClient) -> open.track(toClient, splice(fromClient, toClient, fromPeer, toPeer))
                         .doFinally(signal -> done.tryEmitEmpty()),
                 spec.build())));
         return WebSocketBridge.onOwnLoop(handshake, netty)

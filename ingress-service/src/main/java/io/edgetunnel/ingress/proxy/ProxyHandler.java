@@ -56,12 +56,12 @@ public final class ProxyHandler implements WebHandler {
     private final ObjectProvider<ClusterForwarder> cluster;
 
     public ProxyHandler(AgentRegistry registry, ProxyProperties properties, IngressMetrics metrics,
-            TrustedProxiesProperties trustedProxies, ObjectProvider<ClusterForwarder> cluster) {
+            TrustedProxiesProperties trustedProxies, ObjectProvider<ClusterForwarder> cluster, OpenWebSockets open) {
         this.registry = registry;
         this.properties = properties;
         this.metrics = metrics;
         this.trustedProxies = TrustedProxies.of(trustedProxies.trustedProxies());
-        this.websockets = new WebSocketBridge(properties.websocket(), metrics);
+        this.websockets = new WebSocketBridge(properties.websocket(), metrics, open);
         this.cluster = cluster;
     }
 

@@ -55,10 +55,12 @@ final class WebSocketBridge {
 
     private final ProxyProperties.Websocket settings;
     private final IngressMetrics metrics;
+    private final OpenWebSockets open;
 
-    WebSocketBridge(ProxyProperties.Websocket settings, IngressMetrics metrics) {
+    WebSocketBridge(ProxyProperties.Websocket settings, IngressMetrics metrics, OpenWebSockets open) {
         this.settings = settings;
         this.metrics = metrics;
+        this.open = open;
     }
 
     /**
@@ -165,7 +167,7 @@ final class WebSocketBridge {
                         return close.code() < 0 ? out.sendClose() : out.sendClose(close.code(), close.reason());
                     }))
                     .onErrorResume(error -> onAgentSideError(error, out));
-            return Mono.when(toClient, fromClient).doFinally(signal -> {
+            return open.track(out, Mono.when(toClient, fromClient)).doFinally(signal -> {
                 Throwable failed = failure.get();
                 if (failed == null) {
                     done.tryEmitEmpty();
