@@ -68,14 +68,23 @@ public sealed interface Frame
         }
     }
 
-    /** Ingress → agent: the hello was accepted; the tunnel now runs with these settings. */
+    /**
+     * Ingress → agent: the hello was accepted; the tunnel now runs with these settings.
+     *
+     * <p>{@code replicaId} and {@code replicaCount} (which ingress replica the tunnel reached, and how
+     * many the cluster has) exist on the wire from version {@link ProtocolVersion#REPLICA_IN_ACCEPT}
+     * on; a version 1 Accept carries none, which reads as {@code ""} and {@code 1} (the record refuses
+     * other values for it, so that encoding never drops what a caller set).
+     */
     record Accept(
             int version,
             String sessionId,
             int maxFramePayload,
             int initialStreamWindow,
             int maxConcurrentStreams,
-            int heartbeatIntervalMillis)
+            int heartbeatIntervalMillis,
+            String replicaId,
+            int replicaCount)
             implements Frame {
         public Accept {
             requireUnsignedShort(version, "version");
@@ -84,6 +93,30 @@ public sealed interface Frame
             requirePositive(initialStreamWindow, "initialStreamWindow");
             requirePositive(maxConcurrentStreams, "maxConcurrentStreams");
             requirePositive(heartbeatIntervalMillis, "heartbeatIntervalMillis");
+            Objects.requireNonNull(replicaId, "replicaId");
+            requirePositive(replicaCount, "replicaCount");
+            if (version < ProtocolVersion.REPLICA_IN_ACCEPT && (!replicaId.isEmpty() || replicaCount != 1)) {
+                throw new IllegalArgumentException("replicaId \"" + replicaId + "\", replicaCount " + replicaCount
+                        + " at version " + version + " (expected: \"\" and 1 below version "
+                        + ProtocolVersion.REPLICA_IN_ACCEPT + ", which cannot carry them)");
+            }
+        }
+
+        /** An Accept that says nothing about replicas (any version). */
+        public Accept(
+                int version,
+                String sessionId,
+                int maxFramePayload,
+                int initialStreamWindow,
+                int maxConcurrentStreams,
+                int heartbeatIntervalMillis) {
+            this(version, sessionId, maxFramePayload, initialStreamWindow, maxConcurrentStreams,
+                    heartbeatIntervalMillis, "", 1);
+        }
+
+        /** Whether this version of the frame has the replica fields on the wire. */
+        public boolean carriesReplica() {
+            return version >= ProtocolVersion.REPLICA_IN_ACCEPT;
         }
 
         @Override

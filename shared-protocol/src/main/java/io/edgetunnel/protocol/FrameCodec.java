@@ -88,6 +88,10 @@ public final class FrameCodec {
             out.writeInt(accept.initialStreamWindow());
             out.writeInt(accept.maxConcurrentStreams());
             out.writeInt(accept.heartbeatIntervalMillis());
+            if (accept.carriesReplica()) {
+                writeString(out, accept.replicaId());
+                out.writeInt(accept.replicaCount());
+            }
         } else if (frame instanceof Frame.Reject reject) {
             writeHeader(out, FrameType.REJECT, 0, 0);
             out.writeShort(reject.reason().code());
@@ -225,7 +229,7 @@ public final class FrameCodec {
     private Frame decodePayload(FrameType type, int streamId, boolean endStream, Reader r) {
         return switch (type) {
             case HELLO -> decodeHello(r);
-            case ACCEPT -> new Frame.Accept(r.u16(), r.string(), r.i32(), r.i32(), r.i32(), r.i32());
+            case ACCEPT -> decodeAccept(r);
             case REJECT -> new Frame.Reject(RejectReason.of(r.u16()), r.string());
             case REQUEST -> new Frame.Request(
                     streamId, r.string(), r.string(), r.string(), r.string(), r.headers(), endStream);
@@ -239,6 +243,26 @@ public final class FrameCodec {
             case DRAIN -> new Frame.Drain(r.string());
             case ROUTE_HEALTH -> new Frame.RouteHealth(new RouteClaim(r.string(), r.string()), r.bool());
         };
+    }
+
+    /**
+     * The layout follows the version the frame itself names, which the ingress chose from the agent's
+     * range: a peer never receives fields of a version it did not offer, and every field stays
+     * mandatory for its version (no optional tail), so a truncated Accept is still an error.
+     */
+    private static Frame.Accept decodeAccept(Reader r) {
+        int version = r.u16();
+        String sessionId = r.string();
+        int maxFramePayload = r.i32();
+        int initialStreamWindow = r.i32();
+        int maxConcurrentStreams = r.i32();
+        int heartbeatIntervalMillis = r.i32();
+        if (version < ProtocolVersion.REPLICA_IN_ACCEPT) {
+            return new Frame.Accept(
+                    version, sessionId, maxFramePayload, initialStreamWindow, maxConcurrentStreams, heartbeatIntervalMillis);
+        }
+        return new Frame.Accept(version, sessionId, maxFramePayload, initialStreamWindow, maxConcurrentStreams,
+                heartbeatIntervalMillis, r.string(), r.i32());
     }
 
     private Frame.Hello decodeHello(Reader r) {

@@ -4,7 +4,13 @@ package io.edgetunnel.protocol;
 public final class ProtocolVersion {
 
     public static final int MIN = 1;
-    public static final int MAX = 1;
+    public static final int MAX = 2;
+
+    /**
+     * From this version on, ACCEPT ends with the replica the tunnel reached and the cluster's replica
+     * count. Nothing else differs from version 1.
+     */
+    public static final int REPLICA_IN_ACCEPT = 2;
 
     private ProtocolVersion() {}
 

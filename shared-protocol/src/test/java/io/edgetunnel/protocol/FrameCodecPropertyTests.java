@@ -112,9 +112,16 @@ class FrameCodecPropertyTests {
                         new Frame.Hello(v[0], v[1], agentId, token, proof, routes, attributes));
     }
 
+    /** Both layouts: version 1 without the replica fields, version 2 and later with them. */
     private static Arbitrary<Frame> accepts() {
-        return Combinators.combine(u16(), text(), positive(), positive(), positive(), positive())
+        Arbitrary<Frame.Accept> base = Combinators.combine(u16(), text(), positive(), positive(), positive(), positive())
                 .as(Frame.Accept::new);
+        return Combinators.combine(base, text(), positive())
+                .as((accept, replicaId, replicaCount) -> accept.carriesReplica()
+                        ? new Frame.Accept(accept.version(), accept.sessionId(), accept.maxFramePayload(),
+                                accept.initialStreamWindow(), accept.maxConcurrentStreams(),
+                                accept.heartbeatIntervalMillis(), replicaId, replicaCount)
+                        : accept);
     }
 
     private static Arbitrary<Frame> rejects() {

@@ -162,6 +162,21 @@ class FrameTests {
     }
 
     @Test
+    void acceptCarriesReplicaFieldsFromVersionTwoOnly() {
+        Frame.Accept v1 = new Frame.Accept(1, "s", 1, 1, 1, 1);
+        assertThat(v1.replicaId()).isEmpty();
+        assertThat(v1.replicaCount()).isEqualTo(1);
+        assertThat(v1.carriesReplica()).isFalse();
+        assertThat(new Frame.Accept(2, "s", 1, 1, 1, 1, "r-1", 3).carriesReplica()).isTrue();
+        assertThatThrownBy(() -> new Frame.Accept(1, "s", 1, 1, 1, 1, "r-1", 1))
+                .hasMessageContaining("replicaId \"r-1\", replicaCount 1 at version 1 (expected: \"\" and 1 below version 2");
+        assertThatThrownBy(() -> new Frame.Accept(1, "s", 1, 1, 1, 1, "", 2)).hasMessageContaining("at version 1");
+        assertThatThrownBy(() -> new Frame.Accept(2, "s", 1, 1, 1, 1, "r", 0))
+                .hasMessage("replicaCount: 0 (expected: > 0)");
+        assertThatThrownBy(() -> new Frame.Accept(2, "s", 1, 1, 1, 1, null, 1)).hasMessage("replicaId");
+    }
+
+    @Test
     void headerRequiresANonEmptyName() {
         assertThatThrownBy(() -> new Header("", "v")).hasMessage("name: \"\" (expected: non-empty)");
         assertThat(new Header("X-Empty", "").value()).isEmpty();

@@ -73,7 +73,9 @@ class ProtocolSpecTests {
 
     @Test
     void statesTheSupportedVersion() {
-        assertThat(spec).contains("`ProtocolVersion.MIN = MAX = " + ProtocolVersion.MAX + "`");
+        assertThat(spec)
+                .contains("`ProtocolVersion.MIN = " + ProtocolVersion.MIN + "`, `MAX = " + ProtocolVersion.MAX + "`")
+                .contains("`ProtocolVersion.REPLICA_IN_ACCEPT = " + ProtocolVersion.REPLICA_IN_ACCEPT + "`");
     }
 
     @Test

@@ -9,19 +9,20 @@ import org.junit.jupiter.params.provider.CsvSource;
 class ProtocolVersionTests {
 
     @Test
-    void speaksVersionOneOnly() {
+    void speaksVersionsOneAndTwo() {
         assertThat(ProtocolVersion.MIN).isEqualTo(1);
-        assertThat(ProtocolVersion.MAX).isEqualTo(1);
+        assertThat(ProtocolVersion.MAX).isEqualTo(2);
+        assertThat(ProtocolVersion.REPLICA_IN_ACCEPT).isEqualTo(2);
     }
 
     @ParameterizedTest(name = "peer {0}..{1} -> {2}")
-    @CsvSource({"1, 1, 1", "0, 1, 1", "1, 7, 1", "0, 65535, 1"})
+    @CsvSource({"1, 1, 1", "0, 1, 1", "1, 2, 2", "1, 7, 2", "2, 2, 2", "2, 9, 2", "0, 65535, 2"})
     void picksTheHighestVersionBothSidesSupport(int peerMin, int peerMax, int expected) {
         assertThat(ProtocolVersion.negotiate(peerMin, peerMax)).isEqualTo(expected);
     }
 
     @ParameterizedTest(name = "peer {0}..{1}")
-    @CsvSource({"2, 2", "2, 9", "0, 0", "5, 1", "65535, 65535"})
+    @CsvSource({"3, 3", "3, 9", "0, 0", "5, 1", "65535, 65535"})
     void returnsMinusOneWhenTheRangesDoNotOverlap(int peerMin, int peerMax) {
         assertThat(ProtocolVersion.negotiate(peerMin, peerMax)).isEqualTo(-1);
     }

@@ -39,6 +39,8 @@ final class SampleFrames {
                         attributes),
                 new Frame.Hello(1, 1, "", "", "", List.of(), Map.of()),
                 new Frame.Accept(1, "sess-7f3c2a", 262_144, 65_536, 100, 15_000),
+                new Frame.Accept(2, "sess-7f3c2b", 262_144, 65_536, 100, 15_000, "replica-eu-1a", 3),
+                new Frame.Accept(2, "", 1, 1, 1, 1, "", 1),
                 new Frame.Reject(RejectReason.HOST_NOT_ALLOWED, "host app.example.com belongs to another identity"),
                 new Frame.Reject(RejectReason.BAD_CREDENTIALS, ""),
                 new Frame.Request(
