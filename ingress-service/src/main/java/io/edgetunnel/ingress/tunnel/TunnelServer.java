@@ -1,5 +1,6 @@
 package io.edgetunnel.ingress.tunnel;
 
+import io.edgetunnel.ingress.cluster.ReplicaInfo;
 import io.edgetunnel.ingress.config.TunnelProperties;
 import io.edgetunnel.ingress.metrics.IngressMetrics;
 import io.edgetunnel.ingress.registry.AgentRegistry;
@@ -61,6 +62,7 @@ public final class TunnelServer implements SmartLifecycle, ApplicationListener<C
     private final AgentRegistry registry;
     private final AgentAuthenticator authenticator;
     private final IngressMetrics metrics;
+    private final ReplicaInfo replica;
     private final ApplicationContext context;
     private final ObjectProvider<ReactorResourceFactory> resources;
     private final FrameCodec codec;
@@ -73,12 +75,14 @@ public final class TunnelServer implements SmartLifecycle, ApplicationListener<C
             AgentRegistry registry,
             AgentAuthenticator authenticator,
             IngressMetrics metrics,
+            ReplicaInfo replica,
             ApplicationContext context,
             ObjectProvider<ReactorResourceFactory> resources) {
         this.properties = properties;
         this.registry = registry;
         this.authenticator = authenticator;
         this.metrics = metrics;
+        this.replica = replica;
         this.context = context;
         this.resources = resources;
         ProtocolLimits defaults = ProtocolLimits.DEFAULTS;
@@ -131,7 +135,7 @@ public final class TunnelServer implements SmartLifecycle, ApplicationListener<C
         // the client as the ALB saw it; the authenticator trusts it only from a trusted proxy
         String forwardedFor = in.headers().get("X-Forwarded-For");
         TunnelSession session = new TunnelSession(
-                remote, forwardedFor, properties, codec, alloc, registry, authenticator, metrics,
+                remote, forwardedFor, properties, codec, alloc, registry, authenticator, metrics, replica,
                 () -> shuttingDown,
                 () -> {
                     Connection c = connection.get();

@@ -1,5 +1,6 @@
 package io.edgetunnel.ingress.tunnel;
 
+import io.edgetunnel.ingress.cluster.ReplicaInfo;
 import io.edgetunnel.ingress.config.TunnelProperties;
 import io.edgetunnel.ingress.metrics.IngressMetrics;
 import io.edgetunnel.ingress.registry.AgentRegistry;
@@ -68,6 +69,7 @@ public final class TunnelSession implements Tunnel {
     private final AgentRegistry registry;
     private final AgentAuthenticator authenticator;
     private final IngressMetrics metrics;
+    private final ReplicaInfo replica;
     private final BooleanSupplier shuttingDown;
     private final Runnable forceClose;
     private final EventExecutor eventLoop;
@@ -113,6 +115,7 @@ public final class TunnelSession implements Tunnel {
             AgentRegistry registry,
             AgentAuthenticator authenticator,
             IngressMetrics metrics,
+            ReplicaInfo replica,
             BooleanSupplier shuttingDown,
             Runnable forceClose,
             EventExecutor eventLoop) {
@@ -125,6 +128,7 @@ public final class TunnelSession implements Tunnel {
         this.registry = registry;
         this.authenticator = authenticator;
         this.metrics = metrics;
+        this.replica = replica;
         this.shuttingDown = shuttingDown;
         this.forceClose = forceClose;
         this.frames = new OutboundFrames(
@@ -370,13 +374,17 @@ public final class TunnelSession implements Tunnel {
             return;
         }
         metrics.registrationAccepted();
+        // read at accept time: the cluster view changes as replicas come and go
+        boolean replicaFields = version >= ProtocolVersion.REPLICA_IN_ACCEPT;
         frames.send(new Frame.Accept(
                 version,
                 sessionId,
                 properties.maxFrameBytes(),
                 properties.initialStreamWindow(),
                 properties.maxConcurrentStreams(),
-                (int) Math.min(Integer.MAX_VALUE, properties.heartbeatInterval().toMillis())));
+                (int) Math.min(Integer.MAX_VALUE, properties.heartbeatInterval().toMillis()),
+                replicaFields ? replica.replicaId() : "",
+                replicaFields ? Math.max(1, replica.replicaCount()) : 1));
         heartbeat.start();
         log.info("Tunnel {} accepted: agent '{}' from {} claims {}", sessionId, agentId, remoteAddress, routes);
     }

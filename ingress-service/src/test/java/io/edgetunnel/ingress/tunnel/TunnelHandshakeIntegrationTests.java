@@ -3,6 +3,7 @@ package io.edgetunnel.ingress.tunnel;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.edgetunnel.ingress.cluster.ReplicaInfo;
 import io.edgetunnel.ingress.metrics.IngressMetrics;
 import io.edgetunnel.ingress.registry.AgentRegistry;
 import io.edgetunnel.ingress.support.FakeAgent;
@@ -34,6 +35,9 @@ class TunnelHandshakeIntegrationTests {
 
     @Autowired
     IngressMetrics metrics;
+
+    @Autowired
+    ReplicaInfo replica;
 
     @AfterEach
     void noTunnelsLeft() {
@@ -68,7 +72,9 @@ class TunnelHandshakeIntegrationTests {
                 "*.good.test")) {
             Frame.Accept accept = agent.await(Frame.Accept.class, WAIT);
 
-            assertThat(accept.version()).isEqualTo(1);
+            assertThat(accept.version()).isEqualTo(2);
+            assertThat(accept.replicaId()).isNotEmpty().isEqualTo(replica.replicaId());
+            assertThat(accept.replicaCount()).isEqualTo(1);
             assertThat(accept.maxFramePayload()).isEqualTo(65536);
             assertThat(accept.initialStreamWindow()).isEqualTo(262144);
             assertThat(accept.maxConcurrentStreams()).isEqualTo(512);
@@ -77,6 +83,19 @@ class TunnelHandshakeIntegrationTests {
             assertThat(registry.tunnelCount("x.good.test")).isEqualTo(1);
         }
         await().atMost(WAIT).until(() -> registry.tunnelCount("good.test") == 0);
+    }
+
+    @Test
+    void anAgentOfferingOnlyVersionOneIsAcceptedWithoutReplicaFields() {
+        try (FakeAgent agent = FakeAgent.connect(server.port(), "/tunnel")) {
+            agent.send(new Frame.Hello(1, 1, "old-agent", IngressTest.TOKEN, "", List.of(RouteClaim.host("old.test")),
+                    Map.of()));
+            Frame.Accept accept = agent.await(Frame.Accept.class, WAIT);
+
+            assertThat(accept.version()).isEqualTo(1);
+            assertThat(accept.carriesReplica()).isFalse();
+            await().atMost(WAIT).until(() -> registry.tunnelCount("old.test") == 1);
+        }
     }
 
     @Test
