@@ -37,6 +37,7 @@ import org.springframework.validation.annotation.Validated;
  * @param windowGrowthBudget how much all streams of one tunnel together may grow their windows by:
  *     the most growth adds to what one tunnel buffers; the ingress queues what it sends under this
  *     growth, so keep it well below the ingress's {@code ingress.tunnel.max-queued-bytes}
+ * @param spread spreading the tunnels over ingress replicas
  */
 @Validated
 @ConfigurationProperties("agent")
@@ -53,7 +54,8 @@ public record AgentProperties(
         @DefaultValue("20s") @NotNull Duration drainTimeout,
         @DefaultValue("auto") @NotNull FrameMasking frameMasking,
         @DefaultValue("4194304") @Min(1024) @Max(1073741824) int maxStreamWindow,
-        @DefaultValue("8MB") @NotNull DataSize windowGrowthBudget) {
+        @DefaultValue("8MB") @NotNull DataSize windowGrowthBudget,
+        @DefaultValue @NotNull @Valid Spread spread) {
 
     public AgentProperties {
         if (ingressUri == null) {
@@ -149,6 +151,19 @@ public record AgentProperties(
             }
         }
     }
+
+    /**
+     * Spreading the tunnels over ingress replicas ({@code agent.spread.*}): with several tunnels and
+     * an ingress that says it has several replicas, a tunnel that landed on a replica another tunnel
+     * of this agent already holds dials a replacement, and drains the duplicate once the replacement
+     * reached another replica.
+     *
+     * @param enabled move tunnels that share an ingress replica; off keeps every tunnel where the load
+     *     balancer put it
+     * @param maxRedials replacements one tunnel dials (each after a reconnect backoff delay) before it
+     *     keeps the replica it has
+     */
+    public record Spread(@DefaultValue("true") boolean enabled, @DefaultValue("4") @Min(0) @Max(32) int maxRedials) {}
 
     private static String defaultId() {
         String fromEnv = System.getenv("HOSTNAME");

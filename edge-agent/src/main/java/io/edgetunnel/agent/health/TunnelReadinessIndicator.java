@@ -23,6 +23,8 @@ public final class TunnelReadinessIndicator implements HealthIndicator {
         Health.Builder builder = connected > 0 ? Health.up() : Health.down();
         return builder.withDetail("connected", connected)
                 .withDetail("activeStreams", client.activeStreams())
+                // which ingress replica each tunnel reached: tunnels sharing one are not spread yet
+                .withDetail("replicas", client.tunnelReplicas())
                 .build();
     }
 }

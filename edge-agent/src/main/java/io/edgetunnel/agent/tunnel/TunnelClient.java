@@ -9,7 +9,6 @@ import io.edgetunnel.protocol.Frame;
 import io.edgetunnel.protocol.FrameCodec;
 import io.edgetunnel.protocol.ProtocolLimits;
 import io.edgetunnel.protocol.ProtocolVersion;
-import io.edgetunnel.protocol.RejectReason;
 import io.edgetunnel.protocol.RouteClaim;
 import io.edgetunnel.protocol.websocket.TunnelFrameEncoder;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -20,12 +19,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.netty.http.client.HttpClient;
@@ -36,7 +32,9 @@ import reactor.netty.resources.ConnectionProvider;
  * Keeps {@code agent.tunnel-count} independent tunnels to the ingress: each dials, says hello, and
  * once accepted serves streams until the connection ends, then reconnects with exponential backoff
  * and full jitter, for ever. A rejected hello is retried the same way (an operator may fix the
- * token); a failed first connection never stops the agent.
+ * token); a failed first connection never stops the agent. Tunnels that the load balancer put on
+ * the same ingress replica move until they reach distinct replicas ({@link TunnelSlot},
+ * {@link ReplicaSpread}).
  */
 public final class TunnelClient {
 
@@ -45,20 +43,21 @@ public final class TunnelClient {
     /** After the drain, how long closing tunnels may take to finish their close handshake. */
     private static final Duration CLOSE_WAIT = Duration.ofSeconds(2);
 
-    private final AgentProperties properties;
+    final AgentProperties properties;
     private final LocalAppForwarder forwarder;
     private final FrameCodec codec;
     private final Map<String, Route> routes;
     private final List<RouteClaim> claims;
-    private final TunnelCredentials credentials;
+    final TunnelCredentials credentials;
     private final RouteHealthSource health;
-    private final Backoff backoff;
-    private final TunnelMetrics metrics;
+    final Backoff backoff;
+    final ReplicaSpread spread;
+    final TunnelMetrics metrics;
     private final HttpClient.WebsocketSender client;
     private final boolean zeroMask;
-    private final List<Slot> slots = new ArrayList<>();
+    private final List<TunnelSlot> slots = new ArrayList<>();
     private final AtomicBoolean started = new AtomicBoolean();
-    private volatile boolean stopping;
+    volatile boolean stopping;
 
     public TunnelClient(AgentProperties properties, LocalAppForwarder forwarder, MeterRegistry meters) {
         this(properties, forwarder, meters, TunnelCredentials.token(properties.token()));
@@ -99,7 +98,9 @@ public final class TunnelClient {
         this.routes = Map.copyOf(byClaim);
         this.claims = List.copyOf(claims);
         this.backoff = new Backoff(properties.reconnect().minBackoff(), properties.reconnect().maxBackoff());
-        this.metrics = new TunnelMetrics(meters, this::connectedTunnels, this::queuedBytes);
+        this.spread = new ReplicaSpread(
+                properties.tunnelCount(), properties.spread().enabled(), properties.spread().maxRedials());
+        this.metrics = new TunnelMetrics(meters, this::connectedTunnels, this::queuedBytes, spread::distinctReplicas);
         this.client = HttpClient.create(ConnectionProvider.newConnection())
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) properties.connectTimeout().toMillis())
                 // window updates and pings are tiny: Nagle plus delayed ACKs would stall every window
@@ -111,8 +112,26 @@ public final class TunnelClient {
                         .build());
         this.zeroMask = properties.frameMasking().zeroKeyFor(properties.ingressUri());
         for (int i = 0; i < properties.tunnelCount(); i++) {
-            slots.add(new Slot(i));
+            slots.add(new TunnelSlot(this, i));
         }
+    }
+
+    /** A session for one connection attempt of {@code slot}; not yet connected. */
+    TunnelSession newSession(String name, TunnelSession.Listener slot) {
+        return new TunnelSession(
+                name, hello(), codec, routes, health, forwarder, metrics, slot, properties.newWindowGrowth());
+    }
+
+    /** Dials the ingress and runs {@code session} on the connection until it ends. */
+    Mono<Void> connection(TunnelSession session) {
+        return client.uri(properties.ingressUri())
+                .handle((in, out) -> {
+                    if (zeroMask) {
+                        in.withConnection(c -> TunnelFrameEncoder.install(c.channel(), true));
+                    }
+                    return session.handle(in, out);
+                })
+                .then();
     }
 
     /** A hello with fresh credentials, built when a connection is up. */
@@ -142,7 +161,7 @@ public final class TunnelClient {
                     properties.ingressUri(),
                     properties.routes(),
                     zeroMask ? "the zero" : "a random");
-            slots.forEach(Slot::connect);
+            slots.forEach(TunnelSlot::connect);
         }
     }
 
@@ -156,10 +175,10 @@ public final class TunnelClient {
                 return Mono.empty();
             }
             stopping = true;
-            slots.forEach(Slot::cancelRetry);
+            slots.forEach(TunnelSlot::cancelRetry);
             slots.forEach(slot -> slot.drain("agent shutting down"));
             return Flux.interval(Duration.ofMillis(25))
-                    .filter(tick -> activeStreams() == 0 && slots.stream().allMatch(Slot::drainSettled))
+                    .filter(tick -> activeStreams() == 0 && slots.stream().allMatch(TunnelSlot::drainSettled))
                     .next()
                     .timeout(drainTimeout, Mono.just(-1L))
                     .doOnNext(tick -> {
@@ -169,10 +188,10 @@ public final class TunnelClient {
                     })
                     .then(Mono.fromRunnable(() -> slots.forEach(slot -> slot.close(CloseCode.GOING_AWAY, "agent stopped"))))
                     .then(Flux.interval(Duration.ofMillis(25))
-                            .filter(tick -> slots.stream().allMatch(Slot::isIdle))
+                            .filter(tick -> slots.stream().allMatch(TunnelSlot::isIdle))
                             .next()
                             .timeout(CLOSE_WAIT, Mono.just(-1L)))
-                    .doFinally(signal -> slots.forEach(Slot::dispose))
+                    .doFinally(signal -> slots.forEach(TunnelSlot::dispose))
                     .then();
         });
     }
@@ -182,7 +201,7 @@ public final class TunnelClient {
      * which stops or resumes routing it here without a reconnect.
      */
     public void routeHealthChanged(Route route) {
-        for (Slot slot : slots) {
+        for (TunnelSlot slot : slots) {
             slot.live.forEach(session -> session.announceHealth(route));
         }
     }
@@ -190,12 +209,31 @@ public final class TunnelClient {
     /** Tunnels registered with the ingress and not draining; readiness is UP while this is > 0. */
     public int connectedTunnels() {
         int count = 0;
-        for (Slot slot : slots) {
+        for (TunnelSlot slot : slots) {
             if (slot.isRegistered()) {
                 count++;
             }
         }
         return count;
+    }
+
+    /**
+     * The ingress replica each registered tunnel reached, by tunnel name (empty when the ingress did
+     * not name it); tunnels not registered are left out.
+     */
+    public Map<String, String> tunnelReplicas() {
+        Map<String, String> replicas = new LinkedHashMap<>();
+        for (TunnelSlot slot : slots) {
+            if (slot.isRegistered()) {
+                replicas.put(slot.name(), slot.replica());
+            }
+        }
+        return replicas;
+    }
+
+    /** Distinct ingress replicas the tunnels reached (the {@code tunnel.agent.replicas} gauge). */
+    public int distinctReplicas() {
+        return spread.distinctReplicas();
     }
 
     public int activeStreams() {
@@ -210,7 +248,7 @@ public final class TunnelClient {
     /** Encoded frames waiting for the WebSocket writers, over every tunnel. */
     public long queuedBytes() {
         long total = 0;
-        for (Slot slot : slots) {
+        for (TunnelSlot slot : slots) {
             total += slot.queuedBytes();
         }
         return total;
@@ -223,168 +261,5 @@ public final class TunnelClient {
     private static String agentVersion() {
         String version = EdgeAgentApplication.class.getPackage().getImplementationVersion();
         return version == null ? "dev" : version;
-    }
-
-    /**
-     * One tunnel and its reconnect loop. Usually holds one session; while an ingress-drained session
-     * finishes its streams, its replacement is already connecting, so both are live for a while.
-     */
-    private final class Slot implements TunnelSession.Listener {
-        private final String name;
-        private final Set<TunnelSession> live = ConcurrentHashMap.newKeySet();
-        private int attempt;
-        private volatile TunnelSession session;
-        private volatile Disposable retry;
-
-        Slot(int index) {
-            this.name = "tunnel-" + index;
-        }
-
-        void connect() {
-            if (stopping) {
-                return;
-            }
-            TunnelSession current = new TunnelSession(
-                    name, hello(), codec, routes, health, forwarder, metrics, this, properties.newWindowGrowth());
-            session = current;
-            live.add(current);
-            AtomicBoolean ended = new AtomicBoolean();
-            Disposable acceptTimer = Mono.delay(properties.connectTimeout()).subscribe(x -> {
-                if (current.state() == TunnelSession.State.CONNECTING && !ended.get()) {
-                    log.warn("{}: no accept from {} within {}", name, properties.ingressUri(), properties.connectTimeout());
-                    current.close(CloseCode.HELLO_TIMEOUT, "no accept within " + properties.connectTimeout());
-                    current.dispose();
-                    ended(current, ended, null);
-                }
-            });
-            current.attach(
-                    client.uri(properties.ingressUri())
-                            .handle((in, out) -> {
-                                if (zeroMask) {
-                                    in.withConnection(c -> TunnelFrameEncoder.install(c.channel(), true));
-                                }
-                                return current.handle(in, out);
-                            })
-                            .then()
-                            .doFinally(signal -> acceptTimer.dispose())
-                            .subscribe(null, error -> ended(current, ended, error), () -> ended(current, ended, null)),
-                    acceptTimer);
-        }
-
-        private void ended(TunnelSession ending, AtomicBoolean ended, Throwable error) {
-            if (!ended.compareAndSet(false, true)) {
-                return;
-            }
-            live.remove(ending);
-            ending.abort();
-            if (stopping || ending != session) {
-                // stopping, or a drained session whose replacement is already running
-                return;
-            }
-            if (ending.wasAccepted() && ending.uptime().compareTo(properties.reconnect().stableAfter()) >= 0) {
-                attempt = 0;
-            }
-            Frame.Reject reject = ending.reject();
-            if (reject != null) {
-                credentials.rejected(reject.reason());
-            }
-            Duration delay = reject != null && isPermanent(reject.reason())
-                    ? backoff.delay(Integer.MAX_VALUE)
-                    : backoff.delay(attempt++);
-            String why = error == null
-                    ? (reject != null ? "rejected: " + reject.reason() : "closed")
-                    : error.getClass().getSimpleName() + (error.getMessage() == null ? "" : ": " + error.getMessage());
-            if (ending.wasAccepted()) {
-                log.info("{}: tunnel to {} ended ({}); reconnecting in {} ms", name, properties.ingressUri(), why, delay.toMillis());
-            } else {
-                log.warn("{}: cannot register with {} ({}); retrying in {} ms", name, properties.ingressUri(), why, delay.toMillis());
-            }
-            retry = Mono.delay(delay).subscribe(x -> {
-                metrics.reconnect();
-                connect();
-            });
-        }
-
-        @Override
-        public void onAccepted(TunnelSession accepted) {
-            // the accept timer is disposed by the session
-        }
-
-        @Override
-        public void onDrainRequested(TunnelSession draining) {
-            if (draining == session && !stopping) {
-                log.info("{}: the ingress is draining this tunnel; opening a replacement", name);
-                metrics.reconnect();
-                connect();
-            }
-        }
-
-        @Override
-        public void onStreamsIdle(TunnelSession idle) {
-            idle.close(CloseCode.GOING_AWAY, "drained");
-        }
-
-        long queuedBytes() {
-            long total = 0;
-            for (TunnelSession each : live) {
-                total += each.queuedBytes();
-            }
-            return total;
-        }
-
-        boolean isRegistered() {
-            TunnelSession current = session;
-            return current != null && current.isRegistered();
-        }
-
-        boolean isIdle() {
-            for (TunnelSession each : live) {
-                if (each.state() != TunnelSession.State.CLOSED && each.state() != TunnelSession.State.CONNECTING) {
-                    return false;
-                }
-            }
-            return true;
-        }
-
-        void drain(String reason) {
-            live.forEach(each -> each.drain(reason));
-        }
-
-        boolean drainSettled() {
-            for (TunnelSession each : live) {
-                if (!each.drainSettled()) {
-                    return false;
-                }
-            }
-            return true;
-        }
-
-        void close(CloseCode code, String reason) {
-            live.forEach(each -> each.close(code, reason));
-        }
-
-        void cancelRetry() {
-            Disposable pending = retry;
-            if (pending != null) {
-                pending.dispose();
-            }
-            for (TunnelSession each : live) {
-                if (each.state() == TunnelSession.State.CONNECTING) {
-                    each.dispose();
-                }
-            }
-        }
-
-        void dispose() {
-            live.forEach(TunnelSession::dispose);
-        }
-    }
-
-    /** Rejections that retrying soon cannot fix: wait the longest backoff. */
-    private static boolean isPermanent(RejectReason reason) {
-        return reason == RejectReason.BAD_CREDENTIALS
-                || reason == RejectReason.HOST_NOT_ALLOWED
-                || reason == RejectReason.IDENTITY_UNVERIFIED
-                || reason == RejectReason.UNSUPPORTED_VERSION;
     }
 }

@@ -14,10 +14,12 @@ final class TunnelMetrics {
 
     private final MeterRegistry registry;
     private final Counter reconnects;
+    private final Counter spreadRedials;
     private final AtomicInteger activeStreams = new AtomicInteger();
     private final LongAdder bufferedBytes = new LongAdder();
 
-    TunnelMetrics(MeterRegistry registry, IntSupplier connectedTunnels, LongSupplier queuedBytes) {
+    TunnelMetrics(
+            MeterRegistry registry, IntSupplier connectedTunnels, LongSupplier queuedBytes, IntSupplier replicas) {
         this.registry = registry;
         // The suppliers are method references held by nothing else: a weak gauge would read NaN after a GC.
         Gauge.builder("tunnel.agent.tunnels.connected", connectedTunnels, s -> s.getAsInt())
@@ -36,6 +38,13 @@ final class TunnelMetrics {
                 .baseUnit("bytes")
                 .strongReference(true)
                 .register(registry);
+        Gauge.builder("tunnel.agent.replicas", replicas, s -> s.getAsInt())
+                .description("Distinct ingress replicas the agent's tunnels reached, as the Accepts named them")
+                .strongReference(true)
+                .register(registry);
+        spreadRedials = Counter.builder("tunnel.agent.spread.redials")
+                .description("Replacement tunnels dialled because a tunnel shared an ingress replica with another")
+                .register(registry);
         reconnects = Counter.builder("tunnel.agent.reconnects")
                 .description("Tunnel connection attempts after the first one")
                 .register(registry);
@@ -43,6 +52,10 @@ final class TunnelMetrics {
 
     void reconnect() {
         reconnects.increment();
+    }
+
+    void spreadRedial() {
+        spreadRedials.increment();
     }
 
     void rejected(RejectReason reason) {

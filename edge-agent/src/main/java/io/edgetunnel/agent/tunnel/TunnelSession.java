@@ -91,6 +91,8 @@ final class TunnelSession {
     private volatile int claimedRoutes;
     private volatile Frame.Reject reject;
     private volatile long acceptedAtNanos;
+    private volatile String replicaId = "";
+    private volatile int replicaCount = 1;
     private final AtomicBoolean closing = new AtomicBoolean();
     /**
      * Ping payload sent right after our Drain: the ingress handles frames in order and answers on
@@ -199,6 +201,16 @@ final class TunnelSession {
     Duration uptime() {
         long accepted = acceptedAtNanos;
         return accepted == 0 ? Duration.ZERO : Duration.ofNanos(System.nanoTime() - accepted);
+    }
+
+    /** The ingress replica that accepted this tunnel; empty before the Accept or when it did not say. */
+    String replicaId() {
+        return replicaId;
+    }
+
+    /** Replicas the accepting ingress knows of, itself included; 1 when it did not say. */
+    int replicaCount() {
+        return replicaCount;
     }
 
     Frame.Reject reject() {
@@ -371,6 +383,8 @@ final class TunnelSession {
             }
             settings = new ProxyStream.Settings(accept.initialStreamWindow(), maxChunk, windowGrowth);
             maxConcurrentStreams = accept.maxConcurrentStreams();
+            replicaId = accept.replicaId();
+            replicaCount = accept.replicaCount();
             acceptedAtNanos = System.nanoTime();
             state = State.OPEN;
             Heartbeat beat = new Heartbeat(
@@ -384,9 +398,12 @@ final class TunnelSession {
             heartbeat = beat;
             beat.start();
             log.info(
-                    "{}: registered with the ingress (session {}, version {}, {} routes, window {}, max streams {})",
+                    "{}: registered with the ingress (session {}, replica {} of {}, version {}, {} routes, window {}, "
+                            + "max streams {})",
                     name,
                     accept.sessionId(),
+                    accept.replicaId().isEmpty() ? "(unnamed)" : accept.replicaId(),
+                    accept.replicaCount(),
                     accept.version(),
                     claimedRoutes,
                     accept.initialStreamWindow(),

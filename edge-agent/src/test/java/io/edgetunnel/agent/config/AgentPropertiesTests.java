@@ -91,6 +91,8 @@ class AgentPropertiesTests {
                     assertThat(properties.local().maxConnections()).isEqualTo(500);
                     assertThat(properties.maxFrameBytes()).isEqualTo(262144);
                     assertThat(properties.drainTimeout()).isEqualTo(Duration.ofSeconds(20));
+                    assertThat(properties.spread().enabled()).isTrue();
+                    assertThat(properties.spread().maxRedials()).isEqualTo(4);
                     assertThat(properties.routes().get(0).pathPrefix()).isEqualTo("/");
                 });
     }

@@ -56,6 +56,12 @@ public final class FakeIngress implements AutoCloseable {
         return new Frame.Accept(1, "session-1", ProtocolLimits.DEFAULT_MAX_FRAME_BYTES, window, maxStreams, heartbeatMillis);
     }
 
+    /** A version 2 Accept naming the replica the tunnel reached and how many replicas there are. */
+    public static Frame.Accept accept(String replicaId, int replicaCount) {
+        return new Frame.Accept(2, "session-" + replicaId, ProtocolLimits.DEFAULT_MAX_FRAME_BYTES, 65536, 100, 1000,
+                replicaId, replicaCount);
+    }
+
     public int port() {
         return server.port();
     }
