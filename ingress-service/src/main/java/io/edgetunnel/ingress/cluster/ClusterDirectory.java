@@ -73,6 +73,8 @@ final class ClusterDirectory implements ReplicaInfo, SmartLifecycle, Application
     private volatile boolean draining;
     private volatile boolean degraded = true;
     private volatile boolean everReached;
+    private volatile boolean synced;
+    private volatile long startedNanos;
     private volatile Disposable ticker;
     private volatile Disposable subscription;
     private volatile ReactiveRedisMessageListenerContainer container;
@@ -119,7 +121,13 @@ final class ClusterDirectory implements ReplicaInfo, SmartLifecycle, Application
     }
 
     @Override
+    public boolean ready() {
+        return synced || System.nanoTime() - startedNanos > 3 * properties.heartbeatInterval().toNanos();
+    }
+
+    @Override
     public void start() {
+        startedNanos = System.nanoTime();
         running = true;
         ticker = Flux.interval(Duration.ZERO, TICK, scheduler)
                 .onBackpressureDrop()
@@ -128,7 +136,7 @@ final class ClusterDirectory implements ReplicaInfo, SmartLifecycle, Application
                     return Mono.empty();
                 }), 1)
                 .subscribe();
-        log.info("Cluster: replica {} advertising {}:{}, directory {}", replicaId, address, port.getAsInt(),
+        log.info("Cluster: replica {} advertising {} (cluster port once bound), directory {}", replicaId, address,
                 redacted(properties.redisUrl()));
     }
 
@@ -178,7 +186,9 @@ final class ClusterDirectory implements ReplicaInfo, SmartLifecycle, Application
     }
 
     private Mono<Void> tick() {
-        if (!running) {
+        int clusterPort = port.getAsInt();
+        if (!running || clusterPort <= 0) {
+            // the cluster port binds after this starts: nothing to advertise before it does
             return Mono.empty();
         }
         long now = System.nanoTime();
@@ -186,7 +196,7 @@ final class ClusterDirectory implements ReplicaInfo, SmartLifecycle, Application
         boolean heartbeatDue = now - lastPublishNanos >= properties.heartbeatInterval().toNanos();
         Mono<Void> publish = Mono.empty();
         if (heartbeatDue || !routes.equals(published)) {
-            ReplicaEntry entry = new ReplicaEntry(replicaId, address, port.getAsInt(), routes, draining, false);
+            ReplicaEntry entry = new ReplicaEntry(replicaId, address, clusterPort, routes, draining, false);
             publish = write(entry, false).doOnSuccess(v -> {
                 published = routes;
                 lastPublishNanos = now;
@@ -280,6 +290,7 @@ final class ClusterDirectory implements ReplicaInfo, SmartLifecycle, Application
                 .then(Mono.fromRunnable(() -> {
                     lastResyncNanos = now;
                     resyncWanted = false;
+                    synced = true;
                 }))
                 .onErrorResume(e -> {
                     log.debug("cluster directory resync failed: {}", e.toString());
