@@ -3,8 +3,31 @@
 # ingress (public :8080, management :8081, tunnel :8082) and one edge agent (management :8091)
 # that serves demo.localhost through the tunnel (and 127.0.0.1, for WebSocket clients that cannot
 # set a Host header). Ctrl-C or SIGTERM stops all of it.
+#
+# ./run-local.sh --replicas N (2..9) runs the ingress as a cluster instead, as deployed: Redis
+# (Debian's redis-server) as the cluster directory, N ingress replicas (replica i: public 8080+100*i,
+# management +1, tunnel +2, cluster +3), HAProxy in front on :8080 (public) and :8082 (tunnel) in
+# place of the ALB, and one agent (two tunnels) dialling the balancer.
 set -euo pipefail
 cd "$(dirname "$0")"
+
+usage() {
+    echo "usage: $0 [--replicas N]   (N from 2 to 9; without it: one ingress, no Redis, no balancer)" >&2
+}
+REPLICAS=0
+replicas_given=no
+while [ $# -gt 0 ]; do
+    case $1 in
+        --replicas) REPLICAS=${2:-}; replicas_given=yes; shift 2 || { usage; exit 2; } ;;
+        --replicas=*) REPLICAS=${1#--replicas=}; replicas_given=yes; shift ;;
+        -h | --help) usage; exit 0 ;;
+        *) echo "run-local: unknown argument: $1" >&2; usage; exit 2 ;;
+    esac
+done
+if [ "$replicas_given" = yes ] && ! [[ $REPLICAS =~ ^[2-9]$ ]]; then
+    echo "run-local: --replicas: '$REPLICAS' (expected: 2..9; plain ./run-local.sh runs one ingress)" >&2
+    exit 2
+fi
 
 VERSION=0.1.0-SNAPSHOT
 INGRESS_JAR=ingress-service/target/ingress-service-$VERSION-exec.jar
@@ -12,8 +35,33 @@ AGENT_JAR=edge-agent/target/edge-agent-$VERSION-exec.jar
 DEMO_JAR=demo-app/target/demo-app-$VERSION.jar
 DEMO_PORT=${DEMO_PORT:-3000}
 LOG_DIR=.run-local
+# Not Redis's 6379, so a system Redis (or another project's) is never used as the directory.
+REDIS_PORT=${REDIS_PORT:-6390}
 
-for port in 8080 8081 8082 8091 "$DEMO_PORT"; do
+# Debian installs both servers in /usr/sbin, which is not on an ordinary user's PATH.
+find_server() {
+    command -v "$1" 2>/dev/null || { [ -x "/usr/sbin/$1" ] && echo "/usr/sbin/$1"; } || true
+}
+if [ "$REPLICAS" -gt 0 ]; then
+    REDIS_SERVER=$(find_server redis-server)
+    HAPROXY=$(find_server haproxy)
+    missing=()
+    [ -n "$REDIS_SERVER" ] || missing+=(redis-server)
+    [ -n "$HAPROXY" ] || missing+=(haproxy)
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "run-local: --replicas needs ${missing[*]}; on Debian or Ubuntu: sudo apt-get install ${missing[*]}" >&2
+        exit 1
+    fi
+    ports=(8080 8082 8091 "$DEMO_PORT" "$REDIS_PORT")
+    for i in $(seq 1 "$REPLICAS"); do
+        base=$((8080 + 100 * i))
+        ports+=("$base" $((base + 1)) $((base + 2)) $((base + 3)))
+    done
+else
+    ports=(8080 8081 8082 8091 "$DEMO_PORT")
+fi
+
+for port in "${ports[@]}"; do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
         echo "run-local: port $port on 127.0.0.1 is already in use; stop whatever listens there first." >&2
         exit 1
@@ -31,6 +79,8 @@ export TUNNEL_TOKEN
 
 mkdir -p "$LOG_DIR"
 pids=()
+# Stopped after everything else, so the replicas never see their directory vanish while stopping.
+last_pids=()
 stop_all() {
     trap - EXIT INT TERM
     if [ ${#pids[@]} -gt 0 ]; then
@@ -38,6 +88,10 @@ stop_all() {
         echo "run-local: stopping ..."
         kill -TERM "${pids[@]}" 2>/dev/null || true
         wait "${pids[@]}" 2>/dev/null || true
+    fi
+    if [ ${#last_pids[@]} -gt 0 ]; then
+        kill -TERM "${last_pids[@]}" 2>/dev/null || true
+        wait "${last_pids[@]}" 2>/dev/null || true
     fi
     exit 0
 }
@@ -50,36 +104,45 @@ start() {
     pids+=("$!")
 }
 
-start demo env DEMO_PORT="$DEMO_PORT" java -jar "$DEMO_JAR"
-start ingress java -jar "$INGRESS_JAR" --spring.profiles.active=local
-start agent java -jar "$AGENT_JAR" --spring.profiles.active=local \
-    --agent.ingress-uri=ws://127.0.0.1:8082/tunnel \
-    "--agent.routes[0].host=demo.localhost" \
-    "--agent.routes[0].local-url=http://127.0.0.1:$DEMO_PORT" \
-    "--agent.routes[1].host=127.0.0.1" \
-    "--agent.routes[1].local-url=http://127.0.0.1:$DEMO_PORT"
+any_exited() {
+    local pid
+    for pid in "${pids[@]}" ${last_pids[@]+"${last_pids[@]}"}; do
+        kill -0 "$pid" 2>/dev/null || return 0
+    done
+    return 1
+}
 
 wait_up() {
     local what=$1 url=$2
+    shift 2
     for _ in $(seq 1 120); do
-        if curl -fsS -o /dev/null "$url" 2>/dev/null; then
+        if curl -fsS -o /dev/null "$@" "$url" 2>/dev/null; then
             return 0
         fi
-        for pid in "${pids[@]}"; do
-            if ! kill -0 "$pid" 2>/dev/null; then
-                echo "run-local: a process exited during start-up; see $LOG_DIR/*.log" >&2
-                exit 1
-            fi
-        done
+        if any_exited; then
+            echo "run-local: a process exited during start-up; see $LOG_DIR/*.log" >&2
+            exit 1
+        fi
         sleep 0.5
     done
     echo "run-local: $what did not become ready within 60 s; see $LOG_DIR/*.log" >&2
     exit 1
 }
-wait_up "ingress" http://127.0.0.1:8081/actuator/health/readiness
-wait_up "agent tunnel" http://127.0.0.1:8091/actuator/health/readiness
 
-cat <<MSG
+if [ "$REPLICAS" -eq 0 ]; then
+    start demo env DEMO_PORT="$DEMO_PORT" java -jar "$DEMO_JAR"
+    start ingress java -jar "$INGRESS_JAR" --spring.profiles.active=local
+    start agent java -jar "$AGENT_JAR" --spring.profiles.active=local \
+        --agent.ingress-uri=ws://127.0.0.1:8082/tunnel \
+        "--agent.routes[0].host=demo.localhost" \
+        "--agent.routes[0].local-url=http://127.0.0.1:$DEMO_PORT" \
+        "--agent.routes[1].host=127.0.0.1" \
+        "--agent.routes[1].local-url=http://127.0.0.1:$DEMO_PORT"
+
+    wait_up "ingress" http://127.0.0.1:8081/actuator/health/readiness
+    wait_up "agent tunnel" http://127.0.0.1:8091/actuator/health/readiness
+
+    cat <<MSG
 
   edge-tunnel is running on loopback.
     curl http://demo.localhost:8080/                      the demo app, through the tunnel
@@ -94,5 +157,166 @@ cat <<MSG
 
 MSG
 
-wait -n "${pids[@]}" || true
+    wait -n "${pids[@]}" || true
+    echo "run-local: a process exited; stopping the rest (see $LOG_DIR/*.log)" >&2
+    exit 0
+fi
+
+# ---- --replicas N: the cluster as deployed, with HAProxy standing in for the ALB ----
+
+# Redis as the cluster directory; nothing in it outlives the run, so nothing is written to disk.
+"$REDIS_SERVER" --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no --dir "$LOG_DIR" \
+    > >(sed -u "s/^/[redis] /" | tee "$LOG_DIR/redis.log") 2>&1 &
+last_pids+=("$!")
+redis_answers() {
+    (
+        exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT"
+        printf 'PING\r\n' >&3
+        read -r -t 2 reply <&3
+        [[ $reply == +PONG* ]]
+    ) 2>/dev/null
+}
+for _ in $(seq 1 40); do
+    redis_answers && break
+    if any_exited; then
+        echo "run-local: redis-server exited during start-up; see $LOG_DIR/redis.log" >&2
+        exit 1
+    fi
+    sleep 0.25
+done
+redis_answers || { echo "run-local: redis-server did not answer PING within 10 s; see $LOG_DIR/redis.log" >&2; exit 1; }
+
+# Every replica needs the same cluster secret (HMAC of forwarded requests), at least 32 characters.
+INGRESS_CLUSTER_SECRET=${INGRESS_CLUSTER_SECRET:-$(head -c 48 /dev/urandom | base64 | tr -d '/+=\n')}
+export INGRESS_CLUSTER_SECRET
+export INGRESS_CLUSTER_REDIS_URL=redis://127.0.0.1:$REDIS_PORT
+export INGRESS_CLUSTER_ADVERTISE_ADDRESS=127.0.0.1
+
+# Why HAProxy and not a small balancer of our own: like the ALB it balances each HTTP request on
+# its own (one keep-alive client connection reaches every replica in turn), passes WebSocket
+# upgrades through, and marks replicas up and down by their readiness, the way the target groups
+# check them; and its runtime API lets an operator drain a replica at the balancer, which is how an
+# ECS deploy starts (deregistration), to watch what the cluster does about it.
+HAPROXY_CFG=$LOG_DIR/haproxy.cfg
+# Relative paths: HAProxy runs in this directory, and a unix socket path must stay short.
+HAPROXY_SOCK=$LOG_DIR/haproxy.sock
+HAPROXY_STATUS_SOCK=$LOG_DIR/haproxy-status.sock
+rm -f "$HAPROXY_SOCK" "$HAPROXY_STATUS_SOCK"
+servers() {
+    local offset=$1 i base
+    for i in $(seq 1 "$REPLICAS"); do
+        base=$((8080 + 100 * i))
+        echo "    server replica$i 127.0.0.1:$((base + offset)) check port $((base + 1))"
+    done
+}
+cat > "$HAPROXY_CFG" <<CFG
+# Generated by run-local.sh --replicas $REPLICAS at every start; edits are lost.
+global
+    log stdout format raw local0
+    stats socket unix@$HAPROXY_SOCK mode 600 level admin
+    stats timeout 1m
+
+defaults
+    mode http
+    log global
+    option httplog
+    option dontlognull
+    timeout connect 2s
+    timeout http-request 10s
+    # the ALB's idle timeout (AlbIdleTimeoutSeconds); tunnels' heartbeats (20 s) keep them below it
+    timeout client 120s
+    timeout server 120s
+    timeout tunnel 120s
+    # readiness, as the target groups check it (there every 10 s, healthy after 2, unhealthy after 3;
+    # faster here so a drain shows at once)
+    option httpchk GET /actuator/health/readiness
+    http-check expect status 200
+    timeout check 2s
+    default-server inter 2s rise 2 fall 3
+
+# Public traffic. Each request is balanced on its own, even on a kept-alive client connection:
+# that is HAProxy's default keep-alive mode (no prefer-last-server), as the ALB does; http-reuse
+# lets requests of different clients share idle connections to a replica, as the ALB's do.
+frontend public
+    bind 127.0.0.1:8080
+    option forwardfor
+    http-request set-header X-Forwarded-Proto http
+    http-request set-header X-Forwarded-Port 8080
+    default_backend public
+
+backend public
+    balance roundrobin
+    http-reuse safe
+$(servers 0)
+
+# Agents' tunnels (WebSocket upgrades), spread at random over the replicas as the ALB spreads them.
+frontend tunnel
+    bind 127.0.0.1:8082
+    default_backend tunnel
+
+backend tunnel
+    balance random
+$(servers 2)
+
+# For this script only: 200 once every replica is up in both backends, 503 before.
+frontend status
+    bind unix@$HAPROXY_STATUS_SOCK mode 600
+    monitor-uri /ready
+    acl public_incomplete nbsrv(public) lt $REPLICAS
+    acl tunnel_incomplete nbsrv(tunnel) lt $REPLICAS
+    monitor fail if public_incomplete || tunnel_incomplete
+CFG
+if ! check=$("$HAPROXY" -c -f "$HAPROXY_CFG" 2>&1); then
+    echo "$check" >&2
+    echo "run-local: HAProxy rejected $HAPROXY_CFG (see above)" >&2
+    exit 1
+fi
+
+start demo env DEMO_PORT="$DEMO_PORT" java -jar "$DEMO_JAR"
+for i in $(seq 1 "$REPLICAS"); do
+    base=$((8080 + 100 * i))
+    start "replica$i" env INGRESS_CLUSTER_REPLICA_ID="replica-$i" \
+        java -jar "$INGRESS_JAR" --spring.profiles.active=local \
+        --server.port="$base" --management.server.port=$((base + 1)) \
+        --ingress.tunnel.port=$((base + 2)) --ingress.cluster.port=$((base + 3))
+done
+start haproxy "$HAPROXY" -db -f "$HAPROXY_CFG"
+start agent env AGENT_TUNNEL_COUNT=2 java -jar "$AGENT_JAR" --spring.profiles.active=local \
+    --agent.ingress-uri=ws://127.0.0.1:8082/tunnel \
+    "--agent.routes[0].host=demo.localhost" \
+    "--agent.routes[0].local-url=http://127.0.0.1:$DEMO_PORT" \
+    "--agent.routes[1].host=127.0.0.1" \
+    "--agent.routes[1].local-url=http://127.0.0.1:$DEMO_PORT"
+
+for i in $(seq 1 "$REPLICAS"); do
+    wait_up "replica $i" "http://127.0.0.1:$((8081 + 100 * i))/actuator/health/readiness"
+done
+wait_up "the balancer's view of the replicas" http://haproxy/ready --unix-socket "$HAPROXY_STATUS_SOCK"
+wait_up "agent tunnel" http://127.0.0.1:8091/actuator/health/readiness
+
+socat_note=""
+command -v socat >/dev/null 2>&1 || socat_note="   (socat: sudo apt-get install socat)"
+replica_lines=""
+for i in $(seq 1 "$REPLICAS"); do
+    base=$((8080 + 100 * i))
+    replica_lines+="    replica $i: public :$base, management :$((base + 1)), tunnel :$((base + 2)), cluster :$((base + 3))"$'\n'
+done
+cat <<MSG
+
+  edge-tunnel is running on loopback as a cluster of $REPLICAS ingress replicas, HAProxy in front.
+$replica_lines    balancer: public :8080 (round-robin per request), tunnel :8082 (random); Redis :$REDIS_PORT
+    curl http://demo.localhost:8080/                          through the balancer, to any replica
+    curl -H 'Host: demo.localhost' http://127.0.0.1:8180/     straight to replica 1
+    curl -H 'Host: demo.localhost' http://127.0.0.1:8280/     straight to replica 2 (a replica without the agent forwards)
+    curl http://127.0.0.1:8181/actuator/tunnels               the cluster: replicas, and where each host's agents are
+  Drain replica 1 at the balancer (as an ALB deregistration does), see the servers' states, undo it:$socat_note
+    echo 'set server public/replica1 state drain' | socat stdio $HAPROXY_SOCK
+    echo 'set server tunnel/replica1 state drain' | socat stdio $HAPROXY_SOCK
+    echo 'show servers state' | socat stdio $HAPROXY_SOCK
+    echo 'set server public/replica1 state ready' | socat stdio $HAPROXY_SOCK
+  Logs: $LOG_DIR/ (haproxy.log has one line per request, naming the replica). Ctrl-C stops everything.
+
+MSG
+
+wait -n "${pids[@]}" "${last_pids[@]}" || true
 echo "run-local: a process exited; stopping the rest (see $LOG_DIR/*.log)" >&2
