@@ -38,7 +38,7 @@ LOG_DIR=.run-local
 # Not Redis's 6379, so a system Redis (or another project's) is never used as the directory.
 REDIS_PORT=${REDIS_PORT:-6390}
 
-# Debian installs both servers in /usr/sbin, which is not on an ordinary user's PATH.
+# Debian installs haproxy in /usr/sbin, which is not on an ordinary user's PATH.
 find_server() {
     command -v "$1" 2>/dev/null || { [ -x "/usr/sbin/$1" ] && echo "/usr/sbin/$1"; } || true
 }
@@ -227,6 +227,8 @@ defaults
     timeout client 120s
     timeout server 120s
     timeout tunnel 120s
+    # the ALB sends a request to one target and answers 502 when it fails, no retry elsewhere
+    retries 0
     # readiness, as the target groups check it (there every 10 s, healthy after 2, unhealthy after 3;
     # faster here so a drain shows at once)
     option httpchk GET /actuator/health/readiness
@@ -234,9 +236,10 @@ defaults
     timeout check 2s
     default-server inter 2s rise 2 fall 3
 
-# Public traffic. Each request is balanced on its own, even on a kept-alive client connection:
-# that is HAProxy's default keep-alive mode (no prefer-last-server), as the ALB does; http-reuse
-# lets requests of different clients share idle connections to a replica, as the ALB's do.
+# Public traffic. Each request is balanced on its own, even on a kept-alive client connection, as
+# the ALB does: that is HTTP mode's default (keep-alive; TCP mode would pin a connection to one
+# replica); http-reuse lets requests of different clients share idle connections to a replica, as
+# the ALB's do.
 frontend public
     bind 127.0.0.1:8080
     option forwardfor
