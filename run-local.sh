@@ -284,17 +284,19 @@ for i in $(seq 1 "$REPLICAS"); do
         --ingress.tunnel.port=$((base + 2)) --ingress.cluster.port=$((base + 3))
 done
 start haproxy "$HAPROXY" -db -f "$HAPROXY_CFG"
+
+for i in $(seq 1 "$REPLICAS"); do
+    wait_up "replica $i" "http://127.0.0.1:$((8081 + 100 * i))/actuator/health/readiness"
+done
+# The agent dials once the balancer has every replica in service, so its tunnels can land on any
+# (before that the balancer answers its upgrades 503, as an ALB without a healthy target does).
+wait_up "the balancer's view of the replicas" http://haproxy/ready --unix-socket "$HAPROXY_STATUS_SOCK"
 start agent env AGENT_TUNNEL_COUNT=2 java -jar "$AGENT_JAR" --spring.profiles.active=local \
     --agent.ingress-uri=ws://127.0.0.1:8082/tunnel \
     "--agent.routes[0].host=demo.localhost" \
     "--agent.routes[0].local-url=http://127.0.0.1:$DEMO_PORT" \
     "--agent.routes[1].host=127.0.0.1" \
     "--agent.routes[1].local-url=http://127.0.0.1:$DEMO_PORT"
-
-for i in $(seq 1 "$REPLICAS"); do
-    wait_up "replica $i" "http://127.0.0.1:$((8081 + 100 * i))/actuator/health/readiness"
-done
-wait_up "the balancer's view of the replicas" http://haproxy/ready --unix-socket "$HAPROXY_STATUS_SOCK"
 wait_up "agent tunnel" http://127.0.0.1:8091/actuator/health/readiness
 
 socat_note=""
@@ -310,9 +312,14 @@ cat <<MSG
 $replica_lines    balancer: public :8080 (round-robin per request), tunnel :8082 (random); Redis :$REDIS_PORT
     curl http://demo.localhost:8080/                          through the balancer, to any replica
     curl -H 'Host: demo.localhost' http://127.0.0.1:8180/     straight to replica 1
-    curl -H 'Host: demo.localhost' http://127.0.0.1:8280/     straight to replica 2 (a replica without the agent forwards)
+    curl -H 'Host: demo.localhost' http://127.0.0.1:8280/     straight to replica 2
     curl http://127.0.0.1:8181/actuator/tunnels               the cluster: replicas, and where each host's agents are
-  Drain replica 1 at the balancer (as an ALB deregistration does), see the servers' states, undo it:$socat_note
+    curl -s http://127.0.0.1:8281/actuator/prometheus | grep cluster_requests   requests served locally / forwarded
+  The agent keeps its two tunnels on two different replicas, so each of those answers locally. To see
+  replica 2 forward, move its tunnel away (the agent re-dials and lands on another replica), then ask
+  replica 2 again:$socat_note
+    echo 'set server tunnel/replica2 state maint; shutdown sessions server tunnel/replica2' | socat stdio $HAPROXY_SOCK
+  Drain replica 1 at the balancer (as an ALB deregistration does), see the servers' states, undo it:
     echo 'set server public/replica1 state drain' | socat stdio $HAPROXY_SOCK
     echo 'set server tunnel/replica1 state drain' | socat stdio $HAPROXY_SOCK
     echo 'show servers state' | socat stdio $HAPROXY_SOCK
