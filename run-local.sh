@@ -93,6 +93,7 @@ stop_all() {
         kill -TERM "${last_pids[@]}" 2>/dev/null || true
         wait "${last_pids[@]}" 2>/dev/null || true
     fi
+    [ "$REPLICAS" -eq 0 ] || rm -f "$LOG_DIR/haproxy.sock" "$LOG_DIR/haproxy-status.sock"
     exit 0
 }
 trap stop_all EXIT INT TERM
