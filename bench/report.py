@@ -70,6 +70,7 @@ def machine():
         "nginx": cmd_out("nginx", "-v"),
         "wrk": cmd_out("wrk", "-v"),
         "ssh": cmd_out("ssh", "-V"),
+        "redis": cmd_out("redis-server", "--version"),
         "git_commit": commit,
     }
 
@@ -184,6 +185,48 @@ def churn_case(raw, meta):
     return case
 
 
+def cluster_case(raw, meta):
+    """Issue 13: small at c50 through replica 1 (its own tunnel: local), through replica 2 (every
+    request forwarded to replica 1 over the cluster port) and 25 + 25 at both at once (mix)."""
+    case = {"name": "cluster", "kind": "cluster", "status": meta.get("status")}
+    if meta.get("status") != "ok":
+        return case
+    case.update({k: meta.get(k) for k in ("connections", "duration_s", "warmup_s", "case_warmup_s",
+                                          "replica2_ready_s", "redis")})
+    for part in ("local", "forwarded", "mix-local", "mix-forwarded"):
+        key = part.replace("-", "_")
+        r = load(os.path.join(raw, f"cluster.{part}.json"), {})
+        if "rps" not in r:
+            case[f"{key}_status"] = r.get("failed", "no wrk result")
+            for k in ("rps", "p50_ms", "p99_ms", "p999_ms", "errors", "requests"):
+                case[f"{key}_{k}"] = None
+            continue
+        case[f"{key}_rps"] = round(r["rps"], 1)
+        for k in ("p50_ms", "p99_ms", "p999_ms", "errors", "requests"):
+            case[f"{key}_{k}"] = r[k]
+    for phase in ("local", "forwarded", "mix"):
+        ph = load(os.path.join(raw, f"cluster.{phase}.phase.json"), {})
+        served = (ph.get("served_local") or 0) + (ph.get("served_forwarded") or 0)
+        case[f"{phase}_forwarded_fraction"] = round(ph["served_forwarded"] / served, 3) \
+            if "served_forwarded" in ph and served else None
+        # CPU per request of each JVM while the phase was measured (utime + stime, 10 ms ticks)
+        reqs = case.get(f"{phase}_requests") if phase != "mix" else \
+            ((case.get("mix_local_requests") or 0) + (case.get("mix_forwarded_requests") or 0)) or None
+        cpu = ph.get("cpu_s") or {}
+        if reqs:
+            case[f"{phase}_cpu_us_per_request"] = {k: round(v * 1e6 / reqs, 1) for k, v in cpu.items()}
+    case["forwarded_vs_local"] = ratio(case.get("forwarded_rps"), case.get("local_rps"))
+    if case.get("forwarded_p99_ms") is not None and case.get("local_p99_ms") is not None:
+        case["forwarded_added_p99_ms"] = round(case["forwarded_p99_ms"] - case["local_p99_ms"], 3)
+    if case.get("mix_local_rps") is not None and case.get("mix_forwarded_rps") is not None:
+        case["mix_rps"] = round(case["mix_local_rps"] + case["mix_forwarded_rps"], 1)
+        case["mix_errors"] = case["mix_local_errors"] + case["mix_forwarded_errors"]
+        case["mix_vs_local"] = ratio(case["mix_rps"], case.get("local_rps"))
+        case["mix_forwarded_vs_local"] = ratio(case["mix_forwarded_rps"], case["mix_local_rps"])
+        case["mix_forwarded_added_p99_ms"] = round(case["mix_forwarded_p99_ms"] - case["mix_local_p99_ms"], 3)
+    return case
+
+
 def codec(raw):
     data = load(os.path.join(raw, "jmh.json"))
     if not data:
@@ -202,7 +245,7 @@ def codec(raw):
 
 
 def checks(cases, codec_result):
-    """The targets of issue 7, evaluated on this run (null where not measured)."""
+    """The targets of issues 7 and 13, evaluated on this run (null where not measured)."""
     by = {c["name"]: c for c in cases}
     out = []
 
@@ -230,6 +273,11 @@ def checks(cases, codec_result):
     add("churn errors (incl. non-2xx)", v, "== 0", v == 0)
     d = codec_result.get("encodeData16k", {}).get("bytes_per_op") if isinstance(codec_result, dict) else None
     add("codec encodeData16k heap B/op (no body copy)", d, "< 16384", d is not None and d < 16384)
+    cl = by.get("cluster", {})
+    v = cl.get("forwarded_vs_local")
+    add("cluster c50 forwarded/local rps (issue 13)", v, ">= 0.7", v is not None and v >= 0.7)
+    v = cl.get("forwarded_added_p99_ms")
+    add("cluster c50 forwarded p99 - local p99 (ms) (issue 13)", v, "< 2", v is not None and v < 2)
     return out
 
 
@@ -239,6 +287,33 @@ def fmt(v, digits=1):
     if isinstance(v, float):
         return f"{v:,.{digits}f}"
     return f"{v:,}" if isinstance(v, int) else str(v)
+
+
+def print_cluster(c):
+    if c.get("status") != "ok":
+        print(f"cluster: {c.get('status')}")
+        return
+    print()
+    print(f"cluster (issue 13): small at c{c.get('connections')}, two replicas + Redis, the agent on replica 1")
+    hdr = f"  {'phase':<24} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'p99.9 ms':>9} {'errors':>7} {'fwd frac':>9}"
+    print(hdr)
+    rows = [("local (replica 1)", "local", "local"), ("forwarded (replica 2)", "forwarded", "forwarded"),
+            ("mix: 25 at replica 1", "mix_local", "mix"), ("mix: 25 at replica 2", "mix_forwarded", "mix")]
+    for label, key, phase in rows:
+        frac = c.get(f"{phase}_forwarded_fraction") if key != "mix_forwarded" else None
+        if c.get(f"{key}_rps") is None:
+            print(f"  {label:<24} {'-':>10}  ({c.get(f'{key}_status', 'not measured')})")
+            continue
+        print(f"  {label:<24} {fmt(c[key + '_rps']):>10} {fmt(c[key + '_p50_ms'], 2):>8} {fmt(c[key + '_p99_ms'], 2):>8} "
+              f"{fmt(c[key + '_p999_ms'], 2):>9} {fmt(c[key + '_errors']):>7} {fmt(frac, 3) if key != 'mix_forwarded' else '':>9}")
+    print(f"  forwarded/local {fmt(c.get('forwarded_vs_local'), 3)}, added p99 {fmt(c.get('forwarded_added_p99_ms'), 2)} ms; "
+          f"mix {fmt(c.get('mix_rps'))} req/s ({fmt(c.get('mix_vs_local'), 3)} of local), within the mix "
+          f"forwarded/local {fmt(c.get('mix_forwarded_vs_local'), 3)}, added p99 {fmt(c.get('mix_forwarded_added_p99_ms'), 2)} ms")
+    for phase in ("local", "forwarded", "mix"):
+        cpu = c.get(f"{phase}_cpu_us_per_request")
+        if cpu:
+            print(f"  CPU per request, {phase}: " + ", ".join(f"{k} {fmt(v)} us" for k, v in cpu.items())
+                  + f" (JVMs {fmt(round(sum(cpu.values()), 1))} us)")
 
 
 def print_table(result):
@@ -291,6 +366,8 @@ def print_table(result):
                       f"CPU per registration: ingress {fmt(c.get('ingress_cpu_ms_per_agent'), 2)} ms, "
                       f"simulator {fmt(c.get('sim_cpu_ms_per_agent'), 2)} ms (load average "
                       f"{fmt((c.get('loadavg_during') or [None])[0], 2)} -> {fmt((c.get('loadavg_during') or [None, None])[1], 2)})")
+        if c["kind"] == "cluster":
+            print_cluster(c)
         if c["kind"] == "churn":
             if c.get("status") != "ok":
                 print(f"churn: {c.get('status')}")
@@ -307,7 +384,7 @@ def print_table(result):
     elif cod:
         print(f"codec: {cod.get('status')}")
     print()
-    print("targets (issue 7):")
+    print("targets (issues 7 and 13):")
     for ch in result["checks"]:
         mark = {True: "PASS", False: "MISS", None: "n/a "}[ch["pass"]]
         print(f"  [{mark}] {ch['check']}: {fmt(ch['value'], 3)} (target {ch['target']})")
@@ -355,6 +432,14 @@ def chart(result, results_dir):
 
     def col(v):
         return "NaN" if v is None else str(v)
+
+    # the cluster case's local and forwarded rows go in the tunnel's column (they are the tunnel,
+    # through replica 1 or through replica 2)
+    for c in result["cases"]:
+        if c["kind"] == "cluster" and c.get("status") == "ok":
+            for label, key in (("cluster-local", "local"), ("cluster-fwd", "forwarded")):
+                load_cases.append({"name": label, "tunnel_rps": c.get(f"{key}_rps"),
+                                   "tunnel_p99_ms": c.get(f"{key}_p99_ms")})
 
     with open(os.path.join(tmp, "rps.dat"), "w") as f:
         f.write("case " + " ".join(TARGETS) + "\n")
@@ -417,7 +502,7 @@ def main():
     run = load(os.path.join(raw, "run.json"), {})
     statuses = {t: run.get(key, "unknown") for t, key in STATUS_OF.items()}
     cases = []
-    order = LOAD_CASES + TRANSFER_CASES + ["churn", "idle-agents"]
+    order = LOAD_CASES + ["cluster"] + TRANSFER_CASES + ["churn", "idle-agents"]
     for name in order:
         meta = load(os.path.join(raw, f"{name}.meta.json"))
         if meta is None:
@@ -431,6 +516,8 @@ def main():
             cases.append(idle_case(raw, meta))
         elif kind == "churn":
             cases.append(churn_case(raw, meta))
+        elif kind == "cluster":
+            cases.append(cluster_case(raw, meta))
     codec_result = codec(raw) if "codec" in run.get("cases", []) else {"status": "not run"}
     result = {
         "cases": cases,

@@ -10,15 +10,25 @@
 #   tunnel  - our ingress-service + edge-agent
 # and writes bench/results/latest.json (the last one kept as previous.json) and latest.png.
 #
+# Cases: small-c1, small-c50, small-c256, 1mib-c16 (wrk, every target), download-1gib,
+# upload-1gib (curl, every target), churn, idle-agents, codec (the tunnel alone), and
+#   cluster - two ingress replicas sharing a private redis-server (issue 13): the tunnel target's
+#             ingress is replica 1 (clustering on) and holds the agent; replica 2 has no agent and
+#             forwards every request for bench.local to replica 1 over the cluster port. Measures
+#             small at c50 against replica 1 (local), against replica 2 (forwarded) and 25+25 at
+#             both at once (mix); target: forwarded >= 0.7x local req/s, added p99 < 2 ms.
+#
 # usage: bench/run.sh [--quick] [--cases LIST] [--duration S] [--no-jmh] [--keep-workdir]
 #   --quick         same cases, shorter (whole run well under 10 minutes)
-#   --cases LIST    comma-separated subset, e.g. small-c50,download-1gib,idle-agents,churn,codec
+#   --cases LIST    comma-separated subset, e.g. small-c50,download-1gib,idle-agents,churn,codec,cluster
 #   --duration S    seconds per load case (overrides the default of the mode)
 #   --no-jmh        same as leaving "codec" out of --cases
 #   --keep-workdir  leave the temp dir (configs, logs) behind for inspection
 # Environment overrides: BENCH_JVM_FLAGS, BENCH_NGINX_WORKERS, BENCH_IDLE_AGENTS,
 #   BENCH_TRANSFER_MIB, BENCH_INGRESS_ARGS, BENCH_AGENT_ARGS, BENCH_SKIP_TUNNEL=1, BENCH_SKIP_JVM=1,
 #   BENCH_INGRESS_JAR / BENCH_AGENT_JAR (use these jars instead of the ones under */target).
+# With "cluster" among the cases the tunnel target's ingress runs with clustering on in every case
+# (a local agent is still served locally; only the cluster case sends requests to replica 2).
 #
 # Every process it starts is killed on exit; all traffic stays on 127.0.0.1; every load run is
 # bounded in time and connections.
@@ -28,7 +38,7 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$BENCH_DIR")
 RESULTS=$BENCH_DIR/results
 VERSION=0.1.0-SNAPSHOT
-ALL_CASES="small-c1,small-c50,small-c256,1mib-c16,download-1gib,upload-1gib,idle-agents,churn,codec"
+ALL_CASES="small-c1,small-c50,small-c256,1mib-c16,download-1gib,upload-1gib,idle-agents,churn,codec,cluster"
 
 QUICK=0
 CASES=$ALL_CASES
@@ -43,7 +53,7 @@ while [ $# -gt 0 ]; do
         --duration=*) DURATION=${1#*=} ;;
         --no-jmh) CASES=$(echo ",$CASES," | sed 's/,codec,/,/; s/^,//; s/,$//') ;;
         --keep-workdir) KEEP_WORKDIR=1 ;;
-        -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+        -h|--help) awk 'NR == 1 { next } /^#/ { print; next } { exit }' "$0"; exit 0 ;;
         *) echo "run.sh: unknown option: $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -100,6 +110,7 @@ ensure_tools() {
     command -v curl >/dev/null 2>&1 || missing+=(curl)
     command -v python3 >/dev/null 2>&1 || missing+=(python3)
     command -v jcmd >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
+    if has_case cluster; then command -v redis-server >/dev/null 2>&1 || missing+=(redis-server); fi
     if [ ${#missing[@]} -gt 0 ]; then
         if [ "$(id -u)" != 0 ]; then
             die "missing tools (${missing[*]}); install them or run as root"
@@ -384,27 +395,83 @@ ensure_jars() {
 LOG_ARGS=(--logging.level.io.edgetunnel=INFO)
 [ "${BENCH_ACCESS_LOG:-0}" = 1 ] || LOG_ARGS+=(--logging.level.io.edgetunnel.ingress.access=OFF)
 
+# start_ingress NAME JVMFLAGS [EXTRA SPRING ARGS...]; with NOWAIT=1 it returns once the JVM is started
 start_ingress() {
     local name=$1 flags=$2
+    shift 2
     ING_PORT=$(free_port)
     ING_MGMT=$(free_port)
     ING_TUNNEL=$(free_port)
     # shellcheck disable=SC2086 # JVM flags are a word list on purpose
-    bg "$name" env TUNNEL_TOKEN="$TOKEN" java $flags -jar "$INGRESS_JAR" --spring.profiles.active=local \
+    bg "$name" env TUNNEL_TOKEN="$TOKEN" ${CLUSTER_SECRET:+INGRESS_CLUSTER_SECRET=$CLUSTER_SECRET} \
+        java $flags -jar "$INGRESS_JAR" --spring.profiles.active=local \
         --server.port="$ING_PORT" --management.server.port="$ING_MGMT" --ingress.tunnel.port="$ING_TUNNEL" \
-        "${LOG_ARGS[@]}" ${BENCH_INGRESS_ARGS:-}
+        "${LOG_ARGS[@]}" "$@" ${BENCH_INGRESS_ARGS:-}
     ING_PID=$LAST_PID
+    [ "${NOWAIT:-0}" = 1 ] && return 0
     wait_http "http://127.0.0.1:$ING_MGMT/actuator/health/readiness" 180 "$ING_PID"
+}
+
+# ------------------------------------------------------------------ cluster (issue 13)
+# A private redis-server (loopback, random port, no persistence) as the cluster directory; replica 1
+# is the tunnel target's ingress, replica 2 a second ingress without agents. Both get these args.
+CLUSTER_STATUS=pending
+CLUSTER_ARGS=()
+MAIN_CLUSTERED=false
+start_redis() {
+    if ! command -v redis-server >/dev/null 2>&1; then
+        CLUSTER_STATUS="skipped: redis-server not found (apt-get install redis-server)"
+        return 1
+    fi
+    REDIS_PORT=$(free_port)
+    mkdir -p "$WORK/redis"
+    bg redis redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --protected-mode yes --save '' \
+        --appendonly no --dir "$WORK/redis" --loglevel warning
+    REDIS_PID=$LAST_PID
+    local _
+    for _ in $(seq 1 50); do
+        if python3 - "$REDIS_PORT" <<'PY' 2>/dev/null; then
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1)
+s.sendall(b"PING\r\n")
+sys.exit(0 if s.recv(16).startswith(b"+PONG") else 1)
+PY
+            CLUSTER_SECRET=$(head -c 48 /dev/urandom | base64 | tr -d '/+=\n')
+            return 0
+        fi
+        kill -0 "$REDIS_PID" 2>/dev/null || break
+        sleep 0.2
+    done
+    CLUSTER_STATUS="failed: redis-server did not answer PING (see logs/redis.log)"
+    return 1
+}
+
+cluster_args() { # cluster_args REPLICA_ID -> CLUSTER_ARGS (the secret goes by environment, never on a command line)
+    CLUSTER_ARGS=("--ingress.cluster.redis-url=redis://127.0.0.1:$REDIS_PORT"
+        "--ingress.cluster.port=$(free_port)" --ingress.cluster.advertise-address=127.0.0.1
+        "--ingress.cluster.replica-id=$1")
+}
+
+# launched right after the tunnel target, without waiting: its JVM start overlaps the other
+# targets' start and warm-up (unmeasured) instead of adding to the run's wall time
+launch_replica2() {
+    [ "$CLUSTER_STATUS" = pending ] || return 1
+    cluster_args bench-replica-2
+    NOWAIT=1 start_ingress ingress-replica2 "$JVM_FLAGS" "${CLUSTER_ARGS[@]}"
+    R2_PORT=$ING_PORT R2_MGMT=$ING_MGMT R2_PID=$ING_PID
+    R2_LAUNCHED=$SECONDS
 }
 
 start_tunnel() {
     TOKEN=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
-    if ! start_ingress ingress "$JVM_FLAGS"; then
+    CLUSTER_ARGS=()
+    if has_case cluster && start_redis; then cluster_args bench-replica-1; MAIN_CLUSTERED=true; fi
+    if ! start_ingress ingress "$JVM_FLAGS" "${CLUSTER_ARGS[@]}"; then
         TUNNEL_STATUS="failed: ingress not ready within 180 s (see logs/ingress.log)"
         tail -n 20 "$WORK/logs/ingress.log" >&2 || true
         return 1
     fi
-    MAIN_ING_PORT=$ING_PORT MAIN_ING_TUNNEL=$ING_TUNNEL MAIN_ING_PID=$ING_PID
+    MAIN_ING_PORT=$ING_PORT MAIN_ING_TUNNEL=$ING_TUNNEL MAIN_ING_PID=$ING_PID MAIN_ING_MGMT=$ING_MGMT
     AGENT_PORT=$(free_port)
     # shellcheck disable=SC2086
     bg agent env TUNNEL_TOKEN="$TOKEN" java $JVM_FLAGS -jar "$AGENT_JAR" --spring.profiles.active=local \
@@ -660,6 +727,130 @@ churn_case() {
     echo "{\"kind\":\"churn\",\"status\":\"ok\",\"connections\":50,\"duration_s\":$DURATION}" >"$meta"
 }
 
+# served_counts: "LOCAL FORWARDED", both replicas' tunnel.ingress.cluster.requests summed (a request
+# is counted once, by the replica the client reached)
+served_counts() {
+    python3 - "http://127.0.0.1:$MAIN_ING_MGMT/actuator/prometheus" "http://127.0.0.1:$R2_MGMT/actuator/prometheus" <<'PY' 2>/dev/null || echo "null null"
+import re, sys, urllib.request
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+tot = {"local": 0.0, "forwarded": 0.0}
+for url in sys.argv[1:]:
+    for line in opener.open(url, timeout=5).read().decode().splitlines():
+        if line.startswith("tunnel_ingress_cluster_requests_total{"):
+            m = re.search(r'via="(\w+)"', line)
+            if m and m.group(1) in tot:
+                tot[m.group(1)] += float(line.rsplit(" ", 1)[1])
+print(int(tot["local"]), int(tot["forwarded"]))
+PY
+}
+
+# cluster_wrk NAME PORT CONNS THREADS SECS -> $WORK/raw/cluster.NAME.json (same wrk setup as run_wrk)
+cluster_wrk() {
+    local name=$1 port=$2 conns=$3 threads=$4 secs=$5 out
+    out=$(BENCH_HOST=$HOST_HEADER timeout $((secs + 30)) wrk -t"$threads" -c"$conns" -d"${secs}s" --timeout 5s \
+        --latency -s "$BENCH_DIR/wrk-report.lua" "http://127.0.0.1:$port/small" 2>&1) || true
+    echo "$out" >"$WORK/logs/wrk.cluster.$name.log"
+    echo "$out" | sed -n 's/^BENCHJSON //p' >"$WORK/raw/cluster.$name.json" || true
+    [ -s "$WORK/raw/cluster.$name.json" ] || echo '{"failed":"wrk produced no result"}' >"$WORK/raw/cluster.$name.json"
+}
+
+# the 50/50 mix: 25 connections at each replica at once (one wrk thread each, two in all, as small-c50)
+cluster_mix() { # cluster_mix SECS [measure]
+    local secs=$1 measure=${2:-} a b
+    if [ -n "$measure" ]; then
+        cluster_wrk mix-local "$MAIN_ING_PORT" 25 1 "$secs" &
+        a=$!
+        cluster_wrk mix-forwarded "$R2_PORT" 25 1 "$secs" &
+        b=$!
+    else
+        BENCH_HOST=$HOST_HEADER timeout $((secs + 30)) wrk -t1 -c25 -d"${secs}s" -s "$BENCH_DIR/wrk-report.lua" \
+            "http://127.0.0.1:$MAIN_ING_PORT/small" >/dev/null 2>&1 &
+        a=$!
+        BENCH_HOST=$HOST_HEADER timeout $((secs + 30)) wrk -t1 -c25 -d"${secs}s" -s "$BENCH_DIR/wrk-report.lua" \
+            "http://127.0.0.1:$R2_PORT/small" >/dev/null 2>&1 &
+        b=$!
+    fi
+    wait "$a" "$b" || true
+}
+
+# cpu_snapshot: "r1 r2 agent" CPU ticks (utime + stime)
+cpu_snapshot() { echo "$(cpu_ticks "$MAIN_ING_PID") $(cpu_ticks "$R2_PID") $(cpu_ticks "$AGENT_PID")"; }
+
+# cluster_phase NAME: records served counts and CPU around the measured load that follows
+cluster_phase_begin() { PHASE_SERVED0=$(served_counts); PHASE_CPU0=$(cpu_snapshot); }
+cluster_phase_end() { # cluster_phase_end NAME -> $WORK/raw/cluster.NAME.phase.json
+    local served1 cpu1
+    served1=$(served_counts)
+    cpu1=$(cpu_snapshot)
+    python3 - "$WORK/raw/cluster.$1.phase.json" "$PHASE_SERVED0" "$served1" "$PHASE_CPU0" "$cpu1" "$(getconf CLK_TCK)" <<'PY'
+import json, sys
+path, s0, s1, c0, c1, hz = sys.argv[1:]
+def nums(v):
+    return [None if x == "null" else int(x) for x in v.split()]
+s0, s1, c0, c1 = nums(s0), nums(s1), nums(c0), nums(c1)
+out = {}
+if None not in s0 + s1:
+    out["served_local"], out["served_forwarded"] = s1[0] - s0[0], s1[1] - s0[1]
+out["cpu_s"] = {k: round((b - a) / int(hz), 2) for k, a, b in zip(("replica1", "replica2", "agent"), c0, c1)}
+json.dump(out, open(path, "w"))
+PY
+}
+
+cluster_case() {
+    has_case cluster || return 0
+    local meta="$WORK/raw/cluster.meta.json"
+    if [ "$TUNNEL_STATUS" != ok ]; then
+        echo "{\"kind\":\"cluster\",\"status\":\"tunnel $TUNNEL_STATUS\"}" >"$meta"
+        return 0
+    fi
+    if [ "$CLUSTER_STATUS" != launched ]; then
+        echo "{\"kind\":\"cluster\",\"status\":\"$CLUSTER_STATUS\"}" >"$meta"
+        return 0
+    fi
+    log "cluster: waiting for replica 2 (ready, and serving $HOST_HEADER by forwarding to replica 1)"
+    if ! wait_http "http://127.0.0.1:$R2_MGMT/actuator/health/readiness" 180 "$R2_PID"; then
+        tail -n 20 "$WORK/logs/ingress-replica2.log" >&2 || true
+        echo '{"kind":"cluster","status":"failed: replica 2 not ready within 180 s (see logs/ingress-replica2.log)"}' >"$meta"
+        return 0
+    fi
+    local ready_s=$((SECONDS - R2_LAUNCHED))
+    # replica 2 learns of replica 1's route from the directory (pub/sub, heartbeat 2 s)
+    if ! wait_http "http://127.0.0.1:$R2_PORT/small" 30 "$R2_PID"; then
+        echo '{"kind":"cluster","status":"failed: replica 2 did not forward GET /small within 30 s (see logs/ingress-replica2.log)"}' >"$meta"
+        return 0
+    fi
+    local small big
+    small=$(curl -sS --max-time 5 -H "Host: $HOST_HEADER" -o /dev/null -w '%{http_code} %{size_download}' \
+        "http://127.0.0.1:$R2_PORT/small" 2>/dev/null || true)
+    big=$(curl -sS --max-time 5 -H "Host: $HOST_HEADER" "http://127.0.0.1:$R2_PORT/1mib" 2>/dev/null | cmp -s - "$WORK/www/1mib" && echo same || echo differs)
+    if [ "$small" != "200 100" ] || [ "$big" != same ]; then
+        echo "{\"kind\":\"cluster\",\"status\":\"failed: wrong bodies through replica 2 (/small: $small, /1mib: $big)\"}" >"$meta"
+        return 0
+    fi
+    # the JIT: replica 2 is a fresh JVM and replica 1's cluster port is code no other case runs; the
+    # mix warms every path at once (replica 1 public + cluster port, replica 2, agent)
+    log "cluster: warm-up, 25 connections at each replica (${TUNNEL_WARMUP}s)"
+    cluster_mix "$TUNNEL_WARMUP"
+    local phase port
+    for phase in local forwarded; do
+        port=$MAIN_ING_PORT
+        [ "$phase" = forwarded ] && port=$R2_PORT
+        log "cluster $phase: warm-up at c50 (${CASE_WARMUP}s), then wrk -c50 ${DURATION}s against replica $([ "$phase" = local ] && echo 1 || echo 2)"
+        BENCH_HOST=$HOST_HEADER timeout $((CASE_WARMUP + 30)) wrk -t2 -c50 -d"${CASE_WARMUP}s" \
+            -s "$BENCH_DIR/wrk-report.lua" "http://127.0.0.1:$port/small" >/dev/null 2>&1 || true
+        cluster_phase_begin
+        cluster_wrk "$phase" "$port" 50 2 "$DURATION"
+        cluster_phase_end "$phase"
+        sleep 1
+    done
+    log "cluster mix: warm-up (${CASE_WARMUP}s), then 25 + 25 connections at both replicas ${DURATION}s"
+    cluster_mix "$CASE_WARMUP"
+    cluster_phase_begin
+    cluster_mix "$DURATION" measure
+    cluster_phase_end mix
+    echo "{\"kind\":\"cluster\",\"status\":\"ok\",\"connections\":50,\"duration_s\":$DURATION,\"warmup_s\":$TUNNEL_WARMUP,\"case_warmup_s\":$CASE_WARMUP,\"replica2_ready_s\":$ready_s,\"redis\":\"$(redis-server --version 2>/dev/null | head -n 1)\"}" >"$meta"
+}
+
 codec_case() {
     has_case codec || return 0
     if ! ensure_bench_classpath; then
@@ -695,6 +886,10 @@ main() {
     if ensure_jars; then
         log "starting ingress + agent ($INGRESS_JAR, $AGENT_JAR)"
         if start_tunnel; then PORT_OF[tunnel]=$MAIN_ING_PORT; fi
+        if [ "$TUNNEL_STATUS" = ok ] && has_case cluster && [ "$CLUSTER_STATUS" = pending ]; then
+            log "cluster: starting ingress replica 2 (no agent; forwards to replica 1)"
+            launch_replica2 && CLUSTER_STATUS=launched
+        fi
     fi
     if [ "$TUNNEL_STATUS" != ok ]; then
         log "TUNNEL CASES SKIPPED: $TUNNEL_STATUS"
@@ -718,6 +913,7 @@ main() {
     load_case small-c50 50 /small
     load_case small-c256 256 /small
     load_case 1mib-c16 16 /1mib
+    cluster_case
     transfer_case download
     transfer_case upload
     churn_case
@@ -729,6 +925,7 @@ main() {
 import json, sys
 json.dump({"mode": "$MODE", "duration_s": $DURATION, "transfer_mib": $TRANSFER_MIB,
            "idle_agents": $IDLE_AGENTS, "tunnel_status": "$TUNNEL_STATUS", "jvm_status": "$JVM_STATUS",
+           "tunnel_clustered": "$MAIN_CLUSTERED" == "true", "cluster_status": "$CLUSTER_STATUS",
            "ssh_cipher": "$SSH_CIPHER",
            "nginx_workers": "$NGINX_WORKERS", "jvm_flags": "$JVM_FLAGS",
            "loadavg_at_start": $LOADAVG_START,
