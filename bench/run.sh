@@ -465,7 +465,14 @@ launch_replica2() {
 start_tunnel() {
     TOKEN=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
     CLUSTER_ARGS=()
-    if has_case cluster && start_redis; then cluster_args bench-replica-1; MAIN_CLUSTERED=true; fi
+    AGENT_CLUSTER_ARGS=()
+    if has_case cluster && start_redis; then
+        cluster_args bench-replica-1
+        MAIN_CLUSTERED=true
+        # the agent stays on replica 1, where it dialled: no re-dials to spread its tunnels over
+        # replicas (it would only reach replica 1 again), so replica 2 holds nothing
+        AGENT_CLUSTER_ARGS=(--agent.spread.enabled=false)
+    fi
     if ! start_ingress ingress "$JVM_FLAGS" "${CLUSTER_ARGS[@]}"; then
         TUNNEL_STATUS="failed: ingress not ready within 180 s (see logs/ingress.log)"
         tail -n 20 "$WORK/logs/ingress.log" >&2 || true
@@ -478,7 +485,7 @@ start_tunnel() {
         --server.port="$AGENT_PORT" --management.server.port="$AGENT_PORT" \
         --agent.ingress-uri="ws://127.0.0.1:$ING_TUNNEL/tunnel" \
         "--agent.routes[0].host=$HOST_HEADER" "--agent.routes[0].local-url=http://127.0.0.1:$UP_PORT" \
-        "${LOG_ARGS[@]}" ${BENCH_AGENT_ARGS:-}
+        "${AGENT_CLUSTER_ARGS[@]}" "${LOG_ARGS[@]}" ${BENCH_AGENT_ARGS:-}
     AGENT_PID=$LAST_PID
     if ! wait_http "http://127.0.0.1:$AGENT_PORT/actuator/health/readiness" 180 "$AGENT_PID"; then
         TUNNEL_STATUS="failed: agent not ready (tunnel registered) within 180 s (see logs/agent.log)"
