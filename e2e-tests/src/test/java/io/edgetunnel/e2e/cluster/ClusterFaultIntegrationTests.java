@@ -2,9 +2,9 @@ package io.edgetunnel.e2e.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.edgetunnel.e2e.support.AgentNode;
+import io.edgetunnel.e2e.support.RedisServer;
 import io.edgetunnel.e2e.support.IngressNode;
 import io.edgetunnel.e2e.support.PublicClient;
 import io.edgetunnel.e2e.support.UpstreamApp;
@@ -31,7 +31,7 @@ import reactor.core.publisher.Mono;
 @ExtendWith(NoLeaks.class)
 class ClusterFaultIntegrationTests {
 
-    private static LocalRedis redis;
+    private static RedisServer redis;
     private static UpstreamApp appA;
     private static UpstreamApp appB;
     private static IngressNode a;
@@ -41,8 +41,8 @@ class ClusterFaultIntegrationTests {
 
     @BeforeAll
     static void start() throws Exception {
-        assumeTrue(LocalRedis.available(), "redis-server is not on PATH (apt-get install redis-server): cluster tests SKIPPED");
-        redis = LocalRedis.start();
+        RedisServer.assumeAvailable();
+        redis = RedisServer.start();
         appA = new UpstreamApp("host-a");
         appB = new UpstreamApp("host-b");
         a = IngressNode.start(ClusterForwardingIntegrationTests.clusterProperties(redis, "fault-a"));
@@ -181,7 +181,7 @@ class ClusterFaultIntegrationTests {
     }
 
     /** What a replica would publish, written straight to Redis as another process could. */
-    private static void publish(String id, String address, int port, String route) throws IOException {
+    private static void publish(String id, String address, int port, String route) {
         String entry = "{\"id\":\"" + id + "\",\"address\":\"" + address + "\",\"port\":" + port + ",\"routes\":[\"" + route
                 + "\"],\"draining\":false,\"gone\":false}";
         redis.command("SET", "{edgetunnel}:replica:" + id, entry, "PX", "600000");

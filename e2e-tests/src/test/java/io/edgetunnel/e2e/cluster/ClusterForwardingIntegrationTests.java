@@ -2,9 +2,9 @@ package io.edgetunnel.e2e.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.edgetunnel.e2e.support.AgentNode;
+import io.edgetunnel.e2e.support.RedisServer;
 import io.edgetunnel.e2e.support.IngressNode;
 import io.edgetunnel.e2e.support.PublicClient;
 import io.edgetunnel.e2e.support.UpstreamApp;
@@ -29,7 +29,7 @@ class ClusterForwardingIntegrationTests {
 
     static final String SECRET = "cluster-secret-for-tests-0123456789abcdef";
 
-    private static LocalRedis redis;
+    private static RedisServer redis;
     private static UpstreamApp app;
     private static IngressNode holder;
     private static IngressNode other;
@@ -38,8 +38,8 @@ class ClusterForwardingIntegrationTests {
 
     @BeforeAll
     static void start() throws Exception {
-        assumeTrue(LocalRedis.available(), "redis-server is not on PATH (apt-get install redis-server): cluster tests SKIPPED");
-        redis = LocalRedis.start();
+        RedisServer.assumeAvailable();
+        redis = RedisServer.start();
         app = new UpstreamApp("held");
         holder = IngressNode.start(clusterProperties(redis, "replica-a"));
         other = IngressNode.start(clusterProperties(redis, "replica-b"));
@@ -50,7 +50,7 @@ class ClusterForwardingIntegrationTests {
         await().atMost(Duration.ofSeconds(30)).until(() -> PublicClient.get(other, "app.example.com", "/name").status() == 200);
     }
 
-    static String[] clusterProperties(LocalRedis redis, String id, String... more) {
+    static String[] clusterProperties(RedisServer redis, String id, String... more) {
         String[] base = {
             "ingress.cluster.redis-url=" + redis.url(),
             "ingress.cluster.secret=" + SECRET,

@@ -2,9 +2,9 @@ package io.edgetunnel.e2e.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.edgetunnel.e2e.support.AgentNode;
+import io.edgetunnel.e2e.support.RedisServer;
 import io.edgetunnel.e2e.support.IngressNode;
 import io.edgetunnel.e2e.support.PublicClient;
 import io.edgetunnel.e2e.support.UpstreamApp;
@@ -32,15 +32,15 @@ class ClusterScaleIntegrationTests {
     private static final int HOSTS = 5;
     private static final int REQUESTS = 10_000;
 
-    private static LocalRedis redis;
+    private static RedisServer redis;
     private static final List<UpstreamApp> apps = new ArrayList<>();
     private static final List<IngressNode> replicas = new ArrayList<>();
     private static final List<AgentNode> agents = new ArrayList<>();
 
     @BeforeAll
     static void start() throws Exception {
-        assumeTrue(LocalRedis.available(), "redis-server is not on PATH (apt-get install redis-server): cluster tests SKIPPED");
-        redis = LocalRedis.start();
+        RedisServer.assumeAvailable();
+        redis = RedisServer.start();
         for (int h = 0; h < HOSTS; h++) {
             apps.add(new UpstreamApp(host(h)));
         }

@@ -283,6 +283,24 @@ public final class HaproxyBalancer implements AutoCloseable {
         throw new IllegalStateException("no server " + backend + "/" + name + " in HAProxy's state listing");
     }
 
+    /**
+     * Requests and connections the slot is serving now in that backend ({@code scur} of {@code show
+     * stat}); idle pooled connections do not count. Zero is what the ALB calls a target UNUSED, when
+     * a deregistration completes early.
+     */
+    public int sessions(String backend, int slot) {
+        String name = slotName(checkSlot(slot));
+        String checked = checkBackend(backend);
+        // CSV: pxname,svname,qcur,qmax,scur,...
+        for (String line : command("show stat").split("\n")) {
+            String[] fields = line.split(",");
+            if (fields.length > 4 && fields[0].equals(checked) && fields[1].equals(name)) {
+                return Integer.parseInt(fields[4]);
+            }
+        }
+        throw new IllegalStateException("no server " + backend + "/" + name + " in HAProxy's statistics");
+    }
+
     /** Sends one command to HAProxy's runtime API and returns its answer. */
     public String command(String command) {
         requireNonNull(command, "command");

@@ -60,6 +60,20 @@ public final class IngressNode implements AutoCloseable {
         return context.getBean(io.edgetunnel.ingress.cluster.ClusterServer.class).port();
     }
 
+    public ConfigurableApplicationContext context() {
+        return context;
+    }
+
+    /** Whether readiness (what the load balancer checks) is UP. */
+    public boolean ready() {
+        Integer status = reactor.netty.http.client.HttpClient.create()
+                .get().uri("http://127.0.0.1:" + managementPort() + "/actuator/health/readiness")
+                .response().map(response -> response.status().code())
+                .onErrorReturn(-1)
+                .block(java.time.Duration.ofSeconds(10));
+        return status != null && status == 200;
+    }
+
     public AgentRegistry registry() {
         return context.getBean(AgentRegistry.class);
     }

@@ -28,6 +28,15 @@ public final class PublicClient {
                 .responseTimeout(Duration.ofSeconds(60));
     }
 
+    /** To a balancer (or any listener) on a loopback port, with a chosen Host. */
+    public static HttpClient to(int port, String host) {
+        return HttpClient.create(POOL)
+                .host("127.0.0.1")
+                .port(port)
+                .headers(h -> h.set("Host", host))
+                .responseTimeout(Duration.ofSeconds(60));
+    }
+
     /** One request on a connection of its own, closed afterwards: no state carried between requests. */
     public static Reply getOnFreshConnection(IngressNode ingress, String host, String path) {
         return HttpClient.newConnection()

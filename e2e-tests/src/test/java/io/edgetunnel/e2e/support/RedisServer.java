@@ -113,6 +113,22 @@ public final class RedisServer implements AutoCloseable {
         }
     }
 
+    /** Runs one command over RESP (what another process could write) and returns its reply's first line. */
+    public String command(String... args) {
+        StringBuilder request = new StringBuilder("*").append(args.length).append("\r\n");
+        for (String arg : args) {
+            request.append('$').append(arg.getBytes(StandardCharsets.UTF_8).length).append("\r\n").append(arg).append("\r\n");
+        }
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 1000);
+            socket.setSoTimeout(5000);
+            socket.getOutputStream().write(request.toString().getBytes(StandardCharsets.UTF_8));
+            return readLine(socket.getInputStream());
+        } catch (IOException e) {
+            throw new IllegalStateException("redis command " + args[0] + " failed: " + e.getMessage(), e);
+        }
+    }
+
     private static String readLine(InputStream in) throws IOException {
         StringBuilder line = new StringBuilder();
         int c;

@@ -66,6 +66,24 @@ public final class WsClient implements AutoCloseable {
                 .thenApply(socket -> new WsClient(socket, listener));
     }
 
+    /** Opens {@code ws://127.0.0.1:<port><path>}: a balancer in front of the replicas. */
+    public static CompletableFuture<WsClient> connect(int port, String path) {
+        Listener listener = new Listener(true);
+        return HTTP.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(10))
+                .buildAsync(URI.create("ws://127.0.0.1:" + port + path), listener)
+                .thenApply(socket -> new WsClient(socket, listener));
+    }
+
+    /** The next message within {@code millis}, or null. */
+    public Message pollMessage(long millis) throws InterruptedException {
+        return listener.messages.poll(millis, TimeUnit.MILLISECONDS);
+    }
+
+    /** The close the server sent, if any yet (1006 for a connection lost without one). */
+    public Close pollClose() {
+        return listener.closes.peek();
+    }
+
     public WebSocket socket() {
         return socket;
     }

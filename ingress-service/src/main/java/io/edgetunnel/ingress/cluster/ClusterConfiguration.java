@@ -81,7 +81,9 @@ class ClusterConfiguration {
         @Bean
         ClusterServer clusterServer(ClusterProperties properties, TunnelProperties tunnel, ProxyHandler proxy,
                 HopSignature signature, MeterRegistry meters, ObjectProvider<ReactorResourceFactory> resources) {
-            var handler = WebHttpHandlerBuilder.webHandler(new ForwardedRequestHandler(proxy, signature, meters)).build();
+            var handler = WebHttpHandlerBuilder.webHandler(new ForwardedRequestHandler(proxy, signature, meters))
+                    .exceptionHandler(ForwardedRequestHandler::onUnhandled)
+                    .build();
             return new ClusterServer(properties.port(), handler, loops(resources), tunnel.drainTimeout());
         }
 

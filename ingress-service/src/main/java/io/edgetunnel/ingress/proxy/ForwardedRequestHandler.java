@@ -36,6 +36,21 @@ public final class ForwardedRequestHandler implements WebHandler {
                 .register(meters);
     }
 
+    /**
+     * What escapes the proxy on the cluster port: the sending replica went away (its client did) or the
+     * tunnel failed after the response began. Expected, and the sender reports it; no ERROR line here.
+     */
+    public static Mono<Void> onUnhandled(ServerWebExchange exchange, Throwable error) {
+        log.debug("Cluster port: {} {} ended: {}", exchange.getRequest().getMethod(), exchange.getRequest().getURI().getRawPath(),
+                error.toString());
+        if (exchange.getResponse().isCommitted()) {
+            ExchangeSupport.abortConnection(exchange.getResponse());
+            return Mono.empty();
+        }
+        exchange.getResponse().setStatusCode(org.springframework.http.HttpStatus.BAD_GATEWAY);
+        return exchange.getResponse().setComplete();
+    }
+
     @Override
     public Mono<Void> handle(ServerWebExchange exchange) {
         ServerHttpRequest request = exchange.getRequest();
