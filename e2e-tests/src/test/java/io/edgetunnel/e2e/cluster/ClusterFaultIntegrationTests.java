@@ -180,6 +180,29 @@ class ClusterFaultIntegrationTests {
         }
     }
 
+    @Test
+    void aReplicaWhoseRedisIsDownAtStartStartsServesItsOwnAgentsAndJoinsWhenRedisComes() throws Exception {
+        int port;
+        try (ServerSocket socket = new ServerSocket(0)) {
+            port = socket.getLocalPort();
+        }
+        String[] properties = ClusterForwardingIntegrationTests.clusterProperties(redis, "late-redis");
+        for (int i = 0; i < properties.length; i++) {
+            if (properties[i].startsWith("ingress.cluster.redis-url=")) {
+                properties[i] = "ingress.cluster.redis-url=redis://127.0.0.1:" + port;
+            }
+        }
+        try (IngressNode alone = IngressNode.start(properties);
+                UpstreamApp app = new UpstreamApp("alone");
+                AgentNode agent = AgentNode.start(alone, "agent-alone", AgentNode.route("alone.example.com", app.url()))) {
+            // ready after a few heartbeats without a directory, serving its own agent, and saying it is degraded
+            await().atMost(Duration.ofSeconds(30)).until(alone::ready);
+            await().atMost(Duration.ofSeconds(30)).until(() -> PublicClient.get(alone, "alone.example.com", "/name").status() == 200);
+            assertThat(alone.gauge("tunnel.ingress.cluster.degraded")).isEqualTo(1);
+            assertThat(PublicClient.get(alone, "a.example.com", "/name").status()).isEqualTo(404);
+        }
+    }
+
     /** What a replica would publish, written straight to Redis as another process could. */
     private static void publish(String id, String address, int port, String route) {
         String entry = "{\"id\":\"" + id + "\",\"address\":\"" + address + "\",\"port\":" + port + ",\"routes\":[\"" + route

@@ -8,6 +8,7 @@ import io.edgetunnel.ingress.metrics.IngressMetrics;
 import io.edgetunnel.ingress.registry.Tunnel;
 import io.edgetunnel.ingress.routing.RouteEntry;
 import io.edgetunnel.protocol.Header;
+import io.edgetunnel.runtime.EventLoopSchedulers;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.util.ReferenceCounted;
@@ -103,19 +104,24 @@ public final class ClusterForwarder {
             exchange = websockets.relay(request, peer, hop).onErrorMap(ClusterWebSocketRelay.NoHolder.class, e -> new NoHolder());
         } else {
             exchange = client
-                    .headers(h -> {
-                        for (Header header : request.headers()) {
-                            h.add(header.name(), header.value());
-                        }
-                        h.set(HopSignature.HEADER, hop);
-                    })
                     .request(io.netty.handler.codec.http.HttpMethod.valueOf(request.method()))
                     .uri(peer.baseUri() + request.target())
-                    .send((req, out) -> request.hasBody()
-                            ? out.send(body.get().doOnSubscribe(s -> bodyTaken.set(true)))
-                            : Mono.empty())
+                    .send((req, out) -> {
+                        // the header block exactly as for an agent, in place of the client's defaults (set
+                        // per request here: a per-request HttpClient.headers(...) copies the client's config)
+                        io.netty.handler.codec.http.HttpHeaders headers = req.requestHeaders();
+                        headers.clear();
+                        for (Header header : request.headers()) {
+                            headers.add(header.name(), header.value());
+                        }
+                        headers.set(HopSignature.HEADER, hop);
+                        return request.hasBody()
+                                ? out.send(body.get().doOnSubscribe(s -> bodyTaken.set(true)))
+                                : Mono.empty();
+                    })
                     .response((res, in) -> respond(request, res, in))
-                    .timeout(Mono.delay(properties.responseTimeout().plus(HEADERS_SLACK)), next -> Mono.never())
+                    .timeout(Mono.delay(properties.responseTimeout().plus(HEADERS_SLACK), EventLoopSchedulers.current()),
+                            next -> Mono.never())
                     .then();
         }
         return exchange.onErrorResume(error -> afterError(error, request, holders, body, peer, mayRetry && !bodyTaken.get()));
