@@ -57,7 +57,8 @@ class ClusterForwardingIntegrationTests {
             "ingress.cluster.port=0",
             "ingress.cluster.advertise-address=127.0.0.1",
             "ingress.cluster.replica-id=" + id,
-            "ingress.cluster.heartbeat-interval=500ms",
+            // 1 s: a TTL of 3 s survives a GC pause or a starved thread on a loaded two-core machine
+            "ingress.cluster.heartbeat-interval=1s",
         };
         String[] all = new String[base.length + more.length];
         System.arraycopy(base, 0, all, 0, base.length);
@@ -177,5 +178,31 @@ class ClusterForwardingIntegrationTests {
                     assertThat(e.getResponse().statusCode()).isEqualTo(403);
                     assertThat(e.getResponse().headers().firstValue("X-Reason")).hasValue("no-ws-here");
                 });
+    }
+
+    @Test
+    void aChunkedUploadWithoutContentLengthArrivesWholeAndTheHopConnectionStaysUsable() {
+        long size = 1024 * 1024 + 3;
+        for (int i = 0; i < 3; i++) {
+            PublicClient.Reply reply = PublicClient.to(other, "app.example.com")
+                    .post().uri("/sha256")
+                    .send(io.edgetunnel.e2e.support.Payloads.stream(size, 64 * 1024))
+                    .responseSingle(PublicClient::reply)
+                    .block(Duration.ofSeconds(60));
+            assertThat(reply.status()).isEqualTo(200);
+            assertThat(reply.body()).contains(io.edgetunnel.e2e.support.Payloads.sha256(size, 0));
+            // the next request on the replicas' pooled connection is still parsed as a request of its own
+            assertThat(PublicClient.get(other, "app.example.com", "/name").body()).isEqualTo("held");
+        }
+    }
+
+    @Test
+    void aHeaderBlockThePublicPortAcceptsAlsoCrossesTheHop() {
+        String big = "x".repeat(12 * 1024);
+        PublicClient.Reply reply = PublicClient.to(other, "app.example.com")
+                .headers(h -> h.set("X-Big", big))
+                .get().uri("/headers").responseSingle(PublicClient::reply).block(Duration.ofSeconds(30));
+        assertThat(reply.status()).isEqualTo(200);
+        assertThat(reply.body()).contains(big);
     }
 }

@@ -38,6 +38,8 @@ public final class UpstreamApp implements AutoCloseable {
         this.server = HttpServer.create()
                 .host("127.0.0.1")
                 .port(0)
+                // header blocks as large as the ingress passes on (its public limit is 16 KB)
+                .httpRequestDecoder(decoder -> decoder.maxHeaderSize(64 * 1024))
                 .route(routes -> routes.get("/name", (req, res) -> count(res).sendString(Mono.just(name)).then())
                         .get("/bytes", this::bytes)
                         .post("/sha256", this::sha256)

@@ -13,6 +13,7 @@ import io.edgetunnel.protocol.stream.Heartbeat;
 import io.edgetunnel.protocol.stream.OutboundFrames;
 import io.edgetunnel.protocol.stream.WindowGrowth;
 import io.netty.buffer.ByteBuf;
+import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
@@ -149,7 +150,13 @@ final class TunnelSession {
                 });
         Mono<Void> sending = out.send(Flux.concat(helloBytes, queue.frames()))
                 .then()
-                .then(Mono.defer(() -> out.sendClose(closeCode.code(), closeReason)))
+                // the close frame alone, the connection left open: Reactor Netty's sendClose closes the
+                // socket at once, and closing it with the ingress's last frames (window updates, pings)
+                // unread makes the kernel reset the connection, which can discard what this side still
+                // had in flight (the end of a drained stream's body, through a proxy such as the ALB).
+                // The ingress answers the close and closes; close() disposes after a grace otherwise.
+                .then(Mono.defer(() -> out.sendObject(Mono.just(new CloseWebSocketFrame(closeCode.code(), closeReason)))
+                        .then()))
                 .onErrorResume(e -> Mono.empty());
         Mono<Void> receiving = in.aggregateFrames(codec.limits().maxFrameBytes())
                 .receiveFrames()

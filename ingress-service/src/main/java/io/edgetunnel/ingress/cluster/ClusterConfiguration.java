@@ -80,17 +80,20 @@ class ClusterConfiguration {
 
         @Bean
         ClusterServer clusterServer(ClusterProperties properties, TunnelProperties tunnel, ProxyHandler proxy,
-                HopSignature signature, MeterRegistry meters, ObjectProvider<ReactorResourceFactory> resources) {
+                HopSignature signature, MeterRegistry meters, ObjectProvider<ReactorResourceFactory> resources,
+                @org.springframework.beans.factory.annotation.Value("${server.max-http-request-header-size:16KB}")
+                org.springframework.util.unit.DataSize publicHeaderLimit) {
             var handler = WebHttpHandlerBuilder.webHandler(new ForwardedRequestHandler(proxy, signature, meters))
                     .exceptionHandler(ForwardedRequestHandler::onUnhandled)
                     .build();
-            return new ClusterServer(properties.port(), handler, loops(resources), tunnel.drainTimeout());
+            int maxHeaderBytes = (int) Math.min(Integer.MAX_VALUE / 2, publicHeaderLimit.toBytes()) + 8192;
+            return new ClusterServer(properties.port(), handler, loops(resources), tunnel.drainTimeout(), maxHeaderBytes);
         }
 
         @Bean
         ClusterDirectory replicaInfo(ClusterProperties properties, ClusterIdentity identity,
                 LettuceConnectionFactory clusterRedis, AgentRegistry registry, RemoteRoutes remote,
-                ClusterServer server, MeterRegistry meters) {
+                ClusterServer server) {
             return new ClusterDirectory(properties, clusterRedis, registry, remote,
                     identity.replicaId(), identity.address(), server::port);
         }
@@ -101,7 +104,9 @@ class ClusterConfiguration {
                 ObjectProvider<ReactorResourceFactory> resources) {
             ConnectionProvider pool = ConnectionProvider.builder("ingress-cluster")
                     .maxConnections(4096)
-                    .pendingAcquireMaxCount(-1)
+                    // bounded: a replica that stops answering must not collect requests without limit
+                    .pendingAcquireMaxCount(8192)
+                    .pendingAcquireTimeout(properties.connectTimeout().multipliedBy(2))
                     // below the other replica's idle timeout, so a pooled connection is never closed under a request
                     .maxIdleTime(Duration.ofSeconds(60))
                     .evictInBackground(Duration.ofSeconds(30))

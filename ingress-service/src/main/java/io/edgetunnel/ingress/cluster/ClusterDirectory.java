@@ -3,10 +3,7 @@ package io.edgetunnel.ingress.cluster;
 import io.edgetunnel.ingress.registry.AgentRegistry;
 import io.edgetunnel.ingress.registry.Tunnel;
 import io.edgetunnel.protocol.RouteClaim;
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
@@ -17,13 +14,7 @@ import org.springframework.boot.availability.AvailabilityChangeEvent;
 import org.springframework.boot.availability.ReadinessState;
 import org.springframework.context.ApplicationListener;
 import org.springframework.context.SmartLifecycle;
-import org.springframework.data.redis.connection.ReactiveRedisConnection;
 import org.springframework.data.redis.connection.ReactiveRedisConnectionFactory;
-import org.springframework.data.redis.connection.RedisStringCommands;
-import org.springframework.data.redis.core.ReactiveStringRedisTemplate;
-import org.springframework.data.redis.core.types.Expiration;
-import org.springframework.data.redis.listener.ChannelTopic;
-import org.springframework.data.redis.listener.ReactiveRedisMessageListenerContainer;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -33,18 +24,17 @@ import tools.jackson.databind.DeserializationFeature;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * This replica's side of the cluster directory in Redis: it publishes which routes it holds healthy,
+ * This replica's side of the cluster directory: it publishes which routes it holds healthy,
  * non-draining agents for, and keeps {@link RemoteRoutes} current from what the others publish.
- *
- * <p>In Redis: one key per replica, {@code {prefix}:replica:<id>}, holding its entry with a TTL of
- * three heartbeats (a replica that dies silently drops out); a set {@code {prefix}:replicas} of ids
- * for the periodic full resync; and a channel {@code {prefix}:changes} on which every heartbeat and
- * every change is published, so views follow within a message's latency. The hash tag keeps every key
- * in one slot, for cluster-mode endpoints such as ElastiCache Serverless.
+ * Every heartbeat and every change is written with a TTL of three heartbeats (a replica that dies
+ * silently drops out) and published, so views follow within a message's latency; a full read every
+ * {@code resync-interval} repairs whatever pub/sub lost ({@link DirectoryStore} has the layout).
  *
  * <p>Never on the request path. When Redis cannot be reached the replica keeps serving its own agents
  * and keeps its last view (a stale holder costs one retry), reports itself degraded, and re-publishes
- * and resyncs as soon as Redis answers again.
+ * and resyncs as soon as Redis answers again. A subscription that stops delivering without saying so
+ * is noticed too: each replica hears its own heartbeats back, and when they stop coming it
+ * re-subscribes and resyncs instead of taking the silent others for dead.
  */
 final class ClusterDirectory implements ReplicaInfo, SmartLifecycle, ApplicationListener<AvailabilityChangeEvent<?>> {
 
@@ -54,8 +44,6 @@ final class ClusterDirectory implements ReplicaInfo, SmartLifecycle, Application
     static final Duration TICK = Duration.ofMillis(200);
 
     private final ClusterProperties properties;
-    private final ReactiveRedisConnectionFactory connections;
-    private final ReactiveStringRedisTemplate template;
     private final AgentRegistry registry;
     private final RemoteRoutes remote;
     private final String replicaId;
@@ -64,40 +52,34 @@ final class ClusterDirectory implements ReplicaInfo, SmartLifecycle, Application
     private final JsonMapper json = JsonMapper.builder()
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .build();
-    private final String key;
-    private final String members;
-    private final String channel;
     private final Scheduler scheduler = Schedulers.newBoundedElastic(2, 16, "cluster-directory");
+    private final DirectoryStore store;
 
     private volatile boolean running;
     private volatile boolean draining;
     private volatile boolean degraded = true;
-    private volatile boolean everReached;
+    private volatile boolean warned;
     private volatile boolean synced;
     private volatile long startedNanos;
+    /** When this replica last heard its own heartbeat back on the channel: proof the subscription works. */
+    private volatile long ownEchoNanos;
+    private volatile long subscribedNanos;
+    private volatile boolean resyncWanted = true;
     private volatile Disposable ticker;
-    private volatile Disposable subscription;
-    private volatile ReactiveRedisMessageListenerContainer container;
     /** Touched by the one tick in flight only. */
     private List<String> published;
     private long lastPublishNanos;
     private long lastResyncNanos;
-    private boolean resyncWanted = true;
 
     ClusterDirectory(ClusterProperties properties, ReactiveRedisConnectionFactory connections, AgentRegistry registry,
             RemoteRoutes remote, String replicaId, String address, IntSupplier port) {
         this.properties = properties;
-        this.connections = connections;
-        this.template = new ReactiveStringRedisTemplate(connections);
         this.registry = registry;
         this.remote = remote;
         this.replicaId = replicaId;
         this.address = address;
         this.port = port;
-        String prefix = "{" + properties.keyPrefix() + "}";
-        this.key = prefix + ":replica:" + replicaId;
-        this.members = prefix + ":replicas";
-        this.channel = prefix + ":changes";
+        this.store = new DirectoryStore(properties, connections, scheduler);
     }
 
     @Override
@@ -114,10 +96,6 @@ final class ClusterDirectory implements ReplicaInfo, SmartLifecycle, Application
     @Override
     public boolean degraded() {
         return degraded;
-    }
-
-    String address() {
-        return address;
     }
 
     @Override
@@ -149,18 +127,12 @@ final class ClusterDirectory implements ReplicaInfo, SmartLifecycle, Application
         }
         // leave on purpose, so views drop this replica now instead of after the TTL
         try {
-            write(ReplicaEntry.goneEntry(replicaId), true).block(properties.connectTimeout().multipliedBy(2));
+            store.write(replicaId, entryJson(ReplicaEntry.goneEntry(replicaId)), true)
+                    .block(properties.connectTimeout().multipliedBy(3));
         } catch (RuntimeException e) {
             log.debug("cluster directory: could not announce departure: {}", e.toString());
         }
-        Disposable sub = subscription;
-        if (sub != null) {
-            sub.dispose();
-        }
-        ReactiveRedisMessageListenerContainer c = container;
-        if (c != null) {
-            c.destroy();
-        }
+        store.unsubscribe();
         scheduler.dispose();
     }
 
@@ -197,7 +169,7 @@ final class ClusterDirectory implements ReplicaInfo, SmartLifecycle, Application
         Mono<Void> publish = Mono.empty();
         if (heartbeatDue || !routes.equals(published)) {
             ReplicaEntry entry = new ReplicaEntry(replicaId, address, clusterPort, routes, draining, false);
-            publish = write(entry, false).doOnSuccess(v -> {
+            publish = store.write(replicaId, entryJson(entry), false).doOnSuccess(v -> {
                 published = routes;
                 lastPublishNanos = now;
                 reached();
@@ -206,24 +178,21 @@ final class ClusterDirectory implements ReplicaInfo, SmartLifecycle, Application
                 return Mono.empty();
             });
         }
-        return publish.then(Mono.defer(() -> {
+        // back on the directory's thread: Redis answers on Lettuce's event loops, where taking a
+        // connection for the subscription (which may block while it connects) must not happen
+        return publish.publishOn(scheduler).then(Mono.defer(() -> {
             if (degraded) {
                 return Mono.empty();
             }
-            ensureSubscribed();
+            if (!store.subscribed()) {
+                subscribedNanos = System.nanoTime();
+                store.subscribe(this::accept, () -> resyncWanted = true);
+            }
             if (resyncWanted || now - lastResyncNanos >= properties.resyncInterval().toNanos()) {
                 return resync(now);
             }
             return Mono.empty();
-        })).then(Mono.fromRunnable(() -> {
-            if (!degraded) {
-                // only with a working directory: while Redis is away nobody can refresh, so keep the view
-                List<String> expired = remote.expire(System.nanoTime(), 3 * properties.heartbeatInterval().toNanos());
-                if (!expired.isEmpty()) {
-                    log.warn("Cluster: replica(s) {} stopped publishing; dropped from the view", expired);
-                }
-            }
-        }));
+        })).then(Mono.fromRunnable(this::expireSilentReplicas));
     }
 
     /** Routes this replica holds a healthy, non-draining agent for, sorted so equal sets compare equal. */
@@ -243,55 +212,14 @@ final class ClusterDirectory implements ReplicaInfo, SmartLifecycle, Application
         return List.copyOf(routes);
     }
 
-    private Mono<Void> write(ReplicaEntry entry, boolean leaving) {
-        String value = json.writeValueAsString(entry);
-        ByteBuffer k = bytes(key);
-        Duration ttl = properties.heartbeatInterval().multipliedBy(3);
-        return template.execute(connection -> {
-            Mono<?> store = leaving
-                    ? connection.keyCommands().del(k).then(connection.setCommands().sRem(bytes(members), bytes(replicaId)))
-                    : connection.stringCommands()
-                            .set(k, bytes(value), Expiration.from(ttl), RedisStringCommands.SetOption.upsert())
-                            .then(connection.setCommands().sAdd(bytes(members), bytes(replicaId)));
-            return store.then(connection.pubSubCommands().publish(bytes(channel), bytes(value)));
-        }).subscribeOn(scheduler).timeout(properties.connectTimeout().multipliedBy(2)).then();
-    }
-
-    /** Reads every replica's entry: repairs whatever pub/sub lost. */
     private Mono<Void> resync(long now) {
-        ByteBuffer set = bytes(members);
-        String prefix = "{" + properties.keyPrefix() + "}:replica:";
-        return template.execute((ReactiveRedisConnection connection) -> connection.setCommands().sMembers(set)
-                        .map(ClusterDirectory::string)
-                        .collectList()
-                        .flatMap(ids -> {
-                            if (ids.isEmpty()) {
-                                return Mono.just(List.<String>of());
-                            }
-                            List<ByteBuffer> keys = new ArrayList<>(ids.size());
-                            ids.forEach(id -> keys.add(bytes(prefix + id)));
-                            return connection.stringCommands().mGet(keys).map(values -> {
-                                List<String> stale = new ArrayList<>();
-                                for (int i = 0; i < ids.size(); i++) {
-                                    ByteBuffer value = i < values.size() ? values.get(i) : null;
-                                    if (value == null || !value.hasRemaining()) {
-                                        stale.add(ids.get(i));
-                                    } else {
-                                        accept(string(value));
-                                    }
-                                }
-                                return stale;
-                            });
-                        })
-                        .flatMap(stale -> stale.isEmpty() ? Mono.empty()
-                                : connection.setCommands().sRem(set, stale.stream().map(ClusterDirectory::bytes).toList())))
-                .subscribeOn(scheduler)
-                .timeout(properties.connectTimeout().multipliedBy(2))
-                .then(Mono.fromRunnable(() -> {
+        return store.readAll()
+                .doOnNext(entries -> {
+                    entries.forEach(this::accept);
                     lastResyncNanos = now;
                     resyncWanted = false;
                     synced = true;
-                }))
+                })
                 .onErrorResume(e -> {
                     log.debug("cluster directory resync failed: {}", e.toString());
                     return Mono.empty();
@@ -299,29 +227,25 @@ final class ClusterDirectory implements ReplicaInfo, SmartLifecycle, Application
                 .then();
     }
 
-    private void ensureSubscribed() {
-        Disposable current = subscription;
-        if (current != null && !current.isDisposed()) {
+    /** Only with a working directory: while Redis or the subscription is away nobody's refreshes arrive. */
+    private void expireSilentReplicas() {
+        if (degraded) {
             return;
         }
-        try {
-            ReactiveRedisMessageListenerContainer c = container;
-            if (c == null) {
-                c = new ReactiveRedisMessageListenerContainer(connections);
-                container = c;
-            }
-            subscription = c.receive(ChannelTopic.of(channel))
-                    .subscribe(message -> accept(message.getMessage()), error -> {
-                        log.warn("Cluster: directory subscription lost ({}); re-subscribing", error.toString());
-                        resyncWanted = true;
-                    }, () -> resyncWanted = true);
-        } catch (RuntimeException e) {
-            log.debug("cluster directory: subscribe failed: {}", e.toString());
-            ReactiveRedisMessageListenerContainer c = container;
-            container = null;
-            if (c != null) {
-                c.destroy();
-            }
+        long now = System.nanoTime();
+        long window = 3 * properties.heartbeatInterval().toNanos();
+        if (now - subscribedNanos >= window && now - ownEchoNanos >= window) {
+            // writes succeed but our own heartbeats do not come back: the subscription died silently
+            log.warn("Cluster: directory subscription silent for {}; re-subscribing and resyncing",
+                    properties.heartbeatInterval().multipliedBy(3));
+            store.unsubscribe();
+            resyncWanted = true;
+            ownEchoNanos = now;
+            return;
+        }
+        List<String> expired = remote.expire(now, window);
+        if (!expired.isEmpty()) {
+            log.warn("Cluster: replica(s) {} stopped publishing; dropped from the view", expired);
         }
     }
 
@@ -335,34 +259,37 @@ final class ClusterDirectory implements ReplicaInfo, SmartLifecycle, Application
             return;
         }
         if (entry.id().equals(replicaId)) {
+            ownEchoNanos = System.nanoTime();
             return;
         }
         remote.apply(entry, System.nanoTime());
     }
 
+    private String entryJson(ReplicaEntry entry) {
+        return json.writeValueAsString(entry);
+    }
+
     private void reached() {
         if (degraded) {
+            // nobody could refresh while the directory was away: everyone gets a full TTL to re-publish
             remote.touchAll(System.nanoTime());
             degraded = false;
             resyncWanted = true;
-            if (everReached) {
+            if (warned) {
                 log.info("Cluster: directory reachable again; re-published and resyncing");
+                warned = false;
             }
-            everReached = true;
         }
     }
 
     private void unreachable(Throwable error) {
-        if (!degraded || !everReached) {
+        if (!degraded || !warned) {
             log.warn("Cluster: directory {} unreachable ({}); serving this replica's own agents, keeping the last view",
                     redacted(properties.redisUrl()), error.toString());
-            everReached = true;
+            warned = true;
         }
         degraded = true;
-        Disposable sub = subscription;
-        if (sub != null) {
-            sub.dispose();
-        }
+        store.pause();
     }
 
     /** The URL without its credentials, for logs. */
@@ -370,13 +297,5 @@ final class ClusterDirectory implements ReplicaInfo, SmartLifecycle, Application
         int at = url.lastIndexOf('@');
         int scheme = url.indexOf("://");
         return at < 0 || scheme < 0 ? url : url.substring(0, scheme + 3) + "***@" + url.substring(at + 1);
-    }
-
-    private static ByteBuffer bytes(String value) {
-        return ByteBuffer.wrap(value.getBytes(StandardCharsets.UTF_8));
-    }
-
-    private static String string(ByteBuffer buffer) {
-        return StandardCharsets.UTF_8.decode(buffer.duplicate()).toString();
     }
 }

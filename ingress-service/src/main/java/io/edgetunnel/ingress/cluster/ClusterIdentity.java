@@ -29,7 +29,13 @@ record ClusterIdentity(String replicaId, String address) {
 
     private static String localAddress() {
         try {
-            return InetAddress.getLocalHost().getHostAddress();
+            InetAddress local = InetAddress.getLocalHost();
+            if (local.isLoopbackAddress()) {
+                org.slf4j.LoggerFactory.getLogger(ClusterIdentity.class).warn(
+                        "Cluster: this host's address is {} (loopback): other replicas cannot reach it there;"
+                                + " set ingress.cluster.advertise-address", local.getHostAddress());
+            }
+            return local.getHostAddress();
         } catch (UnknownHostException e) {
             throw new IllegalStateException("ingress.cluster.advertise-address: not set and this host's address is unknown ("
                     + e.getMessage() + "); set it to the address other replicas reach this one at", e);

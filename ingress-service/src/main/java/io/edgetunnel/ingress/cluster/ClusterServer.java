@@ -30,8 +30,11 @@ public final class ClusterServer implements SmartLifecycle {
     private final Duration drainTimeout;
     private final AtomicReference<DisposableServer> server = new AtomicReference<>();
 
-    ClusterServer(int configuredPort, HttpHandler handler, LoopResources loops, Duration drainTimeout) {
+    private final int maxHeaderBytes;
+
+    ClusterServer(int configuredPort, HttpHandler handler, LoopResources loops, Duration drainTimeout, int maxHeaderBytes) {
         this.configuredPort = configuredPort;
+        this.maxHeaderBytes = maxHeaderBytes;
         this.handler = handler;
         this.loops = loops;
         this.drainTimeout = drainTimeout;
@@ -45,7 +48,9 @@ public final class ClusterServer implements SmartLifecycle {
 
     @Override
     public void start() {
-        HttpServer http = HttpServer.create().port(configuredPort).idleTimeout(Duration.ofSeconds(75));
+        // whatever header block the public port accepts, plus what the hop adds (forwarding headers, signature)
+        HttpServer http = HttpServer.create().port(configuredPort).idleTimeout(Duration.ofSeconds(75))
+                .httpRequestDecoder(decoder -> decoder.maxHeaderSize(maxHeaderBytes));
         if (loops != null) {
             http = http.runOn(loops);
         }

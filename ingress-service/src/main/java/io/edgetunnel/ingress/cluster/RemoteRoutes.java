@@ -123,6 +123,7 @@ public final class RemoteRoutes {
         }
         if (list.isEmpty()) {
             holders.remove(route);
+            cursors.remove(route);
             // vacated first, then no longer live: a request in between gets 503, never 404
             vacatedAtNanos.put(route, nowNanos);
             vacated.put(route, List.of(), new AtomicInteger());

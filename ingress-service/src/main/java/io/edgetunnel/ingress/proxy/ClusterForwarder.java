@@ -115,6 +115,11 @@ public final class ClusterForwarder {
                             headers.add(header.name(), header.value());
                         }
                         headers.set(HopSignature.HEADER, hop);
+                        if (request.hasBody() && !headers.contains(io.netty.handler.codec.http.HttpHeaderNames.CONTENT_LENGTH)) {
+                            // the client's framing is hop-by-hop and was stripped: this hop frames the body itself
+                            headers.set(io.netty.handler.codec.http.HttpHeaderNames.TRANSFER_ENCODING,
+                                    io.netty.handler.codec.http.HttpHeaderValues.CHUNKED);
+                        }
                         return request.hasBody()
                                 ? out.send(body.get().doOnSubscribe(s -> bodyTaken.set(true)))
                                 : Mono.empty();
@@ -158,6 +163,13 @@ public final class ClusterForwarder {
     private Flux<Object> respond(PublicRequest request, HttpClientResponse res, ByteBufFlux in) {
         if (res.status().code() == 503 && res.responseHeaders().contains(ProxyHandler.HOLDER_HEADER)) {
             return in.then(Mono.<Object>error(new NoHolder())).flux();
+        }
+        if (res.status().code() == 401 && res.responseHeaders().contains(ForwardedRequestHandler.REFUSED_HEADER)) {
+            // the other replica refused our signature (another secret, a clock far off): the client
+            // gets a gateway error, never the cluster port's own answer
+            log.warn("Cluster: replica {} refused this replica's signature; is ingress.cluster.secret the same on both?",
+                    request.access().agentId());
+            return in.then(Mono.<Object>error(ProxyException.badGateway("replica refused the forwarded request"))).flux();
         }
         ServerHttpResponse response = request.exchange().getResponse();
         response.setStatusCode(HttpStatusCode.valueOf(res.status().code()));

@@ -20,6 +20,9 @@ public final class ForwardedRequestHandler implements WebHandler {
 
     private static final Logger log = LoggerFactory.getLogger(ForwardedRequestHandler.class);
 
+    /** Marks the cluster port's own 401, so the sender never passes it on to a client. */
+    static final String REFUSED_HEADER = "X-Edge-Cluster-Refused";
+
     private final ProxyHandler proxy;
     private final HopSignature signature;
     private final Counter rejected;
@@ -65,7 +68,7 @@ public final class ForwardedRequestHandler implements WebHandler {
             return ProblemResponses.write(exchange.getResponse(),
                     new ProxyException(401, ProxyException.Outcome.BAD_REQUEST, "Unauthorized",
                             "cluster port: " + reason),
-                    java.time.Duration.ZERO);
+                    java.time.Duration.ZERO, REFUSED_HEADER, "signature");
         }
         return proxy.handleForwarded(exchange);
     }

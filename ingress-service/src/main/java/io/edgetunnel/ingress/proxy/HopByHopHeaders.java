@@ -21,7 +21,9 @@ final class HopByHopHeaders {
             "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
             "proxy-authorization", "proxy-authenticate", "http2-settings",
             // the replica-to-replica signature: checked and removed on the cluster port, never passed on
-            "x-edge-cluster-hop");
+            "x-edge-cluster-hop",
+            // the cluster's own answers: only the ingress may say "no holder here" or "refused", never an app
+            "x-edge-cluster-holder", "x-edge-cluster-refused");
 
     private static final Set<String> HTTP2_EXTENSIONS = http2Extensions();
 
