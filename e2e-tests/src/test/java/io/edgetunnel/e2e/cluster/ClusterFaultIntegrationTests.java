@@ -251,7 +251,7 @@ class ClusterFaultIntegrationTests {
         return () -> {
             refresh.dispose();
             // leave as a replica does, so no later test meets this holder
-            String gone = "{\"id\":\"" + id + "\",\"address\":\"\",\"port\":0,\"routes\":[],\"draining\":true,\"gone\":true}";
+            String gone = "{\"id\":\"" + id + "\",\"address\":\"\",\"port\":0,\"routes\":[],\"draining\":true,\"gone\":true,\"version\":" + Long.MAX_VALUE + "}";
             redis.command("DEL", "{edgetunnel}:replica:" + id);
             redis.command("SREM", "{edgetunnel}:replicas", id);
             redis.command("PUBLISH", "{edgetunnel}:changes", gone);
@@ -261,7 +261,7 @@ class ClusterFaultIntegrationTests {
     /** What a replica would publish, written straight to Redis as another process could. */
     private static void publish(String id, String address, int port, String route) {
         String entry = "{\"id\":\"" + id + "\",\"address\":\"" + address + "\",\"port\":" + port + ",\"routes\":[\"" + route
-                + "\"],\"draining\":false,\"gone\":false}";
+                + "\"],\"draining\":false,\"gone\":false,\"version\":" + System.currentTimeMillis() * 1000 + "}";
         // the TTL a live replica's entry has (three heartbeats): it lapses soon after publishing stops
         redis.command("SET", "{edgetunnel}:replica:" + id, entry, "PX", "3000");
         redis.command("SADD", "{edgetunnel}:replicas", id);

@@ -155,7 +155,9 @@ final class TunnelSession {
                 // unread makes the kernel reset the connection, which can discard what this side still
                 // had in flight (the end of a drained stream's body, through a proxy such as the ALB).
                 // The ingress answers the close and closes; close() disposes after a grace otherwise.
-                .then(Mono.defer(() -> out.sendObject(Mono.just(new CloseWebSocketFrame(closeCode.code(), closeReason)))
+                .then(Mono.defer(() -> out.sendObject(
+                                Mono.fromSupplier(() -> new CloseWebSocketFrame(closeCode.code(), closeReason))
+                                        .doOnDiscard(CloseWebSocketFrame.class, CloseWebSocketFrame::release))
                         .then()))
                 .onErrorResume(e -> Mono.empty());
         Mono<Void> receiving = in.aggregateFrames(codec.limits().maxFrameBytes())

@@ -70,6 +70,7 @@ final class ClusterDirectory implements ReplicaInfo, SmartLifecycle, Application
     private List<String> published;
     private long lastPublishNanos;
     private long lastResyncNanos;
+    private final java.util.concurrent.atomic.AtomicLong version = new java.util.concurrent.atomic.AtomicLong();
 
     ClusterDirectory(ClusterProperties properties, ReactiveRedisConnectionFactory connections, AgentRegistry registry,
             RemoteRoutes remote, String replicaId, String address, IntSupplier port) {
@@ -127,7 +128,7 @@ final class ClusterDirectory implements ReplicaInfo, SmartLifecycle, Application
         }
         // leave on purpose, so views drop this replica now instead of after the TTL
         try {
-            store.write(replicaId, entryJson(ReplicaEntry.goneEntry(replicaId)), true)
+            store.write(replicaId, entryJson(ReplicaEntry.goneEntry(replicaId, nextVersion())), true)
                     .block(properties.connectTimeout().multipliedBy(3));
         } catch (RuntimeException e) {
             log.debug("cluster directory: could not announce departure: {}", e.toString());
@@ -168,7 +169,7 @@ final class ClusterDirectory implements ReplicaInfo, SmartLifecycle, Application
         boolean heartbeatDue = now - lastPublishNanos >= properties.heartbeatInterval().toNanos();
         Mono<Void> publish = Mono.empty();
         if (heartbeatDue || !routes.equals(published)) {
-            ReplicaEntry entry = new ReplicaEntry(replicaId, address, clusterPort, routes, draining, false);
+            ReplicaEntry entry = new ReplicaEntry(replicaId, address, clusterPort, routes, draining, false, nextVersion());
             publish = store.write(replicaId, entryJson(entry), false).doOnSuccess(v -> {
                 published = routes;
                 lastPublishNanos = now;
@@ -263,6 +264,12 @@ final class ClusterDirectory implements ReplicaInfo, SmartLifecycle, Application
             return;
         }
         remote.apply(entry, System.nanoTime());
+    }
+
+    /** Grows with every write, and past any earlier process's (microseconds of the wall clock as a floor). */
+    private long nextVersion() {
+        long floor = System.currentTimeMillis() * 1000;
+        return version.updateAndGet(last -> Math.max(last + 1, floor));
     }
 
     private String entryJson(ReplicaEntry entry) {

@@ -23,7 +23,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class RemoteRoutes {
 
-    private record Seen(RemoteReplica replica, long atNanos) {}
+    private record Seen(RemoteReplica replica, long atNanos, long version) {}
 
     private final long vacatedGraceNanos;
     private final Object lock = new Object();
@@ -44,11 +44,15 @@ public final class RemoteRoutes {
     /** Applies what a replica published; a draining or departed replica holds nothing. */
     void apply(ReplicaEntry entry, long nowNanos) {
         synchronized (lock) {
+            Seen seen = replicas.get(entry.id());
+            if (seen != null && entry.version() < seen.version()) {
+                // older than what we have: a resync that crossed a newer message on the channel
+                return;
+            }
             if (entry.gone()) {
                 removeLocked(entry.id(), nowNanos);
                 return;
             }
-            Seen seen = replicas.get(entry.id());
             RemoteReplica replica = seen == null ? null : seen.replica();
             List<RouteClaim> oldRoutes = replica == null ? List.of() : replica.routes();
             if (replica != null && !replica.sameEndpoint(entry)) {
@@ -63,7 +67,7 @@ public final class RemoteRoutes {
             } else {
                 replica.routes(newRoutes);
             }
-            replicas.put(entry.id(), new Seen(replica, nowNanos));
+            replicas.put(entry.id(), new Seen(replica, nowNanos, entry.version()));
             Set<RouteClaim> added = new HashSet<>(newRoutes);
             oldRoutes.forEach(added::remove);
             Set<RouteClaim> removed = new HashSet<>(oldRoutes);
@@ -86,7 +90,7 @@ public final class RemoteRoutes {
      */
     void touchAll(long nowNanos) {
         synchronized (lock) {
-            replicas.replaceAll((id, seen) -> new Seen(seen.replica(), nowNanos));
+            replicas.replaceAll((id, seen) -> new Seen(seen.replica(), nowNanos, seen.version()));
         }
     }
 

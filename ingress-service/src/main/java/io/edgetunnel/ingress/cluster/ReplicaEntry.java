@@ -8,11 +8,14 @@ import java.util.Objects;
 /**
  * What one replica publishes in the directory: where other replicas reach it and the routes it holds
  * healthy, non-draining agents for. {@code gone} marks a replica that left on purpose (its entry is
- * deleted at once instead of expiring).
+ * deleted at once instead of expiring). {@code version} grows with every entry a replica writes (and
+ * across its restarts): a resync read that crosses a newer message on the channel must not roll the
+ * view back.
  *
  * @param routes claims as {@code host} or {@code host/prefix}, the form {@link RouteClaim#toString()} writes
  */
-public record ReplicaEntry(String id, String address, int port, List<String> routes, boolean draining, boolean gone) {
+public record ReplicaEntry(
+        String id, String address, int port, List<String> routes, boolean draining, boolean gone, long version) {
 
     public ReplicaEntry {
         Objects.requireNonNull(id, "id");
@@ -23,8 +26,8 @@ public record ReplicaEntry(String id, String address, int port, List<String> rou
         }
     }
 
-    static ReplicaEntry goneEntry(String id) {
-        return new ReplicaEntry(id, "", 0, List.of(), true, true);
+    static ReplicaEntry goneEntry(String id, long version) {
+        return new ReplicaEntry(id, "", 0, List.of(), true, true, version);
     }
 
     /** The claims, parsed; a claim that does not parse is skipped (an entry from a newer replica). */

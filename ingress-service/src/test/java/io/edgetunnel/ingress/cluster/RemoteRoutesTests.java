@@ -18,8 +18,10 @@ class RemoteRoutesTests {
 
     private final RemoteRoutes routes = new RemoteRoutes(GRACE);
 
+    private static long versions;
+
     private static ReplicaEntry entry(String id, int port, String... routes) {
-        return new ReplicaEntry(id, "10.0.0.1", port, List.of(routes), false, false);
+        return new ReplicaEntry(id, "10.0.0.1", port, List.of(routes), false, false, ++versions);
     }
 
     @Test
@@ -51,10 +53,10 @@ class RemoteRoutesTests {
     @Test
     void aDrainingOrDepartedReplicaHoldsNothingAndItsHostsAnswer503ForTheGrace() {
         routes.apply(entry("b", 8083, "app.example.com", "other.example.com"), 0);
-        routes.apply(new ReplicaEntry("b", "10.0.0.1", 8083, List.of("app.example.com"), true, false), 1);
+        routes.apply(new ReplicaEntry("b", "10.0.0.1", 8083, List.of("app.example.com"), true, false, ++versions), 1);
         assertThat(routes.match("app.example.com", "/")).isNull();
         assertThat(routes.recentlyVacated("app.example.com", "/", 2)).isTrue();
-        routes.apply(ReplicaEntry.goneEntry("b"), 3);
+        routes.apply(ReplicaEntry.goneEntry("b", ++versions), 3);
         assertThat(routes.replicaCount()).isZero();
         assertThat(routes.recentlyVacated("other.example.com", "/", 4)).isTrue();
         assertThat(routes.recentlyVacated("other.example.com", "/", 4 + GRACE + 1)).isFalse();
@@ -80,6 +82,17 @@ class RemoteRoutesTests {
         assertThat(after).isNotSameAs(before);
         assertThat(after.baseUri()).isEqualTo("http://10.0.0.1:9999");
         assertThat(routes.match("app.example.com", "/").tunnels()).hasSize(1);
+    }
+
+    @Test
+    void anOlderEntryNeverRollsTheViewBack() {
+        ReplicaEntry old = entry("b", 8083, "app.example.com");
+        ReplicaEntry newer = entry("b", 8083, "app.example.com", "new.example.com");
+        routes.apply(newer, 0);
+        routes.apply(old, 1);
+        assertThat(routes.match("new.example.com", "/")).isNotNull();
+        routes.apply(ReplicaEntry.goneEntry("b", old.version()), 2);
+        assertThat(routes.replicaCount()).as("a stale goodbye is ignored too").isEqualTo(1);
     }
 
     @Test
