@@ -53,7 +53,8 @@ public final class ProxyHandler implements WebHandler {
     private final IngressMetrics metrics;
     private final TrustedProxies trustedProxies;
     private final WebSocketBridge websockets;
-    private final ObjectProvider<ClusterForwarder> cluster;
+    /** Null for a single ingress. */
+    private final ClusterForwarder cluster;
 
     public ProxyHandler(AgentRegistry registry, ProxyProperties properties, IngressMetrics metrics,
             TrustedProxiesProperties trustedProxies, ObjectProvider<ClusterForwarder> cluster, OpenWebSockets open) {
@@ -62,7 +63,8 @@ public final class ProxyHandler implements WebHandler {
         this.metrics = metrics;
         this.trustedProxies = TrustedProxies.of(trustedProxies.trustedProxies());
         this.websockets = new WebSocketBridge(properties.websocket(), metrics, open);
-        this.cluster = cluster;
+        // looked up once: a bean lookup per request costs more than the routing it decides
+        this.cluster = cluster.getIfAvailable();
     }
 
     /** Per-request bookkeeping for the metrics. */
@@ -166,7 +168,7 @@ public final class ProxyHandler implements WebHandler {
         if (path == null || path.isEmpty()) {
             path = "/";
         }
-        ClusterForwarder forwarder = forwardedIn ? null : cluster.getIfAvailable();
+        ClusterForwarder forwarder = forwardedIn ? null : cluster;
         RouteEntry local = registry.match(host, path);
         RouteEntry remote = forwarder == null ? null : forwarder.match(host, path);
         if (local == null && remote == null) {
