@@ -33,6 +33,16 @@ class ForwardedHeadersTests {
     }
 
     @Test
+    void theClustersOwnHeadersNeverPassInEitherDirection() {
+        // a client cannot smuggle a hop signature in, an app cannot fake "no holder here" or "refused"
+        assertThat(forward(new Header("X-Edge-Cluster-Hop", "v1 a 1 n m"), new Header("Accept", "*/*")))
+                .noneMatch(h -> h.name().toLowerCase(java.util.Locale.ROOT).startsWith("x-edge-cluster"));
+        assertThat(ForwardedHeaders.forResponse(List.of(new Header("X-Edge-Cluster-Holder", "none"),
+                new Header("x-edge-cluster-refused", "signature"), new Header("Content-Type", "text/plain"))))
+                .containsExactly(new Header("Content-Type", "text/plain"));
+    }
+
+    @Test
     void teTrailersSurvives() {
         assertThat(forward(new Header("TE", "trailers, deflate;q=0.5"))).contains(new Header("TE", "trailers"));
     }
