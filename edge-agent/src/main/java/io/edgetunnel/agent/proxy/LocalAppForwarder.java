@@ -12,16 +12,11 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
-import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.util.concurrent.EventExecutor;
-import java.net.ConnectException;
 import java.net.URI;
-import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -31,8 +26,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.BooleanSupplier;
-import java.util.function.Supplier;
 import org.reactivestreams.Publisher;
 import org.springframework.beans.factory.DisposableBean;
 import reactor.core.publisher.Flux;
@@ -41,9 +34,7 @@ import reactor.core.publisher.SignalType;
 import reactor.core.scheduler.Scheduler;
 import reactor.netty.http.HttpProtocol;
 import reactor.netty.http.client.HttpClient;
-import reactor.netty.http.client.HttpClientRequest;
 import reactor.netty.http.client.HttpClientResponse;
-import reactor.netty.http.client.PrematureCloseException;
 import reactor.netty.resources.ConnectionProvider;
 import reactor.netty.resources.LoopResources;
 
@@ -196,16 +187,16 @@ public final class LocalAppForwarder implements DisposableBean {
         long bodyLimit = route.maxRequestBodyBytes();
         Publisher<ByteBuf> requestBody = request.body();
         if (requestBody != null && bodyLimit >= 0) {
-            long declared = declaredLength(request.headers());
+            long declared = LocalHeaders.declaredLength(request.headers());
             if (declared > bodyLimit) {
                 // nothing sent yet: the stream's reset cancels the body, whose buffers the tunnel releases
-                return Mono.error(tooLarge(route));
+                return Mono.error(LocalFailures.tooLarge(route));
             }
             AtomicLong total = new AtomicLong();
             requestBody = Flux.from(requestBody).<ByteBuf>handle((buf, sink) -> {
                 if (total.addAndGet(buf.readableBytes()) > bodyLimit) {
                     buf.release();
-                    sink.error(tooLarge(route));
+                    sink.error(LocalFailures.tooLarge(route));
                 } else {
                     sink.next(buf);
                 }
@@ -222,7 +213,7 @@ public final class LocalAppForwarder implements DisposableBean {
         Mono<Void> exchange = client.request(method)
                 .uri(url)
                 .send((req, out) -> {
-                    copyHeaders(request.headers(), req, body != null, route);
+                    LocalHeaders.copyRequestHeaders(request.headers(), req, body != null, route);
                     return body == null ? out : out.send(body);
                 })
                 .response((res, resBody) -> {
@@ -237,7 +228,7 @@ public final class LocalAppForwarder implements DisposableBean {
                                     .then(Mono.empty()));
                     return relay.relay(
                             res.status().code(),
-                            rewriteResponseHeaders(HopByHopHeaders.filter(res.responseHeaders()), route),
+                            LocalHeaders.rewriteResponseHeaders(HopByHopHeaders.filter(res.responseHeaders()), route),
                             isEmptyBody(method, res),
                             bodyThenTrailers,
                             trailers::get);
@@ -260,127 +251,9 @@ public final class LocalAppForwarder implements DisposableBean {
                 "no body bytes either way for " + idle.timeout() + " on route " + route.claim(), null));
 
         return Mono.firstWithSignal(exchange, headerTimer, idleTimer)
-                .onErrorMap(e -> !(e instanceof LocalExchangeException), e -> classify(e, headersReceived.get(), route))
+                .onErrorMap(e -> !(e instanceof LocalExchangeException), e -> LocalFailures.classify(e, headersReceived.get(), route))
                 .doOnError(e -> failure.set(((LocalExchangeException) e).resetCode()))
                 .doFinally(signal -> record(sample, route, status.get(), signal, failure.get()));
-    }
-
-    /**
-     * Time since a body byte last moved either way. One timer per exchange, re-armed for the remaining
-     * time when it fires early, instead of a reschedule per chunk.
-     */
-    static final class IdleWatch {
-        private final Duration timeout;
-        private volatile long lastActivityNanos = System.nanoTime();
-
-        IdleWatch(Duration timeout) {
-            this.timeout = timeout;
-        }
-
-        Duration timeout() {
-            return timeout;
-        }
-
-        void touch() {
-            lastActivityNanos = System.nanoTime();
-        }
-
-        /** Errors with {@code failure} once armed and idle for the timeout; never completes otherwise. */
-        Mono<Void> expiry(Scheduler timer, BooleanSupplier armed, Supplier<Throwable> failure) {
-            return after(timer, timeout, armed, failure);
-        }
-
-        private Mono<Void> after(Scheduler timer, Duration delay, BooleanSupplier armed, Supplier<Throwable> failure) {
-            return Mono.delay(delay, timer).then(Mono.defer(() -> {
-                long idleNanos = System.nanoTime() - lastActivityNanos;
-                if (!armed.getAsBoolean()) {
-                    return after(timer, timeout, armed, failure);
-                }
-                if (idleNanos >= timeout.toNanos()) {
-                    return Mono.error(failure.get());
-                }
-                return after(timer, timeout.minusNanos(idleNanos), armed, failure);
-            }));
-        }
-    }
-
-    /**
-     * The client's headers replace Reactor Netty's defaults (user-agent, accept), so the app sees what
-     * the client sent; body framing is then re-derived: the client's Content-Length, else chunked.
-     */
-    private static void copyHeaders(List<Header> headers, HttpClientRequest req, boolean hasBody, Route route) {
-        HttpHeaders out = req.requestHeaders();
-        String defaultHost = out.get(HttpHeaderNames.HOST);
-        out.clear();
-        for (Header header : headers) {
-            // the ingress already answered any 100-continue; the app must not wait for one
-            if (!HopByHopHeaders.isHopByHop(header.name()) && !"expect".equalsIgnoreCase(header.name())) {
-                out.add(header.name(), header.value());
-            } else if (isTeTrailers(header)) {
-                // the one hop-by-hop field to pass on: the client takes trailers (gRPC servers expect it)
-                out.set(HttpHeaderNames.TE, HttpHeaderValues.TRAILERS);
-            }
-        }
-        for (String name : route.removeRequestHeaders()) {
-            out.remove(name);
-        }
-        route.requestHeaders().forEach(out::set);
-        if (!route.hostRewrite().isEmpty()) {
-            out.set(HttpHeaderNames.HOST, route.hostRewrite());
-        }
-        if (!out.contains(HttpHeaderNames.HOST) && defaultHost != null) {
-            out.set(HttpHeaderNames.HOST, defaultHost);
-        }
-        if (hasBody && !out.contains(HttpHeaderNames.CONTENT_LENGTH)) {
-            out.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
-        }
-    }
-
-    /** The ingress forwards {@code TE} only as exactly {@code trailers}. */
-    private static boolean isTeTrailers(Header header) {
-        return "te".equalsIgnoreCase(header.name()) && "trailers".equalsIgnoreCase(header.value().trim());
-    }
-
-    private static List<Header> rewriteResponseHeaders(List<Header> headers, Route route) {
-        if (route.removeResponseHeaders().isEmpty() && route.responseHeaders().isEmpty()) {
-            return headers;
-        }
-        List<Header> out = new ArrayList<>(headers.size() + route.responseHeaders().size());
-        for (Header header : headers) {
-            if (!containsIgnoreCase(route.removeResponseHeaders(), header.name())
-                    && !containsIgnoreCase(route.responseHeaders().keySet(), header.name())) {
-                out.add(header);
-            }
-        }
-        route.responseHeaders().forEach((name, value) -> out.add(new Header(name, value)));
-        return out;
-    }
-
-    private static boolean containsIgnoreCase(Collection<String> names, String name) {
-        for (String candidate : names) {
-            if (candidate.equalsIgnoreCase(name)) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private static long declaredLength(List<Header> headers) {
-        for (Header header : headers) {
-            if (header.name().equalsIgnoreCase("content-length")) {
-                try {
-                    return Long.parseLong(header.value().trim());
-                } catch (NumberFormatException e) {
-                    return -1;
-                }
-            }
-        }
-        return -1;
-    }
-
-    private static LocalExchangeException tooLarge(Route route) {
-        return new LocalExchangeException(ResetCode.BODY_TOO_LARGE,
-                "request body over " + route.maxRequestBodyBytes() + " bytes for route " + route.claim(), null);
     }
 
     private static void releaseFully(ByteBuf buf) {
@@ -406,41 +279,6 @@ public final class LocalAppForwarder implements DisposableBean {
         }
         String suffix = target.startsWith("/") ? target : "/" + target;
         return base.getScheme() + "://" + base.getRawAuthority() + path + suffix;
-    }
-
-    static LocalExchangeException classify(Throwable error, boolean headersReceived, Route route) {
-        if (headersReceived) {
-            return new LocalExchangeException(
-                    ResetCode.UPSTREAM_ERROR,
-                    "local app " + route.localUrl() + " failed mid-response: " + describe(error),
-                    error);
-        }
-        if (isConnectFailure(error)) {
-            return new LocalExchangeException(
-                    ResetCode.UPSTREAM_CONNECT_FAILED,
-                    "cannot connect to local app " + route.localUrl() + ": " + describe(error),
-                    error);
-        }
-        String what = error instanceof PrematureCloseException
-                ? "closed the connection before responding"
-                : "failed before responding: " + describe(error);
-        return new LocalExchangeException(ResetCode.UPSTREAM_ERROR, "local app " + route.localUrl() + " " + what, error);
-    }
-
-    private static boolean isConnectFailure(Throwable error) {
-        for (Throwable t = error; t != null; t = t.getCause()) {
-            if (t instanceof ConnectException || t instanceof UnknownHostException) {
-                return true;
-            }
-            if (t.getCause() == t) {
-                break;
-            }
-        }
-        return false;
-    }
-
-    private static String describe(Throwable error) {
-        return error.getClass().getSimpleName() + (error.getMessage() == null ? "" : " " + error.getMessage());
     }
 
     private void record(Timer.Sample sample, Route route, int status, SignalType signal, ResetCode failure) {

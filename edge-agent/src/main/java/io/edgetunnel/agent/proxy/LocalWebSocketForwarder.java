@@ -104,7 +104,7 @@ public final class LocalWebSocketForwarder {
                                 null))));
         return Mono.firstWithSignal(exchange, handshakeTimer)
                 .onErrorMap(e -> !(e instanceof LocalExchangeException),
-                        e -> LocalAppForwarder.classify(e, answered.get(), route));
+                        e -> LocalFailures.classify(e, answered.get(), route));
     }
 
     private static void copyHeaders(List<Header> headers, HttpHeaders out, Route route) {
