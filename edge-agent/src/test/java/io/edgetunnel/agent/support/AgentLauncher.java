@@ -26,6 +26,21 @@ public final class AgentLauncher implements AutoCloseable {
         this.context = context;
     }
 
+    /**
+     * What every test agent needs: where to dial, its routes, the test token, its id, no ECS Anywhere
+     * self-check (no such host here) and a short drain; tests add or override the rest.
+     */
+    public static Map<String, String> testProperties(String ingressUri, String routes, String agentId) {
+        Map<String, String> properties = new java.util.HashMap<>();
+        properties.put("agent.ingress-uri", ingressUri);
+        properties.put("agent.routes", routes);
+        properties.put("agent.token", "t0ken-under-test");
+        properties.put("agent.id", agentId);
+        properties.put("agent.drain-timeout", "2s");
+        properties.put("agent.identity.mode", "off");
+        return properties;
+    }
+
     public static AgentLauncher start(Map<String, String> properties) {
         List<String> args = new ArrayList<>();
         args.add("--server.port=0");

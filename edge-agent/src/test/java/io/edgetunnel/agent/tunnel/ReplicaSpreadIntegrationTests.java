@@ -12,7 +12,6 @@ import io.edgetunnel.protocol.ResetCode;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -45,18 +44,12 @@ class ReplicaSpreadIntegrationTests {
     }
 
     private AgentLauncher agent(FakeIngress ingress, String routes, Map<String, String> extra) {
-        Map<String, String> properties = new HashMap<>();
-        properties.put("agent.ingress-uri", ingress.uri());
-        properties.put("agent.routes", routes);
-        properties.put("agent.token", "t0ken-under-test");
-        properties.put("agent.id", "spread-agent");
+        Map<String, String> properties = AgentLauncher.testProperties(ingress.uri(), routes, "spread-agent");
         properties.put("agent.tunnel-count", "2");
         // long enough that a cold first dial never times out into an extra tunnel on a loaded machine
         properties.put("agent.connect-timeout", "20s");
         properties.put("agent.reconnect.min-backoff", "50ms");
         properties.put("agent.reconnect.max-backoff", "200ms");
-        properties.put("agent.drain-timeout", "2s");
-        properties.put("agent.identity.mode", "off");
         properties.putAll(extra);
         return track(AgentLauncher.start(properties));
     }

@@ -67,18 +67,11 @@ class TunnelClientIntegrationTests {
     }
 
     private AgentLauncher agent(String ingressUri, String routes, Map<String, String> extra) {
-        Map<String, String> properties = new HashMap<>();
-        properties.put("agent.ingress-uri", ingressUri);
-        properties.put("agent.routes", routes);
-        properties.put("agent.token", "t0ken-under-test");
-        properties.put("agent.id", "agent-under-test");
+        Map<String, String> properties = AgentLauncher.testProperties(ingressUri, routes, "agent-under-test");
         properties.put("agent.connect-timeout", "5s");
         properties.put("agent.reconnect.min-backoff", "100ms");
         properties.put("agent.reconnect.max-backoff", "400ms");
         properties.put("agent.local.response-timeout", "3s");
-        properties.put("agent.drain-timeout", "2s");
-        // no ECS Anywhere host here: the identity self-check is for real deployments
-        properties.put("agent.identity.mode", "off");
         properties.putAll(extra);
         return track(AgentLauncher.start(properties));
     }
