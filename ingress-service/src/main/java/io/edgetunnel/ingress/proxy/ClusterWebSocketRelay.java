@@ -109,20 +109,14 @@ final class ClusterWebSocketRelay {
                 response.getHeaders().add(header.getKey(), header.getValue());
             }
         }
-        WebsocketServerSpec.Builder spec = WebsocketServerSpec.builder()
-                .handlePing(true)
-                .maxFramePayloadLength((int) settings.maxFrameBytes().toBytes())
-                .compress(settings.compress());
-        if (selected != null && !selected.isEmpty()) {
-            spec.protocols(selected);
-        }
+        WebsocketServerSpec spec = WebSocketBridge.publicSpec(settings, selected);
         // sendWebsocket completes with the handshake; the socket lives until both directions are done,
         // and so must this hop's connection to the other replica (ending this Mono closes it)
         Sinks.Empty<Void> done = Sinks.empty();
         Mono<Void> handshake = response.setComplete().then(Mono.defer(() -> netty.sendWebsocket(
                 (fromClient, toClient) -> open.track(toClient, splice(fromClient, toClient, fromPeer, toPeer))
                         .doFinally(signal -> done.tryEmitEmpty()),
-                spec.build())));
+                spec)));
         return WebSocketBridge.onOwnLoop(handshake, netty)
                 .doOnError(error -> done.tryEmitEmpty())
                 .then(done.asMono());

@@ -94,14 +94,7 @@ final class WebSocketBridge {
                 out.add(header.name(), header.value());
             }
         }
-        WebsocketServerSpec.Builder builder = WebsocketServerSpec.builder()
-                .handlePing(true)
-                .maxFramePayloadLength((int) settings.maxFrameBytes().toBytes())
-                .compress(settings.compress());
-        if (selected != null) {
-            builder.protocols(selected);
-        }
-        WebsocketServerSpec spec = builder.build();
+        WebsocketServerSpec spec = publicSpec(settings, selected);
         Session session = new Session(stream, access);
         // commit first so WebFlux's before-commit actions (X-Request-Id) land in the 101's headers
         Mono<Void> handshake = res.setComplete().then(Mono.defer(() -> netty.sendWebsocket(session::run, spec)));
@@ -111,6 +104,18 @@ final class WebSocketBridge {
                     return Mono.error(error);
                 })
                 .then(session.done.asMono());
+    }
+
+    /** The client side of a public WebSocket: our limits, compression if offered, the app's subprotocol. */
+    static WebsocketServerSpec publicSpec(ProxyProperties.Websocket settings, String selectedProtocol) {
+        WebsocketServerSpec.Builder builder = WebsocketServerSpec.builder()
+                .handlePing(true)
+                .maxFramePayloadLength((int) settings.maxFrameBytes().toBytes())
+                .compress(settings.compress());
+        if (selectedProtocol != null && !selectedProtocol.isEmpty()) {
+            builder.protocols(selectedProtocol);
+        }
+        return builder.build();
     }
 
     /**
