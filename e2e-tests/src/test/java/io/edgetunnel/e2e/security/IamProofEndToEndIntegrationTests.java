@@ -57,6 +57,8 @@ class IamProofEndToEndIntegrationTests {
     private static HttpServer sts;
     private static final AtomicInteger verified = new AtomicInteger();
     private static final AtomicInteger refused = new AtomicInteger();
+    /** Signed header names of the last request STS verified. */
+    private static volatile String lastSignedHeaders = "";
     private static UpstreamApp upstream;
     private IngressNode ingress;
     private AgentNode agent;
@@ -100,6 +102,7 @@ class IamProofEndToEndIntegrationTests {
                 "ingress.auth.mode=iam",
                 "ingress.iam.server-id=" + SERVER_ID,
                 "ingress.iam.sts-url=" + stsUrl(),
+                "ingress.iam.allowed-accounts=111122223333",
                 "ingress.policy.rules[0].identity=arn:aws:iam::111122223333:role/edge-agent-*",
                 "ingress.policy.rules[0].hosts[0]=iam.e2e.test");
     }
@@ -122,6 +125,8 @@ class IamProofEndToEndIntegrationTests {
         assertThat(reply.status()).isEqualTo(200);
         assertThat(reply.body()).isEqualTo("iam-app");
         assertThat(verified.get()).isPositive();
+        // the proof the ingress sent on was bound to the tunnel connection by its handshake nonce
+        assertThat(lastSignedHeaders).contains("x-edge-tunnel-nonce").contains("x-edge-tunnel-server-id");
 
         String listing = management(ingress, "/actuator/tunnels");
         assertThat(listing).contains("\"identity\":\"arn:aws:iam::111122223333:role/" + ROLE + "\"")
@@ -176,6 +181,9 @@ class IamProofEndToEndIntegrationTests {
                                 .putProperty(HttpSigner.SIGNING_CLOCK, at))
                         .request().firstMatchingHeader("Authorization").orElse("");
                 ok = expected.equals(authorization) && "Action=GetCallerIdentity&Version=2011-06-15".equals(body);
+                if (ok) {
+                    lastSignedHeaders = m.group(4);
+                }
             }
         }
         (ok ? verified : refused).incrementAndGet();

@@ -35,8 +35,14 @@ public final class AgentTunnelCredentials implements TunnelCredentials {
 
     @Override
     public Mono<Credentials> next() {
+        return next("");
+    }
+
+    /** The proof signs {@code nonce}, binding it to the connection the ingress issued it on. */
+    @Override
+    public Mono<Credentials> next(String nonce) {
         Mono<Boolean> reread = rereadToken.compareAndSet(true, false) ? tokens.refresh() : Mono.just(false);
-        Mono<String> proof = signer.map(s -> s.sign().onErrorMap(e -> new IllegalStateException(
+        Mono<String> proof = signer.map(s -> s.sign(nonce).onErrorMap(e -> new IllegalStateException(
                         "identity proof could not be signed: " + e.getClass().getSimpleName()
                                 + " (expected: task role credentials from the ECS agent)", null)))
                 .orElseGet(() -> Mono.just(""));

@@ -1,5 +1,6 @@
 package io.edgetunnel.agent.identity;
 
+import io.edgetunnel.protocol.ConnectionNonce;
 import java.net.URI;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -73,17 +74,37 @@ public final class CallerIdentityProofSigner {
 
     /** A fresh proof; credentials may be fetched (container credentials endpoint), so off the event loop. */
     public Mono<String> sign() {
-        return Mono.fromCallable(this::signNow).subscribeOn(Schedulers.boundedElastic());
+        return sign("");
+    }
+
+    /**
+     * A fresh proof bound to the connection whose handshake carried {@code nonce} (signed as {@value
+     * ConnectionNonce#HEADER}); {@code ""} signs none, for an ingress that does not issue nonces.
+     */
+    public Mono<String> sign(String nonce) {
+        return Mono.fromCallable(() -> signNow(nonce)).subscribeOn(Schedulers.boundedElastic());
     }
 
     /** Blocking variant of {@link #sign()}. */
     public String signNow() {
-        SdkHttpRequest unsigned = SdkHttpRequest.builder()
+        return signNow("");
+    }
+
+    /** Blocking variant of {@link #sign(String)}. */
+    public String signNow(String nonce) {
+        SdkHttpRequest.Builder builder = SdkHttpRequest.builder()
                 .method(SdkHttpMethod.POST)
                 .uri(stsUrl)
                 .putHeader("Content-Type", CONTENT_TYPE)
-                .putHeader(SERVER_ID_HEADER, serverId)
-                .build();
+                .putHeader(SERVER_ID_HEADER, serverId);
+        if (nonce != null && !nonce.isEmpty()) {
+            if (!ConnectionNonce.wellFormed(nonce)) {
+                // never sign what a hostile endpoint chose to smuggle into a header
+                throw new IllegalArgumentException("connection nonce: not a nonce (expected: 22-64 URL-safe base64 characters)");
+            }
+            builder.putHeader(ConnectionNonce.HEADER, nonce);
+        }
+        SdkHttpRequest unsigned = builder.build();
         SignedRequest signed = AwsV4HttpSigner.create().sign(r -> r.identity(credentials.resolveCredentials())
                 .request(unsigned)
                 .payload(ContentStreamProvider.fromUtf8String(BODY))

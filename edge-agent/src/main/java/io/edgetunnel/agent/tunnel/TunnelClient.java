@@ -119,7 +119,7 @@ public final class TunnelClient {
     /** A session for one connection attempt of {@code slot}; not yet connected. */
     TunnelSession newSession(String name, TunnelSession.Listener slot) {
         return new TunnelSession(
-                name, hello(), codec, routes, health, forwarder, metrics, slot, properties.newWindowGrowth());
+                name, this::hello, codec, routes, health, forwarder, metrics, slot, properties.newWindowGrowth());
     }
 
     /** Dials the ingress and runs {@code session} on the connection until it ends. */
@@ -134,9 +134,9 @@ public final class TunnelClient {
                 .then();
     }
 
-    /** A hello with fresh credentials, built when a connection is up. */
-    private Mono<Frame.Hello> hello() {
-        return credentials.next().map(c -> {
+    /** A hello with fresh credentials, built when a connection is up and its nonce known. */
+    private Mono<Frame.Hello> hello(String nonce) {
+        return credentials.next(nonce).map(c -> {
             Map<String, String> attributes = new LinkedHashMap<>(c.attributes());
             attributes.put("agent.version", agentVersion());
             return new Frame.Hello(

@@ -18,6 +18,14 @@ public interface TunnelCredentials {
 
     Mono<Credentials> next();
 
+    /**
+     * Credentials for a connection whose handshake carried {@code nonce} ({@code ""} if the ingress
+     * sent none); an identity proof signs it. By default the nonce is not used.
+     */
+    default Mono<Credentials> next(String nonce) {
+        return next();
+    }
+
     /** The ingress rejected a hello built from these credentials (e.g. to re-read a rotated token). */
     default void rejected(RejectReason reason) {}
 

@@ -3,6 +3,7 @@ package io.edgetunnel.agent.tunnel;
 import io.edgetunnel.agent.config.Route;
 import io.edgetunnel.agent.proxy.LocalAppForwarder;
 import io.edgetunnel.protocol.CloseCode;
+import io.edgetunnel.protocol.ConnectionNonce;
 import io.edgetunnel.protocol.Frame;
 import io.edgetunnel.protocol.FrameCodec;
 import io.edgetunnel.protocol.ProtocolException;
@@ -21,6 +22,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.Disposable;
@@ -71,7 +73,8 @@ final class TunnelSession {
     }
 
     private final String name;
-    private final Mono<Frame.Hello> hello;
+    /** The hello for a connection, given the nonce the ingress sent in the handshake ("" if none). */
+    private final Function<String, Mono<Frame.Hello>> hello;
     private final FrameCodec codec;
     private final Map<String, Route> routes;
     private final RouteHealthSource health;
@@ -109,7 +112,7 @@ final class TunnelSession {
 
     TunnelSession(
             String name,
-            Mono<Frame.Hello> hello,
+            Function<String, Mono<Frame.Hello>> hello,
             FrameCodec codec,
             Map<String, Route> routes,
             RouteHealthSource health,
@@ -139,7 +142,8 @@ final class TunnelSession {
                 codec, out.alloc(), MAX_QUEUED_BYTES, overflow -> close(overflow.closeCode(), overflow.getMessage()));
         frames = queue;
         // the hello goes ahead of the queue: OutboundFrames drops frames sent before it is subscribed
-        Mono<ByteBuf> helloBytes = hello.map(h -> {
+        String nonce = in.headers().get(ConnectionNonce.HEADER, "");
+        Mono<ByteBuf> helloBytes = hello.apply(nonce).map(h -> {
                     claimedRoutes = h.routes().size();
                     return codec.encode(h, out.alloc());
                 })

@@ -56,4 +56,30 @@ class CallerIdentityProofSignerTests {
                         " ", CLOCK))
                 .hasMessageContaining("serverId: empty");
     }
+
+    @Test
+    void signsTheConnectionNonceAndRefusesAnythingElseInItsPlace() {
+        CallerIdentityProofSigner signer = new CallerIdentityProofSigner(AwsStubs.sessionCredentials(),
+                CallerIdentityProofSigner.regionalStsUrl("eu-west-1"), "eu-west-1", "ingress.example.com", CLOCK);
+        String nonce = io.edgetunnel.protocol.ConnectionNonce.next();
+        JsonNode proof = JsonMapper.builder().build().readTree(signer.signNow(nonce));
+        String signedNonce = null;
+        String authorization = "";
+        for (JsonNode header : proof.get("headers")) {
+            if (header.get(0).asString().equalsIgnoreCase("x-edge-tunnel-nonce")) {
+                signedNonce = header.get(1).asString();
+            }
+            if (header.get(0).asString().equalsIgnoreCase("authorization")) {
+                authorization = header.get(1).asString();
+            }
+        }
+        assertThat(signedNonce).isEqualTo(nonce);
+        assertThat(authorization).contains("x-edge-tunnel-nonce");
+        // a hostile endpoint's "nonce" (a header injection, a huge value) is never signed
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> signer.signNow("abc\r\nX-Evil: 1"))
+                .hasMessageContaining("connection nonce: not a nonce");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> signer.signNow("a".repeat(500)))
+                .hasMessageContaining("connection nonce: not a nonce");
+        assertThat(signer.signNow("")).doesNotContain("x-edge-tunnel-nonce").doesNotContain("X-Edge-Tunnel-Nonce");
+    }
 }

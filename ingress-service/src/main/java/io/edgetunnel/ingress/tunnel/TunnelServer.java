@@ -6,10 +6,13 @@ import io.edgetunnel.ingress.metrics.IngressMetrics;
 import io.edgetunnel.ingress.registry.AgentRegistry;
 import io.edgetunnel.ingress.security.AgentAuthenticator;
 import io.edgetunnel.protocol.CloseCode;
+import io.edgetunnel.protocol.ConnectionNonce;
 import io.edgetunnel.protocol.FrameCodec;
 import io.edgetunnel.protocol.ProtocolLimits;
-import io.netty.buffer.ByteBufAllocator;
 import io.edgetunnel.protocol.websocket.TunnelFrameEncoder;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -106,6 +109,7 @@ public final class TunnelServer implements SmartLifecycle, ApplicationListener<C
 
     @Override
     public void start() {
+        ConnectionNonce.warmUp();
         int limit = properties.maxFrameBytes() + WEBSOCKET_SLACK_BYTES;
         HttpServer http = HttpServer.create();
         // the same event loops as the public server, so both live and die with this context's resources
@@ -114,17 +118,24 @@ public final class TunnelServer implements SmartLifecycle, ApplicationListener<C
             http = http.runOn(factory.getLoopResources());
         }
         DisposableServer bound = http.port(properties.port())
-                .route(routes -> routes.ws(
-                        properties.path(),
-                        this::handle,
-                        WebsocketServerSpec.builder().maxFramePayloadLength(limit).build()))
+                .route(routes -> routes.get(properties.path(), (request, response) -> {
+                    if (!request.requestHeaders().containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true)) {
+                        return response.sendNotFound();
+                    }
+                    // a fresh nonce per connection, sent in the handshake: the agent's identity proof
+                    // signs it, so a proof is good for this connection only
+                    String nonce = ConnectionNonce.next();
+                    return response.header(ConnectionNonce.HEADER, nonce).sendWebsocket(
+                            (in, out) -> handle(in, out, nonce),
+                            WebsocketServerSpec.builder().maxFramePayloadLength(limit).build());
+                }))
                 .bindNow();
         server.set(bound);
         shuttingDown = false;
         log.info("Tunnel endpoint listening on port {} at {}", bound.port(), properties.path());
     }
 
-    private Publisher<Void> handle(WebsocketInbound in, WebsocketOutbound out) {
+    private Publisher<Void> handle(WebsocketInbound in, WebsocketOutbound out, String nonce) {
         AtomicReference<Connection> connection = new AtomicReference<>();
         in.withConnection(c -> {
             connection.set(c);
@@ -135,7 +146,7 @@ public final class TunnelServer implements SmartLifecycle, ApplicationListener<C
         // the client as the ALB saw it; the authenticator trusts it only from a trusted proxy
         String forwardedFor = in.headers().get("X-Forwarded-For");
         TunnelSession session = new TunnelSession(
-                remote, forwardedFor, properties, codec, alloc, registry, authenticator, metrics, replica,
+                remote, forwardedFor, nonce, properties, codec, alloc, registry, authenticator, metrics, replica,
                 () -> shuttingDown,
                 () -> {
                     Connection c = connection.get();

@@ -64,6 +64,8 @@ public final class TunnelSession implements Tunnel {
     private final Instant connectedSince = Instant.now();
     private final String remoteAddress;
     private final String forwardedFor;
+    /** Sent in this connection's handshake; the hello's identity proof must sign it. */
+    private final String nonce;
     private final TunnelProperties properties;
     private final FrameCodec codec;
     private final AgentRegistry registry;
@@ -109,6 +111,7 @@ public final class TunnelSession implements Tunnel {
     TunnelSession(
             String remoteAddress,
             String forwardedFor,
+            String nonce,
             TunnelProperties properties,
             FrameCodec codec,
             ByteBufAllocator alloc,
@@ -123,6 +126,7 @@ public final class TunnelSession implements Tunnel {
         this.eventLoop = eventLoop;
         this.windowGrowth = properties.newWindowGrowth();
         this.forwardedFor = forwardedFor;
+        this.nonce = nonce;
         this.properties = properties;
         this.codec = codec;
         this.registry = registry;
@@ -340,7 +344,7 @@ public final class TunnelSession implements Tunnel {
             reject(RejectReason.SHUTTING_DOWN, "ingress is shutting down");
             return;
         }
-        authenticator.authenticate(hello, new HelloSource(remoteAddress, forwardedFor))
+        authenticator.authenticate(hello, new HelloSource(remoteAddress, forwardedFor, nonce))
                 .onErrorResume(e -> {
                     log.error("Tunnel {}: authentication of agent '{}' failed", sessionId, hello.agentId(), e);
                     return Mono.just(new AuthResult.Rejected(RejectReason.IDENTITY_UNVERIFIED,

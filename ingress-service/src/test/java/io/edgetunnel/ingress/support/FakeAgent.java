@@ -56,8 +56,14 @@ public final class FakeAgent implements AutoCloseable {
     private volatile boolean answerPings = true;
     private volatile io.netty.channel.Channel channel;
     private Disposable connection;
+    private volatile String nonce = "";
 
     private FakeAgent() {}
+
+    /** The connection nonce the ingress sent in the handshake ("" if none): what a proof must sign. */
+    public String nonce() {
+        return nonce;
+    }
 
     /** Connects without sending anything. */
     public static FakeAgent connect(int port, String path) {
@@ -94,6 +100,7 @@ public final class FakeAgent implements AutoCloseable {
     }
 
     private Mono<Void> handle(WebsocketInbound in, WebsocketOutbound out) {
+        nonce = in.headers().get(io.edgetunnel.protocol.ConnectionNonce.HEADER, "");
         in.receiveCloseStatus().subscribe(status -> closeStatus.complete(status.code()));
         in.withConnection(c -> channel = c.channel());
         connected.complete(null);

@@ -1,5 +1,6 @@
 package io.edgetunnel.ingress.security.iam;
 
+import io.edgetunnel.protocol.ConnectionNonce;
 import io.edgetunnel.protocol.RejectReason;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -58,10 +59,11 @@ import reactor.core.scheduler.Schedulers;
 public final class CallerIdentityVerifier {
 
     public static final String SERVER_ID_HEADER = "x-edge-tunnel-server-id";
+    public static final String NONCE_HEADER = ConnectionNonce.HEADER.toLowerCase(Locale.ROOT);
     public static final String BODY = "Action=GetCallerIdentity&Version=2011-06-15";
     static final String STS_NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/";
     static final Set<String> ALLOWED_HEADERS = Set.of("authorization", "content-type", "host", "x-amz-date",
-            "x-amz-security-token", "x-amz-content-sha256", SERVER_ID_HEADER);
+            "x-amz-security-token", "x-amz-content-sha256", SERVER_ID_HEADER, NONCE_HEADER);
     static final Set<String> REQUIRED_SIGNED = Set.of("host", "x-amz-date", SERVER_ID_HEADER);
     private static final Pattern AUTHORIZATION = Pattern.compile("AWS4-HMAC-SHA256 Credential=([A-Za-z0-9]{16,128})/"
             + "(\\d{8})/([a-z0-9-]{1,32})/sts/aws4_request, ?SignedHeaders=([a-z0-9;-]{1,512}), ?Signature=([0-9a-f]{64})");
@@ -74,6 +76,7 @@ public final class CallerIdentityVerifier {
     private final Duration timeout;
     private final Set<String> allowedAccounts;
     private final Set<String> allowedRoleArns;
+    private final boolean requireNonce;
     private final Clock clock;
     private final HttpClient http;
     private final Optional<EcsTaskVerifier> ecs;
@@ -94,6 +97,7 @@ public final class CallerIdentityVerifier {
         this.timeout = properties.timeout();
         this.allowedAccounts = Set.copyOf(properties.allowedAccounts());
         this.allowedRoleArns = Set.copyOf(properties.allowedRoleArns());
+        this.requireNonce = properties.requireNonce();
         this.clock = Objects.requireNonNull(clock, "clock");
         this.ecs = Objects.requireNonNull(ecs, "ecs");
         this.http = HttpClient.newBuilder()
@@ -118,9 +122,22 @@ public final class CallerIdentityVerifier {
      * @return the caller; errors with {@link IdentityRejection} when anything does not hold
      */
     public Mono<IamIdentity> verify(String encodedProof) {
+        return verify(encodedProof, "");
+    }
+
+    /**
+     * As {@link #verify(String)} for a proof that arrived on a connection whose handshake carried
+     * {@code nonce}: the proof must sign exactly that nonce ({@code ingress.iam.require-nonce}).
+     */
+    public Mono<IamIdentity> verify(String encodedProof, String nonce) {
         return Mono.fromCallable(() -> {
-                    CheckedProof proof = check(encodedProof);
+                    CheckedProof proof = check(encodedProof, nonce);
                     IamIdentity identity = send(proof);
+                    if (allowedAccounts.isEmpty() && allowedRoleArns.isEmpty()) {
+                        // an empty allow-list must not mean "any AWS account in the world"
+                        throw reject("no account or role is allowed (expected: ingress.iam.allowed-accounts or "
+                                + "ingress.iam.allowed-role-arns; an empty list refuses every caller)");
+                    }
                     if (!allowedAccounts.isEmpty() && !allowedAccounts.contains(identity.account())) {
                         throw reject("account " + identity.account() + " is not allowed "
                                 + "(expected: one of ingress.iam.allowed-accounts)");
@@ -137,8 +154,13 @@ public final class CallerIdentityVerifier {
     /** The request to send, after every local rule held. */
     record CheckedProof(List<Map.Entry<String, String>> headers, String accessKeyId) {}
 
-    /** Every rule that needs no network; throws {@link IdentityRejection} on the first that fails. */
+    /** As {@link #check(String, String)} on a connection without a nonce. */
     CheckedProof check(String encodedProof) {
+        return check(encodedProof, "");
+    }
+
+    /** Every rule that needs no network; throws {@link IdentityRejection} on the first that fails. */
+    CheckedProof check(String encodedProof, String nonce) {
         if (encodedProof == null || encodedProof.isEmpty()) {
             throw reject("no identity proof (expected: a signed sts:GetCallerIdentity request; "
                     + "enable agent.identity.proof on the agent)");
@@ -195,6 +217,7 @@ public final class CallerIdentityVerifier {
             throw reject("server id: " + clip(headers.get(SERVER_ID_HEADER)) + " (expected: " + serverId
                     + ", this ingress's ingress.iam.server-id)");
         }
+        checkNonce(headers.get(NONCE_HEADER), nonce == null ? "" : nonce);
         if (!stsUrl.getRawAuthority().equalsIgnoreCase(headers.get("host"))) {
             throw reject("Host: " + clip(headers.get("host")) + " (expected: " + stsUrl.getRawAuthority() + ")");
         }
@@ -213,6 +236,26 @@ public final class CallerIdentityVerifier {
                     + maxSkew.toSeconds() + "s; a replayed or stale proof, or a wrong clock)");
         }
         return new CheckedProof(proof.headers(), auth.group(1));
+    }
+
+    /**
+     * The signed nonce must be this connection's (compared in constant time). Unsigned headers were
+     * refused already, so a present nonce header is a signed one.
+     */
+    private void checkNonce(String signedNonce, String connectionNonce) {
+        if (signedNonce == null) {
+            if (requireNonce) {
+                throw reject("no connection nonce signed (expected: the " + ConnectionNonce.HEADER + " of this "
+                        + "connection's handshake among the signed headers; an agent older than this ingress?)");
+            }
+            return;
+        }
+        if (connectionNonce.isEmpty() || !java.security.MessageDigest.isEqual(
+                signedNonce.getBytes(java.nio.charset.StandardCharsets.US_ASCII),
+                connectionNonce.getBytes(java.nio.charset.StandardCharsets.US_ASCII))) {
+            throw reject("signed nonce is not this connection's (expected: the " + ConnectionNonce.HEADER
+                    + " of this handshake; a proof replayed from another connection)");
+        }
     }
 
     /** Sends the checked request to the configured STS URL and reads the caller. Blocking. */

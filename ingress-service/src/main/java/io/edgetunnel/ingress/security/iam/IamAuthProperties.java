@@ -18,7 +18,11 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param maxSkew how far a proof's {@code X-Amz-Date} may be from this clock
  * @param timeout for the call to STS
  * @param allowedAccounts when non-empty, only callers in these accounts are accepted
- * @param allowedRoleArns when non-empty, only these roles are accepted (before host policy)
+ * @param allowedRoleArns when non-empty, only these roles are accepted (before host policy); with
+ *     both lists empty every caller is refused
+ * @param requireNonce proofs must sign the nonce of the connection they arrive on ({@code
+ *     X-Edge-Tunnel-Nonce}), so a captured proof cannot be replayed; off only for agents older than
+ *     the nonce
  */
 @ConfigurationProperties("ingress.iam")
 public record IamAuthProperties(
@@ -27,7 +31,8 @@ public record IamAuthProperties(
         @DefaultValue("5m") Duration maxSkew,
         @DefaultValue("5s") Duration timeout,
         @DefaultValue List<String> allowedAccounts,
-        @DefaultValue List<String> allowedRoleArns) {
+        @DefaultValue List<String> allowedRoleArns,
+        @DefaultValue("true") boolean requireNonce) {
 
     public IamAuthProperties {
         serverId = serverId == null ? "" : serverId.trim();

@@ -32,6 +32,8 @@ public final class ProofFixture {
     String region = "eu-west-1";
     String secretKey = FakeSts.SECRET_KEY;
     boolean signServerId = true;
+    /** The connection nonce to sign; null signs none. */
+    public String nonce;
     /** Applied to the signed header list before encoding. */
     UnaryOperator<List<Map.Entry<String, String>>> afterSigning = UnaryOperator.identity();
 
@@ -46,6 +48,9 @@ public final class ProofFixture {
                 .putHeader("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8");
         if (signServerId) {
             unsigned.putHeader("X-Edge-Tunnel-Server-ID", serverId);
+        }
+        if (nonce != null) {
+            unsigned.putHeader("X-Edge-Tunnel-Nonce", nonce);
         }
         SdkHttpRequest signed = AwsV4HttpSigner.create().sign(r -> r
                         .identity(AwsSessionCredentials.create(FakeSts.ACCESS_KEY, secretKey, FakeSts.SESSION_TOKEN))

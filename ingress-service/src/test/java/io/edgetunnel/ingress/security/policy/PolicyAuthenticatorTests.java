@@ -184,7 +184,7 @@ class PolicyAuthenticatorTests {
     @Test
     void iamModeWithoutAProofIsIdentityUnverified() {
         CallerIdentityVerifier iam = new CallerIdentityVerifier(new IamAuthProperties("ingress.example.com", null, null,
-                null, List.of(), List.of()), URI.create("https://sts.eu-west-1.amazonaws.com/"), Clock.systemUTC(), Optional.empty());
+                null, List.of(), List.of(), true), URI.create("https://sts.eu-west-1.amazonaws.com/"), Clock.systemUTC(), Optional.empty());
         PolicyAuthenticator iamOnly = new PolicyAuthenticator(AuthMode.IAM, null, iam, HostPolicy.allowAll(), LIMITS,
                 new FailedHelloLimiter(LIMITS.failedHellos(), Clock.systemUTC()), p -> 0);
         rejected(iamOnly.authenticate(hello("token-a", "a.example.com"), new HelloSource("10.0.0.6:1", null)).block(),

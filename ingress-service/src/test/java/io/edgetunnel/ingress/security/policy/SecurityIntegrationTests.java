@@ -113,8 +113,22 @@ class SecurityIntegrationTests {
     }
 
     private Frame hello(String agentId, String token, String proof, String... hosts) {
+        return hello(agentId, token, agent -> proof, hosts);
+    }
+
+    /** A hello whose proof signs the nonce of the connection it is sent on, as the agent's does. */
+    private Frame hello(String agentId, String token, ProofFixture proof, String... hosts) {
+        return hello(agentId, token, agent -> {
+            proof.nonce = agent.nonce();
+            return proof.encode();
+        }, hosts);
+    }
+
+    private Frame hello(String agentId, String token, java.util.function.Function<FakeAgent, String> proofFor,
+            String... hosts) {
         FakeAgent agent = FakeAgent.connect(context.getBean(TunnelServer.class).port(), "/tunnel");
         agents.add(agent);
+        String proof = proofFor.apply(agent);
         List<RouteClaim> routes = Arrays.stream(hosts).map(RouteClaim::host).toList();
         agent.send(new Frame.Hello(ProtocolVersion.MIN, ProtocolVersion.MAX, agentId, token, proof, routes,
                 Map.of("identity.verified", "false", "identity.mode", "warn")));
@@ -221,26 +235,38 @@ class SecurityIntegrationTests {
     void iamProofIsVerifiedWithTheConfiguredStsAndNeverAnAgentChosenUrl(CapturedOutput output) throws Exception {
         FakeSts.install(sts, FakeSts.CALLER_ARN);
         URI stsUrl = URI.create(sts.baseUrl() + "/");
-        start("--ingress.auth.mode=iam", "--ingress.iam.server-id=ingress.test", "--ingress.iam.sts-url=" + stsUrl);
+        start("--ingress.auth.mode=iam", "--ingress.iam.server-id=ingress.test", "--ingress.iam.sts-url=" + stsUrl,
+                "--ingress.iam.allowed-accounts=" + FakeSts.ACCOUNT);
 
         ProofFixture proof = new ProofFixture(stsUrl);
         proof.serverId = "ingress.test";
-        assertThat(hello("iam-agent", "", proof.encode(), "iam.example.com")).isInstanceOf(Frame.Accept.class);
+        assertThat(hello("iam-agent", "", proof, "iam.example.com")).isInstanceOf(Frame.Accept.class);
         TunnelsEndpoint.TunnelView view = listed("iam-agent");
         assertThat(view.identity()).isEqualTo(FakeSts.ROLE_ARN);
         assertThat(view.verifiedBy()).isEqualTo("iam");
 
         // the role may not claim a host policy gives a token identity
-        rejected(hello("iam-agent-2", "", proof.encode(), "a.example.com"), RejectReason.HOST_NOT_ALLOWED);
+        rejected(hello("iam-agent-2", "", proof, "a.example.com"), RejectReason.HOST_NOT_ALLOWED);
 
         // a proof naming another URL is refused without dialling it; no proof at all likewise
         ProofFixture foreign = new ProofFixture(URI.create(agentChosen.baseUrl() + "/"));
         foreign.serverId = "ingress.test";
         double unverified = rejections(RejectReason.IDENTITY_UNVERIFIED);
-        rejected(hello("iam-agent-3", "", foreign.encode(), "iam.example.com"), RejectReason.IDENTITY_UNVERIFIED);
+        rejected(hello("iam-agent-3", "", foreign, "iam.example.com"), RejectReason.IDENTITY_UNVERIFIED);
         rejected(hello("iam-agent-4", "", "", "iam.example.com"), RejectReason.IDENTITY_UNVERIFIED);
         assertThat(rejections(RejectReason.IDENTITY_UNVERIFIED)).isEqualTo(unverified + 2);
         agentChosen.verify(0, anyRequestedFor(anyUrl()));
+
+        // a proof captured from one connection, replayed on another within the clock window: refused
+        // before STS is asked, because it signs the first connection's nonce
+        ProofFixture captured = new ProofFixture(stsUrl);
+        captured.serverId = "ingress.test";
+        captured.nonce = io.edgetunnel.protocol.ConnectionNonce.next();
+        int stsCalls = sts.getAllServeEvents().size();
+        Frame replayed = hello("iam-agent-5", "", captured.encode(), "iam.example.com");
+        rejected(replayed, RejectReason.IDENTITY_UNVERIFIED);
+        assertThat(((Frame.Reject) replayed).message()).contains("signed nonce is not this connection's");
+        assertThat(sts.getAllServeEvents()).hasSize(stsCalls);
 
         String listing = management("/actuator/tunnels");
         String metrics = management("/actuator/prometheus");
@@ -259,21 +285,21 @@ class SecurityIntegrationTests {
         URI stsUrl = URI.create(sts.baseUrl() + "/");
         start("--ingress.auth.mode=token-and-iam", "--ingress.auth.token=" + TOKEN_A, "--ingress.auth.token-name=team-a",
                 "--ingress.iam.server-id=ingress.test", "--ingress.iam.sts-url=" + stsUrl,
-                "--ingress.policy.failed-hellos.free-failures=100");
+                "--ingress.iam.allowed-accounts=" + FakeSts.ACCOUNT, "--ingress.policy.failed-hellos.free-failures=100");
         ProofFixture proof = new ProofFixture(stsUrl);
         proof.serverId = "ingress.test";
 
-        assertThat(hello("both", TOKEN_A, proof.encode(), "iam.example.com")).isInstanceOf(Frame.Accept.class);
+        assertThat(hello("both", TOKEN_A, proof, "iam.example.com")).isInstanceOf(Frame.Accept.class);
         TunnelsEndpoint.TunnelView view = listed("both");
         assertThat(view.identity()).isEqualTo(FakeSts.ROLE_ARN);
         assertThat(view.verifiedBy()).isEqualTo("token-and-iam");
 
-        rejected(hello("proof-only", "", proof.encode(), "iam.example.com"), RejectReason.BAD_CREDENTIALS);
-        rejected(hello("proof-wrong-token", "guessed-token", proof.encode(), "iam.example.com"),
+        rejected(hello("proof-only", "", proof, "iam.example.com"), RejectReason.BAD_CREDENTIALS);
+        rejected(hello("proof-wrong-token", "guessed-token", proof, "iam.example.com"),
                 RejectReason.BAD_CREDENTIALS);
         rejected(hello("token-only", TOKEN_A, "", "iam.example.com"), RejectReason.IDENTITY_UNVERIFIED);
         // the identity is the role, so a host policy gives only the token name stays out of reach
-        rejected(hello("both-other-host", TOKEN_A, proof.encode(), "a.example.com"), RejectReason.HOST_NOT_ALLOWED);
+        rejected(hello("both-other-host", TOKEN_A, proof, "a.example.com"), RejectReason.HOST_NOT_ALLOWED);
         assertThat(management("/actuator/tunnels")).contains("\"verifiedBy\":\"token-and-iam\"")
                 .doesNotContain(TOKEN_A).doesNotContain(FakeSts.SESSION_TOKEN);
     }
@@ -323,12 +349,19 @@ class SecurityIntegrationTests {
 
         FakeSts.install(sts, FakeSts.CALLER_ARN);
         URI stsUrl = URI.create(sts.baseUrl() + "/");
+        // per-host claims are the prod default: they need the cluster whose instances name the hosts
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> OwnEventLoops.apply(IngressApplication.application())
+                        .run("--spring.profiles.active=prod", "--server.port=0", "--management.server.port=0",
+                                "--ingress.tunnel.port=0", "--ingress.iam.server-id=ingress.test",
+                                "--ingress.aws.region=eu-west-1"))
+                .hasStackTraceContaining("ingress.ecs.host-attribute=edge-tunnel.hosts needs the ECS task check");
         context = OwnEventLoops.apply(IngressApplication.application()).run("--spring.profiles.active=prod",
                 "--server.port=0", "--management.server.port=0", "--ingress.tunnel.port=0",
-                "--ingress.iam.server-id=ingress.test", "--ingress.iam.sts-url=" + stsUrl, "--ingress.iam.timeout=30s");
+                "--ingress.iam.server-id=ingress.test", "--ingress.iam.sts-url=" + stsUrl, "--ingress.iam.timeout=30s",
+                "--ingress.iam.allowed-accounts=" + FakeSts.ACCOUNT, "--ingress.ecs.host-attribute=");
         ProofFixture proof = new ProofFixture(stsUrl);
         proof.serverId = "ingress.test";
-        Frame answer = hello("prod-agent", "", proof.encode(), "iam.example.com");
+        Frame answer = hello("prod-agent", "", proof, "iam.example.com");
         assertThat(answer).isInstanceOfSatisfying(Frame.Reject.class, r -> {
             assertThat(r.reason()).isEqualTo(RejectReason.HOST_NOT_ALLOWED);
             assertThat(r.message()).contains("is in no policy rule");
