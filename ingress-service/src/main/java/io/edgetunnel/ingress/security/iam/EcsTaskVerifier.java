@@ -1,23 +1,38 @@
 package io.edgetunnel.ingress.security.iam;
 
 import io.edgetunnel.protocol.RejectReason;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 import software.amazon.awssdk.awscore.exception.AwsServiceException;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.services.ecs.EcsClient;
+import software.amazon.awssdk.services.ecs.model.Attribute;
 import software.amazon.awssdk.services.ecs.model.ContainerInstance;
 import software.amazon.awssdk.services.ecs.model.Task;
 
 /**
- * Confirms with {@code ecs:DescribeTasks} (the ingress's own role) that an IAM identity is a
- * RUNNING task with launch type EXTERNAL in the configured cluster, whose id is the role session
- * name; optionally that it runs on an SSM managed instance ({@code mi-…}). Blocking.
+ * Confirms with the ingress's own role that an IAM identity is a RUNNING task with launch type
+ * EXTERNAL in the configured cluster, whose id is the role session name ({@code ecs:DescribeTasks}),
+ * whose own task role is the role STS named ({@code ecs:DescribeTaskDefinition}), and, as
+ * configured, that it runs on an ACTIVE SSM managed instance ({@code mi-…}) and which hosts that
+ * instance may serve ({@code ecs:DescribeContainerInstances}, the instance's attributes). Blocking.
+ *
+ * <p>Each link, and the AWS documentation it rests on, is in docs/security.md ("One identity per
+ * host").
  */
 public final class EcsTaskVerifier {
 
+    private static final int MAX_CACHED_ROLES = 256;
+
     private final EcsCheckProperties properties;
     private final Supplier<EcsClient> ecs;
+    /** Task definition ARN (a revision, immutable) → its task role ARN ("" for none). */
+    private final Map<String, String> taskDefinitionRoles = new ConcurrentHashMap<>();
 
     public EcsTaskVerifier(EcsCheckProperties properties, Supplier<EcsClient> ecs) {
         this.properties = Objects.requireNonNull(properties, "properties");
@@ -50,24 +65,105 @@ public final class EcsTaskVerifier {
             throw reject("task " + taskId + " is in account " + accountOf(task.taskArn()) + " (expected: "
                     + identity.account() + ", the caller's)");
         }
-        if (properties.requireManagedInstance()) {
-            ContainerInstance instance;
-            try {
-                instance = ecs.get().describeContainerInstances(
-                                r -> r.cluster(cluster).containerInstances(task.containerInstanceArn()))
-                        .containerInstances().stream()
-                        .findFirst()
-                        .orElseThrow(() -> reject("container instance of task " + taskId + " not found"));
-            } catch (SdkException e) {
-                throw reject("ecs:DescribeContainerInstances failed: " + describe(e));
-            }
-            String id = instance.ec2InstanceId() == null ? "" : instance.ec2InstanceId();
-            if (!id.startsWith("mi-") || !"ACTIVE".equals(instance.status())) {
-                throw reject("task " + taskId + " runs on " + id + " (" + instance.status()
-                        + ") (expected: an ACTIVE SSM managed instance mi-…)");
+        if (properties.bindTaskRole()) {
+            String taskRole = taskRole(task);
+            if (!sameRole(taskRole, identity)) {
+                throw reject("task " + taskId + " runs with role " + (taskRole.isEmpty() ? "none" : taskRole)
+                        + ", not " + identity.roleArn() + " (expected: the task's own role; a session named "
+                        + "after another role's task)");
             }
         }
-        return identity.withTask(task.taskArn());
+        IamIdentity confirmed = identity.withTask(task.taskArn());
+        if (!properties.requireManagedInstance() && !properties.perHostClaims()) {
+            return confirmed;
+        }
+        ContainerInstance instance = instanceOf(task, taskId, cluster);
+        String id = instance.ec2InstanceId() == null ? "" : instance.ec2InstanceId();
+        if (properties.requireManagedInstance() && (!id.startsWith("mi-") || !"ACTIVE".equals(instance.status()))) {
+            throw reject("task " + taskId + " runs on " + id + " (" + instance.status()
+                    + ") (expected: an ACTIVE SSM managed instance mi-…)");
+        }
+        Optional<List<HostGrant>> grants = properties.perHostClaims()
+                ? Optional.of(grants(instance, id.isEmpty() ? instance.containerInstanceArn() : id))
+                : Optional.empty();
+        return confirmed.withInstance(id.isEmpty() ? String.valueOf(instance.containerInstanceArn()) : id, grants);
+    }
+
+    private ContainerInstance instanceOf(Task task, String taskId, String cluster) {
+        try {
+            return ecs.get().describeContainerInstances(
+                            r -> r.cluster(cluster).containerInstances(task.containerInstanceArn()))
+                    .containerInstances().stream()
+                    .findFirst()
+                    .orElseThrow(() -> reject("container instance of task " + taskId + " not found"));
+        } catch (SdkException e) {
+            throw reject("ecs:DescribeContainerInstances failed: " + describe(e));
+        }
+    }
+
+    /** The hosts in the instance's attribute NAME, NAME.2, NAME.3, …: space-separated grants. */
+    private List<HostGrant> grants(ContainerInstance instance, String instanceId) {
+        String name = properties.hostAttribute();
+        List<HostGrant> grants = new ArrayList<>();
+        for (Attribute attribute : instance.attributes()) {
+            if (attribute.name() == null || attribute.value() == null
+                    || !(attribute.name().equals(name) || attribute.name().matches(java.util.regex.Pattern.quote(name)
+                            + "\\.[0-9]{1,2}"))) {
+                continue;
+            }
+            for (String token : attribute.value().trim().split(" +")) {
+                grants.add(HostGrant.parse(token).orElseThrow(() -> reject("instance " + instanceId + " attribute "
+                        + attribute.name() + " has " + clip(token) + ", not a host (expected: space-separated hosts, "
+                        + "host/path or .suffix for every host below suffix)")));
+            }
+        }
+        if (grants.isEmpty()) {
+            throw new IdentityRejection(RejectReason.HOST_NOT_ALLOWED, "ecs: instance " + instanceId + " has no "
+                    + name + " attribute (expected: the hosts this instance serves, set at registration or with "
+                    + "aws ecs put-attributes)");
+        }
+        return grants;
+    }
+
+    /** The task's role: its override, else its task definition's (revisions are immutable: cached). */
+    private String taskRole(Task task) {
+        if (task.overrides() != null && task.overrides().taskRoleArn() != null) {
+            return task.overrides().taskRoleArn();
+        }
+        String definition = task.taskDefinitionArn();
+        if (definition == null) {
+            return "";
+        }
+        String cached = taskDefinitionRoles.get(definition);
+        if (cached != null) {
+            return cached;
+        }
+        String role;
+        try {
+            role = Objects.requireNonNullElse(ecs.get().describeTaskDefinition(r -> r.taskDefinition(definition))
+                    .taskDefinition().taskRoleArn(), "");
+        } catch (SdkException e) {
+            throw reject("ecs:DescribeTaskDefinition failed: " + describe(e));
+        }
+        if (taskDefinitionRoles.size() >= MAX_CACHED_ROLES) {
+            taskDefinitionRoles.clear();
+        }
+        taskDefinitionRoles.put(definition, role);
+        return role;
+    }
+
+    /**
+     * STS names the role without its IAM path ({@code assumed-role/NAME/SESSION}); the task's role ARN
+     * may carry one ({@code role/path/NAME}). Same account and same name is the same role: role names
+     * are unique in an account whatever the path.
+     */
+    static boolean sameRole(String taskRoleArn, IamIdentity identity) {
+        String[] parts = taskRoleArn.split(":", 6);
+        if (parts.length != 6 || !parts[5].startsWith("role/")) {
+            return false;
+        }
+        String name = parts[5].substring(parts[5].lastIndexOf('/') + 1);
+        return parts[4].equals(identity.account()) && identity.roleArn().endsWith(":role/" + name);
     }
 
     private static String accountOf(String arn) {
@@ -80,6 +176,11 @@ public final class EcsTaskVerifier {
             return service.awsErrorDetails().errorCode() + " (HTTP " + service.statusCode() + ")";
         }
         return e.getClass().getSimpleName();
+    }
+
+    private static String clip(String value) {
+        String printable = value.replaceAll("[^\\x20-\\x7e]", "?");
+        return printable.length() <= 80 ? printable : printable.substring(0, 80) + "…";
     }
 
     private static IdentityRejection reject(String message) {

@@ -56,7 +56,7 @@ public final class HostPolicy {
             return Optional.empty();
         }
         for (RouteClaim claim : claims) {
-            Optional<String> denial = check(principal, claim.host());
+            Optional<String> denial = check(principal, claim);
             if (denial.isPresent()) {
                 return denial;
             }
@@ -64,14 +64,15 @@ public final class HostPolicy {
         return Optional.empty();
     }
 
-    private Optional<String> check(String principal, String host) {
+    private Optional<String> check(String principal, RouteClaim claim) {
+        String host = claim.host();
         String best = null;
         int bestRank = -1;
         for (CompiledRule rule : rules) {
-            for (String pattern : rule.hosts()) {
-                if (covers(pattern, host) && rank(pattern) > bestRank) {
-                    best = pattern;
-                    bestRank = rank(pattern);
+            for (String entry : rule.hosts()) {
+                if (covers(entry, claim) && rank(entry) > bestRank) {
+                    best = entry;
+                    bestRank = rank(entry);
                 }
             }
         }
@@ -79,16 +80,15 @@ public final class HostPolicy {
             return Optional.of("host " + host + " is in no policy rule (expected: a host ingress.policy.rules gives "
                     + "this identity)");
         }
-        boolean owner = false;
-        for (CompiledRule rule : rules) {
-            if (rule.hosts().contains(best) && rule.matches(principal)) {
-                owner = true;
-                break;
-            }
+        if (!ownedBy(best, principal)) {
+            return Optional.of("host " + claim + " is not allowed for this identity (expected: a host "
+                    + "ingress.policy.rules gives it; policy gives " + best + " to another identity)");
         }
-        if (!owner) {
-            return Optional.of("host " + host + " is not allowed for this identity (expected: a host "
-                    + "ingress.policy.rules gives it; policy gives " + host + " to another identity)");
+        // a longer path prefix takes that part of a host's traffic from whoever serves the rest of it:
+        // on a host the policy also gives another identity, only a rule naming the path may do that
+        if (!claim.pathPrefix().equals("/") && pathOf(best).equals("/") && sharedWithAnother(best, principal)) {
+            return Optional.of("path prefix " + claim + " on a host policy also gives another identity (expected: "
+                    + "a rule naming " + hostOf(best) + claim.pathPrefix() + " for this identity)");
         }
         if (host.startsWith("*.")) {
             for (CompiledRule rule : rules) {
@@ -96,7 +96,8 @@ public final class HostPolicy {
                     continue;
                 }
                 for (String pattern : rule.hosts()) {
-                    if (!pattern.equals("*") && !pattern.equals(host) && covers(host, pattern)) {
+                    String other = hostOf(pattern);
+                    if (!other.equals("*") && !other.equals(host) && covers(host, other)) {
                         return Optional.of("wildcard " + host + " overlaps " + pattern + ", which policy gives "
                                 + "another identity (expected: claim the exact hosts instead)");
                     }
@@ -104,6 +105,33 @@ public final class HostPolicy {
             }
         }
         return Optional.empty();
+    }
+
+    private boolean ownedBy(String entry, String principal) {
+        return rules.stream().anyMatch(rule -> rule.hosts().contains(entry) && rule.matches(principal));
+    }
+
+    private boolean sharedWithAnother(String entry, String principal) {
+        return rules.stream().anyMatch(rule -> !rule.matches(principal) && rule.hosts().contains(entry));
+    }
+
+    /** Whether policy entry {@code host[/path]} covers the claim: its host pattern and its path prefix. */
+    static boolean covers(String entry, RouteClaim claim) {
+        if (!covers(hostOf(entry), claim.host())) {
+            return false;
+        }
+        String path = pathOf(entry);
+        return path.equals("/") || claim.pathPrefix().equals(path) || claim.pathPrefix().startsWith(path + "/");
+    }
+
+    static String hostOf(String entry) {
+        int slash = entry.indexOf('/');
+        return slash < 0 ? entry : entry.substring(0, slash);
+    }
+
+    static String pathOf(String entry) {
+        int slash = entry.indexOf('/');
+        return slash < 0 ? "/" : entry.substring(slash);
     }
 
     /** Whether host pattern {@code pattern} covers claimed host {@code host} (exact or {@code *.suffix}). */
@@ -122,15 +150,20 @@ public final class HostPolicy {
         return pattern.equals(host);
     }
 
-    /** Exact beats any wildcard; longer wildcards beat shorter; {@code *} is last. */
-    static int rank(String pattern) {
+    /**
+     * Exact beats any wildcard; longer wildcards beat shorter; {@code *} is last; for the same host
+     * pattern, a longer path prefix beats a shorter one.
+     */
+    static int rank(String entry) {
+        String pattern = hostOf(entry);
+        int path = pathOf(entry).equals("/") ? 0 : pathOf(entry).length();
         if (pattern.equals("*")) {
-            return 0;
+            return path;
         }
         if (pattern.startsWith("*.")) {
-            return pattern.length();
+            return pattern.length() * 4096 + path;
         }
-        return Integer.MAX_VALUE;
+        return Integer.MAX_VALUE / 2 + path;
     }
 
     /** {@code *} any run of characters, {@code ?} one character; everything else literal. */

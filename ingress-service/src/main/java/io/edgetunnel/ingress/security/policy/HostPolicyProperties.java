@@ -52,21 +52,38 @@ public record HostPolicyProperties(
 
     /**
      * @param identity role ARN glob ({@code *} any characters, {@code ?} one) or {@code token:NAME}
-     * @param hosts exact hosts, {@code *.suffix} (any host below suffix), or {@code *} (any host)
+     * @param hosts exact hosts, {@code *.suffix} (any host below suffix), or {@code *} (any host), each
+     *     optionally with a path prefix ({@code app.example.com/admin}): the most specific entry
+     *     covering a claim decides who may make it
      */
     public record Rule(String identity, List<String> hosts) {
+
+        /** Host part lower-cased, path kept as written, without a trailing slash. */
+        private static String normalize(String entry) {
+            String trimmed = entry.trim();
+            String host = HostPolicy.hostOf(trimmed).toLowerCase(Locale.ROOT);
+            String path = HostPolicy.pathOf(trimmed);
+            if (path.length() > 1 && path.endsWith("/")) {
+                path = path.substring(0, path.length() - 1);
+            }
+            return path.equals("/") ? host : host + path;
+        }
+
         public Rule {
             if (identity == null || identity.isBlank()) {
                 throw new IllegalArgumentException("ingress.policy.rules[].identity: empty (expected: a role ARN glob "
                         + "or token:NAME)");
             }
             identity = identity.trim();
-            hosts = hosts == null ? List.of() : hosts.stream().map(h -> h.trim().toLowerCase(Locale.ROOT)).toList();
-            for (String host : hosts) {
+            hosts = hosts == null ? List.of() : hosts.stream().map(Rule::normalize).toList();
+            for (String entry : hosts) {
+                String host = HostPolicy.hostOf(entry);
+                String path = HostPolicy.pathOf(entry);
                 if (host.isEmpty() || (host.contains("*") && !host.equals("*")
-                        && !(host.startsWith("*.") && host.indexOf('*', 1) < 0 && host.length() > 2))) {
-                    throw new IllegalArgumentException("ingress.policy.rules[" + identity + "].hosts: " + host
-                            + " (expected: host, *.suffix or *)");
+                        && !(host.startsWith("*.") && host.indexOf('*', 1) < 0 && host.length() > 2))
+                        || path.contains("*") || path.contains("//")) {
+                    throw new IllegalArgumentException("ingress.policy.rules[" + identity + "].hosts: " + entry
+                            + " (expected: host, *.suffix or *) with an optional /path prefix");
                 }
             }
         }

@@ -83,8 +83,19 @@ public class IngressSecurityConfiguration {
                     ? Optional.of(new EcsTaskVerifier(ecsProperties, aws::ecs))
                     : Optional.empty();
             iam = new CallerIdentityVerifier(iamProperties, stsUrl, Clock.systemUTC(), ecs);
-            log.info("Agent IAM proofs: server id {}, sent to {}, ECS task check {}", iamProperties.serverId(), stsUrl,
-                    ecs.isPresent() ? "on (cluster " + ecsProperties.cluster() + ")" : "off");
+            if (!ecsProperties.hostAttribute().isEmpty() && !ecsProperties.enabled()) {
+                throw new IllegalStateException("ingress.ecs.host-attribute=" + ecsProperties.hostAttribute()
+                        + " needs the ECS task check that finds each agent's instance (expected: ingress.ecs.cluster, "
+                        + "env INGRESS_ECS_CLUSTER, the agents' cluster)");
+            }
+            log.info("Agent IAM proofs: server id {}, sent to {}, connection nonce {}, ECS task check {}",
+                    iamProperties.serverId(), stsUrl, iamProperties.requireNonce() ? "required" : "optional",
+                    ecs.isPresent() ? "on (cluster " + ecsProperties.cluster() + (ecsProperties.perHostClaims()
+                            ? ", hosts per instance from attribute " + ecsProperties.hostAttribute() : "") + ")" : "off");
+            if (iamProperties.allowedAccounts().isEmpty() && iamProperties.allowedRoleArns().isEmpty()) {
+                log.warn("ingress.iam.allowed-accounts and allowed-role-arns are both empty: every IAM hello will be "
+                        + "refused until one of them is set");
+            }
         }
         HostPolicy policy = policy(policyProperties, environment, prod);
         log.info("Agent authentication: mode {}, {}", mode.label(), policy);
@@ -93,14 +104,27 @@ public class IngressSecurityConfiguration {
                 registry::identityTunnelCount, TrustedProxies.of(proxies.trustedProxies()));
     }
 
+    /**
+     * An empty rule list lets any authenticated agent claim any host only where no one else can
+     * reach the ingress: the {@code local} profile, or no profile at all (tests, a developer's
+     * machine). A deployed profile ({@code dev}, {@code prod}) with no rules refuses every claim, and
+     * asking it to allow all is a startup error.
+     */
     private static HostPolicy policy(HostPolicyProperties properties, Environment environment, boolean prod) {
         if (!properties.rules().isEmpty()) {
             return HostPolicy.of(properties.rules());
         }
+        boolean deployed = environment.acceptsProfiles(Profiles.of("dev | prod"))
+                && !environment.acceptsProfiles(Profiles.of("local"));
+        if (deployed && properties.whenEmpty().equals("allow")) {
+            throw new IllegalStateException("ingress.policy.when-empty=allow with no ingress.policy.rules: any agent "
+                    + "could claim any host (expected: rules naming which identity may claim which hosts; allowing "
+                    + "all is for the 'local' profile only)");
+        }
         boolean allow = switch (properties.whenEmpty()) {
             case "allow" -> true;
             case "deny" -> false;
-            default -> !prod;
+            default -> !deployed;
         };
         if (!allow) {
             log.warn("ingress.policy.rules is empty and the policy denies by default: every hello will be rejected "

@@ -94,11 +94,16 @@ public final class PolicyAuthenticator implements AgentAuthenticator {
      */
     @Override
     public Mono<AuthResult> authenticate(Frame.Hello hello, HelloSource from) {
-        return authenticate(hello, proxies.sourceOf(from));
+        return authenticate(hello, proxies.sourceOf(from), from == null ? "" : from.nonce());
     }
 
     /** @param source the address the back-off is keyed by; null: no back-off */
     Mono<AuthResult> authenticate(Frame.Hello hello, String source) {
+        return authenticate(hello, source, "");
+    }
+
+    /** @param nonce the connection's handshake nonce, which an IAM proof must sign */
+    Mono<AuthResult> authenticate(Frame.Hello hello, String source, String nonce) {
         Optional<Duration> blocked = limiter.blocked(source);
         if (blocked.isPresent()) {
             return Mono.just(new AuthResult.Rejected(RejectReason.RATE_LIMITED, "too many failed hellos from this "
@@ -109,20 +114,21 @@ public final class PolicyAuthenticator implements AgentAuthenticator {
             return failed(source, RejectReason.INVALID_HELLO, "hello is " + size + " bytes (expected: <= "
                     + limits.maxHelloBytes() + ", ingress.policy.max-hello-bytes)");
         }
-        return identify(hello)
-                .flatMap(principal -> {
-                    Optional<String> denial = policy.check(principal, hello.routes());
+        return identify(hello, nonce)
+                .flatMap(verified -> {
+                    Optional<String> denial = policy.check(verified.policyIdentity(), hello.routes())
+                            .or(() -> verified.ungranted(hello.routes()));
                     if (denial.isPresent()) {
                         return failed(source, RejectReason.HOST_NOT_ALLOWED, denial.get());
                     }
-                    int open = openTunnels.applyAsInt(principal);
+                    int open = openTunnels.applyAsInt(verified.principal());
                     if (open >= limits.maxTunnelsPerIdentity()) {
                         return Mono.<AuthResult>just(new AuthResult.Rejected(RejectReason.TOO_MANY_TUNNELS,
                                 "identity has " + open + " tunnels (expected: < " + limits.maxTunnelsPerIdentity()
                                         + ", ingress.policy.max-tunnels-per-identity)"));
                     }
                     limiter.succeeded(source);
-                    return Mono.<AuthResult>just(new AuthResult.Authenticated(principal, mode.label()));
+                    return Mono.<AuthResult>just(new AuthResult.Authenticated(verified.principal(), mode.label()));
                 })
                 .onErrorResume(IdentityRejection.class, e -> failed(source, e.reason(), e.getMessage()))
                 // anything else is a bug or an outage: refuse, without echoing what the agent sent
@@ -133,18 +139,18 @@ public final class PolicyAuthenticator implements AgentAuthenticator {
                 });
     }
 
-    /** The principal, or an {@link IdentityRejection}. */
-    private Mono<String> identify(Frame.Hello hello) {
-        Mono<String> tokenIdentity = mode.needsToken()
+    /** The verified identity, or an {@link IdentityRejection}. */
+    private Mono<VerifiedAgent> identify(Frame.Hello hello, String nonce) {
+        Mono<VerifiedAgent> tokenIdentity = mode.needsToken()
                 ? tokens.verify(hello.token()).flatMap(match -> match
-                        .map(m -> Mono.just(TOKEN_PREFIX + m.name()))
+                        .map(m -> Mono.just(VerifiedAgent.of(TOKEN_PREFIX + m.name())))
                         .orElseGet(() -> Mono.error(new IdentityRejection(RejectReason.BAD_CREDENTIALS,
                                 "token not accepted"))))
-                : Mono.just("");
+                : Mono.just(VerifiedAgent.of(""));
         if (!mode.needsIam()) {
             return tokenIdentity;
         }
-        return tokenIdentity.then(iam.verify(hello.identityProof()).map(identity -> identity.roleArn()));
+        return tokenIdentity.then(iam.verify(hello.identityProof(), nonce).map(VerifiedAgent::of));
     }
 
     private Mono<AuthResult> failed(String source, RejectReason reason, String message) {

@@ -75,8 +75,13 @@ class CallerIdentityVerifierTests {
 
     private CallerIdentityVerifier verifier(
             Clock clock, EcsCheckProperties ecs, List<String> accounts, List<String> roles) {
+        return verifier(clock, ecs, accounts, roles, false);
+    }
+
+    private CallerIdentityVerifier verifier(
+            Clock clock, EcsCheckProperties ecs, List<String> accounts, List<String> roles, boolean requireNonce) {
         IamAuthProperties properties = new IamAuthProperties(SERVER_ID, stsUrl, Duration.ofMinutes(5),
-                Duration.ofSeconds(30), accounts, roles);
+                Duration.ofSeconds(30), accounts, roles, requireNonce);
         Optional<EcsTaskVerifier> ecsVerifier = Optional.empty();
         if (ecs.enabled()) {
             aws = new IngressAwsClients(new IngressAwsProperties("eu-west-1", URI.create(sts.baseUrl()), null, null,
@@ -88,7 +93,7 @@ class CallerIdentityVerifierTests {
     }
 
     private CallerIdentityVerifier verifier() {
-        return verifier(CLOCK, new EcsCheckProperties("", false, true), List.of());
+        return verifier(CLOCK, new EcsCheckProperties("", false, true, false, ""), List.of(FakeSts.ACCOUNT));
     }
 
     private ProofFixture proof() {
@@ -292,7 +297,7 @@ class CallerIdentityVerifierTests {
     @Test
     void accountOutsideTheAllowListIsRejected() {
         FakeSts.install(sts, FakeSts.CALLER_ARN);
-        CallerIdentityVerifier verifier = verifier(CLOCK, new EcsCheckProperties("", false, true), List.of("444455556666"));
+        CallerIdentityVerifier verifier = verifier(CLOCK, new EcsCheckProperties("", false, true, false, ""), List.of("444455556666"));
         assertThatThrownBy(() -> verifier.verify(proof().encode()).block())
                 .hasMessageContaining("account 111122223333 is not allowed");
     }
@@ -300,7 +305,7 @@ class CallerIdentityVerifierTests {
     @Test
     void roleOutsideTheAllowListIsRejected() {
         FakeSts.install(sts, FakeSts.CALLER_ARN);
-        EcsCheckProperties noEcs = new EcsCheckProperties("", false, true);
+        EcsCheckProperties noEcs = new EcsCheckProperties("", false, true, false, "");
         assertThatThrownBy(() -> verifier(CLOCK, noEcs, List.of(), List.of("arn:aws:iam::111122223333:role/other"))
                         .verify(proof().encode()).block())
                 .hasMessageContaining("role " + FakeSts.ROLE_ARN + " is not allowed");
@@ -314,7 +319,7 @@ class CallerIdentityVerifierTests {
         FakeSts.install(sts, FakeSts.CALLER_ARN);
         EcsStubs.describeTasks(sts, "EXTERNAL", "RUNNING");
         EcsStubs.describeContainerInstances(sts, "mi-0123456789abcdef0");
-        IamIdentity identity = verifier(CLOCK, new EcsCheckProperties("edge", true, true), List.of())
+        IamIdentity identity = verifier(CLOCK, new EcsCheckProperties("edge", true, true, false, ""), List.of(FakeSts.ACCOUNT))
                 .verify(proof().encode()).block();
         assertThat(identity.taskArn()).endsWith("/" + FakeSts.TASK_ID);
         // asked with the ingress's own credentials, for the configured cluster and the session's task
@@ -329,7 +334,7 @@ class CallerIdentityVerifierTests {
     void ecsRejectsATaskThatIsNotExternal() {
         FakeSts.install(sts, FakeSts.CALLER_ARN);
         EcsStubs.describeTasks(sts, "FARGATE", "RUNNING");
-        assertThatThrownBy(() -> verifier(CLOCK, new EcsCheckProperties("edge", true, false), List.of())
+        assertThatThrownBy(() -> verifier(CLOCK, new EcsCheckProperties("edge", true, false, false, ""), List.of(FakeSts.ACCOUNT))
                         .verify(proof().encode()).block())
                 .isInstanceOfSatisfying(IdentityRejection.class,
                         e -> assertThat(e.reason()).isEqualTo(RejectReason.IDENTITY_UNVERIFIED))
@@ -340,7 +345,7 @@ class CallerIdentityVerifierTests {
     void ecsRejectsARoleSessionThatIsNoTaskOfTheCluster() {
         FakeSts.install(sts, FakeSts.CALLER_ARN);
         EcsStubs.noSuchTask(sts);
-        assertThatThrownBy(() -> verifier(CLOCK, new EcsCheckProperties("edge", true, false), List.of())
+        assertThatThrownBy(() -> verifier(CLOCK, new EcsCheckProperties("edge", true, false, false, ""), List.of(FakeSts.ACCOUNT))
                         .verify(proof().encode()).block())
                 .isInstanceOfSatisfying(IdentityRejection.class,
                         e -> assertThat(e.reason()).isEqualTo(RejectReason.IDENTITY_UNVERIFIED))
@@ -351,7 +356,7 @@ class CallerIdentityVerifierTests {
     void ecsRejectsAStoppedTask() {
         FakeSts.install(sts, FakeSts.CALLER_ARN);
         EcsStubs.describeTasks(sts, "EXTERNAL", "STOPPED");
-        assertThatThrownBy(() -> verifier(CLOCK, new EcsCheckProperties("edge", true, false), List.of())
+        assertThatThrownBy(() -> verifier(CLOCK, new EcsCheckProperties("edge", true, false, false, ""), List.of(FakeSts.ACCOUNT))
                         .verify(proof().encode()).block())
                 .hasMessageContaining("ecs: task " + FakeSts.TASK_ID + " status STOPPED (expected: RUNNING)");
     }
@@ -361,7 +366,7 @@ class CallerIdentityVerifierTests {
         FakeSts.install(sts, FakeSts.CALLER_ARN);
         EcsStubs.describeTasks(sts, "EXTERNAL", "RUNNING");
         EcsStubs.describeContainerInstances(sts, "i-0123456789abcdef0");
-        assertThatThrownBy(() -> verifier(CLOCK, new EcsCheckProperties("edge", true, true), List.of())
+        assertThatThrownBy(() -> verifier(CLOCK, new EcsCheckProperties("edge", true, true, false, ""), List.of(FakeSts.ACCOUNT))
                         .verify(proof().encode()).block())
                 .hasMessageContaining("runs on i-0123456789abcdef0");
     }

@@ -14,11 +14,32 @@ final class EcsStubs {
 
     private EcsStubs() {}
 
+    static final String TASK_DEFINITION_ARN = "arn:aws:ecs:eu-west-1:111122223333:task-definition/edge-agent:7";
+
     static void describeTasks(WireMockExtension wm, String launchType, String lastStatus) {
         stub(wm, "DescribeTasks", """
                 {"tasks":[{"taskArn":"%s","clusterArn":"arn:aws:ecs:eu-west-1:111122223333:cluster/edge",
+                  "taskDefinitionArn":"%s",
                   "containerInstanceArn":"%s","launchType":"%s","lastStatus":"%s","desiredStatus":"RUNNING"}],
-                 "failures":[]}""".formatted(TASK_ARN, INSTANCE_ARN, launchType, lastStatus));
+                 "failures":[]}""".formatted(TASK_ARN, TASK_DEFINITION_ARN, INSTANCE_ARN, launchType, lastStatus));
+        taskDefinitionRole(wm, FakeSts.ROLE_ARN);
+    }
+
+    /** The task definition's task role ({@code ""}: none). */
+    static void taskDefinitionRole(WireMockExtension wm, String roleArn) {
+        stub(wm, "DescribeTaskDefinition", """
+                {"taskDefinition":{"taskDefinitionArn":"%s","family":"edge-agent","revision":7%s}}"""
+                .formatted(TASK_DEFINITION_ARN, roleArn.isEmpty() ? "" : ",\"taskRoleArn\":\"" + roleArn + "\""));
+    }
+
+    /** A container instance with attributes, name → value. */
+    static void describeContainerInstances(WireMockExtension wm, String instanceId, java.util.Map<String, String> attributes) {
+        StringBuilder list = new StringBuilder();
+        attributes.forEach((name, value) -> list.append(list.length() == 0 ? "" : ",")
+                .append("{\"name\":\"").append(name).append("\",\"value\":\"").append(value).append("\"}"));
+        stub(wm, "DescribeContainerInstances", """
+                {"containerInstances":[{"containerInstanceArn":"%s","ec2InstanceId":"%s","status":"ACTIVE",
+                  "agentConnected":true,"attributes":[%s]}],"failures":[]}""".formatted(INSTANCE_ARN, instanceId, list));
     }
 
     /** DescribeTasks knows no such task: an empty list and a MISSING failure, as ECS answers. */

@@ -99,4 +99,32 @@ class HostPolicyTests {
         assertThatThrownBy(() -> new HostPolicyProperties.Rule(" ", List.of("a.com")))
                 .hasMessageContaining("identity: empty");
     }
+
+    @Test
+    void aPathPrefixOnAHostAnotherIdentityIsAlsoGivenNeedsARuleNamingThePath() {
+        HostPolicy shared = HostPolicy.of(List.of(
+                new HostPolicyProperties.Rule("token:a", List.of("app.example.com")),
+                new HostPolicyProperties.Rule("token:b", List.of("app.example.com", "app.example.com/admin/")),
+                new HostPolicyProperties.Rule("token:c", List.of("solo.example.com"))));
+        // both may serve the whole host...
+        assertThat(shared.check("token:a", List.of(new RouteClaim("app.example.com", "/")))).isEmpty();
+        assertThat(shared.check("token:b", List.of(new RouteClaim("app.example.com", "/")))).isEmpty();
+        // ...but a prefix takes part of the other's traffic: only where a rule names it
+        assertThat(shared.check("token:a", List.of(new RouteClaim("app.example.com", "/api"))))
+                .hasValueSatisfying(m -> assertThat(m).contains("path prefix app.example.com/api on a host policy also "
+                        + "gives another identity"));
+        assertThat(shared.check("token:b", List.of(new RouteClaim("app.example.com", "/admin/users")))).isEmpty();
+        assertThat(shared.check("token:a", List.of(new RouteClaim("app.example.com", "/admin"))))
+                .hasValueSatisfying(m -> assertThat(m).contains("policy gives app.example.com/admin to another identity"));
+        // a host no one else is given: any prefix of it
+        assertThat(shared.check("token:c", List.of(new RouteClaim("solo.example.com", "/v1")))).isEmpty();
+    }
+
+    @Test
+    void rulesWithPathsAreValidated() {
+        assertThatThrownBy(() -> new HostPolicyProperties.Rule("token:a", List.of("app.example.com/a*")))
+                .hasMessageContaining("with an optional /path prefix");
+        assertThat(new HostPolicyProperties.Rule("token:a", List.of("App.Example.com/Admin/")).hosts())
+                .containsExactly("app.example.com/Admin");
+    }
 }
