@@ -20,6 +20,9 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * </pre>
  *
  * @param rules identity pattern → host patterns; see {@link HostPolicy} for how they combine
+ * @param ruleList more rules in one line, for an environment variable ({@code
+ *     INGRESS_POLICY_RULE_LIST}, what the CloudFormation template sets): {@code
+ *     IDENTITY=HOST,HOST;IDENTITY=HOST}, added after {@code rules}
  * @param whenEmpty what an empty rule list means: {@code allow} (any identity, any host), {@code
  *     deny}, or {@code auto}: allow in the {@code local} profile, deny otherwise
  * @param maxTunnelsPerIdentity open tunnels one identity may hold (all its agents together)
@@ -29,13 +32,17 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
 @ConfigurationProperties("ingress.policy")
 public record HostPolicyProperties(
         @DefaultValue List<Rule> rules,
+        @DefaultValue("") String ruleList,
         @DefaultValue("auto") String whenEmpty,
         @DefaultValue("64") int maxTunnelsPerIdentity,
         @DefaultValue("32768") int maxHelloBytes,
         @DefaultValue FailedHellos failedHellos) {
 
     public HostPolicyProperties {
-        rules = rules == null ? List.of() : List.copyOf(rules);
+        ruleList = ruleList == null ? "" : ruleList.trim();
+        java.util.List<Rule> all = new java.util.ArrayList<>(rules == null ? List.of() : rules);
+        all.addAll(parseRuleList(ruleList));
+        rules = List.copyOf(all);
         whenEmpty = whenEmpty == null ? "auto" : whenEmpty.trim().toLowerCase(Locale.ROOT);
         if (!List.of("allow", "deny", "auto").contains(whenEmpty)) {
             throw new IllegalArgumentException("ingress.policy.when-empty: " + whenEmpty + " (expected: allow, deny or auto)");
@@ -48,6 +55,23 @@ public record HostPolicyProperties(
             throw new IllegalArgumentException("ingress.policy.max-hello-bytes: " + maxHelloBytes + " (expected: >= 1024)");
         }
         failedHellos = failedHellos == null ? FailedHellos.DEFAULTS : failedHellos;
+    }
+
+    /** {@code IDENTITY=HOST,HOST;IDENTITY=HOST}: identities hold no {@code =} or {@code ;}, hosts no {@code ,}. */
+    static List<Rule> parseRuleList(String ruleList) {
+        java.util.List<Rule> parsed = new java.util.ArrayList<>();
+        for (String rule : ruleList.split(";")) {
+            if (rule.isBlank()) {
+                continue;
+            }
+            int equals = rule.lastIndexOf('=');
+            if (equals <= 0 || rule.substring(equals + 1).isBlank()) {
+                throw new IllegalArgumentException("ingress.policy.rule-list: '" + rule.strip() + "' (expected: "
+                        + "IDENTITY=HOST[,HOST...], rules separated by ';')");
+            }
+            parsed.add(new Rule(rule.substring(0, equals), List.of(rule.substring(equals + 1).split(","))));
+        }
+        return parsed;
     }
 
     /**

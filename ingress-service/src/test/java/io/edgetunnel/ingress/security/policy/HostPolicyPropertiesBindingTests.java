@@ -37,4 +37,22 @@ class HostPolicyPropertiesBindingTests {
         assertThat(HostPolicy.of(policy.rules()).check("arn:aws:iam::111122223333:role/shop-edge-eu",
                 List.of(io.edgetunnel.protocol.RouteClaim.host("eu.shop.example.com")))).isEmpty();
     }
+
+    @Test
+    void severalRulesBindFromOneVariable() {
+        MutablePropertySources sources = new MutablePropertySources();
+        sources.addFirst(new SystemEnvironmentPropertySource("systemEnvironment", Map.of(
+                "INGRESS_POLICY_RULE_LIST", "arn:aws:iam::111122223333:role/edge-*=app.example.com,api.example.com/v1;"
+                        + " token:shared = *.dev.example.com ;")));
+        HostPolicyProperties policy = new Binder(ConfigurationPropertySources.from(sources))
+                .bindOrCreate("ingress.policy", HostPolicyProperties.class);
+        assertThat(policy.rules()).containsExactly(
+                new HostPolicyProperties.Rule("arn:aws:iam::111122223333:role/edge-*",
+                        List.of("app.example.com", "api.example.com/v1")),
+                new HostPolicyProperties.Rule("token:shared", List.of("*.dev.example.com")));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> HostPolicyProperties.parseRuleList("token:a"))
+                .hasMessageContaining("ingress.policy.rule-list: 'token:a' (expected: IDENTITY=HOST");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> HostPolicyProperties.parseRuleList("token:a= "))
+                .hasMessageContaining("expected: IDENTITY=HOST");
+    }
 }

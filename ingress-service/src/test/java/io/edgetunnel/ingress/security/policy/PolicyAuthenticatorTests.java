@@ -27,7 +27,7 @@ import reactor.core.scheduler.Schedulers;
 
 class PolicyAuthenticatorTests {
 
-    private static final HostPolicyProperties LIMITS = new HostPolicyProperties(List.of(), "deny", 2, 4096,
+    private static final HostPolicyProperties LIMITS = new HostPolicyProperties(List.of(), "", "deny", 2, 4096,
             new HostPolicyProperties.FailedHellos(2, Duration.ofSeconds(30), Duration.ofMinutes(5), Duration.ofMinutes(15),
                     100));
 
