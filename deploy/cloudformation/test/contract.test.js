@@ -91,10 +91,14 @@ test('every edge import names an export of the ingress stack', () => {
 const ingressContainer = findContainer(ingress, c.ingress.container).container;
 const envOf = (name) => envEntries(ingressContainer).find((e) => e.name === name);
 
-test('the cluster env var names are the Spring property names under relaxed binding', () => {
+test('the env var names with a property are the Spring property names under relaxed binding', () => {
   const withProperty = Object.entries(c.ingress.env).filter(([, d]) => d.property);
   assert.deepEqual(withProperty.map(([n]) => n).sort(),
-    ['INGRESS_CLUSTER_PORT', 'INGRESS_CLUSTER_REDIS_URL', 'INGRESS_CLUSTER_SECRET', 'INGRESS_DRAIN_WATCH_TASK']);
+    ['INGRESS_CLUSTER_PORT', 'INGRESS_CLUSTER_REDIS_URL', 'INGRESS_CLUSTER_SECRET', 'INGRESS_DRAIN_WATCH_TASK',
+      'INGRESS_ECS_HOST_ATTRIBUTE', 'INGRESS_POLICY_RULE_LIST']);
+  for (const [name, def] of Object.entries(c.agent.env).filter(([, d]) => d.property)) {
+    assert.ok(envNamesOf(def.property).includes(name), `${name} vs ${def.property}`);
+  }
   for (const [name, def] of withProperty) assert.ok(envNamesOf(def.property).includes(name), `${name} vs ${def.property}`);
   assert.deepEqual(envNamesOf('ingress.cluster.redis-url'), ['INGRESS_CLUSTER_REDISURL', 'INGRESS_CLUSTER_REDIS_URL']);
   assert.deepEqual(envNamesOf('ingress.drain.watch-task'), ['INGRESS_DRAIN_WATCHTASK', 'INGRESS_DRAIN_WATCH_TASK']);

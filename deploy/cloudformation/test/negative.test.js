@@ -115,8 +115,11 @@ test('bad parameter files are reported', () => {
   assert.match(text, /IngressImageUri: .* does not match AllowedPattern/);
   const missing = checkParameterValues(ingress, Object.fromEntries(Object.entries(good).filter(([k]) => k !== 'CertificateArn')));
   assert.match(missing.join('\n'), /CertificateArn: required \(no Default\) but not given/);
-  const rule = checkParameterValues(ingress, { ...good, AuthMode: 'iam', IamAllowedRoleArns: '' });
-  assert.match(rule.join('\n'), /rule IamModesNeedAllowedRoles/);
+  // a deployed environment never allows every claim (the ingress would refuse to start)
+  const allowAll = checkParameterValues(ingress, { ...good, HostPolicyWhenEmpty: 'allow' });
+  assert.match(allowAll.join('\n'), /HostPolicyWhenEmpty: "allow" is not one of/);
+  const badRules = checkParameterValues(ingress, { ...good, HostPolicyRules: 'token:shared' });
+  assert.match(badRules.join('\n'), /HostPolicyRules: .* does not match AllowedPattern/);
   const edge = template('edge.yaml').template;
   const edgeRule = checkParameterValues(edge, { ...params('dev', 'edge').values, IngressStackName: '' });
   assert.match(edgeRule.join('\n'), /Without IngressStackName, ClusterName is required/);
