@@ -27,7 +27,7 @@ test('contract.json is self-consistent', () => {
   assert.equal(new Set(all).size, all.length, 'the cluster port overlaps another port');
   assert.deepEqual(c.agent.ports, { management: 8091 });
   assert.equal(c.ingress.tunnelPath, '/tunnel');
-  assert.ok(c.ingress.env[c.tunnelTokenEnv].secret && c.agent.env[c.tunnelTokenEnv].secret);
+  assert.ok(c.ingress.unsetEnv[c.tunnelTokenEnv] && c.agent.unsetEnv[c.tunnelTokenEnv], 'the token is read from its secret, never injected');
   for (const side of ['ingress', 'agent']) {
     for (const p of Object.values(c[side].paths)) assert.match(p, /^\/actuator\//);
     for (const name of Object.keys(c[side].env)) assert.match(name, /^[A-Z][A-Z0-9_]*$/);
@@ -62,21 +62,29 @@ for (const env of ENVIRONMENTS) {
   });
 }
 
-test('both task definitions inject the tunnel token from Secrets Manager as TUNNEL_TOKEN', () => {
-  const secretNames = (side) => Object.keys(c[side].env).filter((n) => c[side].env[n].secret).sort();
-  for (const [tpl, side] of [[ingress, 'ingress'], [edge, 'agent']]) {
-    const { container } = findContainer(tpl, c[side].container);
-    const secrets = container.Secrets.map((s) => s.Name);
-    assert.deepEqual([...secrets].sort(), secretNames(side));
-    assert.ok(secrets.includes(c.tunnelTokenEnv));
-    for (const name of secrets) assert.ok(!envEntries(container).some((e) => e.name === name), `${name} is also a plain env var`);
+test('both services read the tunnel token secret themselves; nothing injects TUNNEL_TOKEN', () => {
+  for (const [tpl, side, idName] of [[ingress, 'ingress', 'INGRESS_AUTH_TOKEN_SECRET_ID'], [edge, 'agent', 'AGENT_TOKEN_SECRET_ID']]) {
+    const { td, container } = findContainer(tpl, c[side].container);
+    assert.ok(c[side].env[idName].secretId, `${idName} is the contract's secret id`);
+    assert.ok(c[side].unsetEnv[c.tunnelTokenEnv]);
+    assert.ok(!(container.Secrets || []).some((s) => s.Name === c.tunnelTokenEnv), `${side}: TUNNEL_TOKEN still injected`);
+    assert.ok(!envEntries(container).some((e) => e.name === c.tunnelTokenEnv), `${side}: TUNNEL_TOKEN set`);
+    const idExpr = envEntries(container).find((e) => e.name === idName).value;
+    // the execution role (ECS injecting secrets at start) has no business with the token any more
+    const exec = tpl.Resources[td.Properties.ExecutionRoleArn['Fn::GetAtt'][0]];
+    assert.ok(!JSON.stringify(exec.Properties.Policies || []).includes(JSON.stringify(idExpr)), `${side}: execution role still reads the token`);
+    // the task role reads it, with GetSecretValue and nothing else (DescribeSecret was never called)
+    const task = tpl.Resources[td.Properties.TaskRoleArn['Fn::GetAtt'][0]];
+    const st = task.Properties.Policies.flatMap((p) => p.PolicyDocument.Statement).filter((x) => JSON.stringify(x.Resource) === JSON.stringify(idExpr));
+    assert.deepEqual(st.map((x) => x.Action), ['secretsmanager:GetSecretValue']);
   }
-  // Ingress: the stack's own secret. Edge: the same secret, by parameter or ingress export.
-  assert.deepEqual(findContainer(ingress, c.ingress.container).container.Secrets[0].ValueFrom, { Ref: 'TunnelTokenSecret' });
+  assert.deepEqual(envEntries(findContainer(ingress, c.ingress.container).container).find((e) => e.name === 'INGRESS_AUTH_TOKEN_SECRET_ID').value, { Ref: 'TunnelTokenSecret' });
   assert.equal(ingress.Outputs.TunnelTokenSecretArn.Value.Ref, 'TunnelTokenSecret');
-  const edgeFrom = JSON.stringify(findContainer(edge, c.agent.container).container.Secrets[0].ValueFrom);
-  assert.match(edgeFrom, /TunnelTokenSecretArn/);
+  assert.match(JSON.stringify(envEntries(findContainer(edge, c.agent.container).container).find((e) => e.name === 'AGENT_TOKEN_SECRET_ID').value), /TunnelTokenSecretArn/);
   assert.match(JSON.stringify(ingress.Outputs.TunnelTokenSecretArn.Export), /-TunnelTokenSecretArn/);
+  // the ingress's only injected secret is the cluster key
+  assert.deepEqual(findContainer(ingress, c.ingress.container).container.Secrets.map((s) => s.Name), ['INGRESS_CLUSTER_SECRET']);
+  assert.equal(findContainer(edge, c.agent.container).container.Secrets, undefined);
 });
 
 test('every edge import names an export of the ingress stack', () => {

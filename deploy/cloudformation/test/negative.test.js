@@ -170,21 +170,38 @@ test('a changed port or health-check path breaks the contract check', () => {
   expectContract(checkAgentContract(template('edge.yaml').template, c, devEdge()), /HealthCheck does not hit 127.0.0.1:9091/);
 });
 
-test('broken secret wiring is caught on both sides', () => {
+test('broken token wiring is caught on both sides', () => {
   const t = ingressT();
-  ingressContainer(t).Secrets = [];
-  ingressContainer(t).Environment.push({ Name: 'TUNNEL_TOKEN', Value: 'plaintext' });
-  expectContract(checkIngressContract(t, contract(), devIngress()), /TUNNEL_TOKEN must come from Secrets/);
+  ingressContainer(t).Secrets.push({ Name: 'TUNNEL_TOKEN', ValueFrom: { Ref: 'TunnelTokenSecret' } });
+  expectContract(checkIngressContract(t, contract(), devIngress()), /TUNNEL_TOKEN must stay unset \(the ingress reads the token secret itself/);
 
   const t2 = ingressT();
-  const statements = t2.Resources.IngressExecutionRole.Properties.Policies[0].PolicyDocument;
+  const statements = t2.Resources.IngressTaskRole.Properties.Policies[0].PolicyDocument;
   statements.Statement = statements.Statement.filter((st) => st.Sid !== 'TunnelToken');
-  expectContract(checkIngressContract(t2, contract(), devIngress()), /execution role IngressExecutionRole: secretsmanager:GetSecretValue on the tunnel token secret is not granted/);
+  expectContract(checkIngressContract(t2, contract(), devIngress()), /task role IngressTaskRole: secretsmanager:GetSecretValue on the tunnel token secret is not granted/);
+
+  const t3 = ingressT();
+  t3.Resources.IngressTaskRole.Properties.Policies[0].PolicyDocument.Statement.find((st) => st.Sid === 'TunnelToken')
+    .Action = ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'];
+  expectContract(checkIngressContract(t3, contract(), devIngress()), /secretsmanager:DescribeSecret on the tunnel token secret is never used/);
+
+  const t4 = ingressT();
+  t4.Resources.IngressExecutionRole.Properties.Policies[0].PolicyDocument.Statement.push(
+    { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: { Ref: 'TunnelTokenSecret' } });
+  expectContract(checkIngressContract(t4, contract(), devIngress()), /execution role IngressExecutionRole: may not read the tunnel token secret/);
 
   const e = edgeT();
   e.Resources.AgentTaskRole.Properties.Policies[0].PolicyDocument.Statement[1].Resource = '*';
   const errors = checkAgentContract(e, contract(), devEdge());
   expectContract(errors, /task role AgentTaskRole: secretsmanager actions on "\*"/);
+  expectContract(errors, /task role AgentTaskRole: secretsmanager:GetSecretValue on the tunnel token secret is not granted/);
+
+  const e1 = edgeT();
+  agentContainer(e1).Environment = agentContainer(e1).Environment.filter((x) => x.Name !== 'AGENT_TOKEN_SECRET_ID');
+  agentContainer(e1).Secrets = [{ Name: 'TUNNEL_TOKEN', ValueFrom: { Ref: 'TunnelTokenSecretArn' } }];
+  const injected = checkAgentContract(e1, contract(), devEdge());
+  expectContract(injected, /contract variable AGENT_TOKEN_SECRET_ID is not set/);
+  expectContract(injected, /TUNNEL_TOKEN must stay unset \(the agent reads the token secret itself/);
 
   const e2 = edgeT();
   delete e2.Resources.AgentTaskRole.Properties.Policies[0].PolicyDocument.Statement[0].Condition;

@@ -277,24 +277,16 @@ function checkIngressContract(template, contract, paramValues = {}) {
 
   // Environment and secret wiring
   const entries = checkEnv(container, spec, ctx, label, errors);
-  const tokenSecret = flattenIf(container.Secrets).find((s) => s.Name === contract.tunnelTokenEnv);
+  const tokenSecret = checkTokenSecretId(template, entries, spec, contract, ctx, tdp, label, errors);
   if (tokenSecret) {
-    const secretExpr = tokenSecret.ValueFrom;
-    const secretRes = refTarget(secretExpr);
-    if (intrinsicOf(secretExpr) !== 'Ref' || !template.Resources[secretRes] || template.Resources[secretRes].Type !== 'AWS::SecretsManager::Secret') {
-      errors.push(`${label}: ${contract.tunnelTokenEnv} must come from the AWS::SecretsManager::Secret of this stack (Ref)`);
+    const secretRes = refTarget(tokenSecret);
+    if (intrinsicOf(tokenSecret) !== 'Ref' || !template.Resources[secretRes] || template.Resources[secretRes].Type !== 'AWS::SecretsManager::Secret') {
+      errors.push(`${label}: the tunnel token secret id must name the AWS::SecretsManager::Secret of this stack (Ref)`);
     } else {
       const gen = template.Resources[secretRes].Properties.GenerateSecretString || {};
       if (gen.ExcludePunctuation !== true) errors.push(`${secretRes}: GenerateSecretString.ExcludePunctuation must be true`);
       if (gen.SecretStringTemplate !== undefined) errors.push(`${secretRes}: the secret must be the plain token (no SecretStringTemplate)`);
     }
-    for (const [name, def] of Object.entries(spec.env)) {
-      if (!def.secretId) continue;
-      const e = entries.find((x) => x.name === name);
-      if (e && !sameExpr(e.value, secretExpr)) errors.push(`${label}: ${name} must name the same secret as ${contract.tunnelTokenEnv}`);
-    }
-    checkSecretGrant(template, tdp.ExecutionRoleArn, secretExpr, ['secretsmanager:GetSecretValue'], 'execution role', errors);
-    checkSecretGrant(template, tdp.TaskRoleArn, secretExpr, ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], 'task role', errors);
   }
   checkOtherSecrets(template, container, spec, contract, tdp, label, errors);
   checkClusterScopedDescribe(template, tdp.TaskRoleArn, 'task role', errors);
@@ -496,10 +488,41 @@ function checkTaskSecurityGroups(template, spec, ctx, taskSgs, albSgs, errors) {
   }
 }
 
+/**
+ * The tunnel token: the service reads its secret itself (the contract's secretId variable), with
+ * GetSecretValue on the task role and nothing else; nothing injects the value (no Secrets entry,
+ * no grant on the execution role). Returns the secret expression, or undefined.
+ */
+function checkTokenSecretId(template, entries, spec, contract, ctx, tdp, label, errors) {
+  const names = Object.keys(spec.env).filter((n) => spec.env[n].secretId);
+  if (names.length !== 1) {
+    errors.push(`${label}: the contract must name exactly one secretId variable (the tunnel token's secret), found ${names.length}`);
+    return undefined;
+  }
+  const entry = entries.find((e) => e.name === names[0]);
+  if (!entry) return undefined; // reported by checkEnv
+  const secretExpr = entry.value;
+  const grants = (roleExpr) => {
+    const role = template.Resources[refTarget(roleExpr)];
+    return statementsOf(role).filter((s) => s.Effect === 'Allow' && asList(s.Resource).some((r) => sameExpr(r, secretExpr)));
+  };
+  checkSecretGrant(template, tdp.TaskRoleArn, secretExpr, ['secretsmanager:GetSecretValue'], 'task role', errors);
+  for (const s of grants(tdp.TaskRoleArn)) {
+    for (const a of asList(s.Action)) {
+      if (a !== 'secretsmanager:GetSecretValue') errors.push(`task role ${refTarget(tdp.TaskRoleArn)}: ${a} on the tunnel token secret is never used (GetSecretValue only)`);
+    }
+  }
+  if (grants(tdp.ExecutionRoleArn).length > 0) {
+    errors.push(`execution role ${refTarget(tdp.ExecutionRoleArn)}: may not read the tunnel token secret (nothing injects it; ${names[0]} names it)`);
+  }
+  return secretExpr;
+}
+
 /** Secrets other than the tunnel token (the cluster secret): generated in this stack, injected by ECS. */
 function checkOtherSecrets(template, container, spec, contract, tdp, label, errors) {
   const secrets = flattenIf(container.Secrets);
-  const tokenFrom = (secrets.find((s) => s.Name === contract.tunnelTokenEnv) || {}).ValueFrom;
+  const tokenId = Object.keys(spec.env).find((n) => spec.env[n].secretId);
+  const tokenFrom = (flattenIf(container.Environment).find((e) => e.Name === tokenId) || {}).Value;
   for (const [name, def] of Object.entries(spec.env)) {
     if (!def.secret || name === contract.tunnelTokenEnv) continue;
     const entry = secrets.find((s) => s.Name === name);
@@ -624,12 +647,10 @@ function checkAgentContract(template, contract, paramValues = {}) {
   }
 
   const entries = checkEnv(container, spec, ctx, label, errors);
-  const tokenSecret = flattenIf(container.Secrets).find((s) => s.Name === contract.tunnelTokenEnv);
+  const tokenSecret = checkTokenSecretId(template, entries, spec, contract, ctx, tdp, label, errors);
   if (tokenSecret) {
-    checkSecretGrant(template, tdp.ExecutionRoleArn, tokenSecret.ValueFrom, ['secretsmanager:GetSecretValue'], 'execution role', errors);
-    checkSecretGrant(template, tdp.TaskRoleArn, tokenSecret.ValueFrom, ['secretsmanager:GetSecretValue'], 'task role', errors);
-    const v = evaluate(tokenSecret.ValueFrom, ctx);
-    if (v !== UNRESOLVED && !/^arn:aws[a-z-]*:secretsmanager:/.test(String(v))) errors.push(`${label}: ${contract.tunnelTokenEnv} ValueFrom ${v} is not a Secrets Manager ARN`);
+    const v = evaluate(tokenSecret, ctx);
+    if (v !== UNRESOLVED && !/^arn:aws[a-z-]*:secretsmanager:/.test(String(v))) errors.push(`${label}: the tunnel token secret id ${v} is not a Secrets Manager ARN`);
   }
   checkClusterScopedDescribe(template, tdp.TaskRoleArn, 'task role', errors);
   checkImage(container, spec, ctx, label, errors);
