@@ -370,3 +370,53 @@ test('a missing drain permission, an advertise address, a renamed property or on
   expectContract(checkIngressContract(ingressT(), contract(), { ...devIngress(), DesiredCount: '1' }),
     /IngressService: DesiredCount 1 is below 2/);
 });
+
+// ---------------------------------------------------------------- issue 14: tunnel host rule, gRPC
+
+test('a tunnel listener that forwards every host, or a loose host rule, is caught', () => {
+  const open = ingressT();
+  open.Resources.TunnelListener.Properties.DefaultActions = [{ Type: 'forward', TargetGroupArn: { Ref: 'TunnelTargetGroup' } }];
+  expectContract(checkIngressContract(open, contract(), devIngress()), /TunnelListener: the default action must be a fixed-response 404/);
+
+  const noRule = ingressT();
+  delete noRule.Resources.TunnelListenerRule;
+  noRule.Resources.IngressService.DependsOn = ['HttpsListener', 'GrpcListenerRule'];
+  expectContract(checkIngressContract(noRule, contract(), devIngress()), /TunnelTargetGroup: no listener forwards to it/);
+
+  const loose = ingressT();
+  loose.Resources.TunnelListenerRule.Properties.Conditions[0].HostHeaderConfig.RegexValues = [{ 'Fn::Sub': '${TunnelSubdomain}.${DomainName}' }];
+  const errors = checkIngressContract(loose, contract(), devIngress());
+  expectContract(errors, /TunnelListenerRule: the host-header condition also matches xtunnel.dev.example.com/);
+  expectContract(errors, /the host-header condition also matches tunnelxdev.example.com/);
+
+  const portless = ingressT();
+  portless.Resources.TunnelListenerRule.Properties.Conditions[0].HostHeaderConfig = { Values: [{ 'Fn::Sub': '${TunnelSubdomain}.${DomainName}' }] };
+  expectContract(checkIngressContract(portless, contract(), devIngress()), /the host-header condition does not match tunnel.dev.example.com:8443/);
+});
+
+test('gRPC that cannot pass the ALB is caught (no GRPC group, wrong health check, no content-type rule, not registered)', () => {
+  const none = ingressT();
+  delete none.Resources.GrpcTargetGroup;
+  delete none.Resources.GrpcListenerRule;
+  none.Resources.IngressService.Properties.LoadBalancers = none.Resources.IngressService.Properties.LoadBalancers.filter((lb) => lb.TargetGroupArn.Ref !== 'GrpcTargetGroup');
+  none.Resources.IngressService.DependsOn = ['HttpsListener', 'TunnelListenerRule'];
+  expectContract(checkIngressContract(none, contract(), devIngress()), /expected one target group with ProtocolVersion GRPC/);
+
+  const http = ingressT();
+  Object.assign(http.Resources.GrpcTargetGroup.Properties, { HealthCheckPort: '8081', HealthCheckPath: '/actuator/health/readiness', Matcher: { HttpCode: '200' } });
+  const errors = checkIngressContract(http, contract(), devIngress());
+  expectContract(errors, /GrpcTargetGroup: HealthCheckPort must be the public port/);
+  expectContract(errors, /GrpcTargetGroup: HealthCheckPath must be \/AWS.ALB\/healthcheck/);
+  expectContract(errors, /GrpcTargetGroup: Matcher must be \{ GrpcCode: "0-99" \}/);
+
+  const noRule = ingressT();
+  noRule.Resources.GrpcListenerRule.Properties.Conditions[0].HttpHeaderConfig.Values = ['application/json'];
+  expectContract(checkIngressContract(noRule, contract(), devIngress()), /GrpcTargetGroup: no rule of the 443 listener forwards content-type application\/grpc\* to it/);
+
+  const unregistered = ingressT();
+  unregistered.Resources.IngressService.Properties.LoadBalancers = unregistered.Resources.IngressService.Properties.LoadBalancers.filter((lb) => lb.TargetGroupArn.Ref !== 'GrpcTargetGroup');
+  unregistered.Resources.IngressService.DependsOn = ['HttpsListener', 'TunnelListenerRule'];
+  const u = checkIngressContract(unregistered, contract(), devIngress());
+  expectContract(u, /IngressService: not registered in GrpcTargetGroup on container port 8080/);
+  expectContract(u, /IngressService: must DependsOn GrpcListenerRule/);
+});

@@ -330,7 +330,8 @@ function checkIngressContract(template, contract, paramValues = {}) {
       errors.push(`${svcName}: load balancer entry for port ${port} has no target group of this stack`);
       continue;
     }
-    tgByPort[port] = tgName;
+    // the public port is in two groups: HTTP/1 (PublicTargetGroup) and gRPC (checked by checkGrpc)
+    if (tg.Properties.ProtocolVersion !== 'GRPC') tgByPort[port] = tgName;
   }
   const dereg = [];
   for (const role of ['public', 'tunnel']) {
@@ -353,8 +354,7 @@ function checkIngressContract(template, contract, paramValues = {}) {
     if (d === undefined) errors.push(`${tgName}: deregistration_delay.timeout_seconds must be set`);
     else dereg.push([tgName, d]);
 
-    const listeners = resourcesOfType(template, 'AWS::ElasticLoadBalancingV2::Listener').filter(([, l]) => asList(l.Properties.DefaultActions)
-      .some((a) => a.Type === 'forward' && refTarget(a.TargetGroupArn) === tgName));
+    const listeners = listenersForwardingTo(template, tgName);
     if (listeners.length === 0) errors.push(`${tgName}: no listener forwards to it`);
     for (const [lName, l] of listeners) {
       if (l.Properties.Protocol !== 'HTTPS') errors.push(`${lName}: must be HTTPS`);
@@ -370,6 +370,9 @@ function checkIngressContract(template, contract, paramValues = {}) {
       }
     }
   }
+  checkTunnelHostOnly(template, spec, tgByPort[spec.ports.tunnel], ctx, errors);
+  checkGrpc(template, spec, sp, svcName, ctx, errors);
+
   const redirect = resourcesOfType(template, 'AWS::ElasticLoadBalancingV2::Listener').find(([, l]) => num(evaluate(l.Properties.Port, ctx)) === 80
     && asList(l.Properties.DefaultActions).some((a) => a.Type === 'redirect' && a.RedirectConfig && a.RedirectConfig.Protocol === 'HTTPS'));
   if (!redirect) errors.push('no HTTP :80 listener redirecting to HTTPS');
@@ -415,6 +418,109 @@ function checkIngressContract(template, contract, paramValues = {}) {
     }
   }
   return errors;
+}
+
+// ---------------------------------------------------------------- ingress: listeners, gRPC
+
+const forwardsTo = (actions, tgName) => asList(actions).some((a) => a.Type === 'forward'
+  && (refTarget(a.TargetGroupArn) === tgName
+    || asList(((a.ForwardConfig || {}).TargetGroups)).some((t) => refTarget(t.TargetGroupArn) === tgName)));
+
+/** Listener rules of this stack, as [name, properties, listener name]. */
+function listenerRules(template) {
+  return resourcesOfType(template, 'AWS::ElasticLoadBalancingV2::ListenerRule')
+    .map(([name, r]) => [name, r.Properties, refTarget(r.Properties.ListenerArn)]);
+}
+
+/** Listeners that send traffic to a target group: by their default action or by one of their rules. */
+function listenersForwardingTo(template, tgName) {
+  const viaRule = new Set(listenerRules(template).filter(([, r]) => forwardsTo(r.Actions, tgName)).map(([, , l]) => l));
+  return resourcesOfType(template, 'AWS::ElasticLoadBalancingV2::Listener')
+    .filter(([name, l]) => forwardsTo(l.Properties.DefaultActions, tgName) || viaRule.has(name));
+}
+
+/**
+ * The tunnel listener forwards only the tunnel host name (a host-header rule) and answers anything
+ * else itself with a fixed 404, so the tunnel endpoint is not exposed to every Host a scanner sends.
+ */
+function checkTunnelHostOnly(template, spec, tgName, ctx, errors) {
+  if (!tgName || !(spec.tunnelListener || {}).hostOnly) return;
+  for (const [lName, l] of listenersForwardingTo(template, tgName)) {
+    const fallback = asList(l.Properties.DefaultActions);
+    const fixed = fallback.length === 1 && fallback[0].Type === 'fixed-response'
+      && String((fallback[0].FixedResponseConfig || {}).StatusCode) === String(spec.tunnelListener.otherHostsStatus);
+    if (!fixed) errors.push(`${lName}: the default action must be a fixed-response ${spec.tunnelListener.otherHostsStatus} (only the tunnel host is forwarded)`);
+    const rules = listenerRules(template).filter(([, r, on]) => on === lName && forwardsTo(r.Actions, tgName));
+    if (rules.length === 0) errors.push(`${lName}: no listener rule forwards the tunnel host to ${tgName}`);
+    const url = evaluate((template.Outputs.TunnelUrl || {}).Value, ctx);
+    const m = typeof url === 'string' ? /^wss:\/\/([^:/]+)(?::(\d+))?\//.exec(url) : null;
+    for (const [rName, r] of rules) {
+      const hosts = asList(r.Conditions).filter((c) => c.Field === 'host-header');
+      if (hosts.length === 0) {
+        errors.push(`${rName}: must have a host-header condition (the tunnel host name only)`);
+        continue;
+      }
+      if (!m) continue;
+      const [, host, port] = m;
+      for (const c of hosts) {
+        const cfg = c.HostHeaderConfig || {};
+        const regexes = asList(cfg.RegexValues).map((x) => evaluate(x, ctx));
+        const values = asList(cfg.Values || c.Values).map((x) => evaluate(x, ctx));
+        if (regexes.includes(UNRESOLVED) || values.includes(UNRESOLVED)) continue;
+        const matches = (h) => regexes.some((re) => new RegExp(re).test(h)) || values.some((v) => v.toLowerCase() === h.toLowerCase());
+        // agents send Host: <host>:<port> (a non-default port is part of the Host header)
+        for (const h of [host, `${host}:${port}`]) if (!matches(h)) errors.push(`${rName}: the host-header condition does not match ${h}`);
+        for (const h of [`x${host}`, `${host}.evil.example`, `evil.example:${port}`, `${host.replace(/\./, 'x')}`]) {
+          if (matches(h)) errors.push(`${rName}: the host-header condition also matches ${h}`);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * gRPC through the ALB (contract "grpc"): a GRPC protocol-version target group on the public port,
+ * health-checked with a gRPC path and grpc status codes, behind a rule of the public HTTPS listener
+ * on content-type application/grpc*, and the service registered in it.
+ */
+function checkGrpc(template, spec, sp, svcName, ctx, errors) {
+  const g = spec.grpc;
+  if (!g) return;
+  const port = spec.ports[g.port];
+  const groups = resourcesOfType(template, 'AWS::ElasticLoadBalancingV2::TargetGroup').filter(([, t]) => t.Properties.ProtocolVersion === 'GRPC');
+  if (groups.length !== 1) {
+    errors.push(`expected one target group with ProtocolVersion GRPC (gRPC through the ALB), found ${groups.length}`);
+    return;
+  }
+  const [tgName, tg] = groups[0];
+  const t = tg.Properties;
+  if (num(evaluate(t.Port, ctx)) !== port) errors.push(`${tgName}: Port must be the ${g.port} port ${port}`);
+  if (t.Protocol !== 'HTTP') errors.push(`${tgName}: Protocol must be HTTP (the ingress speaks h2c, not TLS)`);
+  if (t.TargetType !== 'ip') errors.push(`${tgName}: TargetType must be ip (awsvpc tasks)`);
+  const hcPort = t.HealthCheckPort === undefined ? 'traffic-port' : String(evaluate(t.HealthCheckPort, ctx));
+  if (hcPort !== 'traffic-port' && hcPort !== String(port)) {
+    errors.push(`${tgName}: HealthCheckPort must be the ${g.port} port (the management port ${spec.ports.management} speaks HTTP/1.1 only; a gRPC health check is HTTP/2)`);
+  }
+  const path = evaluate(t.HealthCheckPath, ctx);
+  if (path !== g.healthCheckPath) errors.push(`${tgName}: HealthCheckPath must be ${g.healthCheckPath} (a gRPC method path /package.service/method)`);
+  const matcher = t.Matcher || {};
+  if (matcher.HttpCode !== undefined || String(matcher.GrpcCode) !== g.grpcCodes) {
+    errors.push(`${tgName}: Matcher must be { GrpcCode: "${g.grpcCodes}" } (grpc status codes; the ingress answers the health check with its no-route answer)`);
+  }
+  const attr = asList(t.TargetGroupAttributes).find((a) => a.Key === 'deregistration_delay.timeout_seconds');
+  if (!attr) errors.push(`${tgName}: deregistration_delay.timeout_seconds must be set`);
+  if (!asList(sp.LoadBalancers).some((lb) => refTarget(lb.TargetGroupArn) === tgName && num(evaluate(lb.ContainerPort, ctx)) === port)) {
+    errors.push(`${svcName}: not registered in ${tgName} on container port ${port}`);
+  }
+  const publicListeners = resourcesOfType(template, 'AWS::ElasticLoadBalancingV2::Listener')
+    .filter(([, l]) => num(evaluate(l.Properties.Port, ctx)) === 443).map(([n]) => n);
+  const rules = listenerRules(template).filter(([, r, on]) => publicListeners.includes(on) && forwardsTo(r.Actions, tgName));
+  const byContentType = rules.filter(([, r]) => asList(r.Conditions).some((c) => c.Field === 'http-header'
+    && String((c.HttpHeaderConfig || {}).HttpHeaderName).toLowerCase() === 'content-type'
+    && asList((c.HttpHeaderConfig || {}).Values).includes(g.contentType)));
+  if (byContentType.length === 0) errors.push(`${tgName}: no rule of the 443 listener forwards content-type ${g.contentType} to it`);
+  const deps = asList((template.Resources[svcName] || {}).DependsOn);
+  for (const [rName] of rules) if (!deps.includes(rName)) errors.push(`${svcName}: must DependsOn ${rName} (a target group needs its listener rule before a service registers in it)`);
 }
 
 // ---------------------------------------------------------------- ingress: security groups, cluster
