@@ -196,3 +196,54 @@ test(`DesiredCount is at least ${c.ingress.cluster.minDesiredCount} by default a
     assert.ok(n >= c.ingress.cluster.minDesiredCount, `${env}: DesiredCount ${n}`);
   }
 });
+
+// ---------------------------------------------------------------- issue 14: hardening
+
+const { evaluateCondition } = require('./lib/checker');
+
+test('secrets and log groups are retained on delete and on replacement', () => {
+  const retained = [[ingress, ['TunnelTokenSecret', 'ClusterSecret', 'IngressLogGroup']], [edge, ['AgentLogGroup', 'SampleAppLogGroup']]];
+  for (const [tpl, names] of retained) {
+    const kinds = Object.entries(tpl.Resources).filter(([, r]) => ['AWS::SecretsManager::Secret', 'AWS::Logs::LogGroup'].includes(r.Type)).map(([n]) => n);
+    assert.deepEqual(kinds.sort(), [...names].sort(), 'every secret and log group is in this list');
+    for (const n of names) {
+      assert.equal(tpl.Resources[n].DeletionPolicy, 'Retain', `${n} DeletionPolicy`);
+      assert.equal(tpl.Resources[n].UpdateReplacePolicy, 'Retain', `${n} UpdateReplacePolicy`);
+    }
+  }
+});
+
+test('the agent DAEMON (and the sample app) can be limited to hosts with an attribute; every external host by default', () => {
+  const constraintsOf = (svc, values) => evaluate(edge.Resources[svc].Properties.PlacementConstraints,
+    { template: edge, params: effectiveParameters(edge, { ...params('dev', 'edge').values, ...values }) });
+  for (const svc of ['AgentService', 'SampleAppService']) {
+    assert.equal(edge.Resources[svc].Properties.SchedulingStrategy, 'DAEMON', svc);
+    // by default the If takes its AWS::NoValue branch: no constraint, every external instance
+    const ifExpr = edge.Resources[svc].Properties.PlacementConstraints['Fn::If'];
+    assert.deepEqual(ifExpr[2], { Ref: 'AWS::NoValue' }, svc);
+    assert.equal(evaluateCondition(ifExpr[0], { template: edge, params: effectiveParameters(edge, params('dev', 'edge').values) }), false, `${svc}: no constraint by default`);
+    const set = constraintsOf(svc, { AgentHostAttribute: 'edge-tunnel.agent' });
+    assert.equal(set.length, 1, svc);
+    assert.equal(set[0].Type, 'memberOf', svc);
+    const values = effectiveParameters(edge, { ...params('dev', 'edge').values, AgentHostAttribute: 'edge-tunnel.agent' });
+    assert.equal(evaluate(set[0].Expression, { template: edge, params: values }), 'attribute:edge-tunnel.agent exists', svc);
+  }
+  assert.equal(edge.Parameters.AgentHostAttribute.Default, '');
+});
+
+test('ECS Exec is off by default and, when on, the agent task role gets exactly the ssmmessages actions ECS Exec needs', () => {
+  const ctx = (v) => ({ template: edge, params: effectiveParameters(edge, { ...params('dev', 'edge').values, EnableExecuteCommand: v }) });
+  const policy = edge.Resources.AgentExecCommandPolicy;
+  assert.equal(policy.Condition, 'ExecEnabled');
+  assert.deepEqual(policy.Properties.RoleName, { Ref: 'AgentTaskRole' });
+  assert.deepEqual([...policy.Properties.PolicyDocument.Statement[0].Action].sort(),
+    ['ssmmessages:CreateControlChannel', 'ssmmessages:CreateDataChannel', 'ssmmessages:OpenControlChannel', 'ssmmessages:OpenDataChannel']);
+  assert.equal(edge.Parameters.EnableExecuteCommand.Default, 'false');
+  assert.equal(evaluateCondition('ExecEnabled', ctx('false')), false);
+  assert.equal(evaluate(edge.Resources.AgentService.Properties.EnableExecuteCommand, ctx('false')), false);
+  assert.equal(evaluateCondition('ExecEnabled', ctx('true')), true);
+  assert.equal(evaluate(edge.Resources.AgentService.Properties.EnableExecuteCommand, ctx('true')), true);
+  for (const env of ['dev', 'prod']) {
+    assert.notEqual(params(env, 'edge').values.EnableExecuteCommand, 'true', `${env}: ECS Exec stays off in the shipped parameters`);
+  }
+});

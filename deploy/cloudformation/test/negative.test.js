@@ -420,3 +420,24 @@ test('gRPC that cannot pass the ALB is caught (no GRPC group, wrong health check
   expectContract(u, /IngressService: not registered in GrpcTargetGroup on container port 8080/);
   expectContract(u, /IngressService: must DependsOn GrpcListenerRule/);
 });
+
+test('an agent health check on readiness, a sample app on one host, or no readiness alarm is caught', () => {
+  const ready = edgeT();
+  agentContainer(ready).HealthCheck.Command[3] = agentContainer(ready).HealthCheck.Command[3].replace('/liveness', '/readiness');
+  expectContract(checkAgentContract(ready, contract(), devEdge()), /HealthCheck does not request \/actuator\/health\/liveness/);
+
+  const replica = edgeT();
+  Object.assign(replica.Resources.SampleAppService.Properties, { SchedulingStrategy: 'REPLICA', DesiredCount: 1 });
+  expectContract(checkAgentContract(replica, contract(), devEdge()), /SampleAppService: SchedulingStrategy must be DAEMON/);
+
+  const elsewhere = edgeT();
+  delete elsewhere.Resources.SampleAppService.Properties.PlacementConstraints;
+  expectContract(checkAgentContract(elsewhere, contract(), devEdge()), /SampleAppService: PlacementConstraints must be the agent service's/);
+
+  const silent = edgeT();
+  delete silent.Resources.AgentRegistrationFailures;
+  expectContract(checkAgentContract(silent, contract(), devEdge()), /no metric filter on its log group AgentLogGroup for "cannot register with"/);
+  const noAlarm = edgeT();
+  delete noAlarm.Resources.AgentNotRegistering;
+  expectContract(checkAgentContract(noAlarm, contract(), devEdge()), /AgentRegistrationFailures: no CloudWatch alarm on its metric/);
+});

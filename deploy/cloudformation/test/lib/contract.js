@@ -728,6 +728,28 @@ function checkClusterDirectory(template, spec, entries, label, errors) {
 
 // ---------------------------------------------------------------- agent
 
+/**
+ * The container health check is liveness, so readiness (no registered tunnel) is alerted on instead:
+ * a metric filter on the agent's log group for the line it logs at each failed registration, and an
+ * alarm on that metric.
+ */
+function checkReadinessAlarm(template, spec, container, label, errors) {
+  const a = spec.readinessAlarm;
+  if (!a) return;
+  const logGroup = refTarget(((container.LogConfiguration || {}).Options || {})['awslogs-group']);
+  const filters = resourcesOfType(template, 'AWS::Logs::MetricFilter').filter(([, f]) => refTarget(f.Properties.LogGroupName) === logGroup);
+  const filter = filters.find(([, f]) => String(f.Properties.FilterPattern).includes(a.logPattern));
+  if (!filter) {
+    errors.push(`${label}: no metric filter on its log group ${logGroup} for "${a.logPattern}" (readiness alarm)`);
+    return;
+  }
+  const t = asList(filter[1].Properties.MetricTransformations)[0] || {};
+  const alarm = resourcesOfType(template, 'AWS::CloudWatch::Alarm')
+    .find(([, x]) => sameExpr(x.Properties.Namespace, t.MetricNamespace) && sameExpr(x.Properties.MetricName, t.MetricName));
+  if (!alarm) errors.push(`${filter[0]}: no CloudWatch alarm on its metric ${JSON.stringify(t.MetricName)}`);
+  else if (alarm[1].Properties.TreatMissingData !== 'notBreaching') errors.push(`${alarm[0]}: TreatMissingData must be notBreaching (no log line = no failure)`);
+}
+
 function checkAgentContract(template, contract, paramValues = {}) {
   const spec = contract.agent;
   const errors = [];
@@ -761,6 +783,7 @@ function checkAgentContract(template, contract, paramValues = {}) {
   checkClusterScopedDescribe(template, tdp.TaskRoleArn, 'task role', errors);
   checkImage(container, spec, ctx, label, errors);
   checkHealthCommand(container, spec, label, errors);
+  checkReadinessAlarm(template, spec, container, label, errors);
 
   const uri = envValue(entries, 'AGENT_INGRESS_URI', ctx);
   if (uri !== UNRESOLVED && uri !== undefined) {
@@ -798,7 +821,9 @@ function checkAgentContract(template, contract, paramValues = {}) {
     }
   }
 
-  // Sample app(s): bridge networking, static host port, reachable through a route.
+  const agentSvc = services.length === 1 ? services[0][1].Properties : {};
+  // Sample app(s): bridge networking, static host port, reachable through a route, and on every
+  // host that runs an agent (all agents claim its route).
   for (const [name, sample] of resourcesOfType(template, 'AWS::ECS::TaskDefinition')) {
     if (name === tdName) continue;
     const p = sample.Properties;
@@ -817,7 +842,15 @@ function checkAgentContract(template, contract, paramValues = {}) {
     }
     const svc = resourcesOfType(template, 'AWS::ECS::Service').find(([, s]) => refTarget(s.Properties.TaskDefinition) === name);
     if (!svc) errors.push(`${where}: no service runs it`);
-    else if (svc[1].Properties.LaunchType !== 'EXTERNAL') errors.push(`${svc[0]}: LaunchType must be EXTERNAL`);
+    else {
+      if (svc[1].Properties.LaunchType !== 'EXTERNAL') errors.push(`${svc[0]}: LaunchType must be EXTERNAL`);
+      if (svc[1].Properties.SchedulingStrategy !== 'DAEMON') {
+        errors.push(`${svc[0]}: SchedulingStrategy must be DAEMON (every agent claims the route, so every agent host needs the app)`);
+      }
+      if (!sameExpr(svc[1].Properties.PlacementConstraints || null, agentSvc.PlacementConstraints || null)) {
+        errors.push(`${svc[0]}: PlacementConstraints must be the agent service's (the same hosts)`);
+      }
+    }
   }
   return errors;
 }
