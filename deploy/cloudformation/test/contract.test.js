@@ -247,3 +247,53 @@ test('ECS Exec is off by default and, when on, the agent task role gets exactly 
     assert.notEqual(params(env, 'edge').values.EnableExecuteCommand, 'true', `${env}: ECS Exec stays off in the shipped parameters`);
   }
 });
+
+test('ALB access logs: off by default, on in prod, into a private SSE-S3 bucket with the region\'s ELB log delivery policy', () => {
+  const ctx = (values, region = 'eu-west-1') => ({ template: ingress, params: effectiveParameters(ingress, { ...params('dev', 'ingress').values, ...values }), pseudo: { 'AWS::Region': region } });
+  assert.equal(ingress.Parameters.AlbAccessLogs.Default, 'disabled');
+  assert.equal(params('prod', 'ingress').values.AlbAccessLogs, 'enabled');
+  const attrs = (c) => ingress.Resources.LoadBalancer.Properties.LoadBalancerAttributes
+    .map((a) => evaluate(a, c)).filter((a) => a && a.Key).map((a) => [a.Key, evaluate(a.Value, c)]);
+  const on = ctx({ AlbAccessLogs: 'enabled' });
+  assert.deepEqual(attrs(on).filter(([k]) => k.startsWith('access_logs')), [['access_logs.s3.enabled', 'true'], ['access_logs.s3.bucket', UNRESOLVED_BUCKET], ['access_logs.s3.prefix', 'alb']]);
+  assert.deepEqual(attrs(ctx({})).filter(([k]) => k.startsWith('access_logs')), [['access_logs.s3.enabled', 'false']]);
+
+  const bucket = ingress.Resources.AccessLogsBucket;
+  assert.equal(bucket.Condition, 'AccessLogsOn');
+  assert.equal(bucket.DeletionPolicy, 'Retain');
+  assert.equal(bucket.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm, 'AES256');
+  assert.deepEqual(Object.values(bucket.Properties.PublicAccessBlockConfiguration), [true, true, true, true]);
+
+  const statements = ingress.Resources.AccessLogsBucketPolicy.Properties.PolicyDocument.Statement;
+  const service = statements.find((st) => st.Sid === 'ElbLogDelivery');
+  assert.deepEqual(service.Principal, { Service: 'logdelivery.elasticloadbalancing.amazonaws.com' });
+  assert.equal(service.Action, 's3:PutObject');
+  assert.match(service.Resource['Fn::Sub'], /\/alb\/AWSLogs\/\$\{AWS::AccountId\}\/\*$/);
+  // regions from before August 2022 also need Elastic Load Balancing's own account
+  const legacy = statements.find((st) => st['Fn::If']);
+  assert.equal(legacy['Fn::If'][0], 'AccessLogsViaElbAccount');
+  assert.equal(evaluateCondition('AccessLogsViaElbAccount', on), true);
+  assert.equal(evaluateCondition('AccessLogsViaElbAccount', ctx({ AlbAccessLogs: 'enabled' }, 'ap-southeast-4')), false, 'Melbourne (2023) takes the service principal only');
+  assert.equal(ingress.Mappings.ElbLogDeliveryAccount['eu-west-1'].AccountId, '156460612806');
+  assert.equal(ingress.Mappings.ElbLogDeliveryAccount['us-east-1'].AccountId, '127311923021');
+  for (const region of Object.keys(ingress.Mappings.ElbLogDeliveryAccount)) {
+    assert.equal(evaluateCondition('ElbLegacyRegion', ctx({}, region)), true, `${region} is in the mapping but not in ElbLegacyRegion`);
+  }
+  assert.equal(Object.keys(ingress.Mappings.ElbLogDeliveryAccount).length, 26);
+  // the ALB waits for the bucket policy (it checks write access when logging is switched on)
+  assert.deepEqual(ingress.Resources.LoadBalancer.DependsOn, 'AccessLogsReady');
+  assert.deepEqual(ingress.Resources.AccessLogsReady.Metadata.BucketPolicy, { 'Fn::If': ['AccessLogsOn', { Ref: 'AccessLogsBucketPolicy' }, ''] });
+});
+const UNRESOLVED_BUCKET = require('./lib/checker').UNRESOLVED;
+
+test('ECS Exec on the ingress is off by default and adds only the ssmmessages actions when on', () => {
+  const policy = ingress.Resources.IngressExecCommandPolicy;
+  assert.equal(policy.Condition, 'ExecEnabled');
+  assert.deepEqual(policy.Properties.RoleName, { Ref: 'IngressTaskRole' });
+  assert.deepEqual([...policy.Properties.PolicyDocument.Statement[0].Action].sort(),
+    ['ssmmessages:CreateControlChannel', 'ssmmessages:CreateDataChannel', 'ssmmessages:OpenControlChannel', 'ssmmessages:OpenDataChannel']);
+  assert.equal(ingress.Parameters.EnableExecuteCommand.Default, 'false');
+  const svc = ingress.Resources.IngressService.Properties.EnableExecuteCommand;
+  assert.equal(evaluate(svc, { template: ingress, params: effectiveParameters(ingress, params('prod', 'ingress').values) }), false);
+  assert.equal(evaluate(svc, { template: ingress, params: effectiveParameters(ingress, { ...params('prod', 'ingress').values, EnableExecuteCommand: 'true' }) }), true);
+});
