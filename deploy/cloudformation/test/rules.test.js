@@ -50,6 +50,7 @@ test('AgentMemoryLimitAboveReservation accepts exactly limit > reservation, for 
   const limits = edge.Parameters.AgentMemoryLimit.AllowedValues.map(Number);
   assert.ok(limits.includes(Number(edge.Parameters.AgentMemoryLimit.Default)));
   assert.ok(reservations.includes(Number(edge.Parameters.AgentMemoryReservation.Default)));
+  for (const r of reservations) assert.ok(limits.some((l) => l > r), `reservation ${r} has no allowed limit above it`);
   let refused = 0;
   for (const r of reservations) {
     for (const l of limits) {
