@@ -27,7 +27,7 @@ test('contract.json is self-consistent', () => {
   assert.equal(new Set(all).size, all.length, 'the cluster port overlaps another port');
   assert.deepEqual(c.agent.ports, { management: 8091 });
   assert.equal(c.ingress.tunnelPath, '/tunnel');
-  assert.ok(c.ingress.env[c.tunnelTokenEnv].secret && c.agent.env[c.tunnelTokenEnv].secret);
+  assert.ok(c.ingress.unsetEnv[c.tunnelTokenEnv] && c.agent.unsetEnv[c.tunnelTokenEnv], 'the token is read from its secret, never injected');
   for (const side of ['ingress', 'agent']) {
     for (const p of Object.values(c[side].paths)) assert.match(p, /^\/actuator\//);
     for (const name of Object.keys(c[side].env)) assert.match(name, /^[A-Z][A-Z0-9_]*$/);
@@ -62,21 +62,29 @@ for (const env of ENVIRONMENTS) {
   });
 }
 
-test('both task definitions inject the tunnel token from Secrets Manager as TUNNEL_TOKEN', () => {
-  const secretNames = (side) => Object.keys(c[side].env).filter((n) => c[side].env[n].secret).sort();
-  for (const [tpl, side] of [[ingress, 'ingress'], [edge, 'agent']]) {
-    const { container } = findContainer(tpl, c[side].container);
-    const secrets = container.Secrets.map((s) => s.Name);
-    assert.deepEqual([...secrets].sort(), secretNames(side));
-    assert.ok(secrets.includes(c.tunnelTokenEnv));
-    for (const name of secrets) assert.ok(!envEntries(container).some((e) => e.name === name), `${name} is also a plain env var`);
+test('both services read the tunnel token secret themselves; nothing injects TUNNEL_TOKEN', () => {
+  for (const [tpl, side, idName] of [[ingress, 'ingress', 'INGRESS_AUTH_TOKEN_SECRET_ID'], [edge, 'agent', 'AGENT_TOKEN_SECRET_ID']]) {
+    const { td, container } = findContainer(tpl, c[side].container);
+    assert.ok(c[side].env[idName].secretId, `${idName} is the contract's secret id`);
+    assert.ok(c[side].unsetEnv[c.tunnelTokenEnv]);
+    assert.ok(!(container.Secrets || []).some((s) => s.Name === c.tunnelTokenEnv), `${side}: TUNNEL_TOKEN still injected`);
+    assert.ok(!envEntries(container).some((e) => e.name === c.tunnelTokenEnv), `${side}: TUNNEL_TOKEN set`);
+    const idExpr = envEntries(container).find((e) => e.name === idName).value;
+    // the execution role (ECS injecting secrets at start) has no business with the token any more
+    const exec = tpl.Resources[td.Properties.ExecutionRoleArn['Fn::GetAtt'][0]];
+    assert.ok(!JSON.stringify(exec.Properties.Policies || []).includes(JSON.stringify(idExpr)), `${side}: execution role still reads the token`);
+    // the task role reads it, with GetSecretValue and nothing else (DescribeSecret was never called)
+    const task = tpl.Resources[td.Properties.TaskRoleArn['Fn::GetAtt'][0]];
+    const st = task.Properties.Policies.flatMap((p) => p.PolicyDocument.Statement).filter((x) => JSON.stringify(x.Resource) === JSON.stringify(idExpr));
+    assert.deepEqual(st.map((x) => x.Action), ['secretsmanager:GetSecretValue']);
   }
-  // Ingress: the stack's own secret. Edge: the same secret, by parameter or ingress export.
-  assert.deepEqual(findContainer(ingress, c.ingress.container).container.Secrets[0].ValueFrom, { Ref: 'TunnelTokenSecret' });
+  assert.deepEqual(envEntries(findContainer(ingress, c.ingress.container).container).find((e) => e.name === 'INGRESS_AUTH_TOKEN_SECRET_ID').value, { Ref: 'TunnelTokenSecret' });
   assert.equal(ingress.Outputs.TunnelTokenSecretArn.Value.Ref, 'TunnelTokenSecret');
-  const edgeFrom = JSON.stringify(findContainer(edge, c.agent.container).container.Secrets[0].ValueFrom);
-  assert.match(edgeFrom, /TunnelTokenSecretArn/);
+  assert.match(JSON.stringify(envEntries(findContainer(edge, c.agent.container).container).find((e) => e.name === 'AGENT_TOKEN_SECRET_ID').value), /TunnelTokenSecretArn/);
   assert.match(JSON.stringify(ingress.Outputs.TunnelTokenSecretArn.Export), /-TunnelTokenSecretArn/);
+  // the ingress's only injected secret is the cluster key
+  assert.deepEqual(findContainer(ingress, c.ingress.container).container.Secrets.map((s) => s.Name), ['INGRESS_CLUSTER_SECRET']);
+  assert.equal(findContainer(edge, c.agent.container).container.Secrets, undefined);
 });
 
 test('every edge import names an export of the ingress stack', () => {
@@ -191,4 +199,105 @@ test(`DesiredCount is at least ${c.ingress.cluster.minDesiredCount} by default a
     const n = Number(evaluate(ingress.Resources.IngressService.Properties.DesiredCount, { template: ingress, params: values }));
     assert.ok(n >= c.ingress.cluster.minDesiredCount, `${env}: DesiredCount ${n}`);
   }
+});
+
+// ---------------------------------------------------------------- issue 14: hardening
+
+const { evaluateCondition } = require('./lib/checker');
+
+test('secrets and log groups are retained on delete and on replacement', () => {
+  const retained = [[ingress, ['TunnelTokenSecret', 'ClusterSecret', 'IngressLogGroup']], [edge, ['AgentLogGroup', 'SampleAppLogGroup']]];
+  for (const [tpl, names] of retained) {
+    const kinds = Object.entries(tpl.Resources).filter(([, r]) => ['AWS::SecretsManager::Secret', 'AWS::Logs::LogGroup'].includes(r.Type)).map(([n]) => n);
+    assert.deepEqual(kinds.sort(), [...names].sort(), 'every secret and log group is in this list');
+    for (const n of names) {
+      assert.equal(tpl.Resources[n].DeletionPolicy, 'Retain', `${n} DeletionPolicy`);
+      assert.equal(tpl.Resources[n].UpdateReplacePolicy, 'Retain', `${n} UpdateReplacePolicy`);
+    }
+  }
+});
+
+test('the agent DAEMON (and the sample app) can be limited to hosts with an attribute; every external host by default', () => {
+  const constraintsOf = (svc, values) => evaluate(edge.Resources[svc].Properties.PlacementConstraints,
+    { template: edge, params: effectiveParameters(edge, { ...params('dev', 'edge').values, ...values }) });
+  for (const svc of ['AgentService', 'SampleAppService']) {
+    assert.equal(edge.Resources[svc].Properties.SchedulingStrategy, 'DAEMON', svc);
+    // by default the If takes its AWS::NoValue branch: no constraint, every external instance
+    const ifExpr = edge.Resources[svc].Properties.PlacementConstraints['Fn::If'];
+    assert.deepEqual(ifExpr[2], { Ref: 'AWS::NoValue' }, svc);
+    assert.equal(evaluateCondition(ifExpr[0], { template: edge, params: effectiveParameters(edge, params('dev', 'edge').values) }), false, `${svc}: no constraint by default`);
+    const set = constraintsOf(svc, { AgentHostAttribute: 'edge-tunnel.agent' });
+    assert.equal(set.length, 1, svc);
+    assert.equal(set[0].Type, 'memberOf', svc);
+    const values = effectiveParameters(edge, { ...params('dev', 'edge').values, AgentHostAttribute: 'edge-tunnel.agent' });
+    assert.equal(evaluate(set[0].Expression, { template: edge, params: values }), 'attribute:edge-tunnel.agent exists', svc);
+  }
+  assert.equal(edge.Parameters.AgentHostAttribute.Default, '');
+});
+
+test('ECS Exec is off by default and, when on, the agent task role gets exactly the ssmmessages actions ECS Exec needs', () => {
+  const ctx = (v) => ({ template: edge, params: effectiveParameters(edge, { ...params('dev', 'edge').values, EnableExecuteCommand: v }) });
+  const policy = edge.Resources.AgentExecCommandPolicy;
+  assert.equal(policy.Condition, 'ExecEnabled');
+  assert.deepEqual(policy.Properties.RoleName, { Ref: 'AgentTaskRole' });
+  assert.deepEqual([...policy.Properties.PolicyDocument.Statement[0].Action].sort(),
+    ['ssmmessages:CreateControlChannel', 'ssmmessages:CreateDataChannel', 'ssmmessages:OpenControlChannel', 'ssmmessages:OpenDataChannel']);
+  assert.equal(edge.Parameters.EnableExecuteCommand.Default, 'false');
+  assert.equal(evaluateCondition('ExecEnabled', ctx('false')), false);
+  assert.equal(evaluate(edge.Resources.AgentService.Properties.EnableExecuteCommand, ctx('false')), false);
+  assert.equal(evaluateCondition('ExecEnabled', ctx('true')), true);
+  assert.equal(evaluate(edge.Resources.AgentService.Properties.EnableExecuteCommand, ctx('true')), true);
+  for (const env of ['dev', 'prod']) {
+    assert.notEqual(params(env, 'edge').values.EnableExecuteCommand, 'true', `${env}: ECS Exec stays off in the shipped parameters`);
+  }
+});
+
+test('ALB access logs: off by default, on in prod, into a private SSE-S3 bucket with the region\'s ELB log delivery policy', () => {
+  const ctx = (values, region = 'eu-west-1') => ({ template: ingress, params: effectiveParameters(ingress, { ...params('dev', 'ingress').values, ...values }), pseudo: { 'AWS::Region': region } });
+  assert.equal(ingress.Parameters.AlbAccessLogs.Default, 'disabled');
+  assert.equal(params('prod', 'ingress').values.AlbAccessLogs, 'enabled');
+  const attrs = (c) => ingress.Resources.LoadBalancer.Properties.LoadBalancerAttributes
+    .map((a) => evaluate(a, c)).filter((a) => a && a.Key).map((a) => [a.Key, evaluate(a.Value, c)]);
+  const on = ctx({ AlbAccessLogs: 'enabled' });
+  assert.deepEqual(attrs(on).filter(([k]) => k.startsWith('access_logs')), [['access_logs.s3.enabled', 'true'], ['access_logs.s3.bucket', UNRESOLVED_BUCKET], ['access_logs.s3.prefix', 'alb']]);
+  assert.deepEqual(attrs(ctx({})).filter(([k]) => k.startsWith('access_logs')), [['access_logs.s3.enabled', 'false']]);
+
+  const bucket = ingress.Resources.AccessLogsBucket;
+  assert.equal(bucket.Condition, 'AccessLogsOn');
+  assert.equal(bucket.DeletionPolicy, 'Retain');
+  assert.equal(bucket.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm, 'AES256');
+  assert.deepEqual(Object.values(bucket.Properties.PublicAccessBlockConfiguration), [true, true, true, true]);
+
+  const statements = ingress.Resources.AccessLogsBucketPolicy.Properties.PolicyDocument.Statement;
+  const service = statements.find((st) => st.Sid === 'ElbLogDelivery');
+  assert.deepEqual(service.Principal, { Service: 'logdelivery.elasticloadbalancing.amazonaws.com' });
+  assert.equal(service.Action, 's3:PutObject');
+  assert.match(service.Resource['Fn::Sub'], /\/alb\/AWSLogs\/\$\{AWS::AccountId\}\/\*$/);
+  // regions from before August 2022 also need Elastic Load Balancing's own account
+  const legacy = statements.find((st) => st['Fn::If']);
+  assert.equal(legacy['Fn::If'][0], 'AccessLogsViaElbAccount');
+  assert.equal(evaluateCondition('AccessLogsViaElbAccount', on), true);
+  assert.equal(evaluateCondition('AccessLogsViaElbAccount', ctx({ AlbAccessLogs: 'enabled' }, 'ap-southeast-4')), false, 'Melbourne (2023) takes the service principal only');
+  assert.equal(ingress.Mappings.ElbLogDeliveryAccount['eu-west-1'].AccountId, '156460612806');
+  assert.equal(ingress.Mappings.ElbLogDeliveryAccount['us-east-1'].AccountId, '127311923021');
+  for (const region of Object.keys(ingress.Mappings.ElbLogDeliveryAccount)) {
+    assert.equal(evaluateCondition('ElbLegacyRegion', ctx({}, region)), true, `${region} is in the mapping but not in ElbLegacyRegion`);
+  }
+  assert.equal(Object.keys(ingress.Mappings.ElbLogDeliveryAccount).length, 26);
+  // the ALB waits for the bucket policy (it checks write access when logging is switched on)
+  assert.deepEqual(ingress.Resources.LoadBalancer.DependsOn, 'AccessLogsReady');
+  assert.deepEqual(ingress.Resources.AccessLogsReady.Metadata.BucketPolicy, { 'Fn::If': ['AccessLogsOn', { Ref: 'AccessLogsBucketPolicy' }, ''] });
+});
+const UNRESOLVED_BUCKET = require('./lib/checker').UNRESOLVED;
+
+test('ECS Exec on the ingress is off by default and adds only the ssmmessages actions when on', () => {
+  const policy = ingress.Resources.IngressExecCommandPolicy;
+  assert.equal(policy.Condition, 'ExecEnabled');
+  assert.deepEqual(policy.Properties.RoleName, { Ref: 'IngressTaskRole' });
+  assert.deepEqual([...policy.Properties.PolicyDocument.Statement[0].Action].sort(),
+    ['ssmmessages:CreateControlChannel', 'ssmmessages:CreateDataChannel', 'ssmmessages:OpenControlChannel', 'ssmmessages:OpenDataChannel']);
+  assert.equal(ingress.Parameters.EnableExecuteCommand.Default, 'false');
+  const svc = ingress.Resources.IngressService.Properties.EnableExecuteCommand;
+  assert.equal(evaluate(svc, { template: ingress, params: effectiveParameters(ingress, params('prod', 'ingress').values) }), false);
+  assert.equal(evaluate(svc, { template: ingress, params: effectiveParameters(ingress, { ...params('prod', 'ingress').values, EnableExecuteCommand: 'true' }) }), true);
 });

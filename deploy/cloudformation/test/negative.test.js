@@ -173,21 +173,38 @@ test('a changed port or health-check path breaks the contract check', () => {
   expectContract(checkAgentContract(template('edge.yaml').template, c, devEdge()), /HealthCheck does not hit 127.0.0.1:9091/);
 });
 
-test('broken secret wiring is caught on both sides', () => {
+test('broken token wiring is caught on both sides', () => {
   const t = ingressT();
-  ingressContainer(t).Secrets = [];
-  ingressContainer(t).Environment.push({ Name: 'TUNNEL_TOKEN', Value: 'plaintext' });
-  expectContract(checkIngressContract(t, contract(), devIngress()), /TUNNEL_TOKEN must come from Secrets/);
+  ingressContainer(t).Secrets.push({ Name: 'TUNNEL_TOKEN', ValueFrom: { Ref: 'TunnelTokenSecret' } });
+  expectContract(checkIngressContract(t, contract(), devIngress()), /TUNNEL_TOKEN must stay unset \(the ingress reads the token secret itself/);
 
   const t2 = ingressT();
-  const statements = t2.Resources.IngressExecutionRole.Properties.Policies[0].PolicyDocument;
+  const statements = t2.Resources.IngressTaskRole.Properties.Policies[0].PolicyDocument;
   statements.Statement = statements.Statement.filter((st) => st.Sid !== 'TunnelToken');
-  expectContract(checkIngressContract(t2, contract(), devIngress()), /execution role IngressExecutionRole: secretsmanager:GetSecretValue on the tunnel token secret is not granted/);
+  expectContract(checkIngressContract(t2, contract(), devIngress()), /task role IngressTaskRole: secretsmanager:GetSecretValue on the tunnel token secret is not granted/);
+
+  const t3 = ingressT();
+  t3.Resources.IngressTaskRole.Properties.Policies[0].PolicyDocument.Statement.find((st) => st.Sid === 'TunnelToken')
+    .Action = ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'];
+  expectContract(checkIngressContract(t3, contract(), devIngress()), /secretsmanager:DescribeSecret on the tunnel token secret is never used/);
+
+  const t4 = ingressT();
+  t4.Resources.IngressExecutionRole.Properties.Policies[0].PolicyDocument.Statement.push(
+    { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: { Ref: 'TunnelTokenSecret' } });
+  expectContract(checkIngressContract(t4, contract(), devIngress()), /execution role IngressExecutionRole: may not read the tunnel token secret/);
 
   const e = edgeT();
   e.Resources.AgentTaskRole.Properties.Policies[0].PolicyDocument.Statement[1].Resource = '*';
   const errors = checkAgentContract(e, contract(), devEdge());
   expectContract(errors, /task role AgentTaskRole: secretsmanager actions on "\*"/);
+  expectContract(errors, /task role AgentTaskRole: secretsmanager:GetSecretValue on the tunnel token secret is not granted/);
+
+  const e1 = edgeT();
+  agentContainer(e1).Environment = agentContainer(e1).Environment.filter((x) => x.Name !== 'AGENT_TOKEN_SECRET_ID');
+  agentContainer(e1).Secrets = [{ Name: 'TUNNEL_TOKEN', ValueFrom: { Ref: 'TunnelTokenSecretArn' } }];
+  const injected = checkAgentContract(e1, contract(), devEdge());
+  expectContract(injected, /contract variable AGENT_TOKEN_SECRET_ID is not set/);
+  expectContract(injected, /TUNNEL_TOKEN must stay unset \(the agent reads the token secret itself/);
 
   const e2 = edgeT();
   delete e2.Resources.AgentTaskRole.Properties.Policies[0].PolicyDocument.Statement[0].Condition;
@@ -355,4 +372,75 @@ test('a missing drain permission, an advertise address, a renamed property or on
 
   expectContract(checkIngressContract(ingressT(), contract(), { ...devIngress(), DesiredCount: '1' }),
     /IngressService: DesiredCount 1 is below 2/);
+});
+
+// ---------------------------------------------------------------- issue 14: tunnel host rule, gRPC
+
+test('a tunnel listener that forwards every host, or a loose host rule, is caught', () => {
+  const open = ingressT();
+  open.Resources.TunnelListener.Properties.DefaultActions = [{ Type: 'forward', TargetGroupArn: { Ref: 'TunnelTargetGroup' } }];
+  expectContract(checkIngressContract(open, contract(), devIngress()), /TunnelListener: the default action must be a fixed-response 404/);
+
+  const noRule = ingressT();
+  delete noRule.Resources.TunnelListenerRule;
+  noRule.Resources.IngressService.DependsOn = ['HttpsListener', 'GrpcListenerRule'];
+  expectContract(checkIngressContract(noRule, contract(), devIngress()), /TunnelTargetGroup: no listener forwards to it/);
+
+  const loose = ingressT();
+  loose.Resources.TunnelListenerRule.Properties.Conditions[0].HostHeaderConfig.RegexValues = [{ 'Fn::Sub': '${TunnelSubdomain}.${DomainName}' }];
+  const errors = checkIngressContract(loose, contract(), devIngress());
+  expectContract(errors, /TunnelListenerRule: the host-header condition also matches xtunnel.dev.example.com/);
+  expectContract(errors, /the host-header condition also matches tunnelxdev.example.com/);
+
+  const portless = ingressT();
+  portless.Resources.TunnelListenerRule.Properties.Conditions[0].HostHeaderConfig = { Values: [{ 'Fn::Sub': '${TunnelSubdomain}.${DomainName}' }] };
+  expectContract(checkIngressContract(portless, contract(), devIngress()), /the host-header condition does not match tunnel.dev.example.com:8443/);
+});
+
+test('gRPC that cannot pass the ALB is caught (no GRPC group, wrong health check, no content-type rule, not registered)', () => {
+  const none = ingressT();
+  delete none.Resources.GrpcTargetGroup;
+  delete none.Resources.GrpcListenerRule;
+  none.Resources.IngressService.Properties.LoadBalancers = none.Resources.IngressService.Properties.LoadBalancers.filter((lb) => lb.TargetGroupArn.Ref !== 'GrpcTargetGroup');
+  none.Resources.IngressService.DependsOn = ['HttpsListener', 'TunnelListenerRule'];
+  expectContract(checkIngressContract(none, contract(), devIngress()), /expected one target group with ProtocolVersion GRPC/);
+
+  const http = ingressT();
+  Object.assign(http.Resources.GrpcTargetGroup.Properties, { HealthCheckPort: '8081', HealthCheckPath: '/actuator/health/readiness', Matcher: { HttpCode: '200' } });
+  const errors = checkIngressContract(http, contract(), devIngress());
+  expectContract(errors, /GrpcTargetGroup: HealthCheckPort must be the public port/);
+  expectContract(errors, /GrpcTargetGroup: HealthCheckPath must be \/AWS.ALB\/healthcheck/);
+  expectContract(errors, /GrpcTargetGroup: Matcher must be \{ GrpcCode: "0-99" \}/);
+
+  const noRule = ingressT();
+  noRule.Resources.GrpcListenerRule.Properties.Conditions[0].HttpHeaderConfig.Values = ['application/json'];
+  expectContract(checkIngressContract(noRule, contract(), devIngress()), /GrpcTargetGroup: no rule of the 443 listener forwards content-type application\/grpc\* to it/);
+
+  const unregistered = ingressT();
+  unregistered.Resources.IngressService.Properties.LoadBalancers = unregistered.Resources.IngressService.Properties.LoadBalancers.filter((lb) => lb.TargetGroupArn.Ref !== 'GrpcTargetGroup');
+  unregistered.Resources.IngressService.DependsOn = ['HttpsListener', 'TunnelListenerRule'];
+  const u = checkIngressContract(unregistered, contract(), devIngress());
+  expectContract(u, /IngressService: not registered in GrpcTargetGroup on container port 8080/);
+  expectContract(u, /IngressService: must DependsOn GrpcListenerRule/);
+});
+
+test('an agent health check on readiness, a sample app on one host, or no readiness alarm is caught', () => {
+  const ready = edgeT();
+  agentContainer(ready).HealthCheck.Command[3] = agentContainer(ready).HealthCheck.Command[3].replace('/liveness', '/readiness');
+  expectContract(checkAgentContract(ready, contract(), devEdge()), /HealthCheck does not request \/actuator\/health\/liveness/);
+
+  const replica = edgeT();
+  Object.assign(replica.Resources.SampleAppService.Properties, { SchedulingStrategy: 'REPLICA', DesiredCount: 1 });
+  expectContract(checkAgentContract(replica, contract(), devEdge()), /SampleAppService: SchedulingStrategy must be DAEMON/);
+
+  const elsewhere = edgeT();
+  delete elsewhere.Resources.SampleAppService.Properties.PlacementConstraints;
+  expectContract(checkAgentContract(elsewhere, contract(), devEdge()), /SampleAppService: PlacementConstraints must be the agent service's/);
+
+  const silent = edgeT();
+  delete silent.Resources.AgentRegistrationFailures;
+  expectContract(checkAgentContract(silent, contract(), devEdge()), /no metric filter on its log group AgentLogGroup for "cannot register with"/);
+  const noAlarm = edgeT();
+  delete noAlarm.Resources.AgentNotRegistering;
+  expectContract(checkAgentContract(noAlarm, contract(), devEdge()), /AgentRegistrationFailures: no CloudWatch alarm on its metric/);
 });

@@ -774,6 +774,13 @@ function evaluate(expr, ctx) {
       if (vals.includes(UNRESOLVED)) return UNRESOLVED;
       return fn === 'Fn::And' ? vals.every(Boolean) : vals.some(Boolean);
     }
+    case 'Fn::Contains': {
+      // Rules only: [list of strings, string]; parameter values are strings to a rule
+      const list = evaluate(arg[0], ctx);
+      const v = evaluate(arg[1], ctx);
+      if (!Array.isArray(list) || list.includes(UNRESOLVED) || v === UNRESOLVED) return UNRESOLVED;
+      return list.map(String).includes(String(v));
+    }
     case 'Fn::Join': {
       const list = evaluate(arg[1], ctx);
       if (!Array.isArray(list) || list.includes(UNRESOLVED)) return UNRESOLVED;

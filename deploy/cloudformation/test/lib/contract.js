@@ -277,24 +277,16 @@ function checkIngressContract(template, contract, paramValues = {}) {
 
   // Environment and secret wiring
   const entries = checkEnv(container, spec, ctx, label, errors);
-  const tokenSecret = flattenIf(container.Secrets).find((s) => s.Name === contract.tunnelTokenEnv);
+  const tokenSecret = checkTokenSecretId(template, entries, spec, contract, ctx, tdp, label, errors);
   if (tokenSecret) {
-    const secretExpr = tokenSecret.ValueFrom;
-    const secretRes = refTarget(secretExpr);
-    if (intrinsicOf(secretExpr) !== 'Ref' || !template.Resources[secretRes] || template.Resources[secretRes].Type !== 'AWS::SecretsManager::Secret') {
-      errors.push(`${label}: ${contract.tunnelTokenEnv} must come from the AWS::SecretsManager::Secret of this stack (Ref)`);
+    const secretRes = refTarget(tokenSecret);
+    if (intrinsicOf(tokenSecret) !== 'Ref' || !template.Resources[secretRes] || template.Resources[secretRes].Type !== 'AWS::SecretsManager::Secret') {
+      errors.push(`${label}: the tunnel token secret id must name the AWS::SecretsManager::Secret of this stack (Ref)`);
     } else {
       const gen = template.Resources[secretRes].Properties.GenerateSecretString || {};
       if (gen.ExcludePunctuation !== true) errors.push(`${secretRes}: GenerateSecretString.ExcludePunctuation must be true`);
       if (gen.SecretStringTemplate !== undefined) errors.push(`${secretRes}: the secret must be the plain token (no SecretStringTemplate)`);
     }
-    for (const [name, def] of Object.entries(spec.env)) {
-      if (!def.secretId) continue;
-      const e = entries.find((x) => x.name === name);
-      if (e && !sameExpr(e.value, secretExpr)) errors.push(`${label}: ${name} must name the same secret as ${contract.tunnelTokenEnv}`);
-    }
-    checkSecretGrant(template, tdp.ExecutionRoleArn, secretExpr, ['secretsmanager:GetSecretValue'], 'execution role', errors);
-    checkSecretGrant(template, tdp.TaskRoleArn, secretExpr, ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], 'task role', errors);
   }
   checkOtherSecrets(template, container, spec, contract, tdp, label, errors);
   checkClusterScopedDescribe(template, tdp.TaskRoleArn, 'task role', errors);
@@ -338,7 +330,8 @@ function checkIngressContract(template, contract, paramValues = {}) {
       errors.push(`${svcName}: load balancer entry for port ${port} has no target group of this stack`);
       continue;
     }
-    tgByPort[port] = tgName;
+    // the public port is in two groups: HTTP/1 (PublicTargetGroup) and gRPC (checked by checkGrpc)
+    if (tg.Properties.ProtocolVersion !== 'GRPC') tgByPort[port] = tgName;
   }
   const dereg = [];
   for (const role of ['public', 'tunnel']) {
@@ -361,8 +354,7 @@ function checkIngressContract(template, contract, paramValues = {}) {
     if (d === undefined) errors.push(`${tgName}: deregistration_delay.timeout_seconds must be set`);
     else dereg.push([tgName, d]);
 
-    const listeners = resourcesOfType(template, 'AWS::ElasticLoadBalancingV2::Listener').filter(([, l]) => asList(l.Properties.DefaultActions)
-      .some((a) => a.Type === 'forward' && refTarget(a.TargetGroupArn) === tgName));
+    const listeners = listenersForwardingTo(template, tgName);
     if (listeners.length === 0) errors.push(`${tgName}: no listener forwards to it`);
     for (const [lName, l] of listeners) {
       if (l.Properties.Protocol !== 'HTTPS') errors.push(`${lName}: must be HTTPS`);
@@ -378,6 +370,9 @@ function checkIngressContract(template, contract, paramValues = {}) {
       }
     }
   }
+  checkTunnelHostOnly(template, spec, tgByPort[spec.ports.tunnel], ctx, errors);
+  checkGrpc(template, spec, sp, svcName, ctx, errors);
+
   const redirect = resourcesOfType(template, 'AWS::ElasticLoadBalancingV2::Listener').find(([, l]) => num(evaluate(l.Properties.Port, ctx)) === 80
     && asList(l.Properties.DefaultActions).some((a) => a.Type === 'redirect' && a.RedirectConfig && a.RedirectConfig.Protocol === 'HTTPS'));
   if (!redirect) errors.push('no HTTP :80 listener redirecting to HTTPS');
@@ -423,6 +418,109 @@ function checkIngressContract(template, contract, paramValues = {}) {
     }
   }
   return errors;
+}
+
+// ---------------------------------------------------------------- ingress: listeners, gRPC
+
+const forwardsTo = (actions, tgName) => asList(actions).some((a) => a.Type === 'forward'
+  && (refTarget(a.TargetGroupArn) === tgName
+    || asList(((a.ForwardConfig || {}).TargetGroups)).some((t) => refTarget(t.TargetGroupArn) === tgName)));
+
+/** Listener rules of this stack, as [name, properties, listener name]. */
+function listenerRules(template) {
+  return resourcesOfType(template, 'AWS::ElasticLoadBalancingV2::ListenerRule')
+    .map(([name, r]) => [name, r.Properties, refTarget(r.Properties.ListenerArn)]);
+}
+
+/** Listeners that send traffic to a target group: by their default action or by one of their rules. */
+function listenersForwardingTo(template, tgName) {
+  const viaRule = new Set(listenerRules(template).filter(([, r]) => forwardsTo(r.Actions, tgName)).map(([, , l]) => l));
+  return resourcesOfType(template, 'AWS::ElasticLoadBalancingV2::Listener')
+    .filter(([name, l]) => forwardsTo(l.Properties.DefaultActions, tgName) || viaRule.has(name));
+}
+
+/**
+ * The tunnel listener forwards only the tunnel host name (a host-header rule) and answers anything
+ * else itself with a fixed 404, so the tunnel endpoint is not exposed to every Host a scanner sends.
+ */
+function checkTunnelHostOnly(template, spec, tgName, ctx, errors) {
+  if (!tgName || !(spec.tunnelListener || {}).hostOnly) return;
+  for (const [lName, l] of listenersForwardingTo(template, tgName)) {
+    const fallback = asList(l.Properties.DefaultActions);
+    const fixed = fallback.length === 1 && fallback[0].Type === 'fixed-response'
+      && String((fallback[0].FixedResponseConfig || {}).StatusCode) === String(spec.tunnelListener.otherHostsStatus);
+    if (!fixed) errors.push(`${lName}: the default action must be a fixed-response ${spec.tunnelListener.otherHostsStatus} (only the tunnel host is forwarded)`);
+    const rules = listenerRules(template).filter(([, r, on]) => on === lName && forwardsTo(r.Actions, tgName));
+    if (rules.length === 0) errors.push(`${lName}: no listener rule forwards the tunnel host to ${tgName}`);
+    const url = evaluate((template.Outputs.TunnelUrl || {}).Value, ctx);
+    const m = typeof url === 'string' ? /^wss:\/\/([^:/]+)(?::(\d+))?\//.exec(url) : null;
+    for (const [rName, r] of rules) {
+      const hosts = asList(r.Conditions).filter((c) => c.Field === 'host-header');
+      if (hosts.length === 0) {
+        errors.push(`${rName}: must have a host-header condition (the tunnel host name only)`);
+        continue;
+      }
+      if (!m) continue;
+      const [, host, port] = m;
+      for (const c of hosts) {
+        const cfg = c.HostHeaderConfig || {};
+        const regexes = asList(cfg.RegexValues).map((x) => evaluate(x, ctx));
+        const values = asList(cfg.Values || c.Values).map((x) => evaluate(x, ctx));
+        if (regexes.includes(UNRESOLVED) || values.includes(UNRESOLVED)) continue;
+        const matches = (h) => regexes.some((re) => new RegExp(re).test(h)) || values.some((v) => v.toLowerCase() === h.toLowerCase());
+        // agents send Host: <host>:<port> (a non-default port is part of the Host header)
+        for (const h of [host, `${host}:${port}`]) if (!matches(h)) errors.push(`${rName}: the host-header condition does not match ${h}`);
+        for (const h of [`x${host}`, `${host}.evil.example`, `evil.example:${port}`, `${host.replace(/\./, 'x')}`]) {
+          if (matches(h)) errors.push(`${rName}: the host-header condition also matches ${h}`);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * gRPC through the ALB (contract "grpc"): a GRPC protocol-version target group on the public port,
+ * health-checked with a gRPC path and grpc status codes, behind a rule of the public HTTPS listener
+ * on content-type application/grpc*, and the service registered in it.
+ */
+function checkGrpc(template, spec, sp, svcName, ctx, errors) {
+  const g = spec.grpc;
+  if (!g) return;
+  const port = spec.ports[g.port];
+  const groups = resourcesOfType(template, 'AWS::ElasticLoadBalancingV2::TargetGroup').filter(([, t]) => t.Properties.ProtocolVersion === 'GRPC');
+  if (groups.length !== 1) {
+    errors.push(`expected one target group with ProtocolVersion GRPC (gRPC through the ALB), found ${groups.length}`);
+    return;
+  }
+  const [tgName, tg] = groups[0];
+  const t = tg.Properties;
+  if (num(evaluate(t.Port, ctx)) !== port) errors.push(`${tgName}: Port must be the ${g.port} port ${port}`);
+  if (t.Protocol !== 'HTTP') errors.push(`${tgName}: Protocol must be HTTP (the ingress speaks h2c, not TLS)`);
+  if (t.TargetType !== 'ip') errors.push(`${tgName}: TargetType must be ip (awsvpc tasks)`);
+  const hcPort = t.HealthCheckPort === undefined ? 'traffic-port' : String(evaluate(t.HealthCheckPort, ctx));
+  if (hcPort !== 'traffic-port' && hcPort !== String(port)) {
+    errors.push(`${tgName}: HealthCheckPort must be the ${g.port} port (the management port ${spec.ports.management} speaks HTTP/1.1 only; a gRPC health check is HTTP/2)`);
+  }
+  const path = evaluate(t.HealthCheckPath, ctx);
+  if (path !== g.healthCheckPath) errors.push(`${tgName}: HealthCheckPath must be ${g.healthCheckPath} (a gRPC method path /package.service/method)`);
+  const matcher = t.Matcher || {};
+  if (matcher.HttpCode !== undefined || String(matcher.GrpcCode) !== g.grpcCodes) {
+    errors.push(`${tgName}: Matcher must be { GrpcCode: "${g.grpcCodes}" } (grpc status codes; the ingress answers the health check with its no-route answer)`);
+  }
+  const attr = asList(t.TargetGroupAttributes).find((a) => a.Key === 'deregistration_delay.timeout_seconds');
+  if (!attr) errors.push(`${tgName}: deregistration_delay.timeout_seconds must be set`);
+  if (!asList(sp.LoadBalancers).some((lb) => refTarget(lb.TargetGroupArn) === tgName && num(evaluate(lb.ContainerPort, ctx)) === port)) {
+    errors.push(`${svcName}: not registered in ${tgName} on container port ${port}`);
+  }
+  const publicListeners = resourcesOfType(template, 'AWS::ElasticLoadBalancingV2::Listener')
+    .filter(([, l]) => num(evaluate(l.Properties.Port, ctx)) === 443).map(([n]) => n);
+  const rules = listenerRules(template).filter(([, r, on]) => publicListeners.includes(on) && forwardsTo(r.Actions, tgName));
+  const byContentType = rules.filter(([, r]) => asList(r.Conditions).some((c) => c.Field === 'http-header'
+    && String((c.HttpHeaderConfig || {}).HttpHeaderName).toLowerCase() === 'content-type'
+    && asList((c.HttpHeaderConfig || {}).Values).includes(g.contentType)));
+  if (byContentType.length === 0) errors.push(`${tgName}: no rule of the 443 listener forwards content-type ${g.contentType} to it`);
+  const deps = asList((template.Resources[svcName] || {}).DependsOn);
+  for (const [rName] of rules) if (!deps.includes(rName)) errors.push(`${svcName}: must DependsOn ${rName} (a target group needs its listener rule before a service registers in it)`);
 }
 
 // ---------------------------------------------------------------- ingress: security groups, cluster
@@ -496,10 +594,41 @@ function checkTaskSecurityGroups(template, spec, ctx, taskSgs, albSgs, errors) {
   }
 }
 
+/**
+ * The tunnel token: the service reads its secret itself (the contract's secretId variable), with
+ * GetSecretValue on the task role and nothing else; nothing injects the value (no Secrets entry,
+ * no grant on the execution role). Returns the secret expression, or undefined.
+ */
+function checkTokenSecretId(template, entries, spec, contract, ctx, tdp, label, errors) {
+  const names = Object.keys(spec.env).filter((n) => spec.env[n].secretId);
+  if (names.length !== 1) {
+    errors.push(`${label}: the contract must name exactly one secretId variable (the tunnel token's secret), found ${names.length}`);
+    return undefined;
+  }
+  const entry = entries.find((e) => e.name === names[0]);
+  if (!entry) return undefined; // reported by checkEnv
+  const secretExpr = entry.value;
+  const grants = (roleExpr) => {
+    const role = template.Resources[refTarget(roleExpr)];
+    return statementsOf(role).filter((s) => s.Effect === 'Allow' && asList(s.Resource).some((r) => sameExpr(r, secretExpr)));
+  };
+  checkSecretGrant(template, tdp.TaskRoleArn, secretExpr, ['secretsmanager:GetSecretValue'], 'task role', errors);
+  for (const s of grants(tdp.TaskRoleArn)) {
+    for (const a of asList(s.Action)) {
+      if (a !== 'secretsmanager:GetSecretValue') errors.push(`task role ${refTarget(tdp.TaskRoleArn)}: ${a} on the tunnel token secret is never used (GetSecretValue only)`);
+    }
+  }
+  if (grants(tdp.ExecutionRoleArn).length > 0) {
+    errors.push(`execution role ${refTarget(tdp.ExecutionRoleArn)}: may not read the tunnel token secret (nothing injects it; ${names[0]} names it)`);
+  }
+  return secretExpr;
+}
+
 /** Secrets other than the tunnel token (the cluster secret): generated in this stack, injected by ECS. */
 function checkOtherSecrets(template, container, spec, contract, tdp, label, errors) {
   const secrets = flattenIf(container.Secrets);
-  const tokenFrom = (secrets.find((s) => s.Name === contract.tunnelTokenEnv) || {}).ValueFrom;
+  const tokenId = Object.keys(spec.env).find((n) => spec.env[n].secretId);
+  const tokenFrom = (flattenIf(container.Environment).find((e) => e.Name === tokenId) || {}).Value;
   for (const [name, def] of Object.entries(spec.env)) {
     if (!def.secret || name === contract.tunnelTokenEnv) continue;
     const entry = secrets.find((s) => s.Name === name);
@@ -599,6 +728,28 @@ function checkClusterDirectory(template, spec, entries, label, errors) {
 
 // ---------------------------------------------------------------- agent
 
+/**
+ * The container health check is liveness, so readiness (no registered tunnel) is alerted on instead:
+ * a metric filter on the agent's log group for the line it logs at each failed registration, and an
+ * alarm on that metric.
+ */
+function checkReadinessAlarm(template, spec, container, label, errors) {
+  const a = spec.readinessAlarm;
+  if (!a) return;
+  const logGroup = refTarget(((container.LogConfiguration || {}).Options || {})['awslogs-group']);
+  const filters = resourcesOfType(template, 'AWS::Logs::MetricFilter').filter(([, f]) => refTarget(f.Properties.LogGroupName) === logGroup);
+  const filter = filters.find(([, f]) => String(f.Properties.FilterPattern).includes(a.logPattern));
+  if (!filter) {
+    errors.push(`${label}: no metric filter on its log group ${logGroup} for "${a.logPattern}" (readiness alarm)`);
+    return;
+  }
+  const t = asList(filter[1].Properties.MetricTransformations)[0] || {};
+  const alarm = resourcesOfType(template, 'AWS::CloudWatch::Alarm')
+    .find(([, x]) => sameExpr(x.Properties.Namespace, t.MetricNamespace) && sameExpr(x.Properties.MetricName, t.MetricName));
+  if (!alarm) errors.push(`${filter[0]}: no CloudWatch alarm on its metric ${JSON.stringify(t.MetricName)}`);
+  else if (alarm[1].Properties.TreatMissingData !== 'notBreaching') errors.push(`${alarm[0]}: TreatMissingData must be notBreaching (no log line = no failure)`);
+}
+
 function checkAgentContract(template, contract, paramValues = {}) {
   const spec = contract.agent;
   const errors = [];
@@ -624,16 +775,15 @@ function checkAgentContract(template, contract, paramValues = {}) {
   }
 
   const entries = checkEnv(container, spec, ctx, label, errors);
-  const tokenSecret = flattenIf(container.Secrets).find((s) => s.Name === contract.tunnelTokenEnv);
+  const tokenSecret = checkTokenSecretId(template, entries, spec, contract, ctx, tdp, label, errors);
   if (tokenSecret) {
-    checkSecretGrant(template, tdp.ExecutionRoleArn, tokenSecret.ValueFrom, ['secretsmanager:GetSecretValue'], 'execution role', errors);
-    checkSecretGrant(template, tdp.TaskRoleArn, tokenSecret.ValueFrom, ['secretsmanager:GetSecretValue'], 'task role', errors);
-    const v = evaluate(tokenSecret.ValueFrom, ctx);
-    if (v !== UNRESOLVED && !/^arn:aws[a-z-]*:secretsmanager:/.test(String(v))) errors.push(`${label}: ${contract.tunnelTokenEnv} ValueFrom ${v} is not a Secrets Manager ARN`);
+    const v = evaluate(tokenSecret, ctx);
+    if (v !== UNRESOLVED && !/^arn:aws[a-z-]*:secretsmanager:/.test(String(v))) errors.push(`${label}: the tunnel token secret id ${v} is not a Secrets Manager ARN`);
   }
   checkClusterScopedDescribe(template, tdp.TaskRoleArn, 'task role', errors);
   checkImage(container, spec, ctx, label, errors);
   checkHealthCommand(container, spec, label, errors);
+  checkReadinessAlarm(template, spec, container, label, errors);
 
   const uri = envValue(entries, 'AGENT_INGRESS_URI', ctx);
   if (uri !== UNRESOLVED && uri !== undefined) {
@@ -671,7 +821,9 @@ function checkAgentContract(template, contract, paramValues = {}) {
     }
   }
 
-  // Sample app(s): bridge networking, static host port, reachable through a route.
+  const agentSvc = services.length === 1 ? services[0][1].Properties : {};
+  // Sample app(s): bridge networking, static host port, reachable through a route, and on every
+  // host that runs an agent (all agents claim its route).
   for (const [name, sample] of resourcesOfType(template, 'AWS::ECS::TaskDefinition')) {
     if (name === tdName) continue;
     const p = sample.Properties;
@@ -690,7 +842,15 @@ function checkAgentContract(template, contract, paramValues = {}) {
     }
     const svc = resourcesOfType(template, 'AWS::ECS::Service').find(([, s]) => refTarget(s.Properties.TaskDefinition) === name);
     if (!svc) errors.push(`${where}: no service runs it`);
-    else if (svc[1].Properties.LaunchType !== 'EXTERNAL') errors.push(`${svc[0]}: LaunchType must be EXTERNAL`);
+    else {
+      if (svc[1].Properties.LaunchType !== 'EXTERNAL') errors.push(`${svc[0]}: LaunchType must be EXTERNAL`);
+      if (svc[1].Properties.SchedulingStrategy !== 'DAEMON') {
+        errors.push(`${svc[0]}: SchedulingStrategy must be DAEMON (every agent claims the route, so every agent host needs the app)`);
+      }
+      if (!sameExpr(svc[1].Properties.PlacementConstraints || null, agentSvc.PlacementConstraints || null)) {
+        errors.push(`${svc[0]}: PlacementConstraints must be the agent service's (the same hosts)`);
+      }
+    }
   }
   return errors;
 }
