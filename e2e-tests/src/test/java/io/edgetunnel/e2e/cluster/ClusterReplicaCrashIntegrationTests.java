@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.edgetunnel.e2e.support.AgentNode;
+import io.edgetunnel.e2e.support.FreePorts;
 import io.edgetunnel.e2e.support.HaproxyBalancer;
 import io.edgetunnel.e2e.support.IngressNode;
 import io.edgetunnel.e2e.support.PublicClient;
@@ -12,7 +13,6 @@ import io.edgetunnel.e2e.support.RedisServer;
 import io.edgetunnel.e2e.support.UpstreamApp;
 import io.edgetunnel.testsupport.NoLeaks;
 import java.io.File;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -47,7 +47,7 @@ class ClusterReplicaCrashIntegrationTests {
                 HaproxyBalancer balancer = HaproxyBalancer.start(2, "/actuator/health/readiness");
                 UpstreamApp app = new UpstreamApp("survivor");
                 IngressNode survivor = IngressNode.start(ClusterForwardingIntegrationTests.clusterProperties(redis, "survivor"))) {
-            int[] ports = freePorts(4);
+            int[] ports = FreePorts.take(4);
             Process doomed = startProcess(redis, ports);
             try {
                 await().atMost(Duration.ofSeconds(90)).until(() -> readiness(ports[1]) == 200);
@@ -119,22 +119,5 @@ class ClusterReplicaCrashIntegrationTests {
                 .uri("http://127.0.0.1:" + managementPort + "/actuator/health/readiness")
                 .response().map(r -> r.status().code()).onErrorReturn(-1)
                 .block(Duration.ofSeconds(10));
-    }
-
-    private static int[] freePorts(int count) throws Exception {
-        List<ServerSocket> sockets = new ArrayList<>();
-        int[] ports = new int[count];
-        try {
-            for (int i = 0; i < count; i++) {
-                ServerSocket socket = new ServerSocket(0);
-                sockets.add(socket);
-                ports[i] = socket.getLocalPort();
-            }
-        } finally {
-            for (ServerSocket socket : sockets) {
-                socket.close();
-            }
-        }
-        return ports;
     }
 }

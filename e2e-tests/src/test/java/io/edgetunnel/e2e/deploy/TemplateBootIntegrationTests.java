@@ -4,13 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.sun.net.httpserver.HttpServer;
+import io.edgetunnel.e2e.support.FreePorts;
 import io.edgetunnel.e2e.support.PublicClient;
 import io.edgetunnel.e2e.support.RedisServer;
 import java.io.File;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -105,7 +105,7 @@ class TemplateBootIntegrationTests {
         }
 
         RedisServer redis = keep(RedisServer.start());
-        int[] ports = freePorts(5);
+        int[] ports = FreePorts.take(5);
         Map<String, String> ingressStandIns = new LinkedHashMap<>();
         ingressStandIns.put("SERVER_PORT", String.valueOf(ports[0]));
         ingressStandIns.put("MANAGEMENT_SERVER_PORT", String.valueOf(ports[1]));
@@ -218,23 +218,6 @@ class TemplateBootIntegrationTests {
     private static HttpResponse<String> get(int port, String path) throws Exception {
         return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
                 .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
-    }
-
-    private static int[] freePorts(int count) throws IOException {
-        List<ServerSocket> sockets = new ArrayList<>();
-        int[] ports = new int[count];
-        try {
-            for (int i = 0; i < count; i++) {
-                ServerSocket socket = new ServerSocket(0);
-                sockets.add(socket);
-                ports[i] = socket.getLocalPort();
-            }
-        } finally {
-            for (ServerSocket socket : sockets) {
-                socket.close();
-            }
-        }
-        return ports;
     }
 
     /** A local app that answers every path with its route's name. */
