@@ -8,7 +8,8 @@
 #
 # Usage:
 #   register-external-instance.sh --stack-name edge-tunnel-dev-ingress [--region eu-west-1]
-#       [--instance-name NAME] [--attribute edge-tunnel.agent] [--limit 1] [--expires-hours 24] [--run]
+#       [--instance-name NAME] [--hosts "app.example.com api.example.com"] [--attribute edge-tunnel.agent]
+#       [--limit 1] [--expires-hours 24] [--run]
 #   register-external-instance.sh --cluster edge-tunnel-dev --role <EcsAnywhereInstanceRole name> ...
 #   register-external-instance.sh ... --dry-run     # print the AWS CLI calls, call nothing
 #
@@ -16,6 +17,10 @@
 # (primary key fingerprint F34C3DDAE72926B079BEAEC6BCE9D9A42D51784F, as the ECS developer guide
 # publishes it). The managed instance is named after the edge host: with --run, this host's
 # hostname; otherwise SSM shows the host's own computer name (pass --instance-name to override).
+#
+# --hosts tags the activation (and so every host it registers) edge-tunnel.hosts=<routes>: in the
+# iam auth modes the ingress lets that host's agent claim exactly those routes (space-separated;
+# .apps.example.com for the wildcard *.apps.example.com). The host cannot change its SSM tags.
 #
 # The activation code is a credential: it registers up to --limit hosts until it expires.
 # Do not paste it into tickets or chat; let it expire (or delete the activation) when done.
@@ -35,6 +40,7 @@ CLUSTER=""
 ROLE=""
 INSTANCE_NAME=""
 ATTRIBUTE=""
+HOSTS=""
 LIMIT=1
 EXPIRES_HOURS=24
 RUN=false
@@ -48,6 +54,7 @@ while [ $# -gt 0 ]; do
     --role) ROLE="$2"; shift 2 ;;
     --instance-name) INSTANCE_NAME="$2"; shift 2 ;;
     --attribute) ATTRIBUTE="$2"; shift 2 ;;
+    --hosts) HOSTS="$2"; shift 2 ;;
     --limit) LIMIT="$2"; shift 2 ;;
     --expires-hours) EXPIRES_HOURS="$2"; shift 2 ;;
     --run) RUN=true; shift ;;
@@ -66,6 +73,9 @@ case "$EXPIRES_HOURS" in ''|*[!0-9]*) die "--expires-hours must be a positive in
 if [ "$EXPIRES_HOURS" -lt 1 ] || [ "$EXPIRES_HOURS" -gt 720 ]; then die "--expires-hours must be 1..720"; fi
 if [ "$LIMIT" -lt 1 ] || [ "$LIMIT" -gt 1000 ]; then die "--limit must be 1..1000"; fi
 case "$ATTRIBUTE" in *[!A-Za-z0-9_./-]*) die "--attribute: letters, digits, _ . / - only" ;; esac
+# SSM tag values: letters, digits, spaces and _ . : / = + - @ (at most 256); routes need no more
+case "$HOSTS" in *[!a-zA-Z0-9\ ._/-]*) die "--hosts: space-separated host[/path] routes (letters, digits, . - _ /)" ;; esac
+[ "${#HOSTS}" -le 256 ] || die "--hosts: at most 256 characters (an SSM tag value)"
 # The name comes from the edge host: with --run this is the edge host.
 if [ -z "$INSTANCE_NAME" ] && $RUN; then INSTANCE_NAME="$(hostname)"; fi
 if [ -n "$INSTANCE_NAME" ] && [ "$LIMIT" -gt 1 ]; then
@@ -98,6 +108,8 @@ if [ -n "$STACK_NAME" ]; then
 fi
 if [ -z "$CLUSTER" ] || [ "$CLUSTER" = "None" ]; then die "cluster unknown: pass --stack-name of the ingress stack or --cluster"; fi
 if [ -z "$ROLE" ] || [ "$ROLE" = "None" ]; then die "role unknown: pass --stack-name of the ingress stack or --role"; fi
+TAGS=("Key=Project,Value=edge-tunnel" "Key=Cluster,Value=$CLUSTER")
+[ -z "$HOSTS" ] || TAGS+=("Key=edge-tunnel.hosts,Value=$HOSTS")
 
 if EXPIRES="$(date -u -d "+${EXPIRES_HOURS} hours" +%Y-%m-%dT%H:%M:%SZ 2>/dev/null)"; then :
 else EXPIRES="$(date -u -v+"${EXPIRES_HOURS}"H +%Y-%m-%dT%H:%M:%SZ)"; fi
@@ -106,7 +118,7 @@ if $DRY_RUN; then
   aws_cli ssm create-activation --region "$REGION" --iam-role "$ROLE" \
     --registration-limit "$LIMIT" --expiration-date "$EXPIRES" \
     ${NAME_ARGS[@]+"${NAME_ARGS[@]}"} --description "edge-tunnel ECS Anywhere host for $CLUSTER" \
-    --tags "Key=Project,Value=edge-tunnel" "Key=Cluster,Value=$CLUSTER" \
+    --tags "${TAGS[@]}" \
     --query '[ActivationId,ActivationCode]' --output text
   ACTIVATION_ID="<ActivationId>"
   ACTIVATION_CODE="<ActivationCode>"
@@ -114,7 +126,7 @@ else
   read -r ACTIVATION_ID ACTIVATION_CODE < <(aws_cli ssm create-activation --region "$REGION" --iam-role "$ROLE" \
     --registration-limit "$LIMIT" --expiration-date "$EXPIRES" \
     ${NAME_ARGS[@]+"${NAME_ARGS[@]}"} --description "edge-tunnel ECS Anywhere host for $CLUSTER" \
-    --tags "Key=Project,Value=edge-tunnel" "Key=Cluster,Value=$CLUSTER" \
+    --tags "${TAGS[@]}" \
     --query '[ActivationId,ActivationCode]' --output text)
   if [ -z "${ACTIVATION_ID:-}" ] || [ -z "${ACTIVATION_CODE:-}" ]; then die "create-activation returned no id/code"; fi
 fi

@@ -123,6 +123,7 @@ test('bad parameter files are reported', () => {
   const edge = template('edge.yaml').template;
   const edgeRule = checkParameterValues(edge, { ...params('dev', 'edge').values, IngressStackName: '' });
   assert.match(edgeRule.join('\n'), /Without IngressStackName, ClusterName is required/);
+  assert.match(edgeRule.join('\n'), /Without IngressStackName, IngressServerId .* is required/);
   assert.deepEqual(readParameterFile({ AuthMode: 'token' }).problems, ['a parameter file must be a JSON list']);
   assert.match(readParameterFile([{ ParameterKey: 'A', ParameterValue: 1 }]).problems[0], /needs string ParameterKey and ParameterValue/);
 });

@@ -49,6 +49,20 @@ test('--dry-run with --stack-name reads cluster and role from the ingress stack 
   assert.match(r.stderr, /OutputKey==\\'EcsAnywhereInstanceRoleName\\'/);
 });
 
+test('--hosts tags the activation with the routes the host may claim', () => {
+  const r = run('bash', [SCRIPT, '--dry-run', '--region', 'eu-west-1', '--cluster', 'c', '--role', 'r',
+    '--hosts', 'app.example.com api.example.com/v1']);
+  assert.equal(r.status, 0, r.stderr);
+  // printed with %q: commas and spaces escaped
+  assert.match(r.stderr, /--tags Key=Project\\,Value=edge-tunnel Key=Cluster\\,Value=c Key=edge-tunnel\.hosts\\,Value=app\.example\.com\\ api\.example\.com\/v1 /);
+  const without = run('bash', [SCRIPT, '--dry-run', '--region', 'eu-west-1', '--cluster', 'c', '--role', 'r']);
+  assert.doesNotMatch(without.stderr, /edge-tunnel.hosts/);
+  assert.notEqual(run('bash', [SCRIPT, '--dry-run', '--region', 'eu-west-1', '--cluster', 'c', '--role', 'r',
+    '--hosts', 'a.example.com,b.example.com']).status, 0);
+  assert.notEqual(run('bash', [SCRIPT, '--dry-run', '--region', 'eu-west-1', '--cluster', 'c', '--role', 'r',
+    '--hosts', 'a.example.com;reboot']).status, 0);
+});
+
 test('bad arguments are refused', () => {
   assert.notEqual(run('bash', [SCRIPT, '--dry-run', '--cluster', 'c', '--role', 'r'], { AWS_REGION: '', AWS_DEFAULT_REGION: '' }).status, 0);
   assert.notEqual(run('bash', [SCRIPT, '--dry-run', '--region', 'eu-west-1', '--role', 'r']).status, 0);

@@ -97,6 +97,8 @@ class ClusterReplicaCrashIntegrationTests {
                 "--management.server.port=" + ports[1],
                 "--ingress.tunnel.port=" + ports[2],
                 "--ingress.auth.token=" + IngressNode.TOKEN,
+                // a process: the test JVM's when-empty=allow does not reach it, and no profile refuses all
+                "--ingress.policy.when-empty=allow",
                 "--ingress.tunnel.heartbeat-interval=" + HEARTBEAT.toMillis() + "ms"));
         for (String property : ClusterForwardingIntegrationTests.clusterProperties(redis, "doomed")) {
             command.add("--" + property.replace("ingress.cluster.port=0", "ingress.cluster.port=" + ports[3]));

@@ -18,8 +18,8 @@ import tools.jackson.databind.json.JsonMapper;
  * One AWS account on loopback, as the services see it from ECS: the container credentials endpoint
  * and task metadata (what ECS itself provides a task), and the APIs the services call: STS {@code
  * GetCallerIdentity}, ECS {@code DescribeTasks} / {@code DescribeTaskDefinition} / {@code
- * DescribeContainerInstances}, Secrets Manager {@code GetSecretValue}. It knows one agent task on one
- * ECS Anywhere instance, which carries the host attribute it is given.
+ * DescribeContainerInstances}, Secrets Manager {@code GetSecretValue}, SSM {@code ListTagsForResource}.
+ * It knows one agent task on one ECS Anywhere host, whose managed instance carries the tags it is given.
  */
 final class FakeAwsAccount implements AutoCloseable {
 
@@ -34,7 +34,7 @@ final class FakeAwsAccount implements AutoCloseable {
     private final String cluster;
     private final String agentRole;
     private final Map<String, String> secrets = new ConcurrentHashMap<>();
-    private final Map<String, String> instanceAttributes = new ConcurrentHashMap<>();
+    private final Map<String, String> instanceTags = new ConcurrentHashMap<>();
     /** The STS requests that carried an agent's proof (they name a server id), header name → value. */
     private final List<Map<String, String>> replayedProofs = new CopyOnWriteArrayList<>();
 
@@ -67,8 +67,9 @@ final class FakeAwsAccount implements AutoCloseable {
         return value;
     }
 
-    void instanceAttribute(String name, String value) {
-        instanceAttributes.put(name, value);
+    /** A tag of the host's SSM managed instance, as an operator sets it. */
+    void instanceTag(String key, String value) {
+        instanceTags.put(key, value);
     }
 
     List<Map<String, String>> replayedProofs() {
@@ -106,6 +107,8 @@ final class FakeAwsAccount implements AutoCloseable {
                     .formatted(ACCOUNT, agentRole, TASK_ID, TASK_ID, ACCOUNT));
         } else if (target != null && target.startsWith("AmazonEC2ContainerServiceV20141113.")) {
             ecs(exchange, target.substring(target.indexOf('.') + 1));
+        } else if ("AmazonSSM.ListTagsForResource".equals(target)) {
+            listTags(exchange, JSON.readTree(body));
         } else if ("secretsmanager.GetSecretValue".equals(target)) {
             getSecretValue(exchange, JSON.readTree(body));
         } else {
@@ -125,17 +128,24 @@ final class FakeAwsAccount implements AutoCloseable {
             case "DescribeTaskDefinition" -> json(exchange, 200, """
                     {"taskDefinition":{"taskDefinitionArn":"%s","family":"edge-agent","revision":1,
                       "taskRoleArn":"arn:aws:iam::%s:role/%s"}}""".formatted(definition, ACCOUNT, agentRole));
-            case "DescribeContainerInstances" -> {
-                StringBuilder attributes = new StringBuilder("{\"name\":\"ecs.capability.external\"}");
-                instanceAttributes.forEach((name, value) -> attributes.append(",{\"name\":\"").append(name)
-                        .append("\",\"value\":\"").append(value).append("\"}"));
-                json(exchange, 200, """
-                        {"containerInstances":[{"containerInstanceArn":"%s","ec2InstanceId":"%s","status":"ACTIVE",
-                          "agentConnected":true,"attributes":[%s]}],"failures":[]}""".formatted(instanceArn, INSTANCE_ID,
-                        attributes));
-            }
+            case "DescribeContainerInstances" -> json(exchange, 200, """
+                    {"containerInstances":[{"containerInstanceArn":"%s","ec2InstanceId":"%s","status":"ACTIVE",
+                      "agentConnected":true,"attributes":[{"name":"ecs.capability.external"}]}],"failures":[]}"""
+                    .formatted(instanceArn, INSTANCE_ID));
             default -> json(exchange, 400, "{\"__type\":\"InvalidParameterException\",\"message\":\"" + operation + "\"}");
         }
+    }
+
+    private void listTags(HttpExchange exchange, JsonNode request) throws IOException {
+        if (!INSTANCE_ID.equals(request.get("ResourceId").asString())
+                || !"ManagedInstance".equals(request.get("ResourceType").asString())) {
+            json(exchange, 400, "{\"__type\":\"InvalidResourceId\",\"message\":\"no such managed instance\"}");
+            return;
+        }
+        StringBuilder tags = new StringBuilder();
+        instanceTags.forEach((key, value) -> tags.append(tags.length() == 0 ? "" : ",")
+                .append("{\"Key\":\"").append(key).append("\",\"Value\":\"").append(value).append("\"}"));
+        json(exchange, 200, "{\"TagList\":[" + tags + "]}");
     }
 
     private void getSecretValue(HttpExchange exchange, JsonNode request) throws IOException {

@@ -98,10 +98,10 @@ class TemplateBootIntegrationTests {
             int port = keep(new NamedApp(route.getKey())).port();
             localRoutes = localRoutes.replace(route.getValue(), "http://127.0.0.1:" + port);
         }
-        // the hosts this ECS Anywhere instance serves (registration: aws ecs put-attributes)
-        String attribute = ingressEnv.environment().get("INGRESS_ECS_HOST_ATTRIBUTE");
-        if (attribute != null && !attribute.isEmpty()) {
-            aws.instanceAttribute(attribute, String.join(" ", routes.keySet()));
+        // the routes this ECS Anywhere host serves: its managed instance's tag (the activation's tags)
+        String tag = ingressEnv.environment().get("INGRESS_ECS_HOSTS_TAG");
+        if (tag != null && !tag.isEmpty()) {
+            aws.instanceTag(tag, String.join(" ", routes.keySet()));
         }
 
         RedisServer redis = keep(RedisServer.start());

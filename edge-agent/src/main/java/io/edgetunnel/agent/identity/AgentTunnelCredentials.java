@@ -43,8 +43,11 @@ public final class AgentTunnelCredentials implements TunnelCredentials {
     public Mono<Credentials> next(String nonce) {
         Mono<Boolean> reread = rereadToken.compareAndSet(true, false) ? tokens.refresh() : Mono.just(false);
         Mono<String> proof = signer.map(s -> s.sign(nonce).onErrorMap(e -> new IllegalStateException(
-                        "identity proof could not be signed: " + e.getClass().getSimpleName()
-                                + " (expected: task role credentials from the ECS agent)", null)))
+                        e instanceof IllegalArgumentException bad
+                                // what the ingress sent in the handshake, not our credentials
+                                ? "identity proof not signed: " + bad.getMessage()
+                                : "identity proof could not be signed: " + e.getClass().getSimpleName()
+                                        + " (expected: task role credentials from the ECS agent)", null)))
                 .orElseGet(() -> Mono.just(""));
         return reread.then(proof).map(p -> new Credentials(tokens.current(), p, attributes));
     }

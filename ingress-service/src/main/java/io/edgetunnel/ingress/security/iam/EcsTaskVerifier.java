@@ -11,16 +11,20 @@ import java.util.function.Supplier;
 import software.amazon.awssdk.awscore.exception.AwsServiceException;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.services.ecs.EcsClient;
-import software.amazon.awssdk.services.ecs.model.Attribute;
 import software.amazon.awssdk.services.ecs.model.ContainerInstance;
 import software.amazon.awssdk.services.ecs.model.Task;
+import software.amazon.awssdk.services.ssm.SsmClient;
+import software.amazon.awssdk.services.ssm.model.ResourceTypeForTagging;
+import software.amazon.awssdk.services.ssm.model.Tag;
 
 /**
  * Confirms with the ingress's own role that an IAM identity is a RUNNING task with launch type
  * EXTERNAL in the configured cluster, whose id is the role session name ({@code ecs:DescribeTasks}),
  * whose own task role is the role STS named ({@code ecs:DescribeTaskDefinition}), and, as
- * configured, that it runs on an ACTIVE SSM managed instance ({@code mi-…}) and which hosts that
- * instance may serve ({@code ecs:DescribeContainerInstances}, the instance's attributes). Blocking.
+ * configured, that it runs on an ACTIVE SSM managed instance ({@code mi-…}, {@code
+ * ecs:DescribeContainerInstances}) and which hosts that instance may serve: its SSM managed-instance
+ * tags ({@code ssm:ListTagsForResource}). Not its ECS attributes: the host itself sets those when it
+ * registers. Blocking.
  *
  * <p>Each link, and the AWS documentation it rests on, is in docs/security.md ("One identity per
  * host").
@@ -31,12 +35,14 @@ public final class EcsTaskVerifier {
 
     private final EcsCheckProperties properties;
     private final Supplier<EcsClient> ecs;
+    private final Supplier<SsmClient> ssm;
     /** Task definition ARN (a revision, immutable) → its task role ARN ("" for none). */
     private final Map<String, String> taskDefinitionRoles = new ConcurrentHashMap<>();
 
-    public EcsTaskVerifier(EcsCheckProperties properties, Supplier<EcsClient> ecs) {
+    public EcsTaskVerifier(EcsCheckProperties properties, Supplier<EcsClient> ecs, Supplier<SsmClient> ssm) {
         this.properties = Objects.requireNonNull(properties, "properties");
         this.ecs = Objects.requireNonNull(ecs, "ecs");
+        this.ssm = Objects.requireNonNull(ssm, "ssm");
     }
 
     IamIdentity confirm(IamIdentity identity) {
@@ -79,13 +85,12 @@ public final class EcsTaskVerifier {
         }
         ContainerInstance instance = instanceOf(task, taskId, cluster);
         String id = instance.ec2InstanceId() == null ? "" : instance.ec2InstanceId();
-        if (properties.requireManagedInstance() && (!id.startsWith("mi-") || !"ACTIVE".equals(instance.status()))) {
+        boolean managed = id.startsWith("mi-") && "ACTIVE".equals(instance.status());
+        if ((properties.requireManagedInstance() || properties.perHostClaims()) && !managed) {
             throw reject("task " + taskId + " runs on " + id + " (" + instance.status()
                     + ") (expected: an ACTIVE SSM managed instance mi-…)");
         }
-        Optional<List<HostGrant>> grants = properties.perHostClaims()
-                ? Optional.of(grants(instance, id.isEmpty() ? instance.containerInstanceArn() : id))
-                : Optional.empty();
+        Optional<List<HostGrant>> grants = properties.perHostClaims() ? Optional.of(grants(id)) : Optional.empty();
         return confirmed.withInstance(id.isEmpty() ? String.valueOf(instance.containerInstanceArn()) : id, grants);
     }
 
@@ -101,26 +106,37 @@ public final class EcsTaskVerifier {
         }
     }
 
-    /** The hosts in the instance's attribute NAME, NAME.2, NAME.3, …: space-separated grants. */
-    private List<HostGrant> grants(ContainerInstance instance, String instanceId) {
-        String name = properties.hostAttribute();
+    /**
+     * The hosts in the managed instance's tags NAME, NAME.2, NAME.3, …: space-separated grants. The
+     * id comes from ECS ({@code ec2InstanceId}, the SSM managed instance the container instance
+     * registered as); the tags from SSM, where only an operator (an activation's tags, or {@code
+     * ssm:AddTagsToResource}) can put them.
+     */
+    private List<HostGrant> grants(String instanceId) {
+        String name = properties.hostsTag();
+        List<Tag> tags;
+        try {
+            tags = ssm.get().listTagsForResource(r -> r.resourceType(ResourceTypeForTagging.MANAGED_INSTANCE)
+                    .resourceId(instanceId)).tagList();
+        } catch (SdkException e) {
+            throw reject("ssm:ListTagsForResource of " + instanceId + " failed: " + describe(e));
+        }
         List<HostGrant> grants = new ArrayList<>();
-        for (Attribute attribute : instance.attributes()) {
-            if (attribute.name() == null || attribute.value() == null
-                    || !(attribute.name().equals(name) || attribute.name().matches(java.util.regex.Pattern.quote(name)
-                            + "\\.[0-9]{1,2}"))) {
+        for (Tag tag : tags) {
+            if (tag.key() == null || tag.value() == null || !(tag.key().equals(name)
+                    || tag.key().matches(java.util.regex.Pattern.quote(name) + "\\.[0-9]{1,2}"))) {
                 continue;
             }
-            for (String token : attribute.value().trim().split(" +")) {
-                grants.add(HostGrant.parse(token).orElseThrow(() -> reject("instance " + instanceId + " attribute "
-                        + attribute.name() + " has " + clip(token) + ", not a host (expected: space-separated hosts, "
+            for (String token : tag.value().trim().split(" +")) {
+                grants.add(HostGrant.parse(token).orElseThrow(() -> reject("instance " + instanceId + " tag "
+                        + tag.key() + " has " + clip(token) + ", not a host (expected: space-separated hosts, "
                         + "host/path or .suffix for every host below suffix)")));
             }
         }
         if (grants.isEmpty()) {
             throw new IdentityRejection(RejectReason.HOST_NOT_ALLOWED, "ecs: instance " + instanceId + " has no "
-                    + name + " attribute (expected: the hosts this instance serves, set at registration or with "
-                    + "aws ecs put-attributes)");
+                    + name + " tag (expected: the hosts this instance serves, as an SSM tag of the managed instance: "
+                    + "the activation's --tags, or aws ssm add-tags-to-resource)");
         }
         return grants;
     }

@@ -6,11 +6,10 @@ import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
- * One host (and optional path prefix) a container instance may serve, read from its ECS attribute.
- * ECS attribute values allow letters, digits, {@code - _ . @ / \ :} and spaces only (no {@code *},
- * no comma; ECS API reference, {@code Attribute}), so a value is a space-separated list and a
- * wildcard is written with a leading dot: {@code .apps.example.com} grants every host below
- * {@code apps.example.com}, like a cookie domain.
+ * One route (host and optional path prefix) an ECS Anywhere host may claim, read from its SSM
+ * managed-instance tag. Tag values allow letters, digits, spaces and {@code _ . : / = + - @} only
+ * (no {@code *}, no comma), so a value is a space-separated list and the wildcard claim {@code
+ * *.apps.example.com} is granted as {@code .apps.example.com}, like a cookie domain.
  *
  * @param host an exact host, or {@code *.suffix}
  * @param pathPrefix {@code /} for the whole host, else a prefix the claim must sit under
@@ -38,26 +37,14 @@ public record HostGrant(String host, String pathPrefix) {
         return Optional.of(new HostGrant(host, path));
     }
 
-    /** Whether this grant covers the claim: host exact or below a wildcard, path at or under the prefix. */
+    /**
+     * Whether this grant names exactly the claim: same host (or the same wildcard) and same path
+     * prefix. Not "at or under": a longer prefix takes that part of the host's traffic from every
+     * other host serving it, and a wildcard serves hosts other agents may serve, so each needs its
+     * own grant.
+     */
     public boolean covers(RouteClaim claim) {
-        return coversHost(claim.host()) && underPrefix(claim.pathPrefix());
-    }
-
-    private boolean coversHost(String claimed) {
-        if (!host.startsWith("*.")) {
-            return host.equals(claimed);
-        }
-        String suffix = host.substring(1);
-        String bare = claimed.startsWith("*.") ? claimed.substring(1) : claimed;
-        return claimed.startsWith("*.") ? bare.equals(suffix) || bare.endsWith(suffix)
-                : claimed.endsWith(suffix) && claimed.length() > suffix.length();
-    }
-
-    private boolean underPrefix(String claimed) {
-        if (pathPrefix.equals("/")) {
-            return true;
-        }
-        return claimed.equals(pathPrefix) || claimed.startsWith(pathPrefix + "/");
+        return host.equals(claim.host()) && pathPrefix.equals(claim.pathPrefix());
     }
 
     @Override

@@ -13,7 +13,7 @@ import java.util.Optional;
  * @param taskArn set when {@code ecs:DescribeTasks} confirmed the task, else empty
  * @param instanceId the task's container instance ({@code mi-…} for ECS Anywhere) when it was
  *     looked up, else empty
- * @param grants the hosts that instance may serve ({@code ingress.ecs.host-attribute}); empty
+ * @param grants the hosts that instance may serve ({@code ingress.ecs.hosts-tag}); empty
  *     Optional when per-host claims are off, an empty list when the instance has none
  */
 public record IamIdentity(String account, String callerArn, String roleArn, String sessionName, String taskArn,

@@ -14,9 +14,10 @@ import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.regions.providers.DefaultAwsRegionProviderChain;
 import software.amazon.awssdk.services.ecs.EcsClient;
 import software.amazon.awssdk.services.secretsmanager.SecretsManagerClient;
+import software.amazon.awssdk.services.ssm.SsmClient;
 
 /**
- * The ingress's AWS SDK clients, built lazily (a token-only ingress never needs AWS): synchronous,
+ * The ingress's AWS SDK clients, built lazily (a token-only ingress never needs AWS): Secrets Manager, ECS, SSM: synchronous,
  * on {@code url-connection-client}, always called from {@code Schedulers.boundedElastic()}.
  */
 public final class IngressAwsClients implements AutoCloseable {
@@ -26,6 +27,7 @@ public final class IngressAwsClients implements AutoCloseable {
     private final SdkHttpClient httpClient = UrlConnectionHttpClient.create();
     private EcsClient ecs;
     private SecretsManagerClient secretsManager;
+    private SsmClient ssm;
 
     public IngressAwsClients(IngressAwsProperties properties, AwsCredentialsProvider credentials) {
         this.properties = Objects.requireNonNull(properties, "properties");
@@ -59,6 +61,13 @@ public final class IngressAwsClients implements AutoCloseable {
         return secretsManager;
     }
 
+    public synchronized SsmClient ssm() {
+        if (ssm == null) {
+            ssm = configure(SsmClient.builder(), properties.endpointFor(properties.ssmEndpoint())).build();
+        }
+        return ssm;
+    }
+
     private <B extends AwsClientBuilder<B, ?> & AwsSyncClientBuilder<B, ?>> B configure(B builder, URI endpoint) {
         builder.httpClient(httpClient)
                 .region(region())
@@ -84,6 +93,9 @@ public final class IngressAwsClients implements AutoCloseable {
         }
         if (secretsManager != null) {
             secretsManager.close();
+        }
+        if (ssm != null) {
+            ssm.close();
         }
         httpClient.close();
     }

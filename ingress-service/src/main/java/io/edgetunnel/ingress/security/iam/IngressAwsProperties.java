@@ -13,6 +13,7 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param endpointOverride one endpoint for every service (tests, VPC endpoints)
  * @param ecsEndpoint ECS only; wins over {@code endpointOverride}
  * @param secretsmanagerEndpoint Secrets Manager only; wins over {@code endpointOverride}
+ * @param ssmEndpoint Systems Manager only (managed-instance tags); wins over {@code endpointOverride}
  * @param apiCallTimeout whole-call timeout, retries included
  * @param maxAttempts attempts per call (1 = no retries)
  */
@@ -22,6 +23,7 @@ public record IngressAwsProperties(
         URI endpointOverride,
         URI ecsEndpoint,
         URI secretsmanagerEndpoint,
+        URI ssmEndpoint,
         @DefaultValue("10s") Duration apiCallTimeout,
         @DefaultValue("3") int maxAttempts) {
 

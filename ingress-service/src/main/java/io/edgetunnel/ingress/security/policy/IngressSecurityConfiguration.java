@@ -80,18 +80,18 @@ public class IngressSecurityConfiguration {
                     ? iamProperties.stsUrl()
                     : CallerIdentityVerifier.regionalStsUrl(region(aws));
             Optional<EcsTaskVerifier> ecs = ecsProperties.enabled()
-                    ? Optional.of(new EcsTaskVerifier(ecsProperties, aws::ecs))
+                    ? Optional.of(new EcsTaskVerifier(ecsProperties, aws::ecs, aws::ssm))
                     : Optional.empty();
             iam = new CallerIdentityVerifier(iamProperties, stsUrl, Clock.systemUTC(), ecs);
-            if (!ecsProperties.hostAttribute().isEmpty() && !ecsProperties.enabled()) {
-                throw new IllegalStateException("ingress.ecs.host-attribute=" + ecsProperties.hostAttribute()
+            if (!ecsProperties.hostsTag().isEmpty() && !ecsProperties.enabled()) {
+                throw new IllegalStateException("ingress.ecs.hosts-tag=" + ecsProperties.hostsTag()
                         + " needs the ECS task check that finds each agent's instance (expected: ingress.ecs.cluster, "
                         + "env INGRESS_ECS_CLUSTER, the agents' cluster)");
             }
             log.info("Agent IAM proofs: server id {}, sent to {}, connection nonce {}, ECS task check {}",
                     iamProperties.serverId(), stsUrl, iamProperties.requireNonce() ? "required" : "optional",
                     ecs.isPresent() ? "on (cluster " + ecsProperties.cluster() + (ecsProperties.perHostClaims()
-                            ? ", hosts per instance from attribute " + ecsProperties.hostAttribute() : "") + ")" : "off");
+                            ? ", hosts per instance from SSM tag " + ecsProperties.hostsTag() : "") + ")" : "off");
             if (iamProperties.allowedAccounts().isEmpty() && iamProperties.allowedRoleArns().isEmpty()) {
                 log.warn("ingress.iam.allowed-accounts and allowed-role-arns are both empty: every IAM hello will be "
                         + "refused until one of them is set");
@@ -105,17 +105,17 @@ public class IngressSecurityConfiguration {
     }
 
     /**
-     * An empty rule list lets any authenticated agent claim any host only where no one else can
-     * reach the ingress: the {@code local} profile, or no profile at all (tests, a developer's
-     * machine). A deployed profile ({@code dev}, {@code prod}) with no rules refuses every claim, and
-     * asking it to allow all is a startup error.
+     * An empty rule list lets any authenticated agent claim any host only in the {@code local}
+     * profile (never together with {@code dev} or {@code prod}); anywhere else it refuses every claim,
+     * a container started without a profile included. {@code when-empty=allow} forces allow-all
+     * outside a deployed profile (tests do); in {@code dev} or {@code prod} it is a startup error.
      */
     private static HostPolicy policy(HostPolicyProperties properties, Environment environment, boolean prod) {
         if (!properties.rules().isEmpty()) {
             return HostPolicy.of(properties.rules());
         }
-        boolean deployed = environment.acceptsProfiles(Profiles.of("dev | prod"))
-                && !environment.acceptsProfiles(Profiles.of("local"));
+        boolean deployed = environment.acceptsProfiles(Profiles.of("dev | prod"));
+        boolean local = environment.acceptsProfiles(Profiles.of("local")) && !deployed;
         if (deployed && properties.whenEmpty().equals("allow")) {
             throw new IllegalStateException("ingress.policy.when-empty=allow with no ingress.policy.rules: any agent "
                     + "could claim any host (expected: rules naming which identity may claim which hosts; allowing "
@@ -124,7 +124,7 @@ public class IngressSecurityConfiguration {
         boolean allow = switch (properties.whenEmpty()) {
             case "allow" -> true;
             case "deny" -> false;
-            default -> !deployed;
+            default -> local;
         };
         if (!allow) {
             log.warn("ingress.policy.rules is empty and the policy denies by default: every hello will be rejected "

@@ -32,7 +32,7 @@ record VerifiedAgent(String policyIdentity, String principal, Optional<List<Host
         for (RouteClaim claim : claims) {
             if (grants.get().stream().noneMatch(grant -> grant.covers(claim))) {
                 return Optional.of("route " + claim + " is not among the hosts this instance may serve "
-                        + grants.get() + " (expected: a host in the instance's ingress.ecs.host-attribute)");
+                        + grants.get() + " (expected: a host in the instance's ingress.ecs.hosts-tag)");
             }
         }
         return Optional.empty();

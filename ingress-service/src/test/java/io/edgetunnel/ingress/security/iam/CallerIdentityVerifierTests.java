@@ -84,10 +84,10 @@ class CallerIdentityVerifierTests {
                 Duration.ofSeconds(30), accounts, roles, requireNonce);
         Optional<EcsTaskVerifier> ecsVerifier = Optional.empty();
         if (ecs.enabled()) {
-            aws = new IngressAwsClients(new IngressAwsProperties("eu-west-1", URI.create(sts.baseUrl()), null, null,
+            aws = new IngressAwsClients(new IngressAwsProperties("eu-west-1", URI.create(sts.baseUrl()), null, null, null,
                     Duration.ofSeconds(30), 1), StaticCredentialsProvider.create(
                     AwsBasicCredentials.create("AKIAINGRESSOWNROLE01", "ingress-own-secret-key")));
-            ecsVerifier = Optional.of(new EcsTaskVerifier(ecs, aws::ecs));
+            ecsVerifier = Optional.of(new EcsTaskVerifier(ecs, aws::ecs, aws::ssm));
         }
         return new CallerIdentityVerifier(properties, stsUrl, clock, ecsVerifier);
     }

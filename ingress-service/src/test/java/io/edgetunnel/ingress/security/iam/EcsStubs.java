@@ -54,6 +54,20 @@ final class EcsStubs {
                   "agentConnected":true}],"failures":[]}""".formatted(INSTANCE_ARN, instanceId));
     }
 
+    /** The SSM managed instance's tags, key → value ({@code ssm:ListTagsForResource}). */
+    static void managedInstanceTags(WireMockExtension wm, String instanceId, java.util.Map<String, String> tags) {
+        StringBuilder list = new StringBuilder();
+        tags.forEach((key, value) -> list.append(list.length() == 0 ? "" : ",")
+                .append("{\"Key\":\"").append(key).append("\",\"Value\":\"").append(value).append("\"}"));
+        wm.stubFor(post("/").atPriority(0)
+                .withHeader("X-Amz-Target", equalTo("AmazonSSM.ListTagsForResource"))
+                .withRequestBody(com.github.tomakehurst.wiremock.client.WireMock.matchingJsonPath("$.ResourceId",
+                        equalTo(instanceId)))
+                .withRequestBody(com.github.tomakehurst.wiremock.client.WireMock.matchingJsonPath("$.ResourceType",
+                        equalTo("ManagedInstance")))
+                .willReturn(okForContentType("application/x-amz-json-1.1", "{\"TagList\":[" + list + "]}")));
+    }
+
     private static void stub(WireMockExtension wm, String operation, String json) {
         wm.stubFor(post("/").atPriority(0)
                 .withHeader("X-Amz-Target", equalTo("AmazonEC2ContainerServiceV20141113." + operation))

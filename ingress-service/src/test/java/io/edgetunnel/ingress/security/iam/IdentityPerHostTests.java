@@ -51,7 +51,7 @@ class IdentityPerHostTests {
     void setUp() {
         stsUrl = URI.create(aws.baseUrl() + "/");
         FakeSts.install(aws, FakeSts.CALLER_ARN);
-        clients = new IngressAwsClients(new IngressAwsProperties("eu-west-1", URI.create(aws.baseUrl()), null, null,
+        clients = new IngressAwsClients(new IngressAwsProperties("eu-west-1", URI.create(aws.baseUrl()), null, null, null,
                 Duration.ofSeconds(30), 1), StaticCredentialsProvider.create(
                 AwsBasicCredentials.create("AKIAINGRESSOWNROLE01", "ingress-own-secret-key")));
     }
@@ -64,7 +64,7 @@ class IdentityPerHostTests {
     private CallerIdentityVerifier verifier(List<String> accounts, EcsCheckProperties ecs) {
         IamAuthProperties properties = new IamAuthProperties(SERVER_ID, stsUrl, Duration.ofMinutes(5),
                 Duration.ofSeconds(30), accounts, List.of(), true);
-        Optional<EcsTaskVerifier> tasks = ecs.enabled() ? Optional.of(new EcsTaskVerifier(ecs, clients::ecs)) : Optional.empty();
+        Optional<EcsTaskVerifier> tasks = ecs.enabled() ? Optional.of(new EcsTaskVerifier(ecs, clients::ecs, clients::ssm)) : Optional.empty();
         return new CallerIdentityVerifier(properties, stsUrl, CLOCK, tasks);
     }
 
@@ -118,31 +118,44 @@ class IdentityPerHostTests {
                 .block(), RejectReason.IDENTITY_UNVERIFIED, "no account or role is allowed");
     }
 
-    @Test
-    void perHostClaimsReadTheInstancesAttribute() {
+    private static final String INSTANCE = "mi-0123456789abcdef0";
+
+    /** The task on an ECS Anywhere host whose own ECS attributes claim a host: what root on it can set. */
+    private void taskOnAHostThatClaimsForItself() {
         EcsStubs.describeTasks(aws, "EXTERNAL", "RUNNING");
         Map<String, String> attributes = new LinkedHashMap<>();
         attributes.put("ecs.capability.external", "true");
-        attributes.put("edge-tunnel.hosts", "app.example.com api.example.com/v1");
-        attributes.put("edge-tunnel.hosts.2", ".apps.example.com");
-        attributes.put("edge-tunnel.hostsx", "evil.example.com");
-        EcsStubs.describeContainerInstances(aws, "mi-0123456789abcdef0", attributes);
+        attributes.put("edge-tunnel.hosts", "victim.example.com");
+        EcsStubs.describeContainerInstances(aws, INSTANCE, attributes);
+    }
+
+    @Test
+    void perHostClaimsReadTheManagedInstancesTagsNotItsOwnAttributes() {
+        taskOnAHostThatClaimsForItself();
+        Map<String, String> tags = new LinkedHashMap<>();
+        tags.put("edge-tunnel.hosts", "app.example.com api.example.com/v1");
+        tags.put("edge-tunnel.hosts.2", ".apps.example.com");
+        tags.put("edge-tunnel.hostsx", "evil.example.com");
+        EcsStubs.managedInstanceTags(aws, INSTANCE, tags);
         String nonce = ConnectionNonce.next();
 
         IamIdentity identity = perHost().verify(proof(nonce), nonce).block();
 
-        assertThat(identity.instanceId()).isEqualTo("mi-0123456789abcdef0");
-        assertThat(identity.principal()).isEqualTo(FakeSts.ROLE_ARN + "@mi-0123456789abcdef0");
+        assertThat(identity.instanceId()).isEqualTo(INSTANCE);
+        assertThat(identity.principal()).isEqualTo(FakeSts.ROLE_ARN + "@" + INSTANCE);
         List<HostGrant> grants = identity.grants().orElseThrow();
         assertThat(grants).extracting(HostGrant::toString)
                 .containsExactly("app.example.com", "api.example.com/v1", "*.apps.example.com");
         assertThat(covered(grants, "app.example.com", "/")).isTrue();
-        assertThat(covered(grants, "api.example.com", "/v1/users")).isTrue();
+        assertThat(covered(grants, "api.example.com", "/v1")).isTrue();
+        assertThat(covered(grants, "*.apps.example.com", "/")).isTrue();
+        // only what is named: a longer prefix would take part of a host other hosts serve too
+        assertThat(covered(grants, "app.example.com", "/login")).isFalse();
+        assertThat(covered(grants, "api.example.com", "/v1/users")).isFalse();
         assertThat(covered(grants, "api.example.com", "/")).isFalse();
-        assertThat(covered(grants, "api.example.com", "/v10")).isFalse();
-        assertThat(covered(grants, "shop.apps.example.com", "/")).isTrue();
-        assertThat(covered(grants, "apps.example.com", "/")).isFalse();
+        assertThat(covered(grants, "shop.apps.example.com", "/")).isFalse();
         assertThat(covered(grants, "evil.example.com", "/")).isFalse();
+        assertThat(covered(grants, "victim.example.com", "/")).isFalse();
     }
 
     private static boolean covered(List<HostGrant> grants, String host, String path) {
@@ -150,21 +163,31 @@ class IdentityPerHostTests {
     }
 
     @Test
-    void anInstanceWithoutTheAttributeMayClaimNothing() {
-        EcsStubs.describeTasks(aws, "EXTERNAL", "RUNNING");
-        EcsStubs.describeContainerInstances(aws, "mi-0123456789abcdef0", Map.of("ecs.capability.external", "true"));
+    void anInstanceWithoutTheTagMayClaimNothingWhateverItsAttributesSay() {
+        taskOnAHostThatClaimsForItself();
+        EcsStubs.managedInstanceTags(aws, INSTANCE, Map.of("Name", "home-pi"));
         String nonce = ConnectionNonce.next();
         refused(() -> perHost().verify(proof(nonce), nonce).block(), RejectReason.HOST_NOT_ALLOWED,
-                "instance mi-0123456789abcdef0 has no edge-tunnel.hosts attribute");
+                "instance " + INSTANCE + " has no edge-tunnel.hosts tag");
     }
 
     @Test
     void aMalformedGrantIsRefusedNotIgnored() {
-        EcsStubs.describeTasks(aws, "EXTERNAL", "RUNNING");
-        EcsStubs.describeContainerInstances(aws, "mi-0123456789abcdef0", Map.of("edge-tunnel.hosts", "app.example.com bad@host"));
+        taskOnAHostThatClaimsForItself();
+        EcsStubs.managedInstanceTags(aws, INSTANCE, Map.of("edge-tunnel.hosts", "app.example.com bad@host"));
         String nonce = ConnectionNonce.next();
         refused(() -> perHost().verify(proof(nonce), nonce).block(), RejectReason.IDENTITY_UNVERIFIED,
                 "has bad@host, not a host");
+    }
+
+    @Test
+    void perHostClaimsNeedAnSsmManagedInstance() {
+        EcsStubs.describeTasks(aws, "EXTERNAL", "RUNNING");
+        EcsStubs.describeContainerInstances(aws, "i-0123456789abcdef0", Map.of());
+        String nonce = ConnectionNonce.next();
+        refused(() -> verifier(List.of(FakeSts.ACCOUNT), new EcsCheckProperties("edge", true, false, true,
+                        "edge-tunnel.hosts")).verify(proof(nonce), nonce).block(), RejectReason.IDENTITY_UNVERIFIED,
+                "runs on i-0123456789abcdef0");
     }
 
     @Test

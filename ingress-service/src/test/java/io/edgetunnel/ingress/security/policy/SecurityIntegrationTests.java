@@ -354,11 +354,12 @@ class SecurityIntegrationTests {
                         .run("--spring.profiles.active=prod", "--server.port=0", "--management.server.port=0",
                                 "--ingress.tunnel.port=0", "--ingress.iam.server-id=ingress.test",
                                 "--ingress.aws.region=eu-west-1"))
-                .hasStackTraceContaining("ingress.ecs.host-attribute=edge-tunnel.hosts needs the ECS task check");
+                .hasStackTraceContaining("ingress.ecs.hosts-tag=edge-tunnel.hosts needs the ECS task check");
         context = OwnEventLoops.apply(IngressApplication.application()).run("--spring.profiles.active=prod",
                 "--server.port=0", "--management.server.port=0", "--ingress.tunnel.port=0",
                 "--ingress.iam.server-id=ingress.test", "--ingress.iam.sts-url=" + stsUrl, "--ingress.iam.timeout=30s",
-                "--ingress.iam.allowed-accounts=" + FakeSts.ACCOUNT, "--ingress.ecs.host-attribute=");
+                "--ingress.iam.allowed-accounts=" + FakeSts.ACCOUNT, "--ingress.ecs.hosts-tag=",
+                "--ingress.policy.when-empty=auto");
         ProofFixture proof = new ProofFixture(stsUrl);
         proof.serverId = "ingress.test";
         Frame answer = hello("prod-agent", "", proof, "iam.example.com");

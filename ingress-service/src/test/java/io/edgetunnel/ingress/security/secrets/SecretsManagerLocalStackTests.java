@@ -29,7 +29,7 @@ class SecretsManagerLocalStackTests {
     @Test
     void currentAndPreviousAreAcceptedAfterARotation() {
         try (IngressAwsClients clients = new IngressAwsClients(
-                new IngressAwsProperties(localstack.getRegion(), localstack.getEndpoint(), null, null,
+                new IngressAwsProperties(localstack.getRegion(), localstack.getEndpoint(), null, null, null,
                         Duration.ofSeconds(30), 1),
                 StaticCredentialsProvider.create(
                         AwsBasicCredentials.create(localstack.getAccessKey(), localstack.getSecretKey())))) {

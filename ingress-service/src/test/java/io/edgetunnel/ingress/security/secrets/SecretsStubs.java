@@ -24,7 +24,7 @@ public final class SecretsStubs {
     private SecretsStubs() {}
 
     static IngressAwsClients clients(WireMockExtension wm) {
-        return new IngressAwsClients(new IngressAwsProperties("eu-west-1", URI.create(wm.baseUrl()), null, null,
+        return new IngressAwsClients(new IngressAwsProperties("eu-west-1", URI.create(wm.baseUrl()), null, null, null,
                 Duration.ofSeconds(30), 1),
                 StaticCredentialsProvider.create(AwsBasicCredentials.create("AKIAINGRESSTEST00001", SECRET_KEY)));
     }
