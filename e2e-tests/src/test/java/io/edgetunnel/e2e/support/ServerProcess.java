@@ -44,6 +44,16 @@ final class ServerProcess implements AutoCloseable {
                 .findFirst();
     }
 
+    /**
+     * Under CI ({@code CI=true}, which {@code .ci/run} sets up to install every server a test needs)
+     * a missing server is a broken machine, not a reason to skip: the tests that need it must run.
+     */
+    static void requireUnderCi(boolean available, String hint) {
+        if (!available && "true".equals(System.getenv("CI"))) {
+            throw new AssertionError("CI=true but " + hint);
+        }
+    }
+
     /** A new, empty directory; short, because unix socket paths are limited to about 100 bytes. */
     static ServerProcess tempDir(String prefix) {
         try {
