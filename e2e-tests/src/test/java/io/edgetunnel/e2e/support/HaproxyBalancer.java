@@ -78,7 +78,10 @@ public final class HaproxyBalancer implements AutoCloseable {
         return ServerProcess.find("haproxy").isPresent();
     }
 
-    /** Skips the calling test (fails it under CI, which installs the server), saying so on stderr as well, where no {@code haproxy} exists. */
+    /**
+     * Skips the calling test, saying so on stderr as well, where no {@code haproxy} exists; fails it under
+     * CI, which installs the server.
+     */
     public static void assumeAvailable() {
         ServerProcess.requireUnderCi(available(), INSTALL_HINT);
         if (!available()) {

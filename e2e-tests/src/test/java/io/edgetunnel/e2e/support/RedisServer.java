@@ -36,7 +36,10 @@ public final class RedisServer implements AutoCloseable {
         return ServerProcess.find("redis-server").isPresent();
     }
 
-    /** Skips the calling test (fails it under CI, which installs the server), saying so on stderr as well, where no {@code redis-server} exists. */
+    /**
+     * Skips the calling test, saying so on stderr as well, where no {@code redis-server} exists; fails it under
+     * CI, which installs the server.
+     */
     public static void assumeAvailable() {
         ServerProcess.requireUnderCi(available(), INSTALL_HINT);
         if (!available()) {
