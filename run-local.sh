@@ -75,11 +75,12 @@ fi
 
 # The JVM options of each service's container image (JAVA_TOOL_OPTIONS, written once, in the
 # module's pom), with the memory the deployment gives it (-XX:MaxRAM stands in for the container
-# limit: 128 MiB per agent, a 1 GiB task per ingress), so what runs here is what runs there.
+# limit, as the templates set it: 192 MiB per agent, a 1 GiB task per ingress; AGENT_MEMORY_LIMIT and
+# INGRESS_MEMORY_LIMIT override), so what runs here is what runs there.
 image_java_tool_options() {
     sed -n 's:.*<image.java-tool-options>\(.*\)</image.java-tool-options>.*:\1:p' "$1/pom.xml" | head -n 1
 }
-AGENT_JAVA_TOOL_OPTIONS="$(image_java_tool_options edge-agent) -XX:MaxRAM=${AGENT_MEMORY_LIMIT:-128m}"
+AGENT_JAVA_TOOL_OPTIONS="$(image_java_tool_options edge-agent) -XX:MaxRAM=${AGENT_MEMORY_LIMIT:-192m}"
 AGENT_MALLOC_ARENA_MAX=$(sed -n 's:.*<image.malloc-arena-max>\(.*\)</image.malloc-arena-max>.*:\1:p' edge-agent/pom.xml)
 INGRESS_JAVA_TOOL_OPTIONS="$(image_java_tool_options ingress-service) -XX:MaxRAM=${INGRESS_MEMORY_LIMIT:-1g}"
 
