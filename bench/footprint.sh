@@ -10,10 +10,11 @@
 #   c50          warm-up, then wrk -c50 for the measured duration; req/s, errors, peak RSS (VmHWM)
 #   transfer     a 256 MiB download through the tunnel; bytes checked, peak RSS (VmHWM) after it
 #   alive        the process still runs and logged no OutOfMemoryError
-# Variants (BENCH_FOOTPRINT_ROUNDS pairs of the first two): "default" (no JVM options at all: this machine's ergonomics), "image" (the options of
-# the agent image, read from edge-agent/pom.xml, plus -XX:MaxRAM=128m: the template's container
-# limit; with the image's other environment, MALLOC_ARENA_MAX), and any in
-# BENCH_FOOTPRINT_VARIANTS="name|java|options|ENV=v ...;..." (java empty = java on PATH).
+# Variants: "default" (no JVM options at all: this machine's ergonomics) and "image" (the options
+# of the agent image, read from edge-agent/pom.xml, plus -XX:MaxRAM=128m: the container issue 15
+# sets the targets for; with the image's other environment, MALLOC_ARENA_MAX), alternating
+# BENCH_FOOTPRINT_ROUNDS times; then any in BENCH_FOOTPRINT_VARIANTS="name|java|options|ENV=v ...;..."
+# (java empty = java on PATH).
 
 FOOTPRINT_HOST=footprint.local
 FOOTPRINT_AGENT_LIMIT=128m
@@ -33,7 +34,7 @@ image_malloc_arena_max() {
 
 now_ms() { date +%s%3N; }
 
-# wait_ready_ms URL PID SECONDS: polls readiness every 50 ms; prints the ms it took, or fails
+# wait_ready_ms URL PID SECONDS: polls readiness every 50 ms until UP; fails on timeout or exit
 wait_ready_ms() {
     local url=$1 pid=$2 secs=$3 t0 deadline
     t0=$(now_ms)
@@ -168,7 +169,8 @@ footprint_case() {
     sleep 5
     idle=$(rss_kib "$ing_pid")
     footprint_ssh
-    local agent_env="MALLOC_ARENA_MAX=$(image_malloc_arena_max edge-agent)"
+    local agent_env
+    agent_env="MALLOC_ARENA_MAX=$(image_malloc_arena_max edge-agent)"
     # default and image alternate, BENCH_FOOTPRINT_ROUNDS times (2nd round: default-2, image-2, ...),
     # so a change in what else runs on the machine shows as rounds that disagree
     local round suffix
