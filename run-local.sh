@@ -73,6 +73,17 @@ if [ ! -f "$INGRESS_JAR" ] || [ ! -f "$AGENT_JAR" ] || [ ! -f "$DEMO_JAR" ]; the
     ./mvnw -B -q package -DskipTests
 fi
 
+# The JVM options of each service's container image (JAVA_TOOL_OPTIONS, written once, in the
+# module's pom), with the memory the deployment gives it (-XX:MaxRAM stands in for the container
+# limit, as the templates set it: 192 MiB per agent, a 1 GiB task per ingress; AGENT_MEMORY_LIMIT and
+# INGRESS_MEMORY_LIMIT override), so what runs here is what runs there.
+image_java_tool_options() {
+    sed -n 's:.*<image.java-tool-options>\(.*\)</image.java-tool-options>.*:\1:p' "$1/pom.xml" | head -n 1
+}
+AGENT_JAVA_TOOL_OPTIONS="$(image_java_tool_options edge-agent) -XX:MaxRAM=${AGENT_MEMORY_LIMIT:-192m}"
+AGENT_MALLOC_ARENA_MAX=$(sed -n 's:.*<image.malloc-arena-max>\(.*\)</image.malloc-arena-max>.*:\1:p' edge-agent/pom.xml)
+INGRESS_JAVA_TOOL_OPTIONS="$(image_java_tool_options ingress-service) -XX:MaxRAM=${INGRESS_MEMORY_LIMIT:-1g}"
+
 # One shared token for both sides, passed the way operators pass it: the TUNNEL_TOKEN variable.
 TUNNEL_TOKEN=${TUNNEL_TOKEN:-$(head -c 24 /dev/urandom | base64 | tr -d '/+=')}
 export TUNNEL_TOKEN
@@ -132,8 +143,8 @@ wait_up() {
 
 if [ "$REPLICAS" -eq 0 ]; then
     start demo env DEMO_PORT="$DEMO_PORT" java -jar "$DEMO_JAR"
-    start ingress java -jar "$INGRESS_JAR" --spring.profiles.active=local
-    start agent java -jar "$AGENT_JAR" --spring.profiles.active=local \
+    start ingress env JAVA_TOOL_OPTIONS="$INGRESS_JAVA_TOOL_OPTIONS" java -jar "$INGRESS_JAR" --spring.profiles.active=local
+    start agent env JAVA_TOOL_OPTIONS="$AGENT_JAVA_TOOL_OPTIONS" MALLOC_ARENA_MAX="$AGENT_MALLOC_ARENA_MAX" java -jar "$AGENT_JAR" --spring.profiles.active=local \
         --agent.ingress-uri=ws://127.0.0.1:8082/tunnel \
         "--agent.routes[0].host=demo.localhost" \
         "--agent.routes[0].local-url=http://127.0.0.1:$DEMO_PORT" \
@@ -279,7 +290,7 @@ fi
 start demo env DEMO_PORT="$DEMO_PORT" java -jar "$DEMO_JAR"
 for i in $(seq 1 "$REPLICAS"); do
     base=$((8080 + 100 * i))
-    start "replica$i" env INGRESS_CLUSTER_REPLICA_ID="replica-$i" \
+    start "replica$i" env INGRESS_CLUSTER_REPLICA_ID="replica-$i" JAVA_TOOL_OPTIONS="$INGRESS_JAVA_TOOL_OPTIONS" \
         java -jar "$INGRESS_JAR" --spring.profiles.active=local \
         --server.port="$base" --management.server.port=$((base + 1)) \
         --ingress.tunnel.port=$((base + 2)) --ingress.cluster.port=$((base + 3))
@@ -292,7 +303,7 @@ done
 # The agent dials once the balancer has every replica in service, so its tunnels can land on any
 # (before that the balancer answers its upgrades 503, as an ALB without a healthy target does).
 wait_up "the balancer's view of the replicas" http://haproxy/ready --unix-socket "$HAPROXY_STATUS_SOCK"
-start agent env AGENT_TUNNEL_COUNT=2 java -jar "$AGENT_JAR" --spring.profiles.active=local \
+start agent env AGENT_TUNNEL_COUNT=2 JAVA_TOOL_OPTIONS="$AGENT_JAVA_TOOL_OPTIONS" MALLOC_ARENA_MAX="$AGENT_MALLOC_ARENA_MAX" java -jar "$AGENT_JAR" --spring.profiles.active=local \
     --agent.ingress-uri=ws://127.0.0.1:8082/tunnel \
     "--agent.routes[0].host=demo.localhost" \
     "--agent.routes[0].local-url=http://127.0.0.1:$DEMO_PORT" \

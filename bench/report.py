@@ -227,6 +227,71 @@ def cluster_case(raw, meta):
     return case
 
 
+def footprint_case(raw, meta):
+    """Issue 15: each agent variant's start and memory, the ingress's, OpenSSH's client as reference."""
+    case = {"name": "footprint", "kind": "footprint"}
+    case.update(meta)
+    mib = lambda kib: round(kib / 1024, 1) if kib else None
+    variants = []
+    for name in sorted(os.listdir(raw)):
+        if not (name.startswith("footprint.agent.") and name.endswith(".json")):
+            continue
+        v = load(os.path.join(raw, name))
+        c50 = v.get("c50") or {}
+        variants.append({
+            "name": v["name"], "java": v.get("java"), "options": v.get("options"), "ready_ms": v.get("ready_ms"),
+            "idle_rss_mib": mib(v.get("idle_rss_kib")), "peak_rss_c50_mib": mib(v.get("peak_rss_c50_kib")),
+            "peak_rss_mib": mib(v.get("peak_rss_kib")), "rss_end_mib": mib(v.get("rss_end_kib")),
+            "c50_rps": c50.get("rps"), "c50_p99_ms": c50.get("p99_ms"), "c50_errors": c50.get("errors"),
+            "download_ok": (v.get("download") or {}).get("ok"),
+            "download_mbps": round(v["download"]["bytes"] / v["download"]["seconds"] / 1e6, 1)
+            if (v.get("download") or {}).get("seconds") else None,
+            "alive": v.get("alive"), "oom": v.get("oom"),
+        })
+    by_name = {v["name"]: v for v in variants}
+    for v in variants:
+        # image-2 compares with default-2 (the same round); everything else with the first default
+        suffix = v["name"][len("image"):] if v["name"].startswith("image-") and v["name"][6:].isdigit() else ""
+        base = by_name.get("default" + suffix) or by_name.get("default")
+        v["rps_vs_default"] = ratio(v["c50_rps"], base and base["c50_rps"])
+    rank = lambda n: 0 if n.startswith("default") else 1 if n == "image" or (n.startswith("image-") and n[6:].isdigit()) else 2
+    case["variants"] = sorted(variants, key=lambda v: (rank(v["name"]), v["name"]))
+    for k in ("ingress_idle_rss_kib", "ingress_peak_rss_kib", "ingress_rss_end_kib"):
+        case[k.replace("_kib", "_mib")] = mib(meta.get(k))
+    ssh = load(os.path.join(raw, "footprint.ssh.json"), {})
+    if ssh.get("status") == "ok":
+        case["ssh"] = {"version": ssh.get("version"), "idle_rss_mib": mib(ssh.get("idle_rss_kib")),
+                       "peak_rss_c50_mib": mib(ssh.get("peak_rss_c50_kib")), "peak_rss_mib": mib(ssh.get("peak_rss_kib")),
+                       "c50_rps": (ssh.get("c50") or {}).get("rps")}
+    return case
+
+
+def print_footprint(c):
+    print()
+    if c.get("status") != "ok":
+        print(f"footprint: {c.get('status')}")
+        return
+    print(f"footprint (issue 15): agent variants one after the other against one ingress; c50 {c.get('duration_s')} s "
+          f"after {c.get('warmup_s')} s warm-up, then a {c.get('mib')} MiB download")
+    hdr = (f"  {'variant':<18} {'ready ms':>8} {'idle MiB':>9} {'peak c50':>9} {'peak all':>9} {'req/s':>9} "
+           f"{'x default':>9} {'errors':>6} {'dl MB/s':>8} {'ok':>4}")
+    print(hdr)
+    for v in c["variants"]:
+        ok = v["alive"] and not v["oom"] and v["download_ok"] and v["c50_errors"] == 0
+        print(f"  {v['name']:<18} {fmt(v['ready_ms']):>8} {fmt(v['idle_rss_mib']):>9} {fmt(v['peak_rss_c50_mib']):>9} "
+              f"{fmt(v['peak_rss_mib']):>9} {fmt(v['c50_rps']):>9} {fmt(v['rps_vs_default'], 3):>9} "
+              f"{fmt(v['c50_errors']):>6} {fmt(v['download_mbps']):>8} {'yes' if ok else 'NO':>4}")
+    for v in c["variants"]:
+        print(f"    {v['name']}: {v['java']} {v['options'] or '(no options)'}")
+    print(f"  ingress ({c.get('ingress_options')}): ready {fmt(c.get('ingress_ready_ms'))} ms, idle "
+          f"{fmt(c.get('ingress_idle_rss_mib'))} MiB, peak {fmt(c.get('ingress_peak_rss_mib'))} MiB")
+    ssh = c.get("ssh")
+    if ssh:
+        print(f"  OpenSSH client ({ssh['version']}): idle {fmt(ssh['idle_rss_mib'])} MiB, peak c50 "
+              f"{fmt(ssh['peak_rss_c50_mib'])} MiB, peak with download {fmt(ssh['peak_rss_mib'])} MiB, "
+              f"c50 {fmt(ssh['c50_rps'])} req/s")
+
+
 def codec(raw):
     data = load(os.path.join(raw, "jmh.json"))
     if not data:
@@ -273,6 +338,23 @@ def checks(cases, codec_result):
     add("churn errors (incl. non-2xx)", v, "== 0", v == 0)
     d = codec_result.get("encodeData16k", {}).get("bytes_per_op") if isinstance(codec_result, dict) else None
     add("codec encodeData16k heap B/op (no body copy)", d, "< 16384", d is not None and d < 16384)
+    # every round of the image's options (image, image-2, ...) counts: the worst one is reported
+    rounds = [v for v in by.get("footprint", {}).get("variants", [])
+              if v["name"] == "image" or (v["name"].startswith("image-") and v["name"][6:].isdigit())]
+
+    def worst(key, pick):
+        vals = [r.get(key) for r in rounds]
+        return None if not vals or None in vals else pick(vals)
+    v = worst("ready_ms", max)
+    add("footprint agent start to ready, slowest round (ms) (issue 15)", v, "<= 4000", v is not None and v <= 4000)
+    v = worst("peak_rss_mib", max)
+    clean = bool(rounds) and all(r.get("alive") and not r.get("oom") and r.get("download_ok")
+                                 and r.get("c50_errors") == 0 for r in rounds)
+    add("footprint agent peak RSS, c50 + download, no error/OOM (MiB) (issue 15)", v, "<= 128",
+        v is not None and v <= 128 and clean)
+    v = worst("rps_vs_default", min)
+    add("footprint agent c50 req/s, image options / default, worst round (issue 15)", v, ">= 0.8",
+        v is not None and v >= 0.8)
     cl = by.get("cluster", {})
     v = cl.get("forwarded_vs_local")
     add("cluster c50 forwarded/local rps (issue 13)", v, ">= 0.7", v is not None and v >= 0.7)
@@ -368,6 +450,8 @@ def print_table(result):
                       f"{fmt((c.get('loadavg_during') or [None])[0], 2)} -> {fmt((c.get('loadavg_during') or [None, None])[1], 2)})")
         if c["kind"] == "cluster":
             print_cluster(c)
+        if c["kind"] == "footprint":
+            print_footprint(c)
         if c["kind"] == "churn":
             if c.get("status") != "ok":
                 print(f"churn: {c.get('status')}")
@@ -384,7 +468,7 @@ def print_table(result):
     elif cod:
         print(f"codec: {cod.get('status')}")
     print()
-    print("targets (issues 7 and 13):")
+    print("targets (issues 7, 13 and 15):")
     for ch in result["checks"]:
         mark = {True: "PASS", False: "MISS", None: "n/a "}[ch["pass"]]
         print(f"  [{mark}] {ch['check']}: {fmt(ch['value'], 3)} (target {ch['target']})")
@@ -502,7 +586,7 @@ def main():
     run = load(os.path.join(raw, "run.json"), {})
     statuses = {t: run.get(key, "unknown") for t, key in STATUS_OF.items()}
     cases = []
-    order = LOAD_CASES + ["cluster"] + TRANSFER_CASES + ["churn", "idle-agents"]
+    order = LOAD_CASES + ["cluster"] + TRANSFER_CASES + ["churn", "footprint", "idle-agents"]
     for name in order:
         meta = load(os.path.join(raw, f"{name}.meta.json"))
         if meta is None:
@@ -518,6 +602,8 @@ def main():
             cases.append(churn_case(raw, meta))
         elif kind == "cluster":
             cases.append(cluster_case(raw, meta))
+        elif kind == "footprint":
+            cases.append(footprint_case(raw, meta))
     codec_result = codec(raw) if "codec" in run.get("cases", []) else {"status": "not run"}
     result = {
         "cases": cases,

@@ -17,6 +17,9 @@
 #             forwards every request for bench.local to replica 1 over the cluster port. Measures
 #             small at c50 against replica 1 (local), against replica 2 (forwarded) and 25+25 at
 #             both at once (mix); target: forwarded >= 0.7x local req/s, added p99 < 2 ms.
+#   footprint - (issue 15, bench/footprint.sh) agent and ingress RSS idle, under c50 and during a
+#             256 MiB download, start-to-ready, with their images' JVM options (agent as in a 128 MiB
+#             container) against the JVM's defaults, and OpenSSH's client RSS as the reference.
 #
 # usage: bench/run.sh [--quick] [--cases LIST] [--duration S] [--no-jmh] [--keep-workdir]
 #   --quick         same cases, shorter (whole run well under 10 minutes)
@@ -26,7 +29,8 @@
 #   --keep-workdir  leave the temp dir (configs, logs) behind for inspection
 # Environment overrides: BENCH_JVM_FLAGS, BENCH_NGINX_WORKERS, BENCH_IDLE_AGENTS,
 #   BENCH_TRANSFER_MIB, BENCH_INGRESS_ARGS, BENCH_AGENT_ARGS, BENCH_SKIP_TUNNEL=1, BENCH_SKIP_JVM=1,
-#   BENCH_INGRESS_JAR / BENCH_AGENT_JAR (use these jars instead of the ones under */target).
+#   BENCH_INGRESS_JAR / BENCH_AGENT_JAR (use these jars instead of the ones under */target),
+#   BENCH_FOOTPRINT_VARIANTS, BENCH_FOOTPRINT_WARMUP, BENCH_FOOTPRINT_DURATION (bench/footprint.sh).
 # With "cluster" among the cases the tunnel target's ingress runs with clustering on in every case
 # (a local agent is still served locally; only the cluster case sends requests to replica 2).
 #
@@ -38,7 +42,7 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$BENCH_DIR")
 RESULTS=$BENCH_DIR/results
 VERSION=0.1.0-SNAPSHOT
-ALL_CASES="small-c1,small-c50,small-c256,1mib-c16,download-1gib,upload-1gib,idle-agents,churn,codec,cluster"
+ALL_CASES="small-c1,small-c50,small-c256,1mib-c16,download-1gib,upload-1gib,idle-agents,churn,codec,cluster,footprint"
 
 QUICK=0
 CASES=$ALL_CASES
@@ -320,6 +324,7 @@ EOF
     fi
     sleep 0.3
     bg ssh-R ssh "${ssh_opts[@]}" -R "127.0.0.1:$SSH_PORT:127.0.0.1:$UP_PORT" root@127.0.0.1
+    SSH_CLIENT_PID=$LAST_PID
     wait_http "http://127.0.0.1:$SSH_PORT/small" 20 "$LAST_PID" || die "ssh -R tunnel did not come up (see logs)"
 }
 
@@ -869,6 +874,9 @@ codec_case() {
         FrameCodecBenchmark >"$WORK/logs/jmh.log" 2>&1 || log "JMH failed (see logs/jmh.log)"
 }
 
+# shellcheck source=bench/footprint.sh
+. "$BENCH_DIR/footprint.sh"
+
 # ------------------------------------------------------------------ main
 main() {
     ensure_tools
@@ -885,12 +893,19 @@ main() {
     make_bodies
     start_upstream
     PORT_OF[direct]=$UP_PORT
-    start_nginx_hop
-    PORT_OF[nginx]=$HOP_PORT
     start_ssh
     PORT_OF[ssh]=$SSH_PORT
-    if start_jvm_hop; then PORT_OF[jvm]=$JVM_HOP_PORT; else log "JVM HOP CASES SKIPPED: $JVM_STATUS"; fi
-    if ensure_jars; then
+    # the footprint case alone needs only the upstream and ssh (it starts its own ingress and agents)
+    local others
+    others=$(echo ",$CASES," | sed 's/,footprint,/,/; s/^,//; s/,$//')
+    if [ -z "$others" ]; then
+        TUNNEL_STATUS="not started: footprint only" JVM_STATUS="not started: footprint only"
+    else
+        start_nginx_hop
+        PORT_OF[nginx]=$HOP_PORT
+        if start_jvm_hop; then PORT_OF[jvm]=$JVM_HOP_PORT; else log "JVM HOP CASES SKIPPED: $JVM_STATUS"; fi
+    fi
+    if [ -n "$others" ] && ensure_jars; then
         log "starting ingress + agent ($INGRESS_JAR, $AGENT_JAR)"
         if start_tunnel; then PORT_OF[tunnel]=$MAIN_ING_PORT; fi
         if [ "$TUNNEL_STATUS" = ok ] && has_case cluster && [ "$CLUSTER_STATUS" = pending ]; then
@@ -898,7 +913,7 @@ main() {
             launch_replica2 && CLUSTER_STATUS=launched
         fi
     fi
-    if [ "$TUNNEL_STATUS" != ok ]; then
+    if [ "$TUNNEL_STATUS" != ok ] && [ -n "$others" ]; then
         log "TUNNEL CASES SKIPPED: $TUNNEL_STATUS"
     fi
     local t
@@ -925,6 +940,8 @@ main() {
     transfer_case upload
     churn_case
     codec_case
+    # before idle-agents, whose 10,000 tunnels would leave the machine's memory in another state
+    footprint_case
     # last: it starts its own ingress and takes the most memory
     idle_case
 

@@ -14,15 +14,18 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * Reads the image tarballs that the {@code image-smoke} Jib execution of each service packages in
- * {@code verify} (against {@code scratch}, offline) and checks what a container runtime would run:
- * the entrypoint, the exposed ports (those of the deployment contract), a non-root user.
+ * Reads the image tarballs that the {@code image-smoke-<arch>} Jib executions of each service
+ * package in {@code verify} (against {@code scratch}, offline, one per platform: Jib writes a
+ * tarball for one platform only) and checks what a container runtime would run on either: the
+ * platform, the entrypoint, the JVM options, the exposed ports (those of the deployment contract),
+ * a non-root user. The published image is the two-platform one the parent pom configures.
  */
 class ContainerImageTests {
 
@@ -30,23 +33,39 @@ class ContainerImageTests {
 
     @ParameterizedTest
     @CsvSource({
-        "ingress-service, ingress, io.edgetunnel.ingress.IngressApplication",
-        "edge-agent, agent, io.edgetunnel.agent.EdgeAgentApplication"
+        "ingress-service, ingress, io.edgetunnel.ingress.IngressApplication, amd64",
+        "ingress-service, ingress, io.edgetunnel.ingress.IngressApplication, arm64",
+        "edge-agent, agent, io.edgetunnel.agent.EdgeAgentApplication, amd64",
+        "edge-agent, agent, io.edgetunnel.agent.EdgeAgentApplication, arm64"
     })
-    void imageRunsTheServiceAsNonRootWithTheContractPorts(String module, String service, String mainClass)
-            throws IOException {
-        Path tar = Path.of("..", module, "target", "jib-smoke", "image.tar");
+    void imageRunsTheServiceAsNonRootWithTheContractPorts(String module, String service, String mainClass, String arch)
+            throws Exception {
+        Path tar = Path.of("..", module, "target", "jib-smoke", arch, "image.tar");
         assumeTrue(Files.isRegularFile(tar), tar + " not built (run the module's verify, without -DskipImageSmoke)");
         Map<String, byte[]> entries = readTar(tar, List.of("manifest.json", "config.json"));
         JsonNode manifest = JSON.readTree(entries.get("manifest.json")).get(0);
         assertThat(manifest.get("RepoTags").get(0).asString()).startsWith("edge-tunnel/" + module + ":");
-        JsonNode config = JSON.readTree(entries.get(manifest.get("Config").asString())).get("config");
+        JsonNode image = JSON.readTree(entries.get(manifest.get("Config").asString()));
+        assertThat(image.get("architecture").asString()).isEqualTo(arch);
+        assertThat(image.get("os").asString()).isEqualTo("linux");
+        JsonNode config = image.get("config");
 
         List<String> entrypoint = new ArrayList<>();
         config.get("Entrypoint").forEach(part -> entrypoint.add(part.asString()));
         assertThat(entrypoint).first().isEqualTo("java");
         assertThat(entrypoint).last().isEqualTo(mainClass);
-        assertThat(entrypoint).contains("-XX:+ExitOnOutOfMemoryError");
+        // the JVM options live in one place, JAVA_TOOL_OPTIONS, so `java -jar` can take the same;
+        // sized relative to the container limit, which the JVM reads from the cgroup
+        assertThat(entrypoint).noneMatch(part -> part.startsWith("-X"));
+        String toolOptions = env(config, "JAVA_TOOL_OPTIONS");
+        assertThat(toolOptions)
+                .isEqualTo(ImagePom.javaToolOptions(module))
+                .contains("-XX:+ExitOnOutOfMemoryError")
+                .doesNotContain("-XX:MaxRAM=", "-Xmx");
+        String arenas = ImagePom.property(module, "image.malloc-arena-max");
+        if (!arenas.isEmpty()) {
+            assertThat(env(config, "MALLOC_ARENA_MAX")).isEqualTo(arenas);
+        }
 
         List<String> exposed = new ArrayList<>();
         config.get("ExposedPorts").propertyNames().forEach(exposed::add);
@@ -65,6 +84,21 @@ class ContainerImageTests {
         String user = config.get("User").asString();
         assertThat(user).isNotBlank().isNotEqualTo("root").doesNotStartWith("0:").isNotEqualTo("0");
         assertThat(config.get("Labels").get("org.opencontainers.image.title").asString()).isEqualTo(module);
+    }
+
+    @Test
+    void publishedImagesAreForBothPlatforms() throws Exception {
+        assertThat(ImagePom.platforms()).containsExactlyInAnyOrder("linux/amd64", "linux/arm64");
+    }
+
+    private static String env(JsonNode config, String name) {
+        List<String> values = new ArrayList<>();
+        config.path("Env").forEach(entry -> values.add(entry.asString()));
+        return values.stream()
+                .filter(entry -> entry.startsWith(name + "="))
+                .map(entry -> entry.substring(name.length() + 1))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError(name + " not in the image's Env: " + values));
     }
 
     /** The named entries of an uncompressed tar (ustar headers, 512-byte blocks). */

@@ -1,0 +1,192 @@
+# shellcheck shell=bash
+# The footprint case (issue 15), sourced by bench/run.sh: memory and start time of the agent as it
+# runs in its container, against the JVM's default options, with OpenSSH's client as the reference.
+#
+# One fresh ingress runs with the options of its image (ingress-service/pom.xml) as in a 1 GiB
+# task (-XX:MaxRAM=1g). Then, one after the other so they never compete, each agent variant starts
+# against it, serving footprint.local from the upstream nginx, and is measured:
+#   ready_ms     process start -> readiness UP (tunnel registered), polled every 50 ms
+#   idle RSS     5 s after ready, no traffic
+#   c50          warm-up, then wrk -c50 for the measured duration; req/s, errors, peak RSS (VmHWM)
+#   transfer     a 256 MiB download through the tunnel; bytes checked, peak RSS (VmHWM) after it
+#   alive        the process still runs and logged no OutOfMemoryError
+# Variants: "default" (no JVM options at all: this machine's ergonomics) and "image" (the options
+# of the agent image, read from edge-agent/pom.xml, plus -XX:MaxRAM=128m: the container issue 15
+# sets the targets for; with the image's other environment, MALLOC_ARENA_MAX), alternating
+# BENCH_FOOTPRINT_ROUNDS times; then any in BENCH_FOOTPRINT_VARIANTS="name|java|options|ENV=v ...;..."
+# (java empty = java on PATH).
+
+FOOTPRINT_HOST=footprint.local
+FOOTPRINT_AGENT_LIMIT=128m
+FOOTPRINT_INGRESS_LIMIT=1g
+FOOTPRINT_MIB=256
+
+# image_java_tool_options MODULE: the JAVA_TOOL_OPTIONS of the module's image, from the one place
+# they are written (the image.java-tool-options property of its pom, which Jib's <environment> uses)
+image_java_tool_options() {
+    sed -n 's:.*<image.java-tool-options>\(.*\)</image.java-tool-options>.*:\1:p' "$ROOT/$1/pom.xml" | head -n 1
+}
+
+# image_malloc_arena_max MODULE: the MALLOC_ARENA_MAX of the module's image <environment>
+image_malloc_arena_max() {
+    sed -n 's:.*<image.malloc-arena-max>\(.*\)</image.malloc-arena-max>.*:\1:p' "$ROOT/$1/pom.xml" | head -n 1
+}
+
+now_ms() { date +%s%3N; }
+
+# wait_ready_ms URL PID SECONDS: polls readiness every 50 ms until UP; fails on timeout or exit
+wait_ready_ms() {
+    local url=$1 pid=$2 secs=$3 t0 deadline
+    t0=$(now_ms)
+    deadline=$((t0 + secs * 1000))
+    while [ "$(now_ms)" -lt "$deadline" ]; do
+        if curl -fsS --max-time 1 "$url" 2>/dev/null | grep -q '"UP"'; then return 0; fi
+        kill -0 "$pid" 2>/dev/null || return 1
+        sleep 0.05
+    done
+    return 1
+}
+
+# footprint_java JAVA OPTIONS "ENV=v ..." NAME -- ARGS...: java with OPTIONS as JAVA_TOOL_OPTIONS
+footprint_java() {
+    local javabin=${1:-java} opts=$2 name=$4 extra_env
+    read -r -a extra_env <<<"$3"
+    shift 5
+    if [ -n "$opts" ]; then
+        bg "$name" env -u MALLOC_ARENA_MAX TUNNEL_TOKEN="$TOKEN" JAVA_TOOL_OPTIONS="$opts" "${extra_env[@]}" "$javabin" "$@"
+    else
+        bg "$name" env -u JAVA_TOOL_OPTIONS -u MALLOC_ARENA_MAX TUNNEL_TOKEN="$TOKEN" "${extra_env[@]}" "$javabin" "$@"
+    fi
+}
+
+fp_wrk() { # fp_wrk PORT HOST SECONDS -> BENCHJSON line (empty on failure)
+    BENCH_HOST=$2 timeout $(($3 + 30)) wrk -t2 -c50 -d"$3s" --timeout 5s --latency -s "$BENCH_DIR/wrk-report.lua" \
+        "http://127.0.0.1:$1/small" 2>&1 | sed -n 's/^BENCHJSON //p'
+}
+
+fp_download() { # fp_download PORT HOST -> "code bytes seconds"
+    curl -sS --max-time 120 -H "Host: $2" -o /dev/null -w '%{http_code} %{size_download} %{time_total}' \
+        "http://127.0.0.1:$1/warm" 2>>"$WORK/logs/curl.log" || echo "0 0 0"
+}
+
+# footprint_agent NAME JAVA OPTIONS ENV -> $WORK/raw/footprint.agent.NAME.json
+footprint_agent() {
+    local name=$1 javabin=$2 opts=$3 envs=$4 out="$WORK/raw/footprint.agent.$1.json" port pid t0 ready=null
+    local idle=null c50="" hwm_c50=null dl="" hwm_all=null rss_end=null alive=false oom=false
+    port=$(free_port)
+    log "footprint: agent '$name' (${opts:-no options}${envs:+; $envs})"
+    t0=$(now_ms)
+    footprint_java "$javabin" "$opts" "$envs" "fp-agent-$name" -- -jar "$AGENT_JAR" --spring.profiles.active=local \
+        --server.port="$port" --management.server.port="$port" --agent.id="footprint-$name" \
+        --agent.ingress-uri="ws://127.0.0.1:$FP_ING_TUNNEL/tunnel" \
+        "--agent.routes[0].host=$FOOTPRINT_HOST" "--agent.routes[0].local-url=http://127.0.0.1:$UP_PORT" \
+        "${LOG_ARGS[@]}"
+    pid=$LAST_PID
+    if wait_ready_ms "http://127.0.0.1:$port/actuator/health/readiness" "$pid" 60; then
+        ready=$(($(now_ms) - t0))
+        sleep 5
+        idle=$(rss_kib "$pid")
+        log "footprint: agent '$name' ready in ${ready} ms, idle RSS $((idle / 1024)) MiB; c50 warm-up ${FP_WARMUP}s"
+        fp_wrk "$FP_ING_PORT" "$FOOTPRINT_HOST" "$FP_WARMUP" >/dev/null
+        c50=$(fp_wrk "$FP_ING_PORT" "$FOOTPRINT_HOST" "$FP_DURATION")
+        hwm_c50=$(hwm_kib "$pid")
+        dl=$(fp_download "$FP_ING_PORT" "$FOOTPRINT_HOST")
+        hwm_all=$(hwm_kib "$pid")
+        rss_end=$(rss_kib "$pid")
+        kill -0 "$pid" 2>/dev/null && alive=true
+    fi
+    [ -n "$c50" ] || c50='{}'
+    [ -n "${dl:-}" ] || dl='0 0 0'
+    # the options line ("Picked up JAVA_TOOL_OPTIONS") names ExitOnOutOfMemoryError: match the errors only
+    grep -Eq 'java\.lang\.OutOfMemoryError|OutOfDirectMemoryError|Terminating due to' "$WORK/logs/fp-agent-$name.log" && oom=true
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    python3 - "$out" "$name" "$opts${envs:+ ($envs)}" "${javabin:-java}" "$ready" "$idle" "$c50" "$hwm_c50" "$dl" \
+        "$hwm_all" "$rss_end" "$alive" "$oom" "$((FOOTPRINT_MIB * 1024 * 1024))" <<'PY'
+import json, sys
+(path, name, opts, java, ready, idle, c50, hwm_c50, dl, hwm_all, rss_end, alive, oom, size) = sys.argv[1:]
+num = lambda v: None if v in ("", "null") else int(v)
+code, nbytes, secs = dl.split()
+json.dump({"name": name, "options": opts, "java": java, "ready_ms": num(ready), "idle_rss_kib": num(idle),
+           "c50": json.loads(c50), "peak_rss_c50_kib": num(hwm_c50),
+           "download": {"status": int(code), "bytes": int(nbytes), "seconds": float(secs),
+                        "ok": int(code) == 200 and int(nbytes) == int(size)},
+           "peak_rss_kib": num(hwm_all), "rss_end_kib": num(rss_end),
+           "alive": alive == "true", "oom": oom == "true"}, open(path, "w"))
+PY
+}
+
+footprint_ssh() { # the reference: OpenSSH's client (ssh -R) idle, under the same c50 and download
+    local out="$WORK/raw/footprint.ssh.json" idle c50 hwm_c50 dl hwm_all
+    if [ -z "${SSH_CLIENT_PID:-}" ] || ! kill -0 "$SSH_CLIENT_PID" 2>/dev/null; then
+        echo '{"status":"ssh -R not running"}' >"$out"
+        return 0
+    fi
+    idle=$(rss_kib "$SSH_CLIENT_PID")
+    log "footprint: ssh client (idle RSS $((idle / 1024)) MiB), c50 ${FP_DURATION}s and ${FOOTPRINT_MIB} MiB"
+    c50=$(fp_wrk "$SSH_PORT" "$HOST_HEADER" "$FP_DURATION")
+    hwm_c50=$(hwm_kib "$SSH_CLIENT_PID")
+    dl=$(fp_download "$SSH_PORT" "$HOST_HEADER")
+    hwm_all=$(hwm_kib "$SSH_CLIENT_PID")
+    [ -n "$c50" ] || c50='{}'
+    python3 - "$out" "$idle" "$c50" "$hwm_c50" "$dl" "$hwm_all" "$(ssh -V 2>&1)" <<'PY'
+import json, sys
+path, idle, c50, hwm_c50, dl, hwm_all, version = sys.argv[1:]
+code, nbytes, secs = dl.split()
+json.dump({"status": "ok", "version": version, "idle_rss_kib": int(idle), "c50": json.loads(c50),
+           "peak_rss_c50_kib": int(hwm_c50), "peak_rss_kib": int(hwm_all),
+           "download": {"status": int(code), "bytes": int(nbytes), "seconds": float(secs)}}, open(path, "w"))
+PY
+}
+
+footprint_case() {
+    has_case footprint || return 0
+    local meta="$WORK/raw/footprint.meta.json" ing_opts agent_opts t0 ready idle spec
+    FP_WARMUP=${BENCH_FOOTPRINT_WARMUP:-20}
+    FP_DURATION=${BENCH_FOOTPRINT_DURATION:-20}
+    if [ "${TOKEN:-}" = "" ]; then TOKEN=$(head -c 24 /dev/urandom | base64 | tr -d '/+='); fi
+    if ! ensure_jars; then
+        echo "{\"kind\":\"footprint\",\"status\":\"$TUNNEL_STATUS\"}" >"$meta"
+        return 0
+    fi
+    ing_opts="$(image_java_tool_options ingress-service) -XX:MaxRAM=$FOOTPRINT_INGRESS_LIMIT"
+    agent_opts="$(image_java_tool_options edge-agent) -XX:MaxRAM=$FOOTPRINT_AGENT_LIMIT"
+    FP_ING_PORT=$(free_port)
+    local mgmt
+    mgmt=$(free_port)
+    FP_ING_TUNNEL=$(free_port)
+    log "footprint: ingress with its image's options ($ing_opts)"
+    t0=$(now_ms)
+    footprint_java java "$ing_opts" "" fp-ingress -- -jar "$INGRESS_JAR" --spring.profiles.active=local \
+        --server.port="$FP_ING_PORT" --management.server.port="$mgmt" --ingress.tunnel.port="$FP_ING_TUNNEL" \
+        "${LOG_ARGS[@]}"
+    local ing_pid=$LAST_PID
+    if ! wait_ready_ms "http://127.0.0.1:$mgmt/actuator/health/readiness" "$ing_pid" 120; then
+        echo '{"kind":"footprint","status":"failed: footprint ingress not ready (see logs/fp-ingress.log)"}' >"$meta"
+        return 0
+    fi
+    ready=$(($(now_ms) - t0))
+    sleep 5
+    idle=$(rss_kib "$ing_pid")
+    footprint_ssh
+    local agent_env
+    agent_env="MALLOC_ARENA_MAX=$(image_malloc_arena_max edge-agent)"
+    # default and image alternate, BENCH_FOOTPRINT_ROUNDS times (2nd round: default-2, image-2, ...),
+    # so a change in what else runs on the machine shows as rounds that disagree
+    local round suffix
+    for round in $(seq 1 "${BENCH_FOOTPRINT_ROUNDS:-1}"); do
+        suffix=""
+        [ "$round" = 1 ] || suffix="-$round"
+        footprint_agent "default$suffix" "" "" ""
+        footprint_agent "image$suffix" "" "$agent_opts" "$agent_env"
+    done
+    local extra=${BENCH_FOOTPRINT_VARIANTS:-} name javabin opts envs specs=()
+    IFS=';' read -r -a specs <<<"$extra"
+    for spec in "${specs[@]}"; do
+        [ -n "$spec" ] || continue
+        IFS='|' read -r name javabin opts envs <<<"$spec"
+        footprint_agent "$name" "$javabin" "$opts" "$envs"
+    done
+    echo "{\"kind\":\"footprint\",\"status\":\"ok\",\"ingress_options\":\"$ing_opts\",\"agent_options\":\"$agent_opts ($agent_env)\",\"ingress_ready_ms\":$ready,\"ingress_idle_rss_kib\":$idle,\"ingress_peak_rss_kib\":$(hwm_kib "$ing_pid"),\"ingress_rss_end_kib\":$(rss_kib "$ing_pid"),\"warmup_s\":$FP_WARMUP,\"duration_s\":$FP_DURATION,\"mib\":$FOOTPRINT_MIB,\"agent_limit\":\"$FOOTPRINT_AGENT_LIMIT\",\"java\":\"$(java -version 2>&1 | head -n 1 | tr -d '"')\"}" >"$meta"
+    kill -TERM "$ing_pid" 2>/dev/null || true
+}
