@@ -1,7 +1,5 @@
 package io.edgetunnel.ingress.console;
 
-import org.springframework.boot.actuate.autoconfigure.web.ManagementContextConfiguration;
-import org.springframework.boot.actuate.autoconfigure.web.ManagementContextType;
 import org.springframework.context.annotation.Bean;
 import org.springframework.core.io.ClassPathResource;
 import org.springframework.http.CacheControl;
@@ -17,8 +15,11 @@ import reactor.core.publisher.Mono;
  * from the jar: no CDN, nothing external) reading {@code /actuator/console}. Imported into the
  * management context only (see {@code META-INF/spring/...ManagementContextConfiguration.imports}),
  * so the public port never serves it; with the optional basic auth there too.
+ *
+ * <p>Deliberately not annotated ({@code @ManagementContextConfiguration} is a {@code @Configuration}):
+ * the application's component scan would then also load it into the main context, and its web
+ * filter would join the public port's pipeline. The import above is its only way in.
  */
-@ManagementContextConfiguration(ManagementContextType.CHILD)
 class ConsolePageConfiguration {
 
     /** Only our own files; the JSON is fetched from the same origin; nothing may frame the page. */
