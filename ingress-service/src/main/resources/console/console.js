@@ -2,7 +2,9 @@
 // Every value goes in through textContent, never as HTML: agent ids and messages come from agents.
 'use strict';
 
-const POLL_MS = 3000;
+// often enough that an agent shows up within two seconds of registering; one small document each time
+const POLL_MS = 1500;
+let started = 0;
 let timer = null;
 let busy = false;
 
@@ -95,11 +97,15 @@ async function poll() {
   timer = null;
   if (busy) return;
   busy = true;
+  // which poll is on screen, for tests that check an agent appears at the first poll after it registered
+  const number = ++started;
+  document.body.dataset.pollStarted = number;
   const status = document.getElementById('status');
   try {
     const response = await fetch('actuator/console', {headers: {'Accept': 'application/json'}, cache: 'no-store'});
     if (!response.ok) throw new Error('HTTP ' + response.status);
     render(await response.json());
+    document.body.dataset.pollShown = number;
     status.textContent = 'updated ' + new Date().toLocaleTimeString();
     status.className = 'muted';
   } catch (e) {

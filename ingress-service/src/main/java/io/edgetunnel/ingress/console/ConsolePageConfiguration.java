@@ -1,5 +1,6 @@
 package io.edgetunnel.ingress.console;
 
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.context.annotation.Bean;
 import org.springframework.core.io.ClassPathResource;
 import org.springframework.http.CacheControl;
@@ -18,8 +19,10 @@ import reactor.core.publisher.Mono;
  *
  * <p>Deliberately not annotated ({@code @ManagementContextConfiguration} is a {@code @Configuration}):
  * the application's component scan would then also load it into the main context, and its web
- * filter would join the public port's pipeline. The import above is its only way in.
+ * filter would join the public port's pipeline. The import above is its only way in, and only next
+ * to the ingress's own endpoint: an agent started from the same classpath (tests) gets none of it.
  */
+@ConditionalOnBean(ConsoleEndpoint.class)
 class ConsolePageConfiguration {
 
     /** Only our own files; the JSON is fetched from the same origin; nothing may frame the page. */
