@@ -83,7 +83,7 @@ function render(view) {
       r.route, badge(r.health), where,
       fixed(r.requestsPerSecond, 2),
       r.errorRatio === null ? null : (r.errorRatio * 100).toFixed(1) + ' %',
-      r.p99Millis === null ? null : '≤ ' + r.p99Millis + ' ms'
+      r.p99Millis === null ? null : '≤ ' + fixed(r.p99Millis, r.p99Millis < 10 ? 1 : 0, ' ms')
     ], {'data-route': r.route, 'data-health': r.health});
   }));
   document.getElementById('window').textContent = window;

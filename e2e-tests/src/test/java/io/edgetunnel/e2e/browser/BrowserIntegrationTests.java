@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import io.edgetunnel.e2e.support.AgentNode;
 import io.edgetunnel.e2e.support.Browser;
 import io.edgetunnel.e2e.support.IngressNode;
+import io.edgetunnel.e2e.support.PublicClient;
 import io.edgetunnel.e2e.support.TcpRelay;
 import io.edgetunnel.e2e.support.UpstreamApp;
 import io.edgetunnel.e2e.support.WebSocketApp;
@@ -108,11 +109,32 @@ class BrowserIntegrationTests {
             assertThat(pollsShown()).as("poll that first showed the agent").isLessThanOrEqualTo(firstPollAfter);
             assertThat(row.getText()).contains("console-agent").contains("shop.test").contains("protocol");
             browser.await(TIMEOUT, d -> "healthy".equals(routeHealth("shop.test")));
+            // some traffic and a refused agent, so the console has figures to show (and docs a picture)
+            for (int i = 0; i < 20; i++) {
+                PublicClient.get(ingress, "shop.test", "/name");
+            }
+            try (AgentNode refused = AgentNode.start(ingress, "misconfigured-agent",
+                    AgentNode.route("shop.test", app.url()), "agent.token=not-the-token")) {
+                browser.await(TIMEOUT, d -> d.findElement(By.id("rejected")).getText().contains("BAD_CREDENTIALS"));
+            }
+            browser.await(TIMEOUT, d -> !d.findElement(By.cssSelector("#routes tr[data-route='shop.test'] td:nth-child(4)"))
+                    .getText().equals("–"));
+            assertThat(browser.driver().findElement(By.id("rejected")).getText()).doesNotContain("not-the-token");
             browser.screenshot("console");
 
             app.healthStatus.set(503);
             browser.await(TIMEOUT, d -> "unhealthy".equals(routeHealth("shop.test")));
             browser.screenshot("console-route-unhealthy");
+
+            // the agent's own page on its management port says the same from its side
+            browser.open("http://127.0.0.1:" + agent.managementPort() + "/");
+            browser.await(TIMEOUT, d -> d.findElement(By.id("routes")).getText().contains("unhealthy"));
+            assertThat(browser.driver().findElement(By.id("agent-id")).getText()).isEqualTo("console-agent");
+            assertThat(browser.driver().findElement(By.id("routes")).getText()).contains("shop.test").contains("/health");
+            browser.screenshot("agent-page");
+            browser.open("http://127.0.0.1:" + agent.managementPort() + "/actuator/agent");
+            assertThat(browser.driver().getPageSource()).contains("console-agent").doesNotContain(IngressNode.TOKEN);
+            browser.open(console());
 
             app.healthStatus.set(200);
             browser.await(TIMEOUT, d -> "healthy".equals(routeHealth("shop.test")));
