@@ -9,6 +9,7 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * credentials); the console, its JSON, {@code /actuator/tunnels} and Prometheus then need the
  * credentials.
  *
+ * @param username the user basic auth asks for on the management port; empty (the default) turns it off
  * @param password required when {@code username} is set; from the environment
  *     ({@code INGRESS_MANAGEMENT_PASSWORD}) or a secret, never a file in the image
  */
