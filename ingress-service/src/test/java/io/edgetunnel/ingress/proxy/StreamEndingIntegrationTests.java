@@ -120,4 +120,32 @@ class StreamEndingIntegrationTests {
         assertThat(output.getAll()).doesNotContain(" ERROR ").doesNotContain("\tat ");
         agent.close();
     }
+
+    @Test
+    void socketWhoseClientVanishesIsLoggedOnceAndTheAgentIsTold(CapturedOutput output) throws Exception {
+        FakeAgent agent = FakeAgent.registered(tunnelServer.port(), "agent-ws-gone", IngressTest.TOKEN, null,
+                "127.0.0.1");
+        try {
+            CompletableFuture<WebSocket> opening = HttpClient.newHttpClient()
+                    .newWebSocketBuilder()
+                    .header("X-Request-Id", "req-ws-vanished")
+                    .buildAsync(URI.create("ws://127.0.0.1:" + publicPort + "/live"), new Client());
+            Frame.Request upgrade = agent.await(Frame.Request.class, WAIT);
+            agent.send(new Frame.Response(upgrade.streamId(), 101, List.of(), false));
+            WebSocket socket = opening.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+
+            socket.abort(); // no close frame: the client's machine went away
+
+            // the agent hears of it (the stream ends), and the access line is written once
+            assertThat(agent.await(Frame.Reset.class, WAIT).streamId()).isEqualTo(upgrade.streamId());
+            await().atMost(WAIT).until(() -> output.getAll().contains("request_id=req-ws-vanished GET"));
+            List<String> lines = Arrays.stream(output.getAll().split("\n"))
+                    .filter(l -> l.contains("req-ws-vanished")).toList();
+            assertThat(lines).hasSize(1);
+            assertThat(lines.get(0)).contains("-> 101").contains("outcome=client_abort");
+            assertThat(output.getAll()).doesNotContain(" ERROR ").doesNotContain("\tat ");
+        } finally {
+            agent.close();
+        }
+    }
 }
