@@ -13,6 +13,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalManagementPort;
 import org.springframework.boot.test.web.server.LocalServerPort;
+import reactor.netty.http.client.HttpClient;
 
 /** With {@code ingress.management.username} set, the management port wants basic auth, except for health. */
 @ExtendWith(NoLeaks.class)
@@ -23,6 +24,10 @@ import org.springframework.boot.test.web.server.LocalServerPort;
             "spring.config.name=ingress",
             "server.port=0",
             "management.server.port=0",
+            // loopback only: on a shared machine a wildcard port can be shadowed by another process's
+            // loopback listener on the same number, which then swallows the request
+            "server.address=127.0.0.1",
+            "management.server.address=127.0.0.1",
             "ingress.tunnel.port=0",
             "ingress.auth.token=basic-auth-test-token-1",
             "ingress.management.username=operator",
@@ -36,9 +41,14 @@ class ManagementBasicAuthIntegrationTests {
     @LocalServerPort
     int publicPort;
 
+    /** On a new connection each time, so no keep-alive connection pooled by an earlier test is reused. */
     private Http.Reply get(int port, String path, String user, String password) {
-        return Http.client(port, "localhost")
+        return HttpClient.newConnection()
+                .port(port)
+                .host("127.0.0.1")
+                .responseTimeout(Duration.ofSeconds(20))
                 .headers(h -> {
+                    h.set("Host", "localhost");
                     if (user != null) {
                         h.set("Authorization", "Basic " + Base64.getEncoder()
                                 .encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8)));
