@@ -165,6 +165,8 @@ if [ "$REPLICAS" -eq 0 ]; then
                                                           a WebSocket echo (127.0.0.1 routes to the demo app too)
     curl http://127.0.0.1:8081/actuator/tunnels           connected agents and their routes
     curl http://127.0.0.1:8081/actuator/prometheus        ingress metrics
+    http://127.0.0.1:8081/ in a browser                   the operator console (agents, routes, rates)
+    http://127.0.0.1:8091/ in a browser                   the agent's own page (tunnels, routes, local health)
   Logs: $LOG_DIR/. Ctrl-C stops everything.
 
 MSG

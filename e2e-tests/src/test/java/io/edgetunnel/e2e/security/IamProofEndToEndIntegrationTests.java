@@ -131,7 +131,7 @@ class IamProofEndToEndIntegrationTests {
         String listing = management(ingress, "/actuator/tunnels");
         assertThat(listing).contains("\"identity\":\"arn:aws:iam::111122223333:role/" + ROLE + "\"")
                 .contains("\"verifiedBy\":\"iam\"")
-                .contains("\"selfCheck\":\"false\"")
+                .contains("\"selfCheck\":false")
                 .doesNotContain(SESSION_TOKEN);
     }
 

@@ -47,7 +47,7 @@ public final class TunnelsEndpoint {
                         tunnel.sessionId(),
                         tunnel.identity(),
                         tunnel.verifiedBy(),
-                        tunnel.selfCheck(),
+                        tunnel.selfCheck().isEmpty() ? null : Boolean.valueOf(tunnel.selfCheck()),
                         tunnel.remoteAddress(),
                         tunnel.connectedSince().toString(),
                         tunnel.isDraining(),
@@ -90,13 +90,13 @@ public final class TunnelsEndpoint {
      * @param identity the verified identity ({@code token:NAME} or role ARN)
      * @param verifiedBy {@code token}, {@code iam} or {@code token-and-iam}
      * @param selfCheck the agent's own ECS Anywhere self-check: {@code true}, {@code false}
-     *     (unverified: mode warn or off), or empty when the agent did not report it
+     *     (unverified: mode warn or off), or null when the agent did not report it
      */
     public record TunnelView(
             String sessionId,
             String identity,
             String verifiedBy,
-            String selfCheck,
+            Boolean selfCheck,
             String remoteAddress,
             String connectedSince,
             boolean draining,

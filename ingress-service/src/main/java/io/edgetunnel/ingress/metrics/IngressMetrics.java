@@ -6,6 +6,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import java.time.Instant;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import org.springframework.stereotype.Component;
@@ -26,6 +27,7 @@ public final class IngressMetrics {
     private final Counter responseBytes;
     private final Counter servedLocally;
     private final Counter servedForwarded;
+    private final RejectedHellos rejectedHellos = new RejectedHellos();
 
     public IngressMetrics(MeterRegistry registry, AgentRegistry agents) {
         this.registry = registry;
@@ -90,6 +92,22 @@ public final class IngressMetrics {
 
     public void registrationRejected(RejectReason reason) {
         registrationCounter("rejected", reason.name()).increment();
+    }
+
+    /** Counts the refusal and keeps it among the {@link #rejectedHellos() recent ones}. */
+    public void registrationRejected(RejectReason reason, String agentId, String remoteAddress, String message) {
+        registrationRejected(reason);
+        rejectedHellos.add(new RejectedHellos.Rejection(Instant.now(), agentId, remoteAddress, reason, message));
+    }
+
+    /** The last refused hellos, for the operator console. */
+    public RejectedHellos rejectedHellos() {
+        return rejectedHellos;
+    }
+
+    /** The meters, for the console's per-route figures. */
+    public MeterRegistry meters() {
+        return registry;
     }
 
     public double registrations(String result, String reason) {

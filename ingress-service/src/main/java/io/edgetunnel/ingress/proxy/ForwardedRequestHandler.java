@@ -65,7 +65,7 @@ public final class ForwardedRequestHandler implements WebHandler {
         if (reason != null) {
             rejected.increment();
             log.warn("Cluster port: refused {} {} from {}: {}", request.getMethod(), path, request.getRemoteAddress(), reason);
-            return ProblemResponses.write(exchange.getResponse(),
+            return ProblemResponses.write(exchange,
                     new ProxyException(401, ProxyException.Outcome.BAD_REQUEST, "Unauthorized",
                             "cluster port: " + reason),
                     java.time.Duration.ZERO, REFUSED_HEADER, "signature");

@@ -3,41 +3,66 @@ package io.edgetunnel.ingress.proxy;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpMethod;
 import org.springframework.http.HttpStatusCode;
 import org.springframework.http.MediaType;
+import org.springframework.http.server.reactive.ServerHttpRequest;
 import org.springframework.http.server.reactive.ServerHttpResponse;
+import org.springframework.web.server.ServerWebExchange;
 import reactor.core.publisher.Mono;
 
-/** RFC 9457 problem bodies for the answers the ingress gives itself. */
+/**
+ * The answers the ingress gives itself: RFC 9457 problem bodies, or for a client that prefers HTML
+ * (a browser navigating) a small {@link ErrorPage} with the same status and headers.
+ */
 final class ProblemResponses {
+
+    private static final MediaType HTML = new MediaType("text", "html", StandardCharsets.UTF_8);
+    /** Set on the request by the access log filter (the client's id, or the one it made up). */
+    private static final String REQUEST_ID = "X-Request-Id";
 
     private ProblemResponses() {}
 
-    static Mono<Void> write(ServerHttpResponse response, ProxyException problem, Duration retryAfter) {
-        return write(response, problem, retryAfter, null, null);
+    static Mono<Void> write(ServerWebExchange exchange, ProxyException problem, Duration retryAfter) {
+        return write(exchange, problem, retryAfter, null, null);
     }
 
     /** With one extra header ({@code name} null for none). */
-    static Mono<Void> write(ServerHttpResponse response, ProxyException problem, Duration retryAfter, String name,
+    static Mono<Void> write(ServerWebExchange exchange, ProxyException problem, Duration retryAfter, String name,
             String value) {
+        ServerHttpResponse response = exchange.getResponse();
         if (response.isCommitted()) {
             return Mono.error(problem);
         }
         response.setStatusCode(HttpStatusCode.valueOf(problem.status()));
         HttpHeaders headers = response.getHeaders();
         headers.clear();
-        headers.setContentType(MediaType.APPLICATION_PROBLEM_JSON);
         if (name != null) {
             headers.set(name, value);
         }
+        long retrySeconds = Math.max(1, retryAfter.toSeconds());
         if (problem.status() == 503) {
-            headers.set(HttpHeaders.RETRY_AFTER, Long.toString(Math.max(1, retryAfter.toSeconds())));
+            headers.set(HttpHeaders.RETRY_AFTER, Long.toString(retrySeconds));
         }
-        byte[] json = ("{\"title\":\"" + escape(problem.title()) + "\",\"status\":" + problem.status()
-                + ",\"detail\":\"" + escape(problem.getMessage()) + "\"}")
-                .getBytes(StandardCharsets.UTF_8);
-        headers.setContentLength(json.length);
-        return response.writeWith(Mono.fromSupplier(() -> response.bufferFactory().wrap(json)));
+        ServerHttpRequest request = exchange.getRequest();
+        byte[] body;
+        if (ErrorPage.preferred(request.getHeaders().getOrEmpty(HttpHeaders.ACCEPT))) {
+            headers.setContentType(HTML);
+            headers.setCacheControl("no-store");
+            headers.set("Content-Security-Policy", ErrorPage.CONTENT_SECURITY_POLICY);
+            headers.set("X-Content-Type-Options", "nosniff");
+            HttpMethod method = request.getMethod();
+            boolean safe = HttpMethod.GET.equals(method) || HttpMethod.HEAD.equals(method);
+            body = ErrorPage.render(problem.status(), problem.title(), problem.getMessage(),
+                    request.getHeaders().getFirst(REQUEST_ID), retrySeconds, safe);
+        } else {
+            headers.setContentType(MediaType.APPLICATION_PROBLEM_JSON);
+            body = ("{\"title\":\"" + escape(problem.title()) + "\",\"status\":" + problem.status()
+                    + ",\"detail\":\"" + escape(problem.getMessage()) + "\"}")
+                    .getBytes(StandardCharsets.UTF_8);
+        }
+        headers.setContentLength(body.length);
+        return response.writeWith(Mono.fromSupplier(() -> response.bufferFactory().wrap(body)));
     }
 
     static String escape(String value) {

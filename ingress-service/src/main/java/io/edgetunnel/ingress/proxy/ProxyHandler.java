@@ -100,10 +100,10 @@ public final class ProxyHandler implements WebHandler {
                             || problem.outcome().equals(ProxyException.Outcome.NO_ROUTE));
                     if (noHolder) {
                         // the sender's directory was stale: say so, so it can try another holder
-                        return ProblemResponses.write(exchange.getResponse(), ProxyException.noAgent(host(exchange)),
+                        return ProblemResponses.write(exchange, ProxyException.noAgent(host(exchange)),
                                 properties.retryAfter(), HOLDER_HEADER, "none");
                     }
-                    return ProblemResponses.write(exchange.getResponse(), problem, properties.retryAfter());
+                    return ProblemResponses.write(exchange, problem, properties.retryAfter());
                 })
                 .doOnError(error -> {
                     if (state.access.outcome == null) {

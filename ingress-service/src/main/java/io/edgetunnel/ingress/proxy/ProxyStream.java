@@ -258,12 +258,15 @@ final class ProxyStream implements StreamListener {
     }
 
     private void fail(StreamFailure failure) {
+        response.tryEmitError(failure);
+        body.fail(failure);
+        // the request side last: on an upgraded stream the body's error makes the bridge send the client
+        // its 1014 close, and cancelling the client's frames first would close it with an empty close
+        // frame (Reactor Netty's answer to a cancelled WebSocket receive), which a browser reports as 1005
         OutboundBody outbound = requestBody;
         if (outbound != null) {
             outbound.cancel();
         }
-        response.tryEmitError(failure);
-        body.fail(failure);
     }
 
     /** The response ended normally. */

@@ -139,6 +139,11 @@ final class WebSocketBridge {
         final Sinks.Empty<Void> done = Sinks.empty();
         final AtomicReference<Throwable> failure = new AtomicReference<>();
         final AtomicReference<CloseStatus> agentClose = new AtomicReference<>();
+        /**
+         * The agent side failed: the client's direction was cancelled with the stream, which tells its
+         * listener nothing, so the session must not wait for that direction to end.
+         */
+        final Sinks.Empty<Void> agentSideFailed = Sinks.empty();
 
         Session(ProxyStream stream, AccessRecord access) {
             this.stream = stream;
@@ -172,7 +177,8 @@ final class WebSocketBridge {
                         return close.code() < 0 ? out.sendClose() : out.sendClose(close.code(), close.reason());
                     }))
                     .onErrorResume(error -> onAgentSideError(error, out));
-            return open.track(out, Mono.when(toClient, fromClient)).doFinally(signal -> {
+            Mono<Void> clientDirection = Mono.firstWithSignal(fromClient, agentSideFailed.asMono());
+            return open.track(out, Mono.when(toClient, clientDirection)).doFinally(signal -> {
                 Throwable failed = failure.get();
                 if (failed == null) {
                     done.tryEmitEmpty();
@@ -224,8 +230,11 @@ final class WebSocketBridge {
         private Mono<Void> onAgentSideError(Throwable error, WebsocketOutbound out) {
             if (error instanceof StreamFailure f && f.kind() != StreamFailure.Kind.CLIENT_ABORT) {
                 failure.compareAndSet(null, f);
+                access.outcome = ProxyException.Outcome.AGENT_ERROR;
                 log.debug("websocket stream {} ended by the agent side: {}", stream.streamId(), f.getMessage());
-                return out.sendClose(BAD_GATEWAY, "upstream failed").onErrorResume(e -> Mono.empty());
+                return out.sendClose(BAD_GATEWAY, "upstream failed")
+                        .onErrorResume(e -> Mono.empty())
+                        .doFinally(signal -> agentSideFailed.tryEmitEmpty());
             }
             // the client's connection is gone (it closed, or vanished): the other direction reports how
             return Mono.empty();

@@ -53,4 +53,19 @@ public interface Tunnel {
     default String selfCheck() {
         return "";
     }
+
+    /** The agent software's version as its hello reported it, or empty. */
+    default String agentVersion() {
+        return "";
+    }
+
+    /** The tunnel protocol version negotiated in the handshake, 0 before it. */
+    default int protocolVersion() {
+        return 0;
+    }
+
+    /** The last heartbeat round trip in microseconds, 0 before the first was measured. */
+    default long roundTripMicros() {
+        return 0;
+    }
 }

@@ -107,6 +107,10 @@ public final class TunnelSession implements Tunnel {
     private volatile String identity = "";
     private volatile String verifiedBy = "";
     private volatile String selfCheck = "";
+    private volatile String agentVersion = "";
+    private volatile int protocolVersion;
+    /** The last heartbeat round trip (the window growth keeps the least); 0 before the first. */
+    private volatile long roundTripNanos;
 
     TunnelSession(
             String remoteAddress,
@@ -144,7 +148,10 @@ public final class TunnelSession implements Tunnel {
                 () -> close(CloseCode.HEARTBEAT_TIMEOUT, "no frame from agent for "
                         + properties.heartbeatInterval().multipliedBy(properties.heartbeatMissedLimit())),
                 Schedulers.parallel(),
-                windowGrowth::roundTrip);
+                rtt -> {
+                    roundTripNanos = rtt;
+                    windowGrowth.roundTrip(rtt);
+                });
     }
 
     /** Starts the hello timer. Call once the outbound frame flux is subscribed. */
@@ -359,6 +366,8 @@ public final class TunnelSession implements Tunnel {
                             verifiedBy = authenticated.method();
                         }
                         selfCheck = hello.attributes().getOrDefault("identity.verified", "");
+                        agentVersion = hello.attributes().getOrDefault("agent.version", "");
+                        protocolVersion = version;
                         accept(version, hello);
                     }
                 });
@@ -394,7 +403,7 @@ public final class TunnelSession implements Tunnel {
     }
 
     private void reject(RejectReason reason, String message) {
-        metrics.registrationRejected(reason);
+        metrics.registrationRejected(reason, agentId, remoteAddress, message);
         log.warn("Tunnel {} rejected: agent '{}' from {}: {} ({})", sessionId, agentId, remoteAddress, reason,
                 message);
         frames.send(new Frame.Reject(reason, message));
@@ -649,6 +658,21 @@ public final class TunnelSession implements Tunnel {
     @Override
     public String selfCheck() {
         return selfCheck;
+    }
+
+    @Override
+    public String agentVersion() {
+        return agentVersion;
+    }
+
+    @Override
+    public int protocolVersion() {
+        return protocolVersion;
+    }
+
+    @Override
+    public long roundTripMicros() {
+        return roundTripNanos / 1000;
     }
 
     @Override

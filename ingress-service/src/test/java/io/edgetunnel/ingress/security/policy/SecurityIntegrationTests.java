@@ -188,7 +188,7 @@ class SecurityIntegrationTests {
         TunnelsEndpoint.TunnelView a = listed("agent-a");
         assertThat(a.identity()).isEqualTo("token:team-a");
         assertThat(a.verifiedBy()).isEqualTo("token");
-        assertThat(a.selfCheck()).isEqualTo("false");
+        assertThat(a.selfCheck()).isFalse(); // a JSON boolean, not the string "false"
 
         // denied: another identity's host, even with team-b already registered
         double hostRejections = rejections(RejectReason.HOST_NOT_ALLOWED);
