@@ -52,6 +52,7 @@ public final class FakeAgent implements AutoCloseable {
     private final Sinks.Many<WebSocketFrame> outbound = Sinks.many().unicast().onBackpressureBuffer();
     private final CompletableFuture<Integer> closeStatus = new CompletableFuture<>();
     private final CompletableFuture<Void> connected = new CompletableFuture<>();
+    private final java.util.concurrent.atomic.AtomicLong dataBytes = new java.util.concurrent.atomic.AtomicLong();
     private volatile Responder responder;
     private volatile boolean answerPings = true;
     private volatile io.netty.channel.Channel channel;
@@ -118,6 +119,7 @@ public final class FakeAgent implements AutoCloseable {
             data.content().readBytes(bytes);
             data.content().release();
             frame = new Frame.Data(data.streamId(), Unpooled.wrappedBuffer(bytes), data.endStream());
+            dataBytes.addAndGet(bytes.length);
         }
         received.add(frame);
         if (frame instanceof Frame.Ping ping && answerPings) {
@@ -221,6 +223,11 @@ public final class FakeAgent implements AutoCloseable {
             }
         }
         throw new AssertionError("no " + type.getSimpleName() + " within " + timeout);
+    }
+
+    /** Bytes of DATA received so far, on every stream. */
+    public long receivedDataBytes() {
+        return dataBytes.get();
     }
 
     public List<Frame.Request> requests() {
