@@ -5,9 +5,7 @@ import io.edgetunnel.ingress.config.TunnelProperties;
 import io.edgetunnel.ingress.metrics.IngressMetrics;
 import io.edgetunnel.ingress.registry.AgentRegistry;
 import io.edgetunnel.ingress.registry.Tunnel;
-import io.edgetunnel.ingress.security.AgentAuthenticator;
 import io.edgetunnel.ingress.security.AuthResult;
-import io.edgetunnel.ingress.security.HelloSource;
 import io.edgetunnel.protocol.CloseCode;
 import io.edgetunnel.protocol.Frame;
 import io.edgetunnel.protocol.FrameCodec;
@@ -63,11 +61,10 @@ public final class TunnelSession implements Tunnel {
     private final String sessionId = Ids.random();
     private final Instant connectedSince = Instant.now();
     private final String remoteAddress;
-    private final String forwardedFor;
+    private final PreAuthConnection preAuth;
     private final TunnelProperties properties;
     private final FrameCodec codec;
     private final AgentRegistry registry;
-    private final AgentAuthenticator authenticator;
     private final IngressMetrics metrics;
     private final ReplicaInfo replica;
     private final BooleanSupplier shuttingDown;
@@ -108,12 +105,11 @@ public final class TunnelSession implements Tunnel {
 
     TunnelSession(
             String remoteAddress,
-            String forwardedFor,
+            PreAuthConnection preAuth,
             TunnelProperties properties,
             FrameCodec codec,
             ByteBufAllocator alloc,
             AgentRegistry registry,
-            AgentAuthenticator authenticator,
             IngressMetrics metrics,
             ReplicaInfo replica,
             BooleanSupplier shuttingDown,
@@ -122,11 +118,10 @@ public final class TunnelSession implements Tunnel {
         this.remoteAddress = remoteAddress;
         this.eventLoop = eventLoop;
         this.windowGrowth = properties.newWindowGrowth();
-        this.forwardedFor = forwardedFor;
+        this.preAuth = preAuth;
         this.properties = properties;
         this.codec = codec;
         this.registry = registry;
-        this.authenticator = authenticator;
         this.metrics = metrics;
         this.replica = replica;
         this.shuttingDown = shuttingDown;
@@ -181,6 +176,7 @@ public final class TunnelSession implements Tunnel {
             if (!(message instanceof BinaryWebSocketFrame)) {
                 return; // ping/pong/close are the WebSocket layer's business
             }
+            preAuth.checkSize(message.content().readableBytes());
             onFrame(codec.decode(message.content()));
         } catch (ProtocolException e) {
             protocolFailure(e);
@@ -220,6 +216,7 @@ public final class TunnelSession implements Tunnel {
         if (closed.get()) {
             return;
         }
+        preAuth.failed(); // a hello timeout or protocol error before authentication counts as a failed hello
         log.warn("Tunnel {} (agent '{}', {}) closed with {}: {}", sessionId, agentId, remoteAddress,
                 e.closeCode(), e.getMessage());
         close(e.closeCode(), e.getMessage());
@@ -254,7 +251,7 @@ public final class TunnelSession implements Tunnel {
             return;
         }
         if (frame instanceof Frame.Drain drain) {
-            log.info("Tunnel {} (agent '{}') draining: {}", sessionId, agentId, drain.reason());
+            log.info("Tunnel {} (agent '{}') draining: {}", sessionId, agentId, LogText.clip(drain.reason()));
             synchronized (streamGate) {
                 draining = true;
             }
@@ -316,15 +313,16 @@ public final class TunnelSession implements Tunnel {
         if (timer != null) {
             timer.dispose();
         }
-        agentId = hello.agentId();
+        agentId = LogText.clip(hello.agentId(), 128);
         int version = ProtocolVersion.negotiate(hello.minVersion(), hello.maxVersion());
         if (version < 0) {
             reject(RejectReason.UNSUPPORTED_VERSION, "versions " + hello.minVersion() + ".." + hello.maxVersion()
                     + " (expected: overlap with " + ProtocolVersion.MIN + ".." + ProtocolVersion.MAX + ")");
             return;
         }
-        if (hello.agentId().isBlank()) {
-            reject(RejectReason.INVALID_HELLO, "agent id: \"\" (expected: non-empty)");
+        String badId = LogText.agentIdProblem(hello.agentId());
+        if (badId != null) {
+            reject(RejectReason.INVALID_HELLO, badId);
             return;
         }
         if (hello.routes().isEmpty()) {
@@ -340,7 +338,7 @@ public final class TunnelSession implements Tunnel {
             reject(RejectReason.SHUTTING_DOWN, "ingress is shutting down");
             return;
         }
-        authenticator.authenticate(hello, new HelloSource(remoteAddress, forwardedFor))
+        preAuth.verify(hello)
                 .onErrorResume(e -> {
                     log.error("Tunnel {}: authentication of agent '{}' failed", sessionId, hello.agentId(), e);
                     return Mono.just(new AuthResult.Rejected(RejectReason.IDENTITY_UNVERIFIED,
@@ -354,7 +352,7 @@ public final class TunnelSession implements Tunnel {
                             identity = authenticated.principal();
                             verifiedBy = authenticated.method();
                         }
-                        selfCheck = hello.attributes().getOrDefault("identity.verified", "");
+                        selfCheck = LogText.clip(hello.attributes().getOrDefault("identity.verified", ""));
                         accept(version, hello);
                     }
                 });
@@ -365,6 +363,7 @@ public final class TunnelSession implements Tunnel {
             return;
         }
         routes = List.copyOf(new java.util.LinkedHashSet<>(hello.routes()));
+        preAuth.authenticated();
         state = State.OPEN;
         registry.register(this);
         registered = true;
@@ -390,6 +389,7 @@ public final class TunnelSession implements Tunnel {
     }
 
     private void reject(RejectReason reason, String message) {
+        preAuth.failed(); // no-op when the authenticator counted it
         metrics.registrationRejected(reason);
         log.warn("Tunnel {} rejected: agent '{}' from {}: {} ({})", sessionId, agentId, remoteAddress, reason,
                 message);

@@ -32,6 +32,9 @@ import org.springframework.boot.test.context.SpringBootTest;
             "ingress.proxy.trusted-proxies=127.0.0.1/32",
             "ingress.proxy.h2c=true",
             "ingress.proxy.h2c-upgrade-hosts=upgrade.test",
-            "ingress.proxy.websocket.compress-hosts=*.compress.test"
+            "ingress.proxy.websocket.compress-hosts=*.compress.test",
+            "ingress.tunnel.pre-auth.max-connections=6",
+            "ingress.tunnel.pre-auth.max-connections-per-source=3",
+            "ingress.policy.failed-hellos.initial-delay=1m"
         })
 public @interface EdgeIngressTest {}
