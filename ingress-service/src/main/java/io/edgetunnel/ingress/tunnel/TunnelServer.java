@@ -166,6 +166,10 @@ public final class TunnelServer implements SmartLifecycle, ApplicationListener<C
      * (its last entry, over every header line: earlier entries are the client's own claims).
      */
     private Publisher<Void> admit(HttpServerRequest request, HttpServerResponse response, WebsocketServerSpec spec) {
+        // (isWebsocket() only turns true once upgraded; this is the request's own claim)
+        if (!request.requestHeaders().containsValue("Upgrade", "websocket", true)) {
+            return refuse(response, 400, "expected a WebSocket upgrade", 0);
+        }
         String forwardedFor = request.requestHeaders().getAll("X-Forwarded-For").isEmpty() ? null
                 : String.join(",", request.requestHeaders().getAll("X-Forwarded-For"));
         HelloSource source = new HelloSource(describe(request.remoteAddress()), forwardedFor);
@@ -180,14 +184,17 @@ public final class TunnelServer implements SmartLifecycle, ApplicationListener<C
         }
         PreAuthConnection connection = new PreAuthConnection(source, admission.slot(), authenticator, verificationPool,
                 preAuth.authTimeout(), helloMessageLimit);
-        // the slot is given back by handle() when the socket ends; here only if the handshake failed
+        // given back on Accept, or when the connection closes, whatever became of the handshake
+        request.withConnection(c -> c.onDispose(connection::release));
         return response.sendWebsocket((in, out) -> handle(in, out, connection), spec)
                 .doOnError(error -> connection.release());
     }
 
     private static Mono<Void> refuse(HttpServerResponse response, int status, String why, long retryAfterSeconds) {
+        if (retryAfterSeconds > 0) {
+            response.header("Retry-After", Long.toString(retryAfterSeconds));
+        }
         return response.status(status)
-                .header("Retry-After", Long.toString(retryAfterSeconds))
                 .header("Content-Type", "text/plain; charset=utf-8")
                 .sendString(Mono.just(why + "\n"))
                 .then();

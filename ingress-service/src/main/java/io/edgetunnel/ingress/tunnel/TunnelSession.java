@@ -389,7 +389,9 @@ public final class TunnelSession implements Tunnel {
     }
 
     private void reject(RejectReason reason, String message) {
-        preAuth.failed(); // no-op when the authenticator counted it
+        if (reason != RejectReason.SHUTTING_DOWN) {
+            preAuth.failed(); // no-op when the authenticator counted it
+        }
         metrics.registrationRejected(reason);
         log.warn("Tunnel {} rejected: agent '{}' from {}: {} ({})", sessionId, agentId, remoteAddress, reason,
                 message);

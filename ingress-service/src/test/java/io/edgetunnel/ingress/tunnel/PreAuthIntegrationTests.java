@@ -141,4 +141,13 @@ class PreAuthIntegrationTests {
         assertThat(output.getOut()).doesNotContain("\n2026-12-06T00:00:00Z  INFO forged").doesNotContain("\u001b[31m")
                 .doesNotContain("y".repeat(200));
     }
+
+    @Test
+    void aRequestOnTheTunnelPathThatIsNoUpgradeHoldsNoSlot() throws Exception {
+        String answer = io.edgetunnel.ingress.support.Http.raw(server.port(),
+                "GET /tunnel HTTP/1.1\r\nHost: tunnel.test\r\nX-Forwarded-For: 198.51.100.50\r\n\r\n");
+
+        assertThat(answer).startsWith("HTTP/1.1 ");
+        awaitNoUnauthenticated();
+    }
 }
