@@ -33,6 +33,7 @@ import org.springframework.boot.test.web.server.LocalServerPort;
 class PublicEdgeIntegrationTests {
 
     private static final Duration WAIT = Duration.ofSeconds(30);
+    private static final byte PROBE = 42;
 
     @Autowired
     TunnelServer server;
@@ -64,10 +65,9 @@ class PublicEdgeIntegrationTests {
     @Test
     void compressedFrameInflatingPastTheFrameLimitClosesTheSocketInsteadOfExpanding() throws Exception {
         FakeAgent app = agent(PublicEdgeIntegrationTests::ok, "bomb.compress.test");
-        try (Socket client = new Socket("127.0.0.1", publicPort)) {
-            client.setSoTimeout(500);
-            String answer = upgrade(client, "bomb.compress.test", app);
-            assertThat(answer).startsWith("HTTP/1.1 101").containsIgnoringCase("permessage-deflate");
+        Upgraded upgraded = upgraded("bomb.compress.test", app);
+        try (Socket client = upgraded.socket()) {
+            assertThat(upgraded.head()).startsWith("HTTP/1.1 101").containsIgnoringCase("permessage-deflate");
 
             // 64 MiB of zeros deflate to about 64 KiB: one frame well under the 1 MB frame limit
             client.getOutputStream().write(compressedBinaryFrame(64 << 20));
@@ -83,9 +83,9 @@ class PublicEdgeIntegrationTests {
     @Test
     void compressedFrameWithinTheLimitReachesTheAppInflated() throws Exception {
         FakeAgent app = agent(PublicEdgeIntegrationTests::ok, "small.compress.test");
-        try (Socket client = new Socket("127.0.0.1", publicPort)) {
-            client.setSoTimeout(500);
-            assertThat(upgrade(client, "small.compress.test", app)).containsIgnoringCase("permessage-deflate");
+        Upgraded upgraded = upgraded("small.compress.test", app);
+        try (Socket client = upgraded.socket()) {
+            assertThat(upgraded.head()).containsIgnoringCase("permessage-deflate");
             long before = app.receivedDataBytes();
             client.getOutputStream().write(compressedBinaryFrame(64 * 1024));
             client.getOutputStream().flush();
@@ -98,10 +98,9 @@ class PublicEdgeIntegrationTests {
     @Test
     void hostsThatDidNotOptInNeverNegotiateCompression() throws Exception {
         FakeAgent app = agent(PublicEdgeIntegrationTests::ok, "plain.test");
-        try (Socket client = new Socket("127.0.0.1", publicPort)) {
-            client.setSoTimeout(500);
-            String answer = upgrade(client, "plain.test", app);
-            assertThat(answer).startsWith("HTTP/1.1 101").doesNotContainIgnoringCase("permessage-deflate");
+        Upgraded upgraded = upgraded("plain.test", app);
+        try (Socket client = upgraded.socket()) {
+            assertThat(upgraded.head()).startsWith("HTTP/1.1 101").doesNotContainIgnoringCase("permessage-deflate");
         }
     }
 
@@ -226,30 +225,42 @@ class PublicEdgeIntegrationTests {
         out.flush();
         Frame.Request request = app.await(Frame.Request.class, WAIT);
         app.send(new Frame.Response(request.streamId(), 101, List.of(), false));
-        String head = readHead(client);
-        if (head.startsWith("HTTP/1.1 101")) {
-            awaitRelaying(client, app);
-        }
-        return head;
+        return readHead(client);
     }
 
+    private record Upgraded(Socket socket, String head) {}
+
     /**
-     * Sends small uncompressed frames until one reaches the app: from then on the ingress relays
-     * this socket. (A frame sent the instant the 101 arrives can still be lost while the ingress
-     * binds the socket; that race is not what these tests are about.)
+     * An upgraded socket known to relay: after the 101 a one-byte probe frame must reach the app.
+     * A frame sent the instant the 101 arrives can be lost while the ingress binds the socket (a
+     * separate race, not what these tests are about); such a socket is dropped and another opened.
      */
-    private static void awaitRelaying(Socket client, FakeAgent app) throws Exception {
-        for (int attempt = 0; attempt < 15 && app.receivedDataBytes() == 0; attempt++) {
-            client.getOutputStream().write(new byte[] {(byte) 0x82, (byte) 0x81, 0, 0, 0, 0, 42});
-            client.getOutputStream().flush();
-            try {
-                org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(2))
-                        .until(() -> app.receivedDataBytes() > 0);
-            } catch (org.awaitility.core.ConditionTimeoutException e) {
-                // lost in the race: send another
+    private Upgraded upgraded(String host, FakeAgent app) throws Exception {
+        for (int attempt = 1; attempt <= 5; attempt++) {
+            Socket client = new Socket("127.0.0.1", publicPort);
+            client.setSoTimeout(500);
+            String head = upgrade(client, host, app);
+            if (!head.startsWith("HTTP/1.1 101") || probeRelayed(client, app)) {
+                return new Upgraded(client, head);
             }
+            client.close();
         }
-        assertThat(app.receivedDataBytes()).as("a probe frame relayed to the app").isPositive();
+        throw new AssertionError("no upgraded socket relayed a frame in 5 attempts");
+    }
+
+    private static boolean probeRelayed(Socket client, FakeAgent app) throws Exception {
+        client.getOutputStream().write(new byte[] {(byte) 0x82, (byte) 0x81, 0, 0, 0, 0, PROBE});
+        client.getOutputStream().flush();
+        try {
+            // the probe's record ends with its payload byte; a close record (the socket died) does not
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> {
+                byte[] last = app.lastData();
+                return last.length > 0 && last[last.length - 1] == PROBE;
+            });
+            return true;
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            return false;
+        }
     }
 
     /** A masked, final, binary frame with RSV1 (compressed) whose payload inflates to {@code size} zeros. */

@@ -53,6 +53,7 @@ public final class FakeAgent implements AutoCloseable {
     private final CompletableFuture<Integer> closeStatus = new CompletableFuture<>();
     private final CompletableFuture<Void> connected = new CompletableFuture<>();
     private final java.util.concurrent.atomic.AtomicLong dataBytes = new java.util.concurrent.atomic.AtomicLong();
+    private volatile byte[] lastData = new byte[0];
     private volatile Responder responder;
     private volatile boolean answerPings = true;
     private volatile io.netty.channel.Channel channel;
@@ -141,6 +142,7 @@ public final class FakeAgent implements AutoCloseable {
             data.content().release();
             frame = new Frame.Data(data.streamId(), Unpooled.wrappedBuffer(bytes), data.endStream());
             dataBytes.addAndGet(bytes.length);
+            lastData = bytes;
         }
         received.add(frame);
         if (frame instanceof Frame.Ping ping && answerPings) {
@@ -244,6 +246,11 @@ public final class FakeAgent implements AutoCloseable {
             }
         }
         throw new AssertionError("no " + type.getSimpleName() + " within " + timeout);
+    }
+
+    /** The content of the last DATA frame received, on any stream. */
+    public byte[] lastData() {
+        return lastData;
     }
 
     /** Bytes of DATA received so far, on every stream. */
