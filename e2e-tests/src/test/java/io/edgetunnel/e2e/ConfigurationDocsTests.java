@@ -46,7 +46,9 @@ class ConfigurationDocsTests {
     static final List<Service> SERVICES = List.of(
             new Service("ingress-service", "ingress", "ingress.", List.of(
                     "server.port",
+                    "server.address",
                     "management.server.port",
+                    "management.server.address",
                     "server.max-http-request-header-size",
                     "server.shutdown",
                     "spring.lifecycle.timeout-per-shutdown-phase",
@@ -55,6 +57,7 @@ class ConfigurationDocsTests {
                     "management.endpoints.web.exposure.include")),
             new Service("edge-agent", "agent", "agent.", List.of(
                     "server.port",
+                    "server.address",
                     "server.shutdown",
                     "spring.lifecycle.timeout-per-shutdown-phase",
                     "spring.profiles.active",

@@ -100,7 +100,7 @@ class GrpcIntegrationTests {
                 .build()
                 .start();
         httpApp = new UpstreamApp("http1");
-        ingress = IngressNode.start();
+        ingress = IngressNode.start("ingress.proxy.h2c=true");
         Map<String, String> routes = new LinkedHashMap<>();
         routes.put("grpc.example", "http://127.0.0.1:" + grpcServer.getPort());
         routes.put("web.example", httpApp.url());

@@ -42,7 +42,7 @@ class WebSocketPassthroughIntegrationTests {
     @BeforeAll
     static void start() {
         app = new WebSocketApp();
-        ingress = IngressNode.start();
+        ingress = IngressNode.start("ingress.proxy.websocket.compress-hosts=127.0.0.1");
         agent = AgentNode.start(ingress, "ws-agent", AgentNode.route("127.0.0.1", app.url()));
         await().atMost(TIMEOUT).until(() -> ingress.registry().tunnelCount("127.0.0.1") == 1);
     }

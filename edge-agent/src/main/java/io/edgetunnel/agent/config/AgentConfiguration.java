@@ -12,6 +12,7 @@ import org.springframework.boot.context.properties.ConfigurationPropertiesBindin
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.Environment;
 
 /**
  * Wires the agent: properties, local forwarder, local health checks, tunnel client and its
@@ -44,7 +45,9 @@ public class AgentConfiguration {
             LocalAppForwarder forwarder,
             MeterRegistry meters,
             ObjectProvider<TunnelCredentials> credentials,
-            LocalHealthChecker health) {
+            LocalHealthChecker health,
+            Environment environment) {
+        IngressTransport.check(properties.ingressUri(), environment);
         TunnelClient client = new TunnelClient(
                 properties,
                 forwarder,

@@ -33,7 +33,7 @@ public enum FrameMasking {
         };
     }
 
-    private static boolean isLoopback(String host) {
+    static boolean isLoopback(String host) {
         if (host == null) {
             return false;
         }

@@ -61,6 +61,14 @@ class InvalidConfigurationTests {
     }
 
     @Test
+    void plainWebSocketToAnotherHostIsRefusedOutsideTheLocalProfile() {
+        String messages = start("agent.ingress-uri=ws://10.0.0.7:8082/tunnel", ROUTE);
+
+        assertThat(messages).contains("agent.ingress-uri: ws://10.0.0.7:8082/tunnel (expected: wss:// to an ingress "
+                + "on another host");
+    }
+
+    @Test
     void routeWithoutUrlFailsSayingWhatARouteLooksLike(CapturedOutput output) {
         String messages = start("agent.ingress-uri=ws://127.0.0.1:9/tunnel", "agent.routes=app.example.com");
 

@@ -87,7 +87,7 @@ class ClusterConfiguration {
                     .exceptionHandler(ForwardedRequestHandler::onUnhandled)
                     .build();
             int maxHeaderBytes = (int) Math.min(Integer.MAX_VALUE / 2, publicHeaderLimit.toBytes()) + 8192;
-            return new ClusterServer(properties.port(), handler, loops(resources), tunnel.drainTimeout(), maxHeaderBytes);
+            return new ClusterServer(properties.address(), properties.port(), handler, loops(resources), tunnel.drainTimeout(), maxHeaderBytes);
         }
 
         @Bean

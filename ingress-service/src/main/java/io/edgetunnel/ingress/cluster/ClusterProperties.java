@@ -29,6 +29,8 @@ import org.springframework.validation.annotation.Validated;
  * @param connectTimeout connecting to another replica, and to Redis
  * @param vacatedGrace how long a host whose last agent left anywhere in the cluster answers 503
  *     instead of 404
+ * @param address the address the cluster listener binds to (not the one advertised); unset: every
+ *     interface
  */
 @Validated
 @ConfigurationProperties("ingress.cluster")
@@ -42,11 +44,13 @@ public record ClusterProperties(
         @DefaultValue("30s") @NotNull Duration resyncInterval,
         @DefaultValue("edgetunnel") @NotNull String keyPrefix,
         @DefaultValue("2s") @NotNull Duration connectTimeout,
-        @DefaultValue("10m") @NotNull Duration vacatedGrace) {
+        @DefaultValue("10m") @NotNull Duration vacatedGrace,
+        String address) {
 
     static final int MIN_SECRET_LENGTH = 32;
 
     public ClusterProperties {
+        address = address == null || address.isBlank() ? null : address.trim();
         if (redisUrl != null && !redisUrl.isBlank()) {
             if (!redisUrl.startsWith("redis://") && !redisUrl.startsWith("rediss://")) {
                 throw new IllegalArgumentException(

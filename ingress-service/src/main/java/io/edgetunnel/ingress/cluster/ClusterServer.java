@@ -31,8 +31,12 @@ public final class ClusterServer implements SmartLifecycle {
     private final AtomicReference<DisposableServer> server = new AtomicReference<>();
 
     private final int maxHeaderBytes;
+    /** Null: every interface. */
+    private final String address;
 
-    ClusterServer(int configuredPort, HttpHandler handler, LoopResources loops, Duration drainTimeout, int maxHeaderBytes) {
+    ClusterServer(String address, int configuredPort, HttpHandler handler, LoopResources loops, Duration drainTimeout,
+            int maxHeaderBytes) {
+        this.address = address;
         this.configuredPort = configuredPort;
         this.maxHeaderBytes = maxHeaderBytes;
         this.handler = handler;
@@ -54,9 +58,12 @@ public final class ClusterServer implements SmartLifecycle {
         if (loops != null) {
             http = http.runOn(loops);
         }
+        if (address != null) {
+            http = http.host(address);
+        }
         DisposableServer bound = http.handle(new ReactorHttpHandlerAdapter(handler)).bindNow();
         server.set(bound);
-        log.info("Cluster port listening on {}", bound.port());
+        log.info("Cluster port listening on {}:{}", address == null ? "*" : address, bound.port());
     }
 
     @Override

@@ -31,6 +31,8 @@ import org.springframework.validation.annotation.Validated;
  *     a quarter of it, streams stop sending until the queue drained (paced to the link)
  * @param maxRoutesPerAgent route claims accepted in one hello
  * @param drainTimeout on shutdown, how long in-flight streams may take to finish after Drain
+ * @param address the address the tunnel listener binds to, e.g. {@code 127.0.0.1} or a private
+ *     interface; unset: every interface
  */
 @Validated
 @ConfigurationProperties("ingress.tunnel")
@@ -47,9 +49,11 @@ public record TunnelProperties(
         @DefaultValue("262144") @Min(4096) @Max(16777216) int maxFrameBytes,
         @DefaultValue("16MB") @NotNull DataSize maxQueuedBytes,
         @DefaultValue("256") @Min(1) @Max(65535) int maxRoutesPerAgent,
-        @DefaultValue("20s") @NotNull Duration drainTimeout) {
+        @DefaultValue("20s") @NotNull Duration drainTimeout,
+        String address) {
 
     public TunnelProperties {
+        address = address == null || address.isBlank() ? null : address.trim();
         if (heartbeatInterval != null && (heartbeatInterval.isZero() || heartbeatInterval.isNegative())) {
             throw new IllegalArgumentException(
                     "ingress.tunnel.heartbeat-interval: " + heartbeatInterval + " (expected: > 0)");

@@ -42,11 +42,13 @@ final class ClusterWebSocketRelay {
 
     private final HttpClient client;
     private final ProxyProperties.Websocket settings;
+    private final io.edgetunnel.ingress.config.HostPatterns compression;
     private final OpenWebSockets open;
 
     ClusterWebSocketRelay(HttpClient client, ProxyProperties.Websocket settings, OpenWebSockets open) {
         this.client = client;
         this.settings = settings;
+        this.compression = settings.compression();
         this.open = open;
     }
 
@@ -109,7 +111,7 @@ final class ClusterWebSocketRelay {
                 response.getHeaders().add(header.getKey(), header.getValue());
             }
         }
-        WebsocketServerSpec spec = WebSocketBridge.publicSpec(settings, selected);
+        WebsocketServerSpec spec = WebSocketBridge.publicSpec(settings, compression.matches(request.host()), selected);
         // sendWebsocket completes with the handshake; the socket lives until both directions are done,
         // and so must this hop's connection to the other replica (ending this Mono closes it)
         Sinks.Empty<Void> done = Sinks.empty();

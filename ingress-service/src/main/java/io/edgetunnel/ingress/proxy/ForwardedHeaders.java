@@ -11,8 +11,11 @@ import java.util.List;
  * X-Request-Id}, kept when present. Host passes through unchanged.
  *
  * <p>From a trusted peer ({@code ingress.proxy.trusted-proxies}, the ALB) this hop is appended to
- * what the peer sent; from any other peer the forwarding headers it sent are dropped and replaced by
- * this hop alone, so a spoofed {@code X-Forwarded-For} never reaches the local app.
+ * what the peer sets itself ({@code X-Forwarded-For}, {@code -Proto}, {@code -Port}); from any other
+ * peer the forwarding headers it sent are dropped and replaced by this hop alone, so a spoofed
+ * {@code X-Forwarded-For} never reaches the local app. {@code X-Forwarded-Host} and {@code Forwarded}
+ * are dropped whoever sent them: the ALB passes a client's values through untouched, so they are
+ * the client's claims, and an app that builds links or checks origins from them would trust them.
  */
 final class ForwardedHeaders {
 
@@ -50,7 +53,7 @@ final class ForwardedHeaders {
         String requestId = null;
         for (Header header : HopByHopHeaders.strip(received)) {
             String name = header.name();
-            if (!peerTrusted && isForwarding(name)) {
+            if ((!peerTrusted && isForwarding(name)) || isClientOnly(name)) {
                 continue;
             }
             if (name.equalsIgnoreCase(FORWARDED)) {
@@ -98,6 +101,11 @@ final class ForwardedHeaders {
         return name.equalsIgnoreCase(X_FORWARDED_FOR) || name.equalsIgnoreCase(X_FORWARDED_PROTO)
                 || name.equalsIgnoreCase(X_FORWARDED_HOST) || name.equalsIgnoreCase(X_FORWARDED_PORT)
                 || name.equalsIgnoreCase(FORWARDED);
+    }
+
+    /** Forwarding headers no load balancer in front of us sets: whatever arrives was a client's. */
+    private static boolean isClientOnly(String name) {
+        return name.equalsIgnoreCase(X_FORWARDED_HOST) || name.equalsIgnoreCase(FORWARDED);
     }
 
     /** This hop as an RFC 7239 element: {@code for=...;proto=...;host=...}. */

@@ -27,6 +27,15 @@ final class HopByHopHeaders {
 
     private static final Set<String> HTTP2_EXTENSIONS = http2Extensions();
 
+    /**
+     * Never removed because a {@code Connection} header names them: a client writing {@code
+     * Connection: X-Forwarded-For} must not erase what the load balancer (or the replica that
+     * forwarded the request) wrote about it.
+     */
+    private static final Set<String> NOT_NOMINABLE = Set.of(
+            "host", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port", "forwarded",
+            "x-request-id");
+
     private HopByHopHeaders() {}
 
     /** {@code headers} without hop-by-hop fields, order, case and duplicates otherwise kept. */
@@ -36,7 +45,7 @@ final class HopByHopHeaders {
             if (header.name().equalsIgnoreCase("connection")) {
                 for (String token : header.value().split(",")) {
                     String name = token.trim().toLowerCase(Locale.ROOT);
-                    if (!name.isEmpty()) {
+                    if (!name.isEmpty() && !NOT_NOMINABLE.contains(name)) {
                         named.add(name);
                     }
                 }

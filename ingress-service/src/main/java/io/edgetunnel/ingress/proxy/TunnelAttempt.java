@@ -113,15 +113,26 @@ final class TunnelAttempt {
         };
     }
 
-    private Mono<Void> respond(ProxyStream stream, Frame.Response frame) {
+    private Mono<Void> respond(ProxyStream stream, Frame.Response agentFrame) {
         ServerHttpResponse response = request.exchange().getResponse();
+        Frame.Response frame = withOwnCookies(agentFrame);
         if (frame.status() == 101) {
             if (!request.websocket() || frame.endStream()) {
                 stream.reset(ResetCode.PROTOCOL_ERROR, "101 without a WebSocket upgrade");
                 return Mono.error(ProxyException.badGateway("agent answered 101 to a request that is no upgrade"));
             }
-            return websockets.upgrade(request.exchange(), stream, frame,
+            return websockets.upgrade(request.exchange(), request.host(), stream, frame,
                     WebSocketUpgrade.offeredProtocols(request.exchange().getRequest().getHeaders()), request.access());
+        }
+        long declared;
+        try {
+            declared = bodyExpected(frame.status()) ? DeclaredLength.of(frame.headers()) : DeclaredLength.NONE;
+        } catch (ProxyException e) {
+            stream.reset(ResetCode.PROTOCOL_ERROR, "invalid Content-Length");
+            return Mono.error(e);
+        }
+        if (frame.endStream() && declared > 0) {
+            return Mono.error(problemFor(DeclaredLength.mismatch("shorter than", declared)));
         }
         response.setStatusCode(HttpStatusCode.valueOf(frame.status()));
         HttpHeaders out = response.getHeaders();
@@ -142,7 +153,7 @@ final class TunnelAttempt {
             nativeResponse.trailerHeaders(trailers -> ResponseTrailers.copy(stream.trailers(), trailers));
         }
         AtomicBoolean bodyStarted = new AtomicBoolean();
-        Flux<DataBuffer> body = Flux.from(stream.body()).<DataBuffer>map(buf -> {
+        Flux<DataBuffer> body = DeclaredLength.enforce(Flux.from(stream.body()), declared, stream).<DataBuffer>map(buf -> {
             bodyStarted.set(true);
             metrics.responseBytes(buf.readableBytes());
             access.responseBytes.addAndGet(buf.readableBytes());
@@ -171,5 +182,18 @@ final class TunnelAttempt {
                     ExchangeSupport.abortConnection(response);
                     return Mono.error(failure);
                 });
+    }
+
+    /** HEAD, 1xx, 204 and 304 answers have no body, whatever their Content-Length says. */
+    private boolean bodyExpected(int status) {
+        return !"HEAD".equalsIgnoreCase(request.method()) && status >= 200 && status != 204 && status != 304;
+    }
+
+    /** The agent's response with its cookies kept to the route's hosts. */
+    private Frame.Response withOwnCookies(Frame.Response frame) {
+        java.util.List<Header> headers = SetCookieDomains.restrict(frame.headers(), entry.route(), request.host(),
+                properties.cookieDomains());
+        return headers == frame.headers() ? frame
+                : new Frame.Response(frame.streamId(), frame.status(), headers, frame.endStream());
     }
 }

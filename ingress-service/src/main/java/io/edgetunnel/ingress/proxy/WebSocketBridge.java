@@ -1,5 +1,6 @@
 package io.edgetunnel.ingress.proxy;
 
+import io.edgetunnel.ingress.config.HostPatterns;
 import io.edgetunnel.ingress.config.ProxyProperties;
 import io.edgetunnel.ingress.metrics.IngressMetrics;
 import io.edgetunnel.protocol.Frame;
@@ -54,11 +55,13 @@ final class WebSocketBridge {
             "transfer-encoding");
 
     private final ProxyProperties.Websocket settings;
+    private final HostPatterns compression;
     private final IngressMetrics metrics;
     private final OpenWebSockets open;
 
     WebSocketBridge(ProxyProperties.Websocket settings, IngressMetrics metrics, OpenWebSockets open) {
         this.settings = settings;
+        this.compression = settings.compression();
         this.metrics = metrics;
         this.open = open;
     }
@@ -66,10 +69,11 @@ final class WebSocketBridge {
     /**
      * Upgrades the public connection with the agent's 101 and runs the socket until it closes.
      *
+     * @param host the normalised host the request was routed by
      * @param offered subprotocols the client offered; the app's choice must be one of them
      */
-    Mono<Void> upgrade(ServerWebExchange exchange, ProxyStream stream, Frame.Response response, List<String> offered,
-            AccessRecord access) {
+    Mono<Void> upgrade(ServerWebExchange exchange, String host, ProxyStream stream, Frame.Response response,
+            List<String> offered, AccessRecord access) {
         String selected = null;
         for (Header header : response.headers()) {
             if (header.name().equalsIgnoreCase(WebSocketUpgrade.SEC_WEBSOCKET_PROTOCOL)) {
@@ -94,7 +98,7 @@ final class WebSocketBridge {
                 out.add(header.name(), header.value());
             }
         }
-        WebsocketServerSpec spec = publicSpec(settings, selected);
+        WebsocketServerSpec spec = publicSpec(settings, compression.matches(host), selected);
         Session session = new Session(stream, access);
         // commit first so WebFlux's before-commit actions (X-Request-Id) land in the 101's headers
         Mono<Void> handshake = res.setComplete().then(Mono.defer(() -> netty.sendWebsocket(session::run, spec)));
@@ -106,12 +110,18 @@ final class WebSocketBridge {
                 .then(session.done.asMono());
     }
 
-    /** The client side of a public WebSocket: our limits, compression if offered, the app's subprotocol. */
-    static WebsocketServerSpec publicSpec(ProxyProperties.Websocket settings, String selectedProtocol) {
+    /**
+     * The client side of a public WebSocket: our limits, compression if the host opted in and the
+     * client offers it, the app's subprotocol. A compressed frame may inflate to the frame limit and
+     * no further: without that bound one small frame could expand to gigabytes (a decompression bomb).
+     */
+    static WebsocketServerSpec publicSpec(ProxyProperties.Websocket settings, boolean compress, String selectedProtocol) {
+        int maxFrame = (int) settings.maxFrameBytes().toBytes();
         WebsocketServerSpec.Builder builder = WebsocketServerSpec.builder()
                 .handlePing(true)
-                .maxFramePayloadLength((int) settings.maxFrameBytes().toBytes())
-                .compress(settings.compress());
+                .maxFramePayloadLength(maxFrame)
+                .compress(compress)
+                .maxDecompressionBufferSize(maxFrame);
         if (selectedProtocol != null && !selectedProtocol.isEmpty()) {
             builder.protocols(selectedProtocol);
         }

@@ -19,4 +19,10 @@ public interface AgentAuthenticator {
     default Mono<AuthResult> authenticate(Frame.Hello hello, HelloSource source) {
         return authenticate(hello);
     }
+
+    /**
+     * A connection from {@code source} failed before its hello was verified (no hello in time, a
+     * protocol error, a hello refused on its form): counted like a failed hello.
+     */
+    default void failedBeforeVerification(HelloSource source) {}
 }

@@ -4,15 +4,20 @@ import io.edgetunnel.ingress.cluster.ReplicaInfo;
 import io.edgetunnel.ingress.config.TunnelProperties;
 import io.edgetunnel.ingress.metrics.IngressMetrics;
 import io.edgetunnel.ingress.registry.AgentRegistry;
+import io.edgetunnel.ingress.config.PreAuthProperties;
 import io.edgetunnel.ingress.security.AgentAuthenticator;
+import io.edgetunnel.ingress.security.HelloSource;
+import io.edgetunnel.ingress.security.VerificationPool;
+import io.edgetunnel.ingress.security.policy.HostPolicyProperties;
+import io.edgetunnel.ingress.security.policy.TrustedProxies;
+import io.edgetunnel.ingress.security.policy.TrustedProxiesProperties;
+import io.edgetunnel.protocol.RejectReason;
 import io.edgetunnel.protocol.CloseCode;
 import io.edgetunnel.protocol.ConnectionNonce;
 import io.edgetunnel.protocol.FrameCodec;
 import io.edgetunnel.protocol.ProtocolLimits;
 import io.edgetunnel.protocol.websocket.TunnelFrameEncoder;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -37,6 +42,8 @@ import reactor.core.publisher.Mono;
 import reactor.netty.Connection;
 import reactor.netty.DisposableServer;
 import reactor.netty.http.server.HttpServer;
+import reactor.netty.http.server.HttpServerRequest;
+import reactor.netty.http.server.HttpServerResponse;
 import reactor.netty.http.server.WebsocketServerSpec;
 import reactor.netty.http.websocket.WebsocketInbound;
 import reactor.netty.http.websocket.WebsocketOutbound;
@@ -61,6 +68,9 @@ public final class TunnelServer implements SmartLifecycle, ApplicationListener<C
      */
     private static final int WEBSOCKET_SLACK_BYTES = 64 * 1024;
 
+    /** Room for a hello's framing on top of {@code ingress.policy.max-hello-bytes} of strings. */
+    private static final int HELLO_FRAMING_BYTES = 8 * 1024;
+
     private final TunnelProperties properties;
     private final AgentRegistry registry;
     private final AgentAuthenticator authenticator;
@@ -68,6 +78,11 @@ public final class TunnelServer implements SmartLifecycle, ApplicationListener<C
     private final ReplicaInfo replica;
     private final ApplicationContext context;
     private final ObjectProvider<ReactorResourceFactory> resources;
+    private final PreAuthProperties preAuth;
+    private final PreAuthSlots slots;
+    private final VerificationPool verificationPool;
+    private final TrustedProxies proxies;
+    private final int helloMessageLimit;
     private final FrameCodec codec;
     private final Set<TunnelSession> sessions = ConcurrentHashMap.newKeySet();
     private final AtomicReference<DisposableServer> server = new AtomicReference<>();
@@ -80,7 +95,11 @@ public final class TunnelServer implements SmartLifecycle, ApplicationListener<C
             IngressMetrics metrics,
             ReplicaInfo replica,
             ApplicationContext context,
-            ObjectProvider<ReactorResourceFactory> resources) {
+            ObjectProvider<ReactorResourceFactory> resources,
+            PreAuthProperties preAuth,
+            VerificationPool verificationPool,
+            TrustedProxiesProperties proxies,
+            HostPolicyProperties policy) {
         this.properties = properties;
         this.registry = registry;
         this.authenticator = authenticator;
@@ -88,6 +107,12 @@ public final class TunnelServer implements SmartLifecycle, ApplicationListener<C
         this.replica = replica;
         this.context = context;
         this.resources = resources;
+        this.preAuth = preAuth;
+        this.slots = new PreAuthSlots(preAuth.maxConnections(), preAuth.maxConnectionsPerSource());
+        this.verificationPool = verificationPool;
+        this.proxies = TrustedProxies.of(proxies.trustedProxies());
+        // a hello's strings plus its framing (lengths, counts, the frame header)
+        this.helloMessageLimit = Math.min(properties.maxFrameBytes(), policy.maxHelloBytes() + HELLO_FRAMING_BYTES);
         ProtocolLimits defaults = ProtocolLimits.DEFAULTS;
         this.codec = new FrameCodec(new ProtocolLimits(
                 properties.maxFrameBytes(),
@@ -101,6 +126,11 @@ public final class TunnelServer implements SmartLifecycle, ApplicationListener<C
     public int port() {
         DisposableServer current = server.get();
         return current == null ? -1 : current.port();
+    }
+
+    /** Connections that have not authenticated yet (they hold a pre-authentication slot). */
+    int unauthenticatedConnections() {
+        return slots.unauthenticated();
     }
 
     public FrameCodec codec() {
@@ -117,25 +147,65 @@ public final class TunnelServer implements SmartLifecycle, ApplicationListener<C
         if (factory != null && factory.getLoopResources() != null) {
             http = http.runOn(factory.getLoopResources());
         }
+        WebsocketServerSpec spec = WebsocketServerSpec.builder().maxFramePayloadLength(limit).build();
+        if (properties.address() != null) {
+            http = http.host(properties.address());
+        }
         DisposableServer bound = http.port(properties.port())
-                .route(routes -> routes.get(properties.path(), (request, response) -> {
-                    if (!request.requestHeaders().containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true)) {
-                        return response.sendNotFound();
-                    }
-                    // a fresh nonce per connection, sent in the handshake: the agent's identity proof
-                    // signs it, so a proof is good for this connection only
-                    String nonce = ConnectionNonce.next();
-                    return response.header(ConnectionNonce.HEADER, nonce).sendWebsocket(
-                            (in, out) -> handle(in, out, nonce),
-                            WebsocketServerSpec.builder().maxFramePayloadLength(limit).build());
-                }))
+                .route(routes -> routes.get(properties.path(), (request, response) -> admit(request, response, spec)))
                 .bindNow();
         server.set(bound);
         shuttingDown = false;
-        log.info("Tunnel endpoint listening on port {} at {}", bound.port(), properties.path());
+        log.info("Tunnel endpoint listening on {}:{} at {}", properties.address() == null ? "*" : properties.address(),
+                bound.port(), properties.path());
     }
 
-    private Publisher<Void> handle(WebsocketInbound in, WebsocketOutbound out, String nonce) {
+    /**
+     * Before the WebSocket handshake: a source past its share of unauthenticated connections gets
+     * 429; past the total, 503. (A source backing off after failed hellos is answered RATE_LIMITED
+     * to its hello, which costs no verification.) The source is
+     * the peer, or behind a trusted proxy the address that proxy appended to {@code X-Forwarded-For}
+     * (its last entry, over every header line: earlier entries are the client's own claims).
+     */
+    private Publisher<Void> admit(HttpServerRequest request, HttpServerResponse response, WebsocketServerSpec spec) {
+        // (isWebsocket() only turns true once upgraded; this is the request's own claim)
+        if (!request.requestHeaders().containsValue("Upgrade", "websocket", true)) {
+            return refuse(response, 400, "expected a WebSocket upgrade", 0);
+        }
+        String forwardedFor = request.requestHeaders().getAll("X-Forwarded-For").isEmpty() ? null
+                : String.join(",", request.requestHeaders().getAll("X-Forwarded-For"));
+        // a fresh nonce per connection, sent in the handshake: the agent's identity proof signs it,
+        // so a proof is good for this connection only
+        String nonce = ConnectionNonce.next();
+        HelloSource source = new HelloSource(describe(request.remoteAddress()), forwardedFor, nonce);
+        PreAuthSlots.Admission admission = slots.tryAcquire(proxies.sourceOf(source));
+        if (admission.slot() == null) {
+            boolean total = admission.refusal() == PreAuthSlots.Refusal.TOTAL;
+            metrics.registrationRejected(RejectReason.RATE_LIMITED);
+            return refuse(response, total ? 503 : 429, total
+                    ? "too many unauthenticated tunnel connections (ingress.tunnel.pre-auth.max-connections)"
+                    : "too many unauthenticated tunnel connections from this source "
+                            + "(ingress.tunnel.pre-auth.max-connections-per-source)", 1);
+        }
+        PreAuthConnection connection = new PreAuthConnection(source, admission.slot(), authenticator, verificationPool,
+                preAuth.authTimeout(), helloMessageLimit);
+        // given back on Accept, or when the connection closes, whatever became of the handshake
+        request.withConnection(c -> c.onDispose(connection::release));
+        return response.header(ConnectionNonce.HEADER, nonce).sendWebsocket((in, out) -> handle(in, out, connection), spec)
+                .doOnError(error -> connection.release());
+    }
+
+    private static Mono<Void> refuse(HttpServerResponse response, int status, String why, long retryAfterSeconds) {
+        if (retryAfterSeconds > 0) {
+            response.header("Retry-After", Long.toString(retryAfterSeconds));
+        }
+        return response.status(status)
+                .header("Content-Type", "text/plain; charset=utf-8")
+                .sendString(Mono.just(why + "\n"))
+                .then();
+    }
+
+    private Publisher<Void> handle(WebsocketInbound in, WebsocketOutbound out, PreAuthConnection preAuth) {
         AtomicReference<Connection> connection = new AtomicReference<>();
         in.withConnection(c -> {
             connection.set(c);
@@ -143,10 +213,8 @@ public final class TunnelServer implements SmartLifecycle, ApplicationListener<C
         });
         String remote = describe(connection.get() == null ? null : connection.get().channel().remoteAddress());
         ByteBufAllocator alloc = out.alloc();
-        // the client as the ALB saw it; the authenticator trusts it only from a trusted proxy
-        String forwardedFor = in.headers().get("X-Forwarded-For");
         TunnelSession session = new TunnelSession(
-                remote, forwardedFor, nonce, properties, codec, alloc, registry, authenticator, metrics, replica,
+                remote, preAuth, properties, codec, alloc, registry, metrics, replica,
                 () -> shuttingDown,
                 () -> {
                     Connection c = connection.get();
@@ -171,6 +239,7 @@ public final class TunnelServer implements SmartLifecycle, ApplicationListener<C
                 .count()
                 .then()
                 .doFinally(signal -> {
+                    preAuth.release();
                     session.onDisconnected();
                     sessions.remove(session);
                 });

@@ -5,9 +5,7 @@ import io.edgetunnel.ingress.config.TunnelProperties;
 import io.edgetunnel.ingress.metrics.IngressMetrics;
 import io.edgetunnel.ingress.registry.AgentRegistry;
 import io.edgetunnel.ingress.registry.Tunnel;
-import io.edgetunnel.ingress.security.AgentAuthenticator;
 import io.edgetunnel.ingress.security.AuthResult;
-import io.edgetunnel.ingress.security.HelloSource;
 import io.edgetunnel.protocol.CloseCode;
 import io.edgetunnel.protocol.Frame;
 import io.edgetunnel.protocol.FrameCodec;
@@ -63,13 +61,10 @@ public final class TunnelSession implements Tunnel {
     private final String sessionId = Ids.random();
     private final Instant connectedSince = Instant.now();
     private final String remoteAddress;
-    private final String forwardedFor;
-    /** Sent in this connection's handshake; the hello's identity proof must sign it. */
-    private final String nonce;
+    private final PreAuthConnection preAuth;
     private final TunnelProperties properties;
     private final FrameCodec codec;
     private final AgentRegistry registry;
-    private final AgentAuthenticator authenticator;
     private final IngressMetrics metrics;
     private final ReplicaInfo replica;
     private final BooleanSupplier shuttingDown;
@@ -114,13 +109,11 @@ public final class TunnelSession implements Tunnel {
 
     TunnelSession(
             String remoteAddress,
-            String forwardedFor,
-            String nonce,
+            PreAuthConnection preAuth,
             TunnelProperties properties,
             FrameCodec codec,
             ByteBufAllocator alloc,
             AgentRegistry registry,
-            AgentAuthenticator authenticator,
             IngressMetrics metrics,
             ReplicaInfo replica,
             BooleanSupplier shuttingDown,
@@ -129,12 +122,10 @@ public final class TunnelSession implements Tunnel {
         this.remoteAddress = remoteAddress;
         this.eventLoop = eventLoop;
         this.windowGrowth = properties.newWindowGrowth();
-        this.forwardedFor = forwardedFor;
-        this.nonce = nonce;
+        this.preAuth = preAuth;
         this.properties = properties;
         this.codec = codec;
         this.registry = registry;
-        this.authenticator = authenticator;
         this.metrics = metrics;
         this.replica = replica;
         this.shuttingDown = shuttingDown;
@@ -192,6 +183,7 @@ public final class TunnelSession implements Tunnel {
             if (!(message instanceof BinaryWebSocketFrame)) {
                 return; // ping/pong/close are the WebSocket layer's business
             }
+            preAuth.checkSize(message.content().readableBytes());
             onFrame(codec.decode(message.content()));
         } catch (ProtocolException e) {
             protocolFailure(e);
@@ -231,6 +223,7 @@ public final class TunnelSession implements Tunnel {
         if (closed.get()) {
             return;
         }
+        preAuth.failed(); // a hello timeout or protocol error before authentication counts as a failed hello
         log.warn("Tunnel {} (agent '{}', {}) closed with {}: {}", sessionId, agentId, remoteAddress,
                 e.closeCode(), e.getMessage());
         close(e.closeCode(), e.getMessage());
@@ -265,7 +258,7 @@ public final class TunnelSession implements Tunnel {
             return;
         }
         if (frame instanceof Frame.Drain drain) {
-            log.info("Tunnel {} (agent '{}') draining: {}", sessionId, agentId, drain.reason());
+            log.info("Tunnel {} (agent '{}') draining: {}", sessionId, agentId, LogText.clip(drain.reason()));
             synchronized (streamGate) {
                 draining = true;
             }
@@ -327,15 +320,16 @@ public final class TunnelSession implements Tunnel {
         if (timer != null) {
             timer.dispose();
         }
-        agentId = hello.agentId();
+        agentId = LogText.clip(hello.agentId(), 128);
         int version = ProtocolVersion.negotiate(hello.minVersion(), hello.maxVersion());
         if (version < 0) {
             reject(RejectReason.UNSUPPORTED_VERSION, "versions " + hello.minVersion() + ".." + hello.maxVersion()
                     + " (expected: overlap with " + ProtocolVersion.MIN + ".." + ProtocolVersion.MAX + ")");
             return;
         }
-        if (hello.agentId().isBlank()) {
-            reject(RejectReason.INVALID_HELLO, "agent id: \"\" (expected: non-empty)");
+        String badId = LogText.agentIdProblem(hello.agentId());
+        if (badId != null) {
+            reject(RejectReason.INVALID_HELLO, badId);
             return;
         }
         if (hello.routes().isEmpty()) {
@@ -351,7 +345,7 @@ public final class TunnelSession implements Tunnel {
             reject(RejectReason.SHUTTING_DOWN, "ingress is shutting down");
             return;
         }
-        authenticator.authenticate(hello, new HelloSource(remoteAddress, forwardedFor, nonce))
+        preAuth.verify(hello)
                 .onErrorResume(e -> {
                     log.error("Tunnel {}: authentication of agent '{}' failed", sessionId, hello.agentId(), e);
                     return Mono.just(new AuthResult.Rejected(RejectReason.IDENTITY_UNVERIFIED,
@@ -365,8 +359,8 @@ public final class TunnelSession implements Tunnel {
                             identity = authenticated.principal();
                             verifiedBy = authenticated.method();
                         }
-                        selfCheck = hello.attributes().getOrDefault("identity.verified", "");
-                        agentVersion = hello.attributes().getOrDefault("agent.version", "");
+                        selfCheck = LogText.clip(hello.attributes().getOrDefault("identity.verified", ""));
+                        agentVersion = LogText.clip(hello.attributes().getOrDefault("agent.version", ""));
                         protocolVersion = version;
                         accept(version, hello);
                     }
@@ -378,6 +372,7 @@ public final class TunnelSession implements Tunnel {
             return;
         }
         routes = List.copyOf(new java.util.LinkedHashSet<>(hello.routes()));
+        preAuth.authenticated();
         state = State.OPEN;
         registry.register(this);
         registered = true;
@@ -403,6 +398,9 @@ public final class TunnelSession implements Tunnel {
     }
 
     private void reject(RejectReason reason, String message) {
+        if (reason != RejectReason.SHUTTING_DOWN) {
+            preAuth.failed(); // no-op when the authenticator counted it
+        }
         metrics.registrationRejected(reason, agentId, remoteAddress, message);
         log.warn("Tunnel {} rejected: agent '{}' from {}: {} ({})", sessionId, agentId, remoteAddress, reason,
                 message);

@@ -15,7 +15,7 @@ class ClusterSettingsTests {
 
     static ClusterProperties properties(String url, String secret) {
         return new ClusterProperties(url, secret, 8083, "", "", Duration.ofSeconds(2), Duration.ofSeconds(30), "edgetunnel",
-                Duration.ofSeconds(2), Duration.ofMinutes(10));
+                Duration.ofSeconds(2), Duration.ofMinutes(10), null);
     }
 
     @Test

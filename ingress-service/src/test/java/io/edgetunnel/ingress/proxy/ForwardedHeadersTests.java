@@ -72,7 +72,8 @@ class ForwardedHeadersTests {
         assertThat(headers).contains(
                 new Header("X-Forwarded-For", "203.0.113.9, 198.51.100.1, 10.0.0.7"),
                 new Header("X-Forwarded-Proto", "https, http"),
-                new Header("X-Forwarded-Host", "public.example.com, app.test"),
+                // the ALB never sets X-Forwarded-Host: whatever arrives is the client's claim
+                new Header("X-Forwarded-Host", "app.test"),
                 new Header("X-Forwarded-Port", "443, 8080"));
         assertThat(headers).filteredOn(h -> h.name().equalsIgnoreCase("X-Forwarded-For")).hasSize(1);
     }
@@ -124,12 +125,34 @@ class ForwardedHeadersTests {
     }
 
     @Test
-    void fromATrustedPeerForwardedIsAppendedAndIpv6AndPortsAreQuoted() {
+    void fromATrustedPeerTheClientsForwardedIsReplacedAndIpv6AndPortsAreQuoted() {
         List<Header> headers = ForwardedHeaders.forRequest(List.of(
                         new Header("Host", "app.test:8080"),
                         new Header("Forwarded", "for=203.0.113.9;proto=https")),
                 "::1", true, "http", "app.test:8080", 8080);
-        assertThat(headers).contains(new Header("Forwarded",
-                "for=203.0.113.9;proto=https, for=\"[::1]\";proto=http;host=\"app.test:8080\""));
+        // the ALB does not set Forwarded either: a client's element would be taken for the ALB's
+        assertThat(headers).contains(new Header("Forwarded", "for=\"[::1]\";proto=http;host=\"app.test:8080\""));
+    }
+
+    @Test
+    void connectionTokensNeverRemoveForwardingHeadersOrTheRequestId() {
+        List<Header> headers = ForwardedHeaders.forRequest(List.of(
+                        new Header("Host", "app.test"),
+                        new Header("Connection", "X-Forwarded-For, x-forwarded-proto, X-Forwarded-Port, X-Request-Id, Host"),
+                        new Header("X-Forwarded-For", "203.0.113.9"),
+                        new Header("X-Forwarded-Proto", "https"),
+                        new Header("X-Forwarded-Port", "443"),
+                        new Header("X-Request-Id", "rid-1")),
+                "10.0.0.7", true, "http", "app.test", 8080);
+        assertThat(headers).contains(
+                new Header("Host", "app.test"),
+                new Header("X-Forwarded-For", "203.0.113.9, 10.0.0.7"),
+                new Header("X-Forwarded-Proto", "https, http"),
+                new Header("X-Forwarded-Port", "443, 8080"),
+                new Header("X-Request-Id", "rid-1"));
+        // the hop to another replica passes the first replica's headers on as they are
+        assertThat(HopByHopHeaders.strip(List.of(new Header("Connection", "keep-alive, X-Forwarded-For"),
+                        new Header("X-Forwarded-For", "203.0.113.9, 10.0.0.7"))))
+                .containsExactly(new Header("X-Forwarded-For", "203.0.113.9, 10.0.0.7"));
     }
 }

@@ -52,6 +52,8 @@ public final class FakeAgent implements AutoCloseable {
     private final Sinks.Many<WebSocketFrame> outbound = Sinks.many().unicast().onBackpressureBuffer();
     private final CompletableFuture<Integer> closeStatus = new CompletableFuture<>();
     private final CompletableFuture<Void> connected = new CompletableFuture<>();
+    private final java.util.concurrent.atomic.AtomicLong dataBytes = new java.util.concurrent.atomic.AtomicLong();
+    private volatile byte[] lastData = new byte[0];
     private volatile Responder responder;
     private volatile boolean answerPings = true;
     private volatile io.netty.channel.Channel channel;
@@ -67,14 +69,35 @@ public final class FakeAgent implements AutoCloseable {
 
     /** Connects without sending anything. */
     public static FakeAgent connect(int port, String path) {
+        return connect(port, path, List.of());
+    }
+
+    /**
+     * Connects with {@code X-Forwarded-For} header lines in the handshake (as if through a proxy);
+     * a refused handshake throws, with the status in the message.
+     */
+    public static FakeAgent connect(int port, String path, List<String> forwardedFor) {
         FakeAgent agent = new FakeAgent();
         agent.connection = HttpClient.create()
+                .headers(h -> forwardedFor.forEach(value -> h.add("X-Forwarded-For", value)))
                 .websocket(WebsocketClientSpec.builder().maxFramePayloadLength(32 * 1024 * 1024).build())
                 .uri("ws://127.0.0.1:" + port + path)
                 .handle(agent::handle)
-                .subscribe(v -> {}, agent.closeStatus::completeExceptionally);
+                .subscribe(v -> {}, error -> {
+                    agent.closeStatus.completeExceptionally(error);
+                    agent.connected.completeExceptionally(error);
+                });
         agent.connected.orTimeout(10, TimeUnit.SECONDS).join();
         return agent;
+    }
+
+    /** Says hello (protocol range of this build, no proof, no attributes). */
+    public void sayHello(String agentId, String token, String... hosts) {
+        List<RouteClaim> routes = new ArrayList<>();
+        for (String host : hosts) {
+            routes.add(RouteClaim.host(host));
+        }
+        send(new Frame.Hello(ProtocolVersion.MIN, ProtocolVersion.MAX, agentId, token, "", routes, Map.of()));
     }
 
     /** Connects and says hello; does not wait for the answer. */
@@ -125,6 +148,8 @@ public final class FakeAgent implements AutoCloseable {
             data.content().readBytes(bytes);
             data.content().release();
             frame = new Frame.Data(data.streamId(), Unpooled.wrappedBuffer(bytes), data.endStream());
+            dataBytes.addAndGet(bytes.length);
+            lastData = bytes;
         }
         received.add(frame);
         if (frame instanceof Frame.Ping ping && answerPings) {
@@ -228,6 +253,16 @@ public final class FakeAgent implements AutoCloseable {
             }
         }
         throw new AssertionError("no " + type.getSimpleName() + " within " + timeout);
+    }
+
+    /** The content of the last DATA frame received, on any stream. */
+    public byte[] lastData() {
+        return lastData;
+    }
+
+    /** Bytes of DATA received so far, on every stream. */
+    public long receivedDataBytes() {
+        return dataBytes.get();
     }
 
     public List<Frame.Request> requests() {

@@ -81,6 +81,8 @@ public final class CallerIdentityVerifier {
     private final HttpClient http;
     private final Optional<EcsTaskVerifier> ecs;
 
+    private volatile reactor.core.scheduler.Scheduler scheduler = Schedulers.boundedElastic();
+
     public CallerIdentityVerifier(IamAuthProperties properties, URI stsUrl, Clock clock, Optional<EcsTaskVerifier> ecs) {
         Objects.requireNonNull(properties, "properties");
         this.stsUrl = Objects.requireNonNull(stsUrl, "stsUrl");
@@ -105,6 +107,12 @@ public final class CallerIdentityVerifier {
                 .followRedirects(HttpClient.Redirect.NEVER)
                 .connectTimeout(timeout)
                 .build();
+    }
+
+    /** Runs the blocking calls on {@code scheduler} (the hello verification pool) instead of {@code boundedElastic}. */
+    public CallerIdentityVerifier verifyingOn(reactor.core.scheduler.Scheduler scheduler) {
+        this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+        return this;
     }
 
     /** {@code https://sts.REGION.amazonaws.com/}. */
@@ -148,7 +156,7 @@ public final class CallerIdentityVerifier {
                     }
                     return ecs.isPresent() ? ecs.get().confirm(identity) : identity;
                 })
-                .subscribeOn(Schedulers.boundedElastic());
+                .subscribeOn(scheduler);
     }
 
     /** The request to send, after every local rule held. */

@@ -1,6 +1,8 @@
 package io.edgetunnel.ingress.security.policy;
 
+import io.edgetunnel.ingress.config.PreAuthProperties;
 import io.edgetunnel.ingress.registry.AgentRegistry;
+import io.edgetunnel.ingress.security.VerificationPool;
 import io.edgetunnel.ingress.security.iam.CallerIdentityVerifier;
 import io.edgetunnel.ingress.security.iam.EcsCheckProperties;
 import io.edgetunnel.ingress.security.iam.EcsTaskVerifier;
@@ -35,7 +37,8 @@ import org.springframework.core.env.Profiles;
     EcsCheckProperties.class,
     IngressAwsProperties.class,
     HostPolicyProperties.class,
-    TrustedProxiesProperties.class
+    TrustedProxiesProperties.class,
+    PreAuthProperties.class
 })
 public class IngressSecurityConfiguration {
 
@@ -46,11 +49,17 @@ public class IngressSecurityConfiguration {
         return IngressAwsClients.withDefaultCredentials(properties);
     }
 
+    /** Hello verifications' own threads and in-flight cap ({@code ingress.tunnel.pre-auth.*}). */
+    @Bean(destroyMethod = "close")
+    VerificationPool verificationPool(PreAuthProperties preAuth) {
+        return new VerificationPool(preAuth.verifyThreads(), preAuth.maxVerifying());
+    }
+
     @Bean(destroyMethod = "close")
     RotatingTokenVerifier rotatingTokenVerifier(AuthModeProperties mode, TokenSourceProperties tokens,
-            IngressAwsClients aws, Environment environment) {
+            IngressAwsClients aws, Environment environment, VerificationPool pool) {
         RotatingTokenVerifier verifier = RotatingTokenVerifier.of(tokens,
-                TokenLoaders.from(tokens, aws::secretsManager), Clock.systemUTC());
+                TokenLoaders.from(tokens, aws::secretsManager), Clock.systemUTC()).verifyingOn(pool.scheduler());
         if (!mode.resolve(isProd(environment)).needsToken()) {
             return verifier;
         }
@@ -71,7 +80,7 @@ public class IngressSecurityConfiguration {
     PolicyAuthenticator policyAuthenticator(AuthModeProperties modeProperties, RotatingTokenVerifier tokens,
             IamAuthProperties iamProperties, EcsCheckProperties ecsProperties, IngressAwsClients aws,
             HostPolicyProperties policyProperties, TrustedProxiesProperties proxies, AgentRegistry registry,
-            Environment environment) {
+            Environment environment, VerificationPool pool) {
         boolean prod = isProd(environment);
         AuthMode mode = modeProperties.resolve(prod);
         CallerIdentityVerifier iam = null;
@@ -82,7 +91,7 @@ public class IngressSecurityConfiguration {
             Optional<EcsTaskVerifier> ecs = ecsProperties.enabled()
                     ? Optional.of(new EcsTaskVerifier(ecsProperties, aws::ecs, aws::ssm))
                     : Optional.empty();
-            iam = new CallerIdentityVerifier(iamProperties, stsUrl, Clock.systemUTC(), ecs);
+            iam = new CallerIdentityVerifier(iamProperties, stsUrl, Clock.systemUTC(), ecs).verifyingOn(pool.scheduler());
             if (!ecsProperties.hostsTag().isEmpty() && !ecsProperties.enabled()) {
                 throw new IllegalStateException("ingress.ecs.hosts-tag=" + ecsProperties.hostsTag()
                         + " needs the ECS task check that finds each agent's instance (expected: ingress.ecs.cluster, "

@@ -29,7 +29,9 @@ import reactor.core.publisher.Mono;
  *   <li>open tunnels of that identity: {@code TOO_MANY_TUNNELS}.
  * </ol>
  *
- * Every failure but {@code RATE_LIMITED} and {@code TOO_MANY_TUNNELS} counts against the source.
+ * Every failure but {@code RATE_LIMITED} and {@code TOO_MANY_TUNNELS} counts against the source,
+ * and it counts when the hello arrives, before any verification: hellos sent side by side cannot all
+ * pass the back-off check while their verifications are still running. A success withdraws it.
  * The identity is {@code token:NAME} for a token, the role ARN when IAM is part of the mode.
  * Rejection messages go to the agent and the log; they never quote a credential.
  */
@@ -97,6 +99,11 @@ public final class PolicyAuthenticator implements AgentAuthenticator {
         return authenticate(hello, proxies.sourceOf(from), from == null ? "" : from.nonce());
     }
 
+    @Override
+    public void failedBeforeVerification(HelloSource from) {
+        limiter.failed(proxies.sourceOf(from));
+    }
+
     /** @param source the address the back-off is keyed by; null: no back-off */
     Mono<AuthResult> authenticate(Frame.Hello hello, String source) {
         return authenticate(hello, source, "");
@@ -109,6 +116,8 @@ public final class PolicyAuthenticator implements AgentAuthenticator {
             return Mono.just(new AuthResult.Rejected(RejectReason.RATE_LIMITED, "too many failed hellos from this "
                     + "source; retry in " + Math.max(1, (blocked.get().toMillis() + 999) / 1000) + "s"));
         }
+        // counted now, withdrawn on success: see the class comment
+        limiter.failed(source);
         int size = helloBytes(hello);
         if (size > limits.maxHelloBytes()) {
             return failed(source, RejectReason.INVALID_HELLO, "hello is " + size + " bytes (expected: <= "
@@ -123,6 +132,7 @@ public final class PolicyAuthenticator implements AgentAuthenticator {
                     }
                     int open = openTunnels.applyAsInt(verified.principal());
                     if (open >= limits.maxTunnelsPerIdentity()) {
+                        limiter.succeeded(source); // the identity held: not a failure of this source
                         return Mono.<AuthResult>just(new AuthResult.Rejected(RejectReason.TOO_MANY_TUNNELS,
                                 "identity has " + open + " tunnels (expected: < " + limits.maxTunnelsPerIdentity()
                                         + ", ingress.policy.max-tunnels-per-identity)"));
@@ -153,8 +163,8 @@ public final class PolicyAuthenticator implements AgentAuthenticator {
         return tokenIdentity.then(iam.verify(hello.identityProof(), nonce).map(VerifiedAgent::of));
     }
 
+    /** A rejection; the failure was counted when the hello arrived. */
     private Mono<AuthResult> failed(String source, RejectReason reason, String message) {
-        limiter.failed(source);
         return Mono.just(new AuthResult.Rejected(reason, message));
     }
 

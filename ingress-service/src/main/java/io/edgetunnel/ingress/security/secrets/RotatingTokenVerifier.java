@@ -11,6 +11,7 @@ import org.slf4j.LoggerFactory;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
 
 /**
@@ -31,6 +32,7 @@ public final class RotatingTokenVerifier implements AutoCloseable {
     private final AtomicReference<Instant> lastUnknownRefresh = new AtomicReference<>(Instant.MIN);
     private volatile AcceptedTokens tokens = AcceptedTokens.none();
     private volatile Disposable schedule;
+    private volatile Scheduler scheduler = Schedulers.boundedElastic();
 
     public RotatingTokenVerifier(
             TokenLoader loader, boolean refreshable, Duration refreshInterval, Duration unknownMinInterval, Clock clock) {
@@ -44,6 +46,12 @@ public final class RotatingTokenVerifier implements AutoCloseable {
     public static RotatingTokenVerifier of(TokenSourceProperties properties, TokenLoader loader, Clock clock) {
         return new RotatingTokenVerifier(loader, properties.refreshable(), properties.tokenRefreshInterval(),
                 properties.unknownTokenRefreshMinInterval(), clock);
+    }
+
+    /** Re-reads (on an unknown token) on {@code scheduler}, the hello verification pool, not {@code boundedElastic}. */
+    public RotatingTokenVerifier verifyingOn(Scheduler scheduler) {
+        this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+        return this;
     }
 
     /** Blocking first read, for startup: an unreadable source stops the ingress from starting. */
@@ -100,7 +108,7 @@ public final class RotatingTokenVerifier implements AutoCloseable {
                     }
                     return changed;
                 })
-                .subscribeOn(Schedulers.boundedElastic())
+                .subscribeOn(scheduler)
                 .onErrorResume(e -> {
                     log.warn("Agent tokens could not be re-read from {}, keeping the last {}: {}", loader.describe(),
                             tokens.size(), e instanceof TokenSourceException ? e.getMessage() : e.getClass().getSimpleName());
