@@ -25,10 +25,10 @@ class ArrivalCountingTests {
     void hellosSentSideBySideAreRateLimitedWhileTheirVerificationsStillRun() {
         // verifications that never run: an STS that hangs, seen from the ingress
         CallerIdentityVerifier stuck = new CallerIdentityVerifier(
-                new IamAuthProperties("ingress.test", null, Duration.ofMinutes(5), Duration.ofSeconds(5), List.of(), List.of()),
+                new IamAuthProperties("ingress.test", null, Duration.ofMinutes(5), Duration.ofSeconds(5), List.of(), List.of(), true),
                 URI.create("https://sts.eu-west-1.amazonaws.com/"), Clock.systemUTC(), Optional.empty())
                 .verifyingOn(Schedulers.fromExecutor(task -> {}));
-        HostPolicyProperties limits = new HostPolicyProperties(List.of(), "allow", 8, 4096,
+        HostPolicyProperties limits = new HostPolicyProperties(List.of(), "", "allow", 8, 4096,
                 new HostPolicyProperties.FailedHellos(2, Duration.ofMinutes(1), Duration.ofMinutes(5),
                         Duration.ofMinutes(15), 100));
         PolicyAuthenticator authenticator = new PolicyAuthenticator(AuthMode.IAM, null, stuck, HostPolicy.allowAll(),
