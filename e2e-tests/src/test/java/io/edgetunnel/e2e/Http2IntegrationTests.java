@@ -51,7 +51,7 @@ class Http2IntegrationTests {
     @BeforeAll
     static void start() {
         app = new UpstreamApp("h2");
-        ingress = IngressNode.start("ingress.proxy.h2c=true", "ingress.proxy.h2c-upgrade-hosts=127.0.0.1");
+        ingress = IngressNode.start("ingress.proxy.h2c=true", "ingress.proxy.h2c-upgrade-hosts=localhost");
         Map<String, String> routes = new LinkedHashMap<>();
         // the JDK client sends the URI's authority and may not override it: localhost resolves to 127.0.0.1
         routes.put("localhost", app.url());

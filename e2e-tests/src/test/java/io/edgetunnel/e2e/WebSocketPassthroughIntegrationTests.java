@@ -42,7 +42,9 @@ class WebSocketPassthroughIntegrationTests {
     @BeforeAll
     static void start() {
         app = new WebSocketApp();
-        ingress = IngressNode.start("ingress.proxy.websocket.compress-hosts=127.0.0.1");
+        // compression opted into for this host; frames up to 16MB for the 10 MiB single-frame message
+        ingress = IngressNode.start("ingress.proxy.websocket.compress-hosts=127.0.0.1",
+                "ingress.proxy.websocket.max-frame-bytes=16MB");
         agent = AgentNode.start(ingress, "ws-agent", AgentNode.route("127.0.0.1", app.url()));
         await().atMost(TIMEOUT).until(() -> ingress.registry().tunnelCount("127.0.0.1") == 1);
     }
