@@ -155,7 +155,15 @@ public final class TunnelServer implements SmartLifecycle, ApplicationListener<C
                 .route(routes -> routes.get(properties.path(), (request, response) -> admit(request, response, spec)))
                 .bindNow();
         server.set(bound);
+        boolean restarted = shuttingDown;
         shuttingDown = false;
+        if (restarted) {
+            // started again after a stop (Spring's lifecycle pause and restart, as the test context
+            // cache does when it switches contexts): the drain said REFUSING_TRAFFIC, so take it back,
+            // or readiness and every drain listener (public WebSockets, the cluster directory) would
+            // stay in draining mode on a serving ingress
+            AvailabilityChangeEvent.publish(context, ReadinessState.ACCEPTING_TRAFFIC);
+        }
         log.info("Tunnel endpoint listening on {}:{} at {}", properties.address() == null ? "*" : properties.address(),
                 bound.port(), properties.path());
     }

@@ -135,12 +135,12 @@ class ConsoleIntegrationTests {
     @Test
     void refusedHellosAreListedWithReasonAndWithoutTheToken() {
         String wrongToken = "wrong-token-console-5e1";
-        try (FakeAgent refused = FakeAgent.hello(tunnelServer.port(), "/tunnel", "agent-<refused>", wrongToken,
+        try (FakeAgent refused = FakeAgent.hello(tunnelServer.port(), "/tunnel", "agent-refused-5e1", wrongToken,
                 "refused.console.test")) {
             assertThat(refused.next(WAIT)).isInstanceOf(Frame.Reject.class);
         }
         JsonNode view = console();
-        JsonNode rejection = find(view.path("rejectedHellos"), "agentId", "agent-<refused>");
+        JsonNode rejection = find(view.path("rejectedHellos"), "agentId", "agent-refused-5e1");
 
         assertThat(rejection).isNotNull();
         assertThat(rejection.path("reason").asString()).isEqualTo("BAD_CREDENTIALS");
