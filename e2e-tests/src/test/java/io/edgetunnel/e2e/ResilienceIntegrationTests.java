@@ -6,10 +6,11 @@ import static org.awaitility.Awaitility.await;
 import io.edgetunnel.e2e.support.AgentNode;
 import io.edgetunnel.e2e.support.IngressNode;
 import io.edgetunnel.e2e.support.PublicClient;
+import io.edgetunnel.e2e.support.TcpRelay;
 import io.edgetunnel.e2e.support.UpstreamApp;
 import io.edgetunnel.testsupport.NoLeaks;
 import java.io.IOException;
-import java.io.InputStream;
+
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -185,7 +186,7 @@ class ResilienceIntegrationTests {
     @Test
     void tunnelCutMidDownloadAbortsTheResponseAndTrafficMovesToTheSurvivor() throws IOException {
         String host = "cut.example";
-        try (Relay relay = new Relay(ingress.tunnelPort());
+        try (TcpRelay relay = new TcpRelay(ingress.tunnelPort());
                 AgentNode doomed = AgentNode.startAt("ws://127.0.0.1:" + relay.port() + "/tunnel", "cut-doomed",
                         AgentNode.route(host, appA.url()), "agent.reconnect.min-backoff=60s", "agent.reconnect.max-backoff=60s");
                 AgentNode survivor = AgentNode.start(ingress, "cut-survivor", AgentNode.route(host, appB.url()))) {
@@ -369,74 +370,6 @@ class ResilienceIntegrationTests {
 
         void stop() {
             running.dispose();
-        }
-    }
-
-    /** A TCP relay in front of the tunnel port, so a test can cut an agent's sockets abruptly (RST). */
-    private static final class Relay implements AutoCloseable {
-        private final ServerSocket server;
-        private final int target;
-        private final List<Socket> sockets = new CopyOnWriteArrayList<>();
-
-        Relay(int target) throws IOException {
-            this.target = target;
-            this.server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-            Thread acceptor = new Thread(this::accept, "relay-accept");
-            acceptor.setDaemon(true);
-            acceptor.start();
-        }
-
-        int port() {
-            return server.getLocalPort();
-        }
-
-        private void accept() {
-            while (!server.isClosed()) {
-                try {
-                    Socket in = server.accept();
-                    Socket out = new Socket("127.0.0.1", target);
-                    sockets.add(in);
-                    sockets.add(out);
-                    pump(in, out);
-                    pump(out, in);
-                } catch (IOException e) {
-                    // closed
-                }
-            }
-        }
-
-        private static void pump(Socket from, Socket to) {
-            Thread thread = new Thread(() -> {
-                byte[] buffer = new byte[64 * 1024];
-                try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
-                    int read;
-                    while ((read = in.read(buffer)) >= 0) {
-                        out.write(buffer, 0, read);
-                    }
-                } catch (IOException e) {
-                    // cut
-                }
-            }, "relay-pump");
-            thread.setDaemon(true);
-            thread.start();
-        }
-
-        /** Resets every relayed connection, as a killed process or a dead link would. */
-        void cut() {
-            for (Socket socket : sockets) {
-                try {
-                    socket.setSoLinger(true, 0);
-                    socket.close();
-                } catch (IOException e) {
-                    // already gone
-                }
-            }
-        }
-
-        @Override
-        public void close() throws IOException {
-            server.close();
-            cut();
         }
     }
 }
