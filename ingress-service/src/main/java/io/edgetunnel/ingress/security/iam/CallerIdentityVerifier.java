@@ -2,7 +2,6 @@ package io.edgetunnel.ingress.security.iam;
 
 import io.edgetunnel.protocol.ConnectionNonce;
 import io.edgetunnel.protocol.RejectReason;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
@@ -27,16 +26,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import javax.xml.XMLConstants;
-import javax.xml.parsers.DocumentBuilder;
-import javax.xml.parsers.DocumentBuilderFactory;
-import javax.xml.parsers.ParserConfigurationException;
-import org.w3c.dom.Document;
-import org.w3c.dom.Element;
-import org.w3c.dom.NodeList;
-import org.xml.sax.ErrorHandler;
-import org.xml.sax.SAXException;
-import org.xml.sax.SAXParseException;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 
@@ -52,7 +41,7 @@ import reactor.core.scheduler.Schedulers;
  * with every sent header signed and {@code host}, {@code x-amz-date} and {@code
  * x-edge-tunnel-server-id} among them; the server id equal to this ingress's; {@code X-Amz-Date}
  * within {@code max-skew}. STS then checks the signature. Sending: HTTP/1.1, no redirects, our own
- * {@code Accept}, 200 only, the XML parsed with DOCTYPEs refused.
+ * {@code Accept}, 200 only, the answer read by {@link StsAnswer}.
  *
  * <p>Blocking I/O runs on {@code Schedulers.boundedElastic()}.
  */
@@ -61,7 +50,6 @@ public final class CallerIdentityVerifier {
     public static final String SERVER_ID_HEADER = "x-edge-tunnel-server-id";
     public static final String NONCE_HEADER = ConnectionNonce.HEADER.toLowerCase(Locale.ROOT);
     public static final String BODY = "Action=GetCallerIdentity&Version=2011-06-15";
-    static final String STS_NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/";
     static final Set<String> ALLOWED_HEADERS = Set.of("authorization", "content-type", "host", "x-amz-date",
             "x-amz-security-token", "x-amz-content-sha256", SERVER_ID_HEADER, NONCE_HEADER);
     static final Set<String> REQUIRED_SIGNED = Set.of("host", "x-amz-date", SERVER_ID_HEADER);
@@ -296,88 +284,11 @@ public final class CallerIdentityVerifier {
             throw reject("STS answer larger than " + MAX_RESPONSE_BYTES + " bytes");
         }
         if (response.statusCode() != 200) {
-            String code = errorCode(body).orElse("no error code");
+            String code = StsAnswer.errorCode(body).orElse("no error code");
             throw reject("STS rejected the proof: " + code + " (HTTP " + response.statusCode() + ")");
         }
-        return parseCaller(body);
+        return StsAnswer.caller(body);
     }
-
-    static IamIdentity parseCaller(byte[] xml) {
-        Document document = parse(xml).orElseThrow(() -> reject("STS answer is not well-formed XML"));
-        Element root = document.getDocumentElement();
-        if (!"GetCallerIdentityResponse".equals(root.getLocalName()) || !STS_NAMESPACE.equals(root.getNamespaceURI())) {
-            throw reject("STS answer is not a GetCallerIdentityResponse");
-        }
-        String arn = single(root, "Arn");
-        String account = single(root, "Account");
-        single(root, "UserId");
-        String[] parts = arn.split(":", 6);
-        if (parts.length != 6 || !"arn".equals(parts[0]) || !"sts".equals(parts[2]) || !account.equals(parts[4])) {
-            throw reject("caller " + arn + " (expected: arn:PARTITION:sts::" + account + ":assumed-role/ROLE/SESSION)");
-        }
-        String[] resource = parts[5].split("/", -1);
-        if (resource.length != 3 || !"assumed-role".equals(resource[0]) || resource[1].isEmpty() || resource[2].isEmpty()) {
-            throw reject("caller " + arn + " is not an assumed role (expected: an ECS task role session)");
-        }
-        String roleArn = "arn:" + parts[1] + ":iam::" + account + ":role/" + resource[1];
-        return new IamIdentity(account, arn, roleArn, resource[2], "");
-    }
-
-    private static String single(Element root, String name) {
-        NodeList nodes = root.getElementsByTagNameNS(STS_NAMESPACE, name);
-        if (nodes.getLength() != 1) {
-            throw reject("STS answer has " + nodes.getLength() + " " + name + " elements (expected: exactly 1)");
-        }
-        String value = nodes.item(0).getTextContent().strip();
-        if (value.isEmpty()) {
-            throw reject("STS answer has an empty " + name);
-        }
-        return value;
-    }
-
-    private static Optional<String> errorCode(byte[] xml) {
-        return parse(xml).map(d -> d.getElementsByTagNameNS("*", "Code"))
-                .filter(n -> n.getLength() == 1)
-                .map(n -> n.item(0).getTextContent().strip())
-                .filter(code -> code.matches("[A-Za-z.]{1,64}"));
-    }
-
-    /** DOCTYPE refused outright (no entities, no external DTDs), secure processing on. */
-    static Optional<Document> parse(byte[] xml) {
-        try {
-            DocumentBuilderFactory factory = DocumentBuilderFactory.newInstance();
-            factory.setNamespaceAware(true);
-            factory.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
-            factory.setFeature("http://xml.org/sax/features/external-general-entities", false);
-            factory.setFeature("http://xml.org/sax/features/external-parameter-entities", false);
-            factory.setFeature("http://apache.org/xml/features/nonvalidating/load-external-dtd", false);
-            factory.setFeature(XMLConstants.FEATURE_SECURE_PROCESSING, true);
-            factory.setAttribute(XMLConstants.ACCESS_EXTERNAL_DTD, "");
-            factory.setAttribute(XMLConstants.ACCESS_EXTERNAL_SCHEMA, "");
-            factory.setXIncludeAware(false);
-            factory.setExpandEntityReferences(false);
-            DocumentBuilder builder = factory.newDocumentBuilder();
-            builder.setErrorHandler(SILENT);
-            return Optional.of(builder.parse(new ByteArrayInputStream(xml)));
-        } catch (ParserConfigurationException | SAXException | IOException e) {
-            return Optional.empty();
-        }
-    }
-
-    private static final ErrorHandler SILENT = new ErrorHandler() {
-        @Override
-        public void warning(SAXParseException e) {}
-
-        @Override
-        public void error(SAXParseException e) throws SAXException {
-            throw e;
-        }
-
-        @Override
-        public void fatalError(SAXParseException e) throws SAXException {
-            throw e;
-        }
-    };
 
     /** Same scheme, host, port and path ({@code ""} = {@code /}); no query, fragment or user info. */
     static boolean sameUrl(String candidate, URI expected) {
