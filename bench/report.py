@@ -19,7 +19,7 @@ TARGETS = ["direct", "nginx", "ssh", "jvm", "tunnel"]
 STATUS_OF = {"jvm": "jvm_status", "tunnel": "tunnel_status"}
 # one colour per target, so a skipped target does not shift the others' colours in the chart
 COLOURS = {"direct": "#9400d3", "nginx": "#009e73", "ssh": "#56b4e9", "jvm": "#e69f00", "tunnel": "#d55e00"}
-LOAD_CASES = ["small-c1", "small-c50", "small-c256", "1mib-c16"]
+LOAD_CASES = ["small-c1", "small-c50", "small-c256", "small-c1024", "1mib-c16"]
 TRANSFER_CASES = ["download-1gib", "upload-1gib"]
 
 
@@ -93,6 +93,10 @@ def load_case(raw, name, meta, statuses):
         case[f"{t}_p999_ms"] = r["p999_ms"]
         case[f"{t}_errors"] = r["errors"]
         case[f"{t}_requests"] = r["requests"]
+        cpu = cpu_per_request(load(os.path.join(raw, f"{name}.{t}.cpu.json")), r.get("requests"))
+        if cpu:
+            case[f"{t}_cpu_us_per_request"] = cpu
+            case[f"{t}_cpu_us_total"] = round(sum(cpu.values()), 1)
     case["tunnel_vs_direct"] = ratio(case.get("tunnel_rps"), case.get("direct_rps"))
     case["tunnel_vs_nginx"] = ratio(case.get("tunnel_rps"), case.get("nginx_rps"))
     case["tunnel_vs_ssh"] = ratio(case.get("tunnel_rps"), case.get("ssh_rps"))
@@ -103,6 +107,15 @@ def load_case(raw, name, meta, statuses):
     if case.get("tunnel_p99_ms") is not None and case.get("direct_p99_ms") is not None:
         case["tunnel_added_p99_ms"] = round(case["tunnel_p99_ms"] - case["direct_p99_ms"], 3)
     return case
+
+
+def cpu_per_request(cpu, requests):
+    """{process: CPU µs per request} from run.sh's tick deltas (utime + stime of the target's processes
+    over the measured load), or None when not measured."""
+    if not cpu or not requests or not cpu.get("ticks"):
+        return None
+    tick_us = 1e6 / cpu.get("clk_tck", 100)
+    return {p: round(t * tick_us / requests, 1) for p, t in cpu["ticks"].items()}
 
 
 def transfer_case(raw, name, meta, statuses):
@@ -355,6 +368,16 @@ def checks(cases, codec_result):
     v = worst("rps_vs_default", min)
     add("footprint agent c50 req/s, image options / default, worst round (issue 15)", v, ">= 0.8",
         v is not None and v >= 0.8)
+    # issue 18: ahead of OpenSSH's reverse tunnel at every concurrency
+    for name in ("small-c50", "small-c256", "1mib-c16"):
+        v = by.get(name, {}).get("tunnel_vs_ssh")
+        add(f"{name} tunnel/ssh rps (issue 18)", v, ">= 1.0", v is not None and v >= 1.0)
+    c256 = by.get("small-c256", {})
+    v = ratio(c256.get("tunnel_rps"), c50.get("tunnel_rps"))
+    add("tunnel rps small-c256/small-c50, must not fall (issue 18)", v, ">= 1.0", v is not None and v >= 1.0)
+    for name in TRANSFER_CASES:
+        v = by.get(name, {}).get("tunnel_vs_ssh")
+        add(f"{name} tunnel/ssh MB/s (issue 18)", v, ">= 1.0", v is not None and v >= 1.0)
     cl = by.get("cluster", {})
     v = cl.get("forwarded_vs_local")
     add("cluster c50 forwarded/local rps (issue 13)", v, ">= 0.7", v is not None and v >= 0.7)
@@ -425,6 +448,10 @@ def print_table(result):
               f"tunnel/jvm {fmt(c.get('tunnel_vs_jvm'), 3)}")
         print(f"{'':<12}         nginx/direct {fmt(c.get('nginx_vs_direct'), 3)}  ssh/direct "
               f"{fmt(c.get('ssh_vs_direct'), 3)}  jvm/nginx {fmt(c.get('jvm_vs_nginx'), 3)}")
+        cpu = [f"{t} " + "+".join(f"{p} {fmt(v)}" for p, v in c[t + "_cpu_us_per_request"].items())
+               for t in TARGETS if c.get(f"{t}_cpu_us_per_request")]
+        if cpu:
+            print(f"{'':<12}         CPU us/request: " + "  ".join(cpu))
     print()
     for c in cases:
         if c["kind"] != "transfer":
@@ -468,7 +495,7 @@ def print_table(result):
     elif cod:
         print(f"codec: {cod.get('status')}")
     print()
-    print("targets (issues 7, 13 and 15):")
+    print("targets (issues 7, 13, 15 and 18):")
     for ch in result["checks"]:
         mark = {True: "PASS", False: "MISS", None: "n/a "}[ch["pass"]]
         print(f"  [{mark}] {ch['check']}: {fmt(ch['value'], 3)} (target {ch['target']})")

@@ -10,7 +10,8 @@
 #   tunnel  - our ingress-service + edge-agent
 # and writes bench/results/latest.json (the last one kept as previous.json) and latest.png.
 #
-# Cases: small-c1, small-c50, small-c256, 1mib-c16 (wrk, every target), download-1gib,
+# Cases: small-c1, small-c50, small-c256, small-c1024, 1mib-c16 (wrk, every target; each JVM's and
+# proxy's CPU per request next to req/s), download-1gib,
 # upload-1gib (curl, every target), churn, idle-agents, codec (the tunnel alone), and
 #   cluster - two ingress replicas sharing a private redis-server (issue 13): the tunnel target's
 #             ingress is replica 1 (clustering on) and holds the agent; replica 2 has no agent and
@@ -30,7 +31,10 @@
 # Environment overrides: BENCH_JVM_FLAGS, BENCH_NGINX_WORKERS, BENCH_IDLE_AGENTS,
 #   BENCH_TRANSFER_MIB, BENCH_INGRESS_ARGS, BENCH_AGENT_ARGS, BENCH_SKIP_TUNNEL=1, BENCH_SKIP_JVM=1,
 #   BENCH_INGRESS_JAR / BENCH_AGENT_JAR (use these jars instead of the ones under */target),
-#   BENCH_FOOTPRINT_VARIANTS, BENCH_FOOTPRINT_WARMUP, BENCH_FOOTPRINT_DURATION (bench/footprint.sh).
+#   BENCH_FOOTPRINT_VARIANTS, BENCH_FOOTPRINT_WARMUP, BENCH_FOOTPRINT_DURATION (bench/footprint.sh),
+#   BENCH_PROFILE=cpu|alloc|wall (async-profiler flame graphs and collapsed stacks of the tunnel's two JVMs during the
+#   measured load of BENCH_PROFILE_CASES, default small-c50,small-c256, written to
+#   bench/results/profiles/; see docs/perf/README.md).
 # With "cluster" among the cases the tunnel target's ingress runs with clustering on in every case
 # (a local agent is still served locally; only the cluster case sends requests to replica 2).
 #
@@ -42,7 +46,7 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$BENCH_DIR")
 RESULTS=$BENCH_DIR/results
 VERSION=0.1.0-SNAPSHOT
-ALL_CASES="small-c1,small-c50,small-c256,1mib-c16,download-1gib,upload-1gib,idle-agents,churn,codec,cluster,footprint"
+ALL_CASES="small-c1,small-c50,small-c256,small-c1024,1mib-c16,download-1gib,upload-1gib,idle-agents,churn,codec,cluster,footprint"
 
 QUICK=0
 CASES=$ALL_CASES
@@ -281,6 +285,7 @@ http {
 }
 EOF
     bg nginx-hop nginx -e "$WORK/logs/nginx-hop.error.log" -p "$WORK/nginx-hop" -c "$WORK/nginx-hop.conf"
+    PROCS_OF[nginx]="nginx=$LAST_PID"
     wait_http "http://127.0.0.1:$HOP_PORT/small" 20 "$LAST_PID" || die "nginx hop did not start (see logs)"
 }
 
@@ -314,6 +319,7 @@ LogLevel ERROR
 EOF
     /usr/sbin/sshd -t -f "$WORK/ssh/sshd_config" || die "sshd config rejected"
     bg sshd /usr/sbin/sshd -D -e -f "$WORK/ssh/sshd_config"
+    local sshd_pid=$LAST_PID
     local ssh_opts=(-F /dev/null -N -T -i "$WORK/ssh/user_key" -p "$SSHD_PORT"
         -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
         -o ExitOnForwardFailure=yes -o Compression=no -o LogLevel=ERROR)
@@ -325,6 +331,8 @@ EOF
     sleep 0.3
     bg ssh-R ssh "${ssh_opts[@]}" -R "127.0.0.1:$SSH_PORT:127.0.0.1:$UP_PORT" root@127.0.0.1
     SSH_CLIENT_PID=$LAST_PID
+    # sshd's session child does the server half of the tunnel; the client the other half
+    PROCS_OF[ssh]="sshd=$sshd_pid ssh=$SSH_CLIENT_PID"
     wait_http "http://127.0.0.1:$SSH_PORT/small" 20 "$LAST_PID" || die "ssh -R tunnel did not come up (see logs)"
 }
 
@@ -358,6 +366,7 @@ start_jvm_hop() {
     bg jvm-hop java $JVM_FLAGS -Dreactor.netty.ioWorkerCount="$(nproc)" -cp "$BENCH_CP" "$BENCH_DIR/JvmHop.java" \
         --port "$JVM_HOP_PORT" --upstream "http://127.0.0.1:$UP_PORT"
     JVM_HOP_PID=$LAST_PID
+    PROCS_OF[jvm]="jvm=$JVM_HOP_PID"
     # the JVM compiles the source file first
     if ! wait_http "http://127.0.0.1:$JVM_HOP_PORT/small" 120 "$JVM_HOP_PID"; then
         JVM_STATUS="failed: bench/JvmHop.java did not answer GET /small within 120 s (see logs/jvm-hop.log)"
@@ -492,6 +501,7 @@ start_tunnel() {
         "--agent.routes[0].host=$HOST_HEADER" "--agent.routes[0].local-url=http://127.0.0.1:$UP_PORT" \
         "${AGENT_CLUSTER_ARGS[@]}" "${LOG_ARGS[@]}" ${BENCH_AGENT_ARGS:-}
     AGENT_PID=$LAST_PID
+    PROCS_OF[tunnel]="ingress=$MAIN_ING_PID agent=$AGENT_PID"
     if ! wait_http "http://127.0.0.1:$AGENT_PORT/actuator/health/readiness" 180 "$AGENT_PID"; then
         TUNNEL_STATUS="failed: agent not ready (tunnel registered) within 180 s (see logs/agent.log)"
         tail -n 20 "$WORK/logs/agent.log" >&2 || true
@@ -506,6 +516,9 @@ start_tunnel() {
 
 # ------------------------------------------------------------------ measurements
 declare -A PORT_OF
+# the processes that do a target's work, "label=pid ..." (a pid's descendants count with it: nginx's
+# workers, sshd's session child); the upstream nginx serves every target alike and is left out
+declare -A PROCS_OF
 target_available() { [ -n "${PORT_OF[$1]:-}" ]; }
 
 check_target() { # check_target TARGET: 200 and the exact bytes of both bodies
@@ -570,7 +583,12 @@ load_case() { # load_case NAME CONNS PATH
                     ;;
             esac
             log "$name -> $t (wrk -c$conns ${DURATION}s $path)"
+            local cpu0
+            cpu0=$(procs_cpu "$t")
+            profile_start "$name" "$t"
             run_wrk "$name" "$t" "$conns" "$DURATION" "$path"
+            profile_stop "$name" "$t"
+            cpu_json "$cpu0" "$(procs_cpu "$t")" >"$WORK/raw/$name.$t.cpu.json"
             sleep 1 # let the previous target's connections close
         fi
     done
@@ -578,6 +596,73 @@ load_case() { # load_case NAME CONNS PATH
 }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; } # utime + stime, all threads
+tree_ticks() { # tree_ticks PID: CPU ticks of PID and its live descendants
+    local total child
+    total=$(cpu_ticks "$1")
+    for child in $(pgrep -P "$1" 2>/dev/null || true); do total=$((total + $(tree_ticks "$child"))); done
+    echo "$total"
+}
+procs_cpu() { # procs_cpu TARGET -> "label=ticks ..." for the target's processes
+    local entry out=""
+    for entry in ${PROCS_OF[$1]:-}; do out+="${entry%%=*}=$(tree_ticks "${entry#*=}") "; done
+    echo "$out"
+}
+cpu_json() { # cpu_json "label=ticks ..." (before) "label=ticks ..." (after) -> {"clk_tck":N,"ticks":{label:delta}}
+    python3 - "$1" "$2" "$(getconf CLK_TCK)" <<'PY'
+import json, sys
+before = dict(e.split("=") for e in sys.argv[1].split())
+after = dict(e.split("=") for e in sys.argv[2].split())
+print(json.dumps({"clk_tck": int(sys.argv[3]),
+                  "ticks": {k: int(after[k]) - int(v) for k, v in before.items() if k in after}}))
+PY
+}
+
+# ------------------------------------------------------------------ profiles (issue 18)
+# BENCH_PROFILE=cpu|alloc|wall attaches async-profiler (Maven Central's tools.profiler:async-profiler,
+# this platform's native library) to the tunnel's two JVMs for the measured load of each case in
+# BENCH_PROFILE_CASES, and writes one flame graph per JVM and case to bench/results/profiles/.
+PROFILE_EVENT=${BENCH_PROFILE:-}
+PROFILE_CASES=${BENCH_PROFILE_CASES:-small-c50,small-c256}
+ASYNC_PROFILER_VERSION=4.2
+PROFILER_LIB=""
+ensure_profiler() {
+    [ -n "$PROFILE_EVENT" ] || return 1
+    [ -n "$PROFILER_LIB" ] && return 0
+    local arch jar
+    case "$(uname -m)" in x86_64) arch=linux-x64 ;; aarch64) arch=linux-arm64 ;; *) log "no async-profiler for $(uname -m)"; PROFILE_EVENT=""; return 1 ;; esac
+    jar=$HOME/.m2/repository/tools/profiler/async-profiler/$ASYNC_PROFILER_VERSION/async-profiler-$ASYNC_PROFILER_VERSION-$arch.jar
+    if [ ! -f "$jar" ]; then
+        (cd "$ROOT" && ./mvnw -B -q dependency:get -Dartifact="tools.profiler:async-profiler:$ASYNC_PROFILER_VERSION:jar:$arch") \
+            >"$WORK/logs/mvn-profiler.log" 2>&1 || true
+    fi
+    if [ ! -f "$jar" ]; then log "async-profiler $ASYNC_PROFILER_VERSION not available; no profiles"; PROFILE_EVENT=""; return 1; fi
+    mkdir -p "$WORK/profiler" "$RESULTS/profiles"
+    (cd "$WORK/profiler" && unzip -q -o "$jar" "$arch/libasyncProfiler.so")
+    PROFILER_LIB=$WORK/profiler/$arch/libasyncProfiler.so
+}
+profiling() { [ "$2" = tunnel ] && case ",$PROFILE_CASES," in *",$1,"*) ensure_profiler ;; *) return 1 ;; esac; }
+profile_start() { # profile_start CASE TARGET
+    profiling "$1" "$2" || return 0
+    local entry
+    for entry in ${PROCS_OF[$2]}; do
+        # the quotes keep jcmd from reading the agent's "a=b" options as its own
+        jcmd "${entry#*=}" JVMTI.agent_load "$PROFILER_LIB" "\"start,event=$PROFILE_EVENT,interval=${BENCH_PROFILE_INTERVAL:-1ms}\"" \
+            >>"$WORK/logs/profiler.log" 2>&1 || log "profiler did not attach to ${entry%%=*}"
+    done
+}
+profile_stop() { # profile_stop CASE TARGET: flame graphs to bench/results/profiles/CASE.LABEL.EVENT.html
+    profiling "$1" "$2" || return 0
+    local entry out
+    for entry in ${PROCS_OF[$2]}; do
+        out=$RESULTS/profiles/$1.${entry%%=*}.$PROFILE_EVENT.html
+        # the same samples as collapsed stacks too: text that can be grepped and summed
+        jcmd "${entry#*=}" JVMTI.agent_load "$PROFILER_LIB" "\"dump,collapsed,file=${out%.html}.collapsed\"" \
+            >>"$WORK/logs/profiler.log" 2>&1 || true
+        jcmd "${entry#*=}" JVMTI.agent_load "$PROFILER_LIB" "\"stop,file=$out,title=$1-${entry%%=*}-$PROFILE_EVENT\"" \
+            >>"$WORK/logs/profiler.log" 2>&1 || true
+        if [ -s "$out" ]; then log "profile: $out"; else log "no profile from ${entry%%=*} (logs/profiler.log)"; fi
+    done
+}
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
@@ -928,12 +1013,13 @@ main() {
         fi
     done
 
-    if has_case small-c1 || has_case small-c50 || has_case small-c256 || has_case 1mib-c16; then
+    if has_case small-c1 || has_case small-c50 || has_case small-c256 || has_case small-c1024 || has_case 1mib-c16; then
         warm_up
     fi
     load_case small-c1 1 /small
     load_case small-c50 50 /small
     load_case small-c256 256 /small
+    load_case small-c1024 1024 /small
     load_case 1mib-c16 16 /1mib
     cluster_case
     transfer_case download
