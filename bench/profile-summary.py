@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Reads async-profiler's collapsed stacks (bench/run.sh with BENCH_PROFILE writes them next to
-each flame graph) and prints where the samples went: the hottest frames by self time, and the
-share of every layer (our code, Reactor, Netty, Spring, the JDK, the kernel) by inclusive time,
-counted once per stack.
+each flame graph) and prints where the samples went: the JVM's own threads (JIT, GC, VM thread)
+first, then, of the application's samples, the share of every layer (our code, Reactor, Netty,
+Spring, the JDK, the kernel) by inclusive time, counted once per stack, and the hottest frames.
 
 usage: profile-summary.py FILE.collapsed [TOP]
 """
@@ -20,6 +20,8 @@ LAYERS = [
     ("logging", ("ch/qos/logback/", "org/slf4j/", "ch.qos.logback.", "org.slf4j.")),
     ("jdk", ("java/", "jdk/", "sun/", "java.", "jdk.", "sun.")),
 ]
+# frames only the JVM's own threads run: the JIT compilers, the GC, the VM thread
+HOUSEKEEPING = ("CompileBroker::", "VMThread::", "ConcurrentGCThread::", "G1", "WorkerThread::", "GangWorker::")
 SYSCALL_HINTS = ("[k]", "_[k]", "entry_SYSCALL", "__x64_sys_", "do_syscall")
 
 
@@ -47,24 +49,26 @@ def main():
             n = int(count)
             total += n
             frames = stack.split(";")
-            self_time[frames[-1]] += n
-            seen = {layer_of(fr) for fr in frames} - {None}
-            for layer in seen:
-                layer_time[layer] += n
-            if frames[0].startswith(("GCTaskThread", "G1", "C2 CompilerThread", "C1 CompilerThread", "VM Thread")) \
-                    or any(fr.startswith(("CompileBroker", "G1", "GangWorker", "WorkerThread")) for fr in frames[:3]):
+            if any(fr.startswith(HOUSEKEEPING) for fr in frames):
                 gc_or_compiler += n
+                continue
+            self_time[frames[-1]] += n
+            for layer in {layer_of(fr) for fr in frames} - {None}:
+                layer_time[layer] += n
     if not total:
         print(f"{path}: no samples")
         return
     print(f"{path}: {total} samples")
     print(f"  JVM housekeeping (GC, JIT, VM thread): {gc_or_compiler * 100 / total:.1f}%")
-    print("  inclusive share by layer (a stack counts once per layer):")
+    app = total - gc_or_compiler
+    if not app:
+        return
+    print(f"  the rest ({app} samples), inclusive share by layer (a stack counts once per layer):")
     for layer, n in layer_time.most_common():
-        print(f"    {layer:<14} {n * 100 / total:5.1f}%")
-    print(f"  top {top} frames by self time:")
+        print(f"    {layer:<14} {n * 100 / app:5.1f}%")
+    print(f"  top {top} frames by self time, of the rest:")
     for frame, n in self_time.most_common(top):
-        print(f"    {n * 100 / total:5.1f}%  {frame[:150]}")
+        print(f"    {n * 100 / app:5.1f}%  {frame[:150]}")
 
 
 if __name__ == "__main__":
