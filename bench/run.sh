@@ -574,18 +574,19 @@ warm_up() {
 # 56 % of both JVMs' samples in the JIT during the measured c256 load (docs/perf/README.md).
 SETTLE_ROUNDS=${BENCH_SETTLE_ROUNDS:-4}
 settle() {
-    local t=$1 conns=$2 path=$3 threads=$4 prev="" rps round
+    local t=$1 conns=$2 path=$3 threads=$4 prev="" rps round seen=""
     for round in $(seq "$SETTLE_ROUNDS"); do
         rps=$(BENCH_HOST=$HOST_HEADER timeout $((CASE_WARMUP + 30)) wrk -t"$threads" -c"$conns" -d"${CASE_WARMUP}s" \
             -s "$BENCH_DIR/wrk-report.lua" "http://127.0.0.1:${PORT_OF[$t]}$path" 2>/dev/null \
             | sed -n 's/^BENCHJSON //p' | python3 -c 'import json,sys; print(json.load(sys.stdin).get("rps", 0))' 2>/dev/null || echo 0)
+        seen+="${seen:+, }$rps"
         if [ -n "$prev" ] && awk -v a="$prev" -v b="$rps" 'BEGIN { exit !(a > 0 && (b - a) / a < 0.05 && (a - b) / a < 0.05) }'; then
-            log "  settled after $round round(s): $prev then $rps req/s"
+            log "  settled after $round round(s): $seen req/s"
             return 0
         fi
         prev=$rps
     done
-    log "  not settled after $SETTLE_ROUNDS rounds (last $prev req/s); measuring anyway"
+    log "  not settled after $SETTLE_ROUNDS rounds ($seen req/s); measuring anyway"
 }
 
 load_case() { # load_case NAME CONNS PATH
