@@ -97,6 +97,14 @@ def load_case(raw, name, meta, statuses):
         if cpu:
             case[f"{t}_cpu_us_per_request"] = cpu
             case[f"{t}_cpu_us_total"] = round(sum(cpu.values()), 1)
+        counters = load(os.path.join(raw, f"{name}.{t}.counters.json")) or {}
+        for key in ("syscalls", "context_switches"):
+            per = {p: round(c[key] / r["requests"], 2) for p, c in counters.items() if key in c and r.get("requests")}
+            if per:
+                case[f"{t}_{key}_per_request"] = per
+        alloc = alloc_per_request(os.path.join(raw, f"{name}.{t}.alloc.txt"), r.get("requests"))
+        if alloc:
+            case[f"{t}_alloc_bytes_per_request"] = alloc
     case["tunnel_vs_direct"] = ratio(case.get("tunnel_rps"), case.get("direct_rps"))
     case["tunnel_vs_nginx"] = ratio(case.get("tunnel_rps"), case.get("nginx_rps"))
     case["tunnel_vs_ssh"] = ratio(case.get("tunnel_rps"), case.get("ssh_rps"))
@@ -116,6 +124,17 @@ def cpu_per_request(cpu, requests):
         return None
     tick_us = 1e6 / cpu.get("clk_tck", 100)
     return {p: round(t * tick_us / requests, 1) for p, t in cpu["ticks"].items()}
+
+
+def alloc_per_request(path, requests):
+    """{process: bytes allocated per request} from the async-profiler alloc sums run.sh wrote."""
+    try:
+        lines = open(path).read().split()
+    except OSError:
+        return None
+    if not requests:
+        return None
+    return {label: round(int(total) / requests) for label, total in (line.split("=") for line in lines)}
 
 
 def transfer_case(raw, name, meta, statuses):
@@ -452,6 +471,12 @@ def print_table(result):
                for t in TARGETS if c.get(f"{t}_cpu_us_per_request")]
         if cpu:
             print(f"{'':<12}         CPU us/request: " + "  ".join(cpu))
+        for key, label, digits in (("syscalls", "syscalls/request", 1), ("context_switches", "context switches/request", 2),
+                                   ("alloc_bytes", "bytes allocated/request", 0)):
+            per = [f"{t} " + "+".join(f"{p} {fmt(v, digits)}" for p, v in c[f"{t}_{key}_per_request"].items())
+                   for t in TARGETS if c.get(f"{t}_{key}_per_request")]
+            if per:
+                print(f"{'':<12}         {label}: " + "  ".join(per))
     print()
     for c in cases:
         if c["kind"] != "transfer":

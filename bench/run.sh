@@ -34,7 +34,8 @@
 #   BENCH_FOOTPRINT_VARIANTS, BENCH_FOOTPRINT_WARMUP, BENCH_FOOTPRINT_DURATION (bench/footprint.sh),
 #   BENCH_PROFILE=cpu|alloc|wall (async-profiler flame graphs and collapsed stacks of the tunnel's two JVMs during the
 #   measured load of BENCH_PROFILE_CASES, default small-c50,small-c256, written to
-#   bench/results/profiles/; see docs/perf/README.md).
+#   bench/results/profiles/; see docs/perf/README.md), BENCH_COUNTERS=1 (syscalls and context
+#   switches per request of every target's processes, perf stat; on with BENCH_PROFILE).
 # With "cluster" among the cases the tunnel target's ingress runs with clustering on in every case
 # (a local agent is still served locally; only the cluster case sends requests to replica 2).
 #
@@ -608,7 +609,9 @@ load_case() { # load_case NAME CONNS PATH
             local cpu0
             cpu0=$(procs_cpu "$t")
             profile_start "$name" "$t"
+            counters_start "$t"
             run_wrk "$name" "$t" "$conns" "$DURATION" "$path"
+            counters_stop "$name" "$t"
             profile_stop "$name" "$t"
             cpu_json "$cpu0" "$(procs_cpu "$t")" >"$WORK/raw/$name.$t.cpu.json"
             sleep 1 # let the previous target's connections close
@@ -617,74 +620,6 @@ load_case() { # load_case NAME CONNS PATH
     echo "{\"kind\":\"load\",\"connections\":$conns,\"path\":\"$path\",\"duration_s\":$DURATION}" >"$WORK/raw/$name.meta.json"
 }
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; } # utime + stime, all threads
-tree_ticks() { # tree_ticks PID: CPU ticks of PID and its live descendants
-    local total child
-    total=$(cpu_ticks "$1")
-    for child in $(pgrep -P "$1" 2>/dev/null || true); do total=$((total + $(tree_ticks "$child"))); done
-    echo "$total"
-}
-procs_cpu() { # procs_cpu TARGET -> "label=ticks ..." for the target's processes
-    local entry out=""
-    for entry in ${PROCS_OF[$1]:-}; do out+="${entry%%=*}=$(tree_ticks "${entry#*=}") "; done
-    echo "$out"
-}
-cpu_json() { # cpu_json "label=ticks ..." (before) "label=ticks ..." (after) -> {"clk_tck":N,"ticks":{label:delta}}
-    python3 - "$1" "$2" "$(getconf CLK_TCK)" <<'PY'
-import json, sys
-before = dict(e.split("=") for e in sys.argv[1].split())
-after = dict(e.split("=") for e in sys.argv[2].split())
-print(json.dumps({"clk_tck": int(sys.argv[3]),
-                  "ticks": {k: int(after[k]) - int(v) for k, v in before.items() if k in after}}))
-PY
-}
-
-# ------------------------------------------------------------------ profiles (issue 18)
-# BENCH_PROFILE=cpu|alloc|wall attaches async-profiler (Maven Central's tools.profiler:async-profiler,
-# this platform's native library) to the tunnel's two JVMs for the measured load of each case in
-# BENCH_PROFILE_CASES, and writes one flame graph per JVM and case to bench/results/profiles/.
-PROFILE_EVENT=${BENCH_PROFILE:-}
-PROFILE_CASES=${BENCH_PROFILE_CASES:-small-c50,small-c256}
-ASYNC_PROFILER_VERSION=4.2
-PROFILER_LIB=""
-ensure_profiler() {
-    [ -n "$PROFILE_EVENT" ] || return 1
-    [ -n "$PROFILER_LIB" ] && return 0
-    local arch jar
-    case "$(uname -m)" in x86_64) arch=linux-x64 ;; aarch64) arch=linux-arm64 ;; *) log "no async-profiler for $(uname -m)"; PROFILE_EVENT=""; return 1 ;; esac
-    jar=$HOME/.m2/repository/tools/profiler/async-profiler/$ASYNC_PROFILER_VERSION/async-profiler-$ASYNC_PROFILER_VERSION-$arch.jar
-    if [ ! -f "$jar" ]; then
-        (cd "$ROOT" && ./mvnw -B -q dependency:get -Dartifact="tools.profiler:async-profiler:$ASYNC_PROFILER_VERSION:jar:$arch") \
-            >"$WORK/logs/mvn-profiler.log" 2>&1 || true
-    fi
-    if [ ! -f "$jar" ]; then log "async-profiler $ASYNC_PROFILER_VERSION not available; no profiles"; PROFILE_EVENT=""; return 1; fi
-    mkdir -p "$WORK/profiler" "$RESULTS/profiles"
-    (cd "$WORK/profiler" && unzip -q -o "$jar" "$arch/libasyncProfiler.so")
-    PROFILER_LIB=$WORK/profiler/$arch/libasyncProfiler.so
-}
-profiling() { [ "$2" = tunnel ] && case ",$PROFILE_CASES," in *",$1,"*) ensure_profiler ;; *) return 1 ;; esac; }
-profile_start() { # profile_start CASE TARGET
-    profiling "$1" "$2" || return 0
-    local entry
-    for entry in ${PROCS_OF[$2]}; do
-        # the quotes keep jcmd from reading the agent's "a=b" options as its own
-        jcmd "${entry#*=}" JVMTI.agent_load "$PROFILER_LIB" "\"start,event=$PROFILE_EVENT,interval=${BENCH_PROFILE_INTERVAL:-1ms}\"" \
-            >>"$WORK/logs/profiler.log" 2>&1 || log "profiler did not attach to ${entry%%=*}"
-    done
-}
-profile_stop() { # profile_stop CASE TARGET: flame graphs to bench/results/profiles/CASE.LABEL.EVENT.html
-    profiling "$1" "$2" || return 0
-    local entry out
-    for entry in ${PROCS_OF[$2]}; do
-        out=$RESULTS/profiles/$1.${entry%%=*}.$PROFILE_EVENT.html
-        # the same samples as collapsed stacks too: text that can be grepped and summed
-        jcmd "${entry#*=}" JVMTI.agent_load "$PROFILER_LIB" "\"dump,collapsed,file=${out%.html}.collapsed\"" \
-            >>"$WORK/logs/profiler.log" 2>&1 || true
-        jcmd "${entry#*=}" JVMTI.agent_load "$PROFILER_LIB" "\"stop,file=$out,title=$1-${entry%%=*}-$PROFILE_EVENT\"" \
-            >>"$WORK/logs/profiler.log" 2>&1 || true
-        if [ -s "$out" ]; then log "profile: $out"; else log "no profile from ${entry%%=*} (logs/profiler.log)"; fi
-    done
-}
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
@@ -983,6 +918,8 @@ codec_case() {
 
 # shellcheck source=bench/footprint.sh
 . "$BENCH_DIR/footprint.sh"
+# shellcheck source=bench/measure.sh
+. "$BENCH_DIR/measure.sh"
 
 # ------------------------------------------------------------------ main
 main() {
