@@ -14,7 +14,8 @@
 # of the agent image, read from edge-agent/pom.xml, plus -XX:MaxRAM=128m: the container issue 15
 # sets the targets for; with the image's other environment, MALLOC_ARENA_MAX), alternating
 # BENCH_FOOTPRINT_ROUNDS times; then any in BENCH_FOOTPRINT_VARIANTS="name|java|options|ENV=v ...;..."
-# (java empty = java on PATH).
+# (java empty = java on PATH). Each variant also leaves raw/footprint.diag.NAME.txt (RSS split, classes
+# loaded, NMT summary when its options turn NMT on).
 
 FOOTPRINT_HOST=footprint.local
 FOOTPRINT_AGENT_LIMIT=128m
@@ -69,6 +70,23 @@ fp_download() { # fp_download PORT HOST -> "code bytes seconds"
         "http://127.0.0.1:$1/warm" 2>>"$WORK/logs/curl.log" || echo "0 0 0"
 }
 
+# footprint_diag NAME PID -> $WORK/raw/footprint.diag.NAME.txt: where the memory is at the end of a
+# variant: anonymous vs file-backed RSS, classes loaded, and the NMT summary when the variant runs
+# with -XX:NativeMemoryTracking=summary (it costs a few MiB itself: diagnosis only, never the image)
+footprint_diag() {
+    local name=$1 pid=$2 out="$WORK/raw/footprint.diag.$1.txt" jcmd
+    jcmd=$(dirname "$(readlink -f "/proc/$pid/exe")")/jcmd
+    [ -x "$jcmd" ] || jcmd=jcmd
+    {
+        grep -E '^(VmHWM|VmRSS|RssAnon|RssFile|RssShmem|Threads)' "/proc/$pid/status"
+        "$jcmd" "$pid" PerfCounter.print 2>/dev/null | grep -E 'java.cls.(loadedClasses|unloadedClasses|sharedLoadedClasses)=' || true
+        if tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q 'NativeMemoryTracking' ||
+            grep -q 'NativeMemoryTracking' "/proc/$pid/environ" 2>/dev/null; then
+            "$jcmd" "$pid" VM.native_memory summary 2>/dev/null || true
+        fi
+    } >"$out" 2>&1
+}
+
 # footprint_agent NAME JAVA OPTIONS ENV -> $WORK/raw/footprint.agent.NAME.json
 footprint_agent() {
     local name=$1 javabin=$2 opts=$3 envs=$4 out="$WORK/raw/footprint.agent.$1.json" port pid t0 ready=null
@@ -94,6 +112,7 @@ footprint_agent() {
         hwm_all=$(hwm_kib "$pid")
         rss_end=$(rss_kib "$pid")
         kill -0 "$pid" 2>/dev/null && alive=true
+        footprint_diag "$name" "$pid"
     fi
     [ -n "$c50" ] || c50='{}'
     [ -n "${dl:-}" ] || dl='0 0 0'
