@@ -16,6 +16,11 @@ public final class LeakRecorder extends ResourceLeakDetectorFactory {
 
     public static synchronized void install() {
         if (!installed) {
+            // a leak report's access trail (Netty keeps 4 records by default); the build's argLine sets
+            // the same, this covers a run from an IDE. Read once, as ResourceLeakDetector initialises.
+            if (System.getProperty("io.netty.leakDetection.targetRecords") == null) {
+                System.setProperty("io.netty.leakDetection.targetRecords", "32");
+            }
             // PARANOID unless a run chose otherwise (bulk transfers use ADVANCED: see e2e-tests/pom.xml)
             if (System.getProperty("io.netty.leakDetection.level") == null) {
                 ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.PARANOID);
@@ -35,6 +40,13 @@ public final class LeakRecorder extends ResourceLeakDetectorFactory {
 
     public static void clear() {
         LEAKS.clear();
+    }
+
+    /** The leaks reported so far, which are then forgotten: each is reported once. */
+    public static synchronized List<String> drain() {
+        List<String> reported = List.copyOf(LEAKS);
+        LEAKS.removeAll(reported);
+        return reported;
     }
 
     @Override

@@ -166,8 +166,12 @@ public final class HaproxyBalancer implements AutoCloseable {
             cfg.append("""
                         option httpchk GET %s
                         http-check expect status 200
-                        timeout check 1s
-                        default-server inter 250ms rise 2 fall 2
+                        # the target groups' timeout and unhealthy threshold (deploy/cloudformation/ingress.yaml:
+                        # 5 s, 3); only the interval is shorter. A replica answering readiness slowly on a
+                        # loaded machine is not down: with 1 s and 2, ClusterRollingDeployIntegrationTests got
+                        # HAProxy's own 503 (no server up) under a load average of 14 on 2 cores
+                        timeout check 5s
+                        default-server inter 250ms rise 2 fall 3
                     """.formatted(healthPath));
             check = " check";
         }

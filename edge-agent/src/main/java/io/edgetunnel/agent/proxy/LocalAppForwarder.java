@@ -4,6 +4,7 @@ import io.edgetunnel.agent.config.AgentProperties;
 import io.edgetunnel.agent.config.LocalProtocol;
 import io.edgetunnel.agent.config.Route;
 import io.edgetunnel.protocol.Header;
+import io.edgetunnel.protocol.HopByHopHeaders;
 import io.edgetunnel.protocol.ResetCode;
 import io.edgetunnel.runtime.EventLoopSchedulers;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -224,11 +225,11 @@ public final class LocalAppForwarder implements DisposableBean {
                     Flux<ByteBuf> bodyThenTrailers = resBody.retain()
                             .doOnNext(buf -> idle.touch())
                             .concatWith(res.trailerHeaders()
-                                    .doOnNext(fields -> trailers.set(HopByHopHeaders.filter(fields)))
+                                    .doOnNext(fields -> trailers.set(HopByHopHeaders.strip(fields)))
                                     .then(Mono.empty()));
                     return relay.relay(
                             res.status().code(),
-                            LocalHeaders.rewriteResponseHeaders(HopByHopHeaders.filter(res.responseHeaders()), route),
+                            LocalHeaders.rewriteResponseHeaders(HopByHopHeaders.strip(res.responseHeaders()), route),
                             isEmptyBody(method, res),
                             bodyThenTrailers,
                             trailers::get);

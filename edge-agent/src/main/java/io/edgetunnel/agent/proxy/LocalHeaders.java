@@ -2,6 +2,7 @@ package io.edgetunnel.agent.proxy;
 
 import io.edgetunnel.agent.config.Route;
 import io.edgetunnel.protocol.Header;
+import io.edgetunnel.protocol.HopByHopHeaders;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;

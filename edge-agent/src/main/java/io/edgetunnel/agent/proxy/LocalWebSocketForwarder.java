@@ -3,6 +3,7 @@ package io.edgetunnel.agent.proxy;
 import io.edgetunnel.agent.config.AgentProperties;
 import io.edgetunnel.agent.config.Route;
 import io.edgetunnel.protocol.Header;
+import io.edgetunnel.protocol.HopByHopHeaders;
 import io.edgetunnel.protocol.ResetCode;
 import io.netty.channel.ChannelOption;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -127,7 +128,7 @@ public final class LocalWebSocketForwarder {
     /** The app's end-to-end headers; the handshake's own and the dropped body's framing stay behind. */
     private static List<Header> responseHeaders(HttpHeaders headers, Route route) {
         List<Header> out = new ArrayList<>();
-        for (Header header : HopByHopHeaders.filter(headers)) {
+        for (Header header : HopByHopHeaders.strip(headers)) {
             String name = header.name().toLowerCase(Locale.ROOT);
             if (!HANDSHAKE_HEADERS.contains(name) && !route.removeResponseHeaders().stream().anyMatch(name::equalsIgnoreCase)
                     && route.responseHeaders().keySet().stream().noneMatch(name::equalsIgnoreCase)) {

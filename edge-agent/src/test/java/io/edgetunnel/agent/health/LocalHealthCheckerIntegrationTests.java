@@ -6,7 +6,6 @@ import static org.awaitility.Awaitility.await;
 import io.edgetunnel.agent.config.HealthCheck;
 import io.edgetunnel.agent.config.Route;
 import io.edgetunnel.agent.support.LocalApp;
-import io.edgetunnel.agent.support.NoLeaksExtension;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.URI;
@@ -19,7 +18,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import reactor.core.publisher.Mono;
 import reactor.netty.DisposableServer;
 import reactor.netty.http.server.HttpServer;
@@ -29,7 +27,6 @@ import reactor.netty.http.server.HttpServer;
  * says: the state machine's thresholds (checks run one by one on demand), timeouts, refused
  * connections, and the periodic loop with its listeners and gauge.
  */
-@ExtendWith(NoLeaksExtension.class)
 class LocalHealthCheckerIntegrationTests {
 
     private static final Duration WAIT = Duration.ofSeconds(10);

@@ -11,7 +11,6 @@ import com.github.tomakehurst.wiremock.junit5.WireMockExtension;
 import io.edgetunnel.agent.aws.AwsStubs;
 import io.edgetunnel.agent.support.AgentLauncher;
 import io.edgetunnel.agent.support.FakeIngress;
-import io.edgetunnel.agent.support.NoLeaksExtension;
 import io.edgetunnel.protocol.Frame;
 import io.edgetunnel.protocol.RejectReason;
 import java.net.URI;
@@ -39,7 +38,7 @@ import tools.jackson.databind.json.JsonMapper;
  * the token from Secrets Manager re-read after BAD_CREDENTIALS, the IAM proof and the self-check
  * attributes in the hello, and no secret in the logs.
  */
-@ExtendWith({NoLeaksExtension.class, OutputCaptureExtension.class})
+@ExtendWith(OutputCaptureExtension.class)
 class AgentSecurityIntegrationTests {
 
     private static final Duration WAIT = Duration.ofSeconds(20);

@@ -6,7 +6,6 @@ import static org.awaitility.Awaitility.await;
 import io.edgetunnel.agent.config.AgentProperties;
 import io.edgetunnel.agent.config.Route;
 import io.edgetunnel.agent.support.LocalApp;
-import io.edgetunnel.agent.support.NoLeaksExtension;
 import io.edgetunnel.protocol.Header;
 import io.edgetunnel.protocol.ResetCode;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -30,14 +29,12 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.netty.DisposableServer;
 import reactor.netty.tcp.TcpServer;
 
-@ExtendWith(NoLeaksExtension.class)
 class LocalAppForwarderIntegrationTests {
 
     private final SimpleMeterRegistry meters = new SimpleMeterRegistry();

@@ -5,7 +5,6 @@ import static org.awaitility.Awaitility.await;
 
 import io.edgetunnel.agent.support.AgentLauncher;
 import io.edgetunnel.agent.support.FakeIngress;
-import io.edgetunnel.agent.support.NoLeaksExtension;
 import io.edgetunnel.protocol.Frame;
 import io.edgetunnel.protocol.FrameCodec;
 import io.edgetunnel.protocol.ProtocolException;
@@ -23,14 +22,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * A fake ingress that accepts the agent and then sends random, truncated and mutated frames: at least
  * 100,000 inputs; the agent closes each tunnel with the code its first undecodable input calls for,
  * reconnects, and is still registered and answering at the end.
  */
-@ExtendWith(NoLeaksExtension.class)
 class AgentFuzzIntegrationTests {
 
     private static final Duration WAIT = Duration.ofSeconds(30);

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.edgetunnel.agent.config.FrameMasking;
 import io.edgetunnel.agent.support.AgentLauncher;
-import io.edgetunnel.agent.support.NoLeaksExtension;
 import io.edgetunnel.protocol.Frame;
 import io.netty.buffer.Unpooled;
 import java.io.ByteArrayOutputStream;
@@ -22,13 +21,11 @@ import java.util.Base64;
 import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * What the agent's WebSocket frames look like on the wire: a raw socket plays the ingress's
  * handshake and reads the first frame (the hello) byte by byte, mask key included.
  */
-@ExtendWith(NoLeaksExtension.class)
 class FrameMaskingIntegrationTests {
 
     @Test

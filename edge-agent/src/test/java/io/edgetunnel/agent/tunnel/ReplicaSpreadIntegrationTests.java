@@ -6,7 +6,6 @@ import static org.awaitility.Awaitility.await;
 import io.edgetunnel.agent.support.AgentLauncher;
 import io.edgetunnel.agent.support.FakeIngress;
 import io.edgetunnel.agent.support.LocalApp;
-import io.edgetunnel.agent.support.NoLeaksExtension;
 import io.edgetunnel.protocol.Frame;
 import io.edgetunnel.protocol.ResetCode;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -17,14 +16,12 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import reactor.core.publisher.Flux;
 
 /**
  * Tunnels that the load balancer put on one ingress replica move to distinct replicas, as the
  * fake ingress's Accepts name them (protocol 6.1), without cutting a stream.
  */
-@ExtendWith(NoLeaksExtension.class)
 class ReplicaSpreadIntegrationTests {
 
     private static final Duration WAIT = Duration.ofSeconds(20);

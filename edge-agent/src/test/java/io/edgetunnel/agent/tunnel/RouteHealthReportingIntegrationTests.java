@@ -6,7 +6,6 @@ import static org.awaitility.Awaitility.await;
 import io.edgetunnel.agent.support.AgentLauncher;
 import io.edgetunnel.agent.support.FakeIngress;
 import io.edgetunnel.agent.support.LocalApp;
-import io.edgetunnel.agent.support.NoLeaksExtension;
 import io.edgetunnel.protocol.Frame;
 import io.edgetunnel.protocol.ResetCode;
 import io.edgetunnel.protocol.RouteClaim;
@@ -18,7 +17,6 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import reactor.core.publisher.Mono;
 
 /**
@@ -26,7 +24,6 @@ import reactor.core.publisher.Mono;
  * on each change without reconnecting, after Accept on every new tunnel, and it refuses a request
  * for an unhealthy route that the ingress sent before it knew.
  */
-@ExtendWith(NoLeaksExtension.class)
 class RouteHealthReportingIntegrationTests {
 
     private static final Duration WAIT = Duration.ofSeconds(10);

@@ -6,7 +6,6 @@ import static org.awaitility.Awaitility.await;
 import io.edgetunnel.agent.support.AgentLauncher;
 import io.edgetunnel.agent.support.FakeIngress;
 import io.edgetunnel.agent.support.LocalApp;
-import io.edgetunnel.agent.support.NoLeaksExtension;
 import io.edgetunnel.protocol.Frame;
 import io.edgetunnel.protocol.Header;
 import io.edgetunnel.protocol.RejectReason;
@@ -27,13 +26,11 @@ import java.util.Random;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.netty.http.client.HttpClient;
 
 /** The agent against a fake ingress built from the protocol classes, with a real local app. */
-@ExtendWith(NoLeaksExtension.class)
 class TunnelClientIntegrationTests {
 
     private static final Duration WAIT = Duration.ofSeconds(10);

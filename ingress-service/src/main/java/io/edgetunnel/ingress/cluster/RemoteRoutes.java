@@ -32,8 +32,8 @@ public final class RemoteRoutes {
     /** Guarded by lock. */
     private final Map<RouteClaim, List<Tunnel>> holders = new HashMap<>();
     private final Map<RouteClaim, AtomicInteger> cursors = new ConcurrentHashMap<>();
-    private final RouteTable live = new RouteTable();
-    private final RouteTable vacated = new RouteTable();
+    private final RouteTable<Tunnel> live = new RouteTable<>();
+    private final RouteTable<Tunnel> vacated = new RouteTable<>();
     private final Map<RouteClaim, Long> vacatedAtNanos = new ConcurrentHashMap<>();
     private volatile int replicaCount;
 
@@ -155,13 +155,13 @@ public final class RemoteRoutes {
     }
 
     /** The other replicas' best route for a normalised host and raw path, or null. Lock-free. */
-    public RouteEntry match(String host, String path) {
+    public RouteEntry<Tunnel> match(String host, String path) {
         return live.match(host, path);
     }
 
     /** Whether a route for host/path was held elsewhere until recently (answer 503, not 404). Lock-free. */
     public boolean recentlyVacated(String host, String path, long nowNanos) {
-        RouteEntry gone = vacated.match(host, path);
+        RouteEntry<Tunnel> gone = vacated.match(host, path);
         if (gone == null) {
             return false;
         }

@@ -69,7 +69,7 @@ public final class ClusterForwarder {
         this.websockets = new ClusterWebSocketRelay(client, properties.websocket(), open);
     }
 
-    RouteEntry match(String host, String path) {
+    RouteEntry<Tunnel> match(String host, String path) {
         return routes.match(host, path);
     }
 
@@ -84,11 +84,11 @@ public final class ClusterForwarder {
         }
     }
 
-    Mono<Void> forward(PublicRequest request, RouteEntry holders, Supplier<Flux<ByteBuf>> body) {
+    Mono<Void> forward(PublicRequest request, RouteEntry<Tunnel> holders, Supplier<Flux<ByteBuf>> body) {
         return attempt(request, holders, body, null, true);
     }
 
-    private Mono<Void> attempt(PublicRequest request, RouteEntry holders, Supplier<Flux<ByteBuf>> body,
+    private Mono<Void> attempt(PublicRequest request, RouteEntry<Tunnel> holders, Supplier<Flux<ByteBuf>> body,
             Tunnel excluded, boolean mayRetry) {
         Tunnel picked = holders.pick(excluded);
         if (!(picked instanceof RemoteReplica peer)) {
@@ -132,7 +132,7 @@ public final class ClusterForwarder {
         return exchange.onErrorResume(error -> afterError(error, request, holders, body, peer, mayRetry && !bodyTaken.get()));
     }
 
-    private Mono<Void> afterError(Throwable error, PublicRequest request, RouteEntry holders,
+    private Mono<Void> afterError(Throwable error, PublicRequest request, RouteEntry<Tunnel> holders,
             Supplier<Flux<ByteBuf>> body, RemoteReplica peer, boolean mayRetry) {
         ServerHttpResponse response = request.exchange().getResponse();
         if (response.isCommitted()) {

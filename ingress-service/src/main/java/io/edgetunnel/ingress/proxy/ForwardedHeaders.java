@@ -2,6 +2,7 @@ package io.edgetunnel.ingress.proxy;
 
 import io.edgetunnel.ingress.tunnel.Ids;
 import io.edgetunnel.protocol.Header;
+import io.edgetunnel.protocol.HopByHopHeaders;
 import java.util.ArrayList;
 import java.util.List;
 

@@ -3,10 +3,12 @@ package io.edgetunnel.ingress.proxy;
 import io.edgetunnel.ingress.config.ProxyProperties;
 import io.edgetunnel.ingress.metrics.IngressMetrics;
 import io.edgetunnel.ingress.registry.AgentRegistry;
+import io.edgetunnel.ingress.registry.Tunnel;
 import io.edgetunnel.ingress.routing.RouteEntry;
 import io.edgetunnel.ingress.security.policy.TrustedProxies;
 import io.edgetunnel.ingress.security.policy.TrustedProxiesProperties;
 import io.edgetunnel.protocol.Header;
+import io.edgetunnel.protocol.HopByHopHeaders;
 import io.edgetunnel.protocol.HostNames;
 import io.edgetunnel.protocol.RouteClaim;
 import io.netty.buffer.ByteBuf;
@@ -169,8 +171,8 @@ public final class ProxyHandler implements WebHandler {
             path = "/";
         }
         ClusterForwarder forwarder = forwardedIn ? null : cluster;
-        RouteEntry local = registry.match(host, path);
-        RouteEntry remote = forwarder == null ? null : forwarder.match(host, path);
+        RouteEntry<Tunnel> local = registry.match(host, path);
+        RouteEntry<Tunnel> remote = forwarder == null ? null : forwarder.match(host, path);
         if (local == null && remote == null) {
             if (forwarder != null && forwarder.recentlyVacated(host, path)) {
                 throw ProxyException.noAgent(host);

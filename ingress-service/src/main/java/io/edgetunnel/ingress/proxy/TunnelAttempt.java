@@ -32,14 +32,14 @@ import reactor.netty.http.server.HttpServerResponse;
 final class TunnelAttempt {
 
     private final PublicRequest request;
-    private final RouteEntry entry;
+    private final RouteEntry<Tunnel> entry;
     private final Supplier<Flux<ByteBuf>> body;
     private final Supplier<Mono<Void>> elsewhere;
     private final ProxyProperties properties;
     private final IngressMetrics metrics;
     private final WebSocketBridge websockets;
 
-    TunnelAttempt(PublicRequest request, RouteEntry entry, Supplier<Flux<ByteBuf>> body, Supplier<Mono<Void>> elsewhere,
+    TunnelAttempt(PublicRequest request, RouteEntry<Tunnel> entry, Supplier<Flux<ByteBuf>> body, Supplier<Mono<Void>> elsewhere,
             ProxyProperties properties, IngressMetrics metrics, WebSocketBridge websockets) {
         this.request = request;
         this.entry = entry;

@@ -45,8 +45,8 @@ public final class AgentRegistry {
     /** Vacated routes, oldest first (a route vacated again moves to the end); guarded by writeLock. */
     private final LinkedHashMap<RouteClaim, Long> vacancies = new LinkedHashMap<>();
 
-    private final RouteTable table = new RouteTable();
-    private final RouteTable vacated = new RouteTable();
+    private final RouteTable<Tunnel> table = new RouteTable<>();
+    private final RouteTable<Tunnel> vacated = new RouteTable<>();
     private final Map<RouteClaim, Long> vacatedAtNanos = new ConcurrentHashMap<>();
     private final Map<String, Integer> tunnelsByIdentity = new ConcurrentHashMap<>();
     private final Map<String, Integer> tunnelsByAgent = new ConcurrentHashMap<>();
@@ -149,12 +149,12 @@ public final class AgentRegistry {
      * all left within {@link #VACATED_ROUTE_TTL} still matches, with no tunnels (503), unless a live
      * route also matches.
      */
-    public RouteEntry match(String host, String path) {
-        RouteEntry live = table.match(host, path);
+    public RouteEntry<Tunnel> match(String host, String path) {
+        RouteEntry<Tunnel> live = table.match(host, path);
         if (live != null) {
             return live;
         }
-        RouteEntry gone = vacated.match(host, path);
+        RouteEntry<Tunnel> gone = vacated.match(host, path);
         if (gone == null) {
             return null;
         }
@@ -169,7 +169,7 @@ public final class AgentRegistry {
             return 0;
         }
         Set<Tunnel> distinct = new HashSet<>();
-        for (RouteEntry entry : table.entriesFor(normalised)) {
+        for (RouteEntry<Tunnel> entry : table.entriesFor(normalised)) {
             distinct.addAll(entry.tunnels());
         }
         return distinct.size();

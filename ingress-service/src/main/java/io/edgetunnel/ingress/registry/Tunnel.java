@@ -1,22 +1,18 @@
 package io.edgetunnel.ingress.registry;
 
+import io.edgetunnel.ingress.routing.RouteTarget;
 import io.edgetunnel.protocol.RouteClaim;
 import java.time.Instant;
 import java.util.List;
 import java.util.Set;
 
 /** A registered agent tunnel as the registry and the balancer see it. */
-public interface Tunnel {
-
-    String agentId();
+public interface Tunnel extends RouteTarget {
 
     /** Unique per connection. */
     String sessionId();
 
     List<RouteClaim> routes();
-
-    /** Open, not draining, the route's local app healthy and below the stream limit. Lock-free. */
-    boolean canAccept(RouteClaim route);
 
     boolean isOpen();
 
@@ -29,15 +25,6 @@ public interface Tunnel {
     String remoteAddress();
 
     Instant connectedSince();
-
-    /**
-     * Whether this tunnel's connection is served by the caller's event loop. A request picked onto such
-     * a tunnel is forwarded without a hand-off to another thread; the balancer prefers it among one
-     * agent's tunnels.
-     */
-    default boolean onCurrentEventLoop() {
-        return false;
-    }
 
     /** The verified identity policy applies to ({@code token:NAME} or a role ARN). */
     default String identity() {

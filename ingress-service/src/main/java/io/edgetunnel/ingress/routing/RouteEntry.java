@@ -1,6 +1,5 @@
 package io.edgetunnel.ingress.routing;
 
-import io.edgetunnel.ingress.registry.Tunnel;
 import io.edgetunnel.protocol.RouteClaim;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -16,21 +15,21 @@ import java.util.concurrent.atomic.AtomicInteger;
  * served by the caller's event loop wins over the tunnel cursor: the request then stays on one
  * thread from the public connection to the tunnel.
  */
-public final class RouteEntry {
+public final class RouteEntry<T extends RouteTarget> {
 
     private final RouteClaim route;
-    private final List<AgentGroup> agents;
+    private final List<AgentGroup<T>> agents;
     private final AtomicInteger agentCursor;
 
-    RouteEntry(RouteClaim route, List<Tunnel> tunnels, AtomicInteger agentCursor) {
+    RouteEntry(RouteClaim route, List<? extends T> tunnels, AtomicInteger agentCursor) {
         this.route = Objects.requireNonNull(route, "route");
         this.agentCursor = Objects.requireNonNull(agentCursor, "agentCursor");
-        Map<String, List<Tunnel>> byAgent = new LinkedHashMap<>();
-        for (Tunnel tunnel : tunnels) {
+        Map<String, List<T>> byAgent = new LinkedHashMap<>();
+        for (T tunnel : tunnels) {
             byAgent.computeIfAbsent(tunnel.agentId(), id -> new ArrayList<>()).add(tunnel);
         }
-        List<AgentGroup> groups = new ArrayList<>(byAgent.size());
-        byAgent.forEach((agentId, list) -> groups.add(new AgentGroup(agentId, List.copyOf(list))));
+        List<AgentGroup<T>> groups = new ArrayList<>(byAgent.size());
+        byAgent.forEach((agentId, list) -> groups.add(new AgentGroup<>(agentId, List.copyOf(list))));
         this.agents = List.copyOf(groups);
     }
 
@@ -39,9 +38,9 @@ public final class RouteEntry {
     }
 
     /** Every tunnel of the snapshot, eligible or not. */
-    public List<Tunnel> tunnels() {
-        List<Tunnel> all = new ArrayList<>();
-        for (AgentGroup group : agents) {
+    public List<T> tunnels() {
+        List<T> all = new ArrayList<>();
+        for (AgentGroup<T> group : agents) {
             all.addAll(group.tunnels);
         }
         return all;
@@ -51,7 +50,7 @@ public final class RouteEntry {
      * The next eligible tunnel round-robin, skipping {@code excluded} (a tunnel that already refused
      * this request), or null when none can take a stream.
      */
-    public Tunnel pick(Tunnel excluded) {
+    public T pick(T excluded) {
         int agentCount = agents.size();
         if (agentCount == 0) {
             return null;
@@ -60,17 +59,17 @@ public final class RouteEntry {
         // a retry goes to another agent first: the one that refused is likely draining all its tunnels
         String refusingAgent = excluded == null ? null : excluded.agentId();
         for (int i = 0; i < agentCount; i++) {
-            AgentGroup group = agents.get((start + i) % agentCount);
+            AgentGroup<T> group = agents.get((start + i) % agentCount);
             if (refusingAgent != null && refusingAgent.equals(group.agentId)) {
                 continue;
             }
-            Tunnel tunnel = group.pick(route, excluded);
+            T tunnel = group.pick(route, excluded);
             if (tunnel != null) {
                 return tunnel;
             }
         }
         if (refusingAgent != null) {
-            for (AgentGroup group : agents) {
+            for (AgentGroup<T> group : agents) {
                 if (refusingAgent.equals(group.agentId)) {
                     return group.pick(route, excluded);
                 }
@@ -84,22 +83,22 @@ public final class RouteEntry {
         return route + " -> " + agents.size() + " agent(s)";
     }
 
-    private static final class AgentGroup {
+    private static final class AgentGroup<T extends RouteTarget> {
         final String agentId;
-        final List<Tunnel> tunnels;
+        final List<T> tunnels;
         final AtomicInteger cursor = new AtomicInteger();
 
-        AgentGroup(String agentId, List<Tunnel> tunnels) {
+        AgentGroup(String agentId, List<T> tunnels) {
             this.agentId = agentId;
             this.tunnels = tunnels;
         }
 
-        Tunnel pick(RouteClaim route, Tunnel excluded) {
+        T pick(RouteClaim route, T excluded) {
             int count = tunnels.size();
             if (count > 1) {
                 // among one agent's tunnels, the one on this request's event loop needs no thread hand-off
                 for (int i = 0; i < count; i++) {
-                    Tunnel tunnel = tunnels.get(i);
+                    T tunnel = tunnels.get(i);
                     if (tunnel != excluded && tunnel.onCurrentEventLoop() && tunnel.canAccept(route)) {
                         return tunnel;
                     }
@@ -107,7 +106,7 @@ public final class RouteEntry {
             }
             int start = count == 1 ? 0 : Math.floorMod(cursor.getAndIncrement(), count);
             for (int i = 0; i < count; i++) {
-                Tunnel tunnel = tunnels.get((start + i) % count);
+                T tunnel = tunnels.get((start + i) % count);
                 if (tunnel != excluded && tunnel.canAccept(route)) {
                     return tunnel;
                 }

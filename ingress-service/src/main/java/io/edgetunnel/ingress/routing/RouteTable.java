@@ -1,6 +1,5 @@
 package io.edgetunnel.ingress.routing;
 
-import io.edgetunnel.ingress.registry.Tunnel;
 import io.edgetunnel.protocol.RouteClaim;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -22,16 +21,16 @@ import java.util.concurrent.atomic.AtomicInteger;
  * routes of its host pattern, not the whole table: 10,000 agents registering one after the other must
  * not rebuild 10,000 routes each (that made registration quadratic).
  */
-public final class RouteTable {
+public final class RouteTable<T extends RouteTarget> {
 
-    private static final Comparator<RouteEntry> LONGEST_PREFIX_FIRST =
-            Comparator.comparingInt((RouteEntry e) -> e.route().pathPrefix().length()).reversed();
+    private static final Comparator<RouteEntry<?>> LONGEST_PREFIX_FIRST =
+            Comparator.comparingInt((RouteEntry<?> e) -> e.route().pathPrefix().length()).reversed();
 
     /** Exact host → entries, longest prefix first. */
-    private final Map<String, List<RouteEntry>> exact = new ConcurrentHashMap<>();
+    private final Map<String, List<RouteEntry<T>>> exact = new ConcurrentHashMap<>();
 
     /** Wildcard suffix ({@code .example.com} for {@code *.example.com}) → entries, longest prefix first. */
-    private final Map<String, List<RouteEntry>> wildcards = new ConcurrentHashMap<>();
+    private final Map<String, List<RouteEntry<T>>> wildcards = new ConcurrentHashMap<>();
 
     private final AtomicInteger routeCount = new AtomicInteger();
 
@@ -41,12 +40,12 @@ public final class RouteTable {
      * round-robin counter, kept across changes so that churn does not reset the rotation. The list
      * is copied, not kept.
      */
-    public void put(RouteClaim route, List<Tunnel> tunnels, AtomicInteger cursor) {
-        RouteEntry entry = new RouteEntry(route, tunnels, cursor);
+    public void put(RouteClaim route, List<? extends T> tunnels, AtomicInteger cursor) {
+        RouteEntry<T> entry = new RouteEntry<>(route, tunnels, cursor);
         indexOf(route).compute(keyOf(route), (key, entries) -> {
-            List<RouteEntry> changed = new ArrayList<>(entries == null ? 1 : entries.size() + 1);
+            List<RouteEntry<T>> changed = new ArrayList<>(entries == null ? 1 : entries.size() + 1);
             if (entries != null) {
-                for (RouteEntry e : entries) {
+                for (RouteEntry<T> e : entries) {
                     if (!e.route().equals(route)) {
                         changed.add(e);
                     }
@@ -64,8 +63,8 @@ public final class RouteTable {
     /** Forgets {@code route}: it no longer matches at all. */
     public void remove(RouteClaim route) {
         indexOf(route).computeIfPresent(keyOf(route), (key, entries) -> {
-            List<RouteEntry> changed = new ArrayList<>(entries.size());
-            for (RouteEntry e : entries) {
+            List<RouteEntry<T>> changed = new ArrayList<>(entries.size());
+            for (RouteEntry<T> e : entries) {
                 if (!e.route().equals(route)) {
                     changed.add(e);
                 }
@@ -77,7 +76,7 @@ public final class RouteTable {
         });
     }
 
-    private Map<String, List<RouteEntry>> indexOf(RouteClaim route) {
+    private Map<String, List<RouteEntry<T>>> indexOf(RouteClaim route) {
         return route.isWildcard() ? wildcards : exact;
     }
 
@@ -88,10 +87,10 @@ public final class RouteTable {
     /**
      * The route for a normalised host and a raw request path, or null when none claims them.
      */
-    public RouteEntry match(String host, String path) {
-        List<RouteEntry> entries = exact.get(host);
+    public RouteEntry<T> match(String host, String path) {
+        List<RouteEntry<T>> entries = exact.get(host);
         if (entries != null) {
-            RouteEntry entry = matchPath(entries, path);
+            RouteEntry<T> entry = matchPath(entries, path);
             if (entry != null) {
                 return entry;
             }
@@ -102,9 +101,9 @@ public final class RouteTable {
         // every dot after the first character starts a suffix a wildcard may claim, longest first
         // (at least one label must stay in front: "*.example.com" does not match "example.com")
         for (int dot = host.indexOf('.', 1); dot > 0; dot = host.indexOf('.', dot + 1)) {
-            List<RouteEntry> candidates = wildcards.get(host.substring(dot));
+            List<RouteEntry<T>> candidates = wildcards.get(host.substring(dot));
             if (candidates != null) {
-                RouteEntry entry = matchPath(candidates, path);
+                RouteEntry<T> entry = matchPath(candidates, path);
                 if (entry != null) {
                     return entry;
                 }
@@ -114,8 +113,8 @@ public final class RouteTable {
     }
 
     /** Every entry whose host pattern would serve {@code host}, best pattern first. */
-    public List<RouteEntry> entriesFor(String host) {
-        List<RouteEntry> result = new ArrayList<>(exact.getOrDefault(host, List.of()));
+    public List<RouteEntry<T>> entriesFor(String host) {
+        List<RouteEntry<T>> result = new ArrayList<>(exact.getOrDefault(host, List.of()));
         if (!wildcards.isEmpty()) {
             for (int dot = host.indexOf('.', 1); dot > 0; dot = host.indexOf('.', dot + 1)) {
                 result.addAll(wildcards.getOrDefault(host.substring(dot), List.of()));
@@ -141,8 +140,8 @@ public final class RouteTable {
                 || path.charAt(prefix.length()) == '?';
     }
 
-    private static RouteEntry matchPath(List<RouteEntry> entries, String path) {
-        for (RouteEntry entry : entries) {
+    private static <T extends RouteTarget> RouteEntry<T> matchPath(List<RouteEntry<T>> entries, String path) {
+        for (RouteEntry<T> entry : entries) {
             if (prefixMatches(entry.route().pathPrefix(), path)) {
                 return entry;
             }

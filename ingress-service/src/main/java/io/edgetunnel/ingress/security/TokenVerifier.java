@@ -1,6 +1,5 @@
 package io.edgetunnel.ingress.security;
 
-import io.edgetunnel.ingress.config.AuthProperties;
 import io.edgetunnel.protocol.Frame;
 import io.edgetunnel.protocol.RejectReason;
 import java.nio.charset.StandardCharsets;
@@ -21,8 +20,9 @@ public final class TokenVerifier implements AgentAuthenticator {
 
     private final byte[] expectedDigest;
 
-    public TokenVerifier(AuthProperties properties, Environment environment) {
-        String token = properties.token() == null ? "" : properties.token();
+    /** {@code token} as {@code ingress.auth.token} gives it. */
+    public TokenVerifier(String token, Environment environment) {
+        token = token == null ? "" : token;
         if (token.isBlank() && !environment.acceptsProfiles(Profiles.of("local"))) {
             throw new IllegalStateException("ingress.auth.token: empty (expected: a shared agent token, "
                     + "set TUNNEL_TOKEN or ingress.auth.token; only the 'local' profile may leave it unset)");

@@ -28,7 +28,7 @@ class RemoteRoutesTests {
     void aRouteHeldByTwoReplicasAlternatesBetweenThem() {
         routes.apply(entry("b", 8083, "app.example.com"), 0);
         routes.apply(entry("c", 8084, "app.example.com", "*.example.com/api"), 0);
-        RouteEntry app = routes.match("app.example.com", "/");
+        RouteEntry<Tunnel> app = routes.match("app.example.com", "/");
         Set<String> picked = new HashSet<>();
         for (int i = 0; i < 4; i++) {
             picked.add(((RemoteReplica) app.pick(null)).id());
@@ -43,7 +43,7 @@ class RemoteRoutesTests {
     void aRetryNeverPicksTheHolderThatJustFailed() {
         routes.apply(entry("b", 8083, "app.example.com"), 0);
         routes.apply(entry("c", 8084, "app.example.com"), 0);
-        RouteEntry app = routes.match("app.example.com", "/");
+        RouteEntry<Tunnel> app = routes.match("app.example.com", "/");
         Tunnel first = app.pick(null);
         for (int i = 0; i < 4; i++) {
             assertThat(app.pick(first)).isNotSameAs(first);

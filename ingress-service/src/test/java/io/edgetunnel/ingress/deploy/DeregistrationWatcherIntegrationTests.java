@@ -8,6 +8,7 @@ import com.github.tomakehurst.wiremock.junit5.WireMockExtension;
 import io.edgetunnel.ingress.IngressApplication;
 import io.edgetunnel.ingress.support.FakeAgent;
 import io.edgetunnel.ingress.support.Http;
+import io.edgetunnel.ingress.support.IngressAwsCredentials;
 import io.edgetunnel.ingress.support.OwnEventLoops;
 import io.edgetunnel.ingress.tunnel.TunnelServer;
 import io.edgetunnel.protocol.Frame;
@@ -20,9 +21,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -51,20 +50,12 @@ class DeregistrationWatcherIntegrationTests {
 
     private final List<AutoCloseable> resources = new ArrayList<>();
     private FakeTaskMetadata metadata;
+    /** The task role, through the SDK default chain. */
+    @RegisterExtension
+    static IngressAwsCredentials credentials =
+            new IngressAwsCredentials("AKIAINGRESSTASKROLE1", "ingressTaskRoleSecret/EXAMPLE+do-not-log-0002");
+
     private ConfigurableApplicationContext context;
-
-    @BeforeAll
-    static void ingressCredentials() {
-        // the task role, through the SDK default chain (system properties come first)
-        System.setProperty("aws.accessKeyId", "AKIAINGRESSTASKROLE1");
-        System.setProperty("aws.secretAccessKey", "ingressTaskRoleSecret/EXAMPLE+do-not-log-0002");
-    }
-
-    @AfterAll
-    static void clearCredentials() {
-        System.clearProperty("aws.accessKeyId");
-        System.clearProperty("aws.secretAccessKey");
-    }
 
     @AfterEach
     void close() throws Exception {

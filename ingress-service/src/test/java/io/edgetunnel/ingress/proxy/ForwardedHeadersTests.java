@@ -3,6 +3,7 @@ package io.edgetunnel.ingress.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.edgetunnel.protocol.Header;
+import io.edgetunnel.protocol.HopByHopHeaders;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 

@@ -2,10 +2,10 @@ package io.edgetunnel.ingress.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.edgetunnel.ingress.support.EdgeAgents;
 import io.edgetunnel.ingress.support.EdgeIngressTest;
 import io.edgetunnel.ingress.support.FakeAgent;
 import io.edgetunnel.ingress.support.Http;
-import io.edgetunnel.ingress.support.IngressTest;
 import io.edgetunnel.ingress.tunnel.TunnelServer;
 import io.edgetunnel.protocol.Frame;
 import io.edgetunnel.protocol.Header;
@@ -19,8 +19,8 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.zip.Deflater;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.web.server.LocalServerPort;
 
@@ -40,30 +40,18 @@ class PublicEdgeIntegrationTests {
     @LocalServerPort
     int publicPort;
 
-    private FakeAgent agent;
-
-    @AfterEach
-    void closeAgent() {
-        if (agent != null) {
-            agent.close();
-        }
-    }
+    @RegisterExtension
+    final EdgeAgents agents = new EdgeAgents();
 
     private FakeAgent agent(FakeAgent.Responder responder, String... hosts) {
-        agent = FakeAgent.registered(server.port(), "edge-" + hosts[0], IngressTest.TOKEN, responder, hosts);
-        return agent;
-    }
-
-    /** Answers every complete request (a WebSocket upgrade never completes) with 200 "ok". */
-    private static void ok(FakeAgent agent, Frame.Request request, byte[] body) {
-        agent.respond(request.streamId(), 200, List.of(), "ok".getBytes(StandardCharsets.UTF_8));
+        return agents.register(server.port(), responder, hosts);
     }
 
     // ---------------------------------------------------------------- forwarding headers
 
     @Test
     void clientClaimsAboutHostAndEarlierHopsNeverReachTheAppAsTrusted() throws Exception {
-        FakeAgent app = agent(PublicEdgeIntegrationTests::ok, "fwd.test");
+        FakeAgent app = agent(EdgeAgents::ok, "fwd.test");
         // loopback is the trusted proxy here: these headers arrive as if the ALB had passed them on
         String reply = Http.raw(publicPort, "GET /x HTTP/1.1\r\nHost: fwd.test\r\n"
                 + "X-Forwarded-For: 203.0.113.9\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Port: 443\r\n"
@@ -85,7 +73,7 @@ class PublicEdgeIntegrationTests {
 
     @Test
     void h2cUpgradeIsIgnoredUnlessTheHostOptedIn() throws Exception {
-        agent(PublicEdgeIntegrationTests::ok, "noupgrade.test", "upgrade.test");
+        agent(EdgeAgents::ok, "noupgrade.test", "upgrade.test");
         String upgrade = "GET / HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
                 + "HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n";
 

@@ -2,10 +2,10 @@ package io.edgetunnel.ingress.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.edgetunnel.ingress.support.EdgeAgents;
 import io.edgetunnel.ingress.support.EdgeIngressTest;
 import io.edgetunnel.ingress.support.FakeAgent;
 import io.edgetunnel.ingress.support.Http;
-import io.edgetunnel.ingress.support.IngressTest;
 import io.edgetunnel.ingress.tunnel.TunnelServer;
 import io.edgetunnel.protocol.Frame;
 import io.edgetunnel.protocol.Header;
@@ -19,8 +19,8 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.zip.Deflater;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.web.server.LocalServerPort;
 
@@ -45,30 +45,18 @@ class PublicWebSocketCompressionIntegrationTests {
     @LocalServerPort
     int publicPort;
 
-    private FakeAgent agent;
-
-    @AfterEach
-    void closeAgent() {
-        if (agent != null) {
-            agent.close();
-        }
-    }
+    @RegisterExtension
+    final EdgeAgents agents = new EdgeAgents();
 
     private FakeAgent agent(FakeAgent.Responder responder, String... hosts) {
-        agent = FakeAgent.registered(server.port(), "edge-" + hosts[0], IngressTest.TOKEN, responder, hosts);
-        return agent;
-    }
-
-    /** Answers every complete request (a WebSocket upgrade never completes) with 200 "ok". */
-    private static void ok(FakeAgent agent, Frame.Request request, byte[] body) {
-        agent.respond(request.streamId(), 200, List.of(), "ok".getBytes(StandardCharsets.UTF_8));
+        return agents.register(server.port(), responder, hosts);
     }
 
     // ---------------------------------------------------------------- WebSocket compression
 
     @Test
     void compressedFrameInflatingPastTheFrameLimitClosesTheSocketInsteadOfExpanding() throws Exception {
-        FakeAgent app = agent(PublicWebSocketCompressionIntegrationTests::ok, "bomb.compress.test");
+        FakeAgent app = agent(EdgeAgents::ok, "bomb.compress.test");
         Upgraded upgraded = upgraded("bomb.compress.test", app);
         try (Socket client = upgraded.socket()) {
             assertThat(upgraded.head()).startsWith("HTTP/1.1 101").containsIgnoringCase("permessage-deflate");
@@ -86,7 +74,7 @@ class PublicWebSocketCompressionIntegrationTests {
 
     @Test
     void compressedFrameWithinTheLimitReachesTheAppInflated() throws Exception {
-        FakeAgent app = agent(PublicWebSocketCompressionIntegrationTests::ok, "small.compress.test");
+        FakeAgent app = agent(EdgeAgents::ok, "small.compress.test");
         Upgraded upgraded = upgraded("small.compress.test", app);
         try (Socket client = upgraded.socket()) {
             assertThat(upgraded.head()).containsIgnoringCase("permessage-deflate");
@@ -101,7 +89,7 @@ class PublicWebSocketCompressionIntegrationTests {
 
     @Test
     void hostsThatDidNotOptInNeverNegotiateCompression() throws Exception {
-        FakeAgent app = agent(PublicWebSocketCompressionIntegrationTests::ok, "plain.test");
+        FakeAgent app = agent(EdgeAgents::ok, "plain.test");
         Upgraded upgraded = upgraded("plain.test", app);
         try (Socket client = upgraded.socket()) {
             assertThat(upgraded.head()).startsWith("HTTP/1.1 101").doesNotContainIgnoringCase("permessage-deflate");

@@ -22,7 +22,7 @@ class AgentRegistryTests {
     private final AgentRegistry registry = new AgentRegistry();
 
     private Tunnel pick(String host, String path) {
-        RouteEntry entry = registry.match(host, path);
+        RouteEntry<Tunnel> entry = registry.match(host, path);
         return entry == null ? null : entry.pick(null);
     }
 
@@ -124,7 +124,7 @@ class AgentRegistryTests {
         b2.full = true;
         assertThat(IntStream.range(0, 10).mapToObj(i -> pick("loop.test", "/"))).contains(b1).doesNotContain(b2);
         b2.full = false;
-        RouteEntry entry = registry.match("loop.test", "/");
+        RouteEntry<Tunnel> entry = registry.match("loop.test", "/");
         for (int i = 0; i < 10; i++) {
             assertThat(entry.pick(b2)).isNotSameAs(b2);
         }
@@ -169,7 +169,7 @@ class AgentRegistryTests {
         StubTunnel second = new StubTunnel("b", "retry.test");
         registry.register(first);
         registry.register(second);
-        RouteEntry entry = registry.match("retry.test", "/");
+        RouteEntry<Tunnel> entry = registry.match("retry.test", "/");
 
         for (int i = 0; i < 10; i++) {
             assertThat(entry.pick(first)).isSameAs(second);
@@ -184,7 +184,7 @@ class AgentRegistryTests {
         registry.register(refusing);
         registry.register(sibling);
         registry.register(other);
-        RouteEntry entry = registry.match("retry2.test", "/");
+        RouteEntry<Tunnel> entry = registry.match("retry2.test", "/");
 
         for (int i = 0; i < 10; i++) {
             assertThat(entry.pick(refusing)).isSameAs(other);
@@ -224,7 +224,7 @@ class AgentRegistryTests {
         registry.register(only);
         registry.unregister(only);
 
-        RouteEntry entry = registry.match("gone.example.com", "/");
+        RouteEntry<Tunnel> entry = registry.match("gone.example.com", "/");
         assertThat(entry).as("a known host, temporarily without agents").isNotNull();
         assertThat(entry.tunnels()).isEmpty();
         assertThat(registry.match("never.example.com", "/")).isNull();

@@ -1,17 +1,10 @@
 package io.edgetunnel.ingress.security.iam;
 
-import java.net.URI;
+import io.edgetunnel.runtime.aws.AwsClientBuilders;
 import java.util.Objects;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
-import software.amazon.awssdk.awscore.client.builder.AwsClientBuilder;
-import software.amazon.awssdk.awscore.client.builder.AwsSyncClientBuilder;
-import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
-import software.amazon.awssdk.core.client.config.ClientOverrideConfiguration;
-import software.amazon.awssdk.http.SdkHttpClient;
-import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
-import software.amazon.awssdk.regions.providers.DefaultAwsRegionProviderChain;
 import software.amazon.awssdk.services.ecs.EcsClient;
 import software.amazon.awssdk.services.secretsmanager.SecretsManagerClient;
 import software.amazon.awssdk.services.ssm.SsmClient;
@@ -23,15 +16,15 @@ import software.amazon.awssdk.services.ssm.SsmClient;
 public final class IngressAwsClients implements AutoCloseable {
 
     private final IngressAwsProperties properties;
-    private final AwsCredentialsProvider credentials;
-    private final SdkHttpClient httpClient = UrlConnectionHttpClient.create();
+    private final AwsClientBuilders builders;
     private EcsClient ecs;
     private SecretsManagerClient secretsManager;
     private SsmClient ssm;
 
     public IngressAwsClients(IngressAwsProperties properties, AwsCredentialsProvider credentials) {
         this.properties = Objects.requireNonNull(properties, "properties");
-        this.credentials = Objects.requireNonNull(credentials, "credentials");
+        this.builders = new AwsClientBuilders(
+                properties.region(), properties.apiCallTimeout(), properties.maxAttempts(), credentials);
     }
 
     /** Production: the ingress task role through the SDK's default chain. */
@@ -40,21 +33,19 @@ public final class IngressAwsClients implements AutoCloseable {
     }
 
     public Region region() {
-        return properties.region().isEmpty()
-                ? DefaultAwsRegionProviderChain.builder().build().getRegion()
-                : Region.of(properties.region());
+        return builders.region();
     }
 
     public synchronized EcsClient ecs() {
         if (ecs == null) {
-            ecs = configure(EcsClient.builder(), properties.endpointFor(properties.ecsEndpoint())).build();
+            ecs = builders.configure(EcsClient.builder(), properties.endpointFor(properties.ecsEndpoint())).build();
         }
         return ecs;
     }
 
     public synchronized SecretsManagerClient secretsManager() {
         if (secretsManager == null) {
-            secretsManager = configure(SecretsManagerClient.builder(),
+            secretsManager = builders.configure(SecretsManagerClient.builder(),
                             properties.endpointFor(properties.secretsmanagerEndpoint()))
                     .build();
         }
@@ -63,28 +54,11 @@ public final class IngressAwsClients implements AutoCloseable {
 
     public synchronized SsmClient ssm() {
         if (ssm == null) {
-            ssm = configure(SsmClient.builder(), properties.endpointFor(properties.ssmEndpoint())).build();
+            ssm = builders.configure(SsmClient.builder(), properties.endpointFor(properties.ssmEndpoint())).build();
         }
         return ssm;
     }
 
-    private <B extends AwsClientBuilder<B, ?> & AwsSyncClientBuilder<B, ?>> B configure(B builder, URI endpoint) {
-        builder.httpClient(httpClient)
-                .region(region())
-                .credentialsProvider(credentials)
-                .overrideConfiguration(ClientOverrideConfiguration.builder()
-                        .apiCallTimeout(properties.apiCallTimeout())
-                        .retryStrategy(properties.maxAttempts() == 1
-                                ? AwsRetryStrategy.doNotRetry()
-                                : AwsRetryStrategy.standardRetryStrategy().toBuilder()
-                                        .maxAttempts(properties.maxAttempts())
-                                        .build())
-                        .build());
-        if (endpoint != null) {
-            builder.endpointOverride(endpoint);
-        }
-        return builder;
-    }
 
     @Override
     public synchronized void close() {
@@ -97,6 +71,6 @@ public final class IngressAwsClients implements AutoCloseable {
         if (ssm != null) {
             ssm.close();
         }
-        httpClient.close();
+        builders.close();
     }
 }

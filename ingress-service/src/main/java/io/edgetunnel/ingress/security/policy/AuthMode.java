@@ -14,6 +14,26 @@ public enum AuthMode {
         return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
     }
 
+    /**
+     * The mode {@code ingress.auth.mode} names (validated by {@code AuthProperties}); unset: {@code iam}
+     * in the {@code prod} profile, {@code token} otherwise.
+     */
+    static AuthMode resolve(String configured, boolean prodProfile) {
+        switch (configured.replace('_', '-')) {
+            case "":
+                return prodProfile ? IAM : TOKEN;
+            case "token":
+                return TOKEN;
+            case "iam":
+                return IAM;
+            case "token-and-iam":
+                return TOKEN_AND_IAM;
+            default:
+                throw new IllegalArgumentException(
+                        "ingress.auth.mode: " + configured + " (expected: token, iam or token-and-iam)");
+        }
+    }
+
     boolean needsToken() {
         return this != IAM;
     }

@@ -1,5 +1,6 @@
 package io.edgetunnel.ingress.security.policy;
 
+import io.edgetunnel.ingress.config.AuthProperties;
 import io.edgetunnel.ingress.config.PreAuthProperties;
 import io.edgetunnel.ingress.registry.AgentRegistry;
 import io.edgetunnel.ingress.security.VerificationPool;
@@ -11,7 +12,6 @@ import io.edgetunnel.ingress.security.iam.IngressAwsClients;
 import io.edgetunnel.ingress.security.iam.IngressAwsProperties;
 import io.edgetunnel.ingress.security.secrets.RotatingTokenVerifier;
 import io.edgetunnel.ingress.security.secrets.TokenLoaders;
-import io.edgetunnel.ingress.security.secrets.TokenSourceProperties;
 import java.net.URI;
 import java.time.Clock;
 import java.util.Optional;
@@ -31,8 +31,7 @@ import org.springframework.core.env.Profiles;
  */
 @Configuration(proxyBeanMethods = false)
 @EnableConfigurationProperties({
-    AuthModeProperties.class,
-    TokenSourceProperties.class,
+    AuthProperties.class,
     IamAuthProperties.class,
     EcsCheckProperties.class,
     IngressAwsProperties.class,
@@ -56,11 +55,11 @@ public class IngressSecurityConfiguration {
     }
 
     @Bean(destroyMethod = "close")
-    RotatingTokenVerifier rotatingTokenVerifier(AuthModeProperties mode, TokenSourceProperties tokens,
+    RotatingTokenVerifier rotatingTokenVerifier(AuthProperties tokens,
             IngressAwsClients aws, Environment environment, VerificationPool pool) {
         RotatingTokenVerifier verifier = RotatingTokenVerifier.of(tokens,
                 TokenLoaders.from(tokens, aws::secretsManager), Clock.systemUTC()).verifyingOn(pool.scheduler());
-        if (!mode.resolve(isProd(environment)).needsToken()) {
+        if (!AuthMode.resolve(tokens.mode(), isProd(environment)).needsToken()) {
             return verifier;
         }
         if (tokens.token().isBlank() && !tokens.refreshable()) {
@@ -77,12 +76,12 @@ public class IngressSecurityConfiguration {
 
     @Bean
     @Primary
-    PolicyAuthenticator policyAuthenticator(AuthModeProperties modeProperties, RotatingTokenVerifier tokens,
+    PolicyAuthenticator policyAuthenticator(AuthProperties auth, RotatingTokenVerifier tokens,
             IamAuthProperties iamProperties, EcsCheckProperties ecsProperties, IngressAwsClients aws,
             HostPolicyProperties policyProperties, TrustedProxiesProperties proxies, AgentRegistry registry,
             Environment environment, VerificationPool pool) {
         boolean prod = isProd(environment);
-        AuthMode mode = modeProperties.resolve(prod);
+        AuthMode mode = AuthMode.resolve(auth.mode(), prod);
         CallerIdentityVerifier iam = null;
         if (mode.needsIam()) {
             URI stsUrl = iamProperties.stsUrl() != null

@@ -1,5 +1,6 @@
 package io.edgetunnel.ingress.security.secrets;
 
+import io.edgetunnel.ingress.config.AuthProperties;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -43,7 +44,7 @@ public final class RotatingTokenVerifier implements AutoCloseable {
         this.clock = Objects.requireNonNull(clock, "clock");
     }
 
-    public static RotatingTokenVerifier of(TokenSourceProperties properties, TokenLoader loader, Clock clock) {
+    public static RotatingTokenVerifier of(AuthProperties properties, TokenLoader loader, Clock clock) {
         return new RotatingTokenVerifier(loader, properties.refreshable(), properties.tokenRefreshInterval(),
                 properties.unknownTokenRefreshMinInterval(), clock);
     }

@@ -1,5 +1,6 @@
 package io.edgetunnel.ingress.security.secrets;
 
+import io.edgetunnel.ingress.config.AuthProperties;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -24,7 +25,7 @@ public final class TokenLoaders {
     private TokenLoaders() {}
 
     /** Picks the source {@code properties} name; a value alone is not refreshable. */
-    public static TokenLoader from(TokenSourceProperties properties, Supplier<SecretsManagerClient> secretsManager) {
+    public static TokenLoader from(AuthProperties properties, Supplier<SecretsManagerClient> secretsManager) {
         if (!properties.tokenSecretId().isEmpty()) {
             return secret(properties.tokenSecretId(), properties.tokenName(), secretsManager);
         }

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.github.tomakehurst.wiremock.junit5.WireMockExtension;
 import io.edgetunnel.ingress.IngressApplication;
 import io.edgetunnel.ingress.support.FakeAgent;
+import io.edgetunnel.ingress.support.IngressAwsCredentials;
 import io.edgetunnel.ingress.support.OwnEventLoops;
 import io.edgetunnel.ingress.tunnel.TunnelServer;
 import io.edgetunnel.protocol.Frame;
@@ -17,9 +18,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.context.ConfigurableApplicationContext;
@@ -40,19 +39,12 @@ class PerHostClaimsIntegrationTests {
             .build();
 
     private final List<FakeAgent> agents = new ArrayList<>();
+    /** The ingress's own role, through the SDK default chain. */
+    @RegisterExtension
+    static IngressAwsCredentials credentials =
+            new IngressAwsCredentials("AKIAINGRESSOWNROLE01", "ingress-own-secret-key-per-host");
+
     private ConfigurableApplicationContext context;
-
-    @BeforeAll
-    static void ingressCredentials() {
-        System.setProperty("aws.accessKeyId", "AKIAINGRESSOWNROLE01");
-        System.setProperty("aws.secretAccessKey", "ingress-own-secret-key-per-host");
-    }
-
-    @AfterAll
-    static void clearCredentials() {
-        System.clearProperty("aws.accessKeyId");
-        System.clearProperty("aws.secretAccessKey");
-    }
 
     @AfterEach
     void close() {

@@ -13,6 +13,7 @@ import io.edgetunnel.ingress.security.iam.FakeSts;
 import io.edgetunnel.ingress.security.iam.ProofFixture;
 import io.edgetunnel.ingress.security.secrets.SecretsStubs;
 import io.edgetunnel.ingress.support.FakeAgent;
+import io.edgetunnel.ingress.support.IngressAwsCredentials;
 import io.edgetunnel.ingress.support.OwnEventLoops;
 import io.edgetunnel.ingress.tunnel.TunnelServer;
 import io.edgetunnel.protocol.Frame;
@@ -29,9 +30,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -69,20 +68,11 @@ class SecurityIntegrationTests {
             .build();
 
     private final List<FakeAgent> agents = new ArrayList<>();
+    /** The ingress's own role, through the SDK default chain. */
+    @RegisterExtension
+    static IngressAwsCredentials credentials = new IngressAwsCredentials("AKIAINGRESSOWNROLE01", INGRESS_SECRET_KEY);
+
     private ConfigurableApplicationContext context;
-
-    @BeforeAll
-    static void ingressCredentials() {
-        // the ingress's own role, through the SDK default chain (system properties come first)
-        System.setProperty("aws.accessKeyId", "AKIAINGRESSOWNROLE01");
-        System.setProperty("aws.secretAccessKey", INGRESS_SECRET_KEY);
-    }
-
-    @AfterAll
-    static void clearCredentials() {
-        System.clearProperty("aws.accessKeyId");
-        System.clearProperty("aws.secretAccessKey");
-    }
 
     @AfterEach
     void close() {

@@ -9,6 +9,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import com.github.tomakehurst.wiremock.junit5.WireMockExtension;
+import io.edgetunnel.ingress.config.AuthProperties;
 import io.edgetunnel.ingress.security.iam.IngressAwsClients;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -49,8 +50,8 @@ class RotatingTokenVerifierTests {
     }
 
     private RotatingTokenVerifier secretVerifier(Duration refreshInterval) {
-        TokenSourceProperties properties =
-                new TokenSourceProperties("", null, SECRET_ID, "shared", refreshInterval, Duration.ofSeconds(30));
+        AuthProperties properties =
+                new AuthProperties("", "", null, SECRET_ID, "shared", refreshInterval, Duration.ofSeconds(30));
         verifier = RotatingTokenVerifier.of(properties, TokenLoaders.from(properties, clients::secretsManager), clock);
         return verifier;
     }
@@ -61,7 +62,7 @@ class RotatingTokenVerifierTests {
 
     @Test
     void acceptsThePropertyTokenOnly() {
-        TokenSourceProperties properties = new TokenSourceProperties("value-token", null, "", "team-a", null, null);
+        AuthProperties properties = new AuthProperties("", "value-token", null, "", "team-a", null, null);
         verifier = RotatingTokenVerifier.of(properties, TokenLoaders.from(properties, () -> null), clock).loadNow();
         assertThat(name(verifier, "value-token")).contains("team-a");
         assertThat(name(verifier, "value-token2")).isEmpty();
@@ -73,7 +74,7 @@ class RotatingTokenVerifierTests {
     void rereadsAFileWhenAnUnknownTokenArrives(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("token");
         Files.writeString(file, "file-token-1\n");
-        TokenSourceProperties properties = new TokenSourceProperties("", file, "", "shared", null, Duration.ofSeconds(30));
+        AuthProperties properties = new AuthProperties("", "", file, "", "shared", null, Duration.ofSeconds(30));
         verifier = RotatingTokenVerifier.of(properties, TokenLoaders.from(properties, () -> null), clock).loadNow();
         Files.writeString(file, "file-token-2\n");
         assertThat(name(verifier, "file-token-2")).contains("shared");
@@ -103,8 +104,8 @@ class RotatingTokenVerifierTests {
         String arn = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:" + SECRET_ID + "-AbCdEf";
         SecretsStubs.version(wm, arn, "AWSCURRENT", "current-by-arn");
         SecretsStubs.version(wm, arn, "AWSPREVIOUS", "previous-by-arn");
-        TokenSourceProperties properties =
-                new TokenSourceProperties("", null, arn, "shared", Duration.ofMinutes(5), Duration.ofSeconds(30));
+        AuthProperties properties =
+                new AuthProperties("", "", null, arn, "shared", Duration.ofMinutes(5), Duration.ofSeconds(30));
         verifier = RotatingTokenVerifier.of(properties, TokenLoaders.from(properties, clients::secretsManager), clock)
                 .loadNow();
         assertThat(verifier.verify("current-by-arn").block()).contains(new AcceptedTokens.Match("shared", "AWSCURRENT"));
@@ -193,8 +194,8 @@ class RotatingTokenVerifierTests {
 
     @Test
     void propertiesNeverPrintTheToken() {
-        assertThat(new TokenSourceProperties("printed?", null, "", null, null, null).toString()).doesNotContain("printed?");
-        assertThatThrownBy(() -> new TokenSourceProperties("", Path.of("/x"), SECRET_ID, null, null, null))
+        assertThat(new AuthProperties("", "printed?", null, "", null, null, null).toString()).doesNotContain("printed?");
+        assertThatThrownBy(() -> new AuthProperties("", "", Path.of("/x"), SECRET_ID, null, null, null))
                 .hasMessageContaining("expected: at most one token source");
     }
 

@@ -2,6 +2,7 @@ package io.edgetunnel.ingress.security.secrets;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.edgetunnel.ingress.config.AuthProperties;
 import io.edgetunnel.ingress.security.iam.IngressAwsClients;
 import io.edgetunnel.ingress.security.iam.IngressAwsProperties;
 import java.time.Clock;
@@ -34,8 +35,8 @@ class SecretsManagerLocalStackTests {
                 StaticCredentialsProvider.create(
                         AwsBasicCredentials.create(localstack.getAccessKey(), localstack.getSecretKey())))) {
             clients.secretsManager().createSecret(r -> r.name("edge/ls-token").secretString("ls-token-v1"));
-            TokenSourceProperties properties =
-                    new TokenSourceProperties("", null, "edge/ls-token", "shared", null, Duration.ZERO);
+            AuthProperties properties =
+                    new AuthProperties("", "", null, "edge/ls-token", "shared", null, Duration.ZERO);
             RotatingTokenVerifier verifier = RotatingTokenVerifier.of(properties,
                     TokenLoaders.from(properties, clients::secretsManager), Clock.systemUTC()).loadNow();
             assertThat(verifier.verify("ls-token-v1").block()).isPresent();

@@ -1,21 +1,24 @@
-package io.edgetunnel.ingress.proxy;
+package io.edgetunnel.protocol;
 
-import io.edgetunnel.protocol.Header;
-import io.netty.handler.codec.http2.HttpConversionUtil;
+import io.netty.handler.codec.http.HttpHeaders;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 
 /**
- * Hop-by-hop headers (RFC 9110 section 7.6.1): meaningful for one connection only, so never
- * forwarded either way. {@code TE: trailers} survives, as HTTP/2 and gRPC rely on it. The {@code
- * x-http2-*} fields Netty adds when it turns an HTTP/2 request into HTTP/1.1 objects (stream id,
- * scheme) describe this connection too, and a client must not be able to fake them. Neither may it
- * send the cluster's forwarding signature ({@code X-Edge-Cluster-Hop}): the public port drops it.
+ * Hop-by-hop headers (RFC 9110 section 7.6.1): meaningful for one connection only, so never carried
+ * through the tunnel, either way, at either end. One list for the ingress and the agent, so the two
+ * cannot drift apart.
+ *
+ * <p>{@code TE: trailers} survives {@link #strip}, as HTTP/2 and gRPC rely on it. The {@code x-http2-*}
+ * fields Netty adds when it turns an HTTP/2 message into HTTP/1.1 objects (stream id, scheme) describe
+ * one connection too, and a peer must not be able to fake them. Nor may anyone but the ingress send the
+ * ingress cluster's own fields ({@code X-Edge-Cluster-*}): its forwarding signature and its answers.
  */
-final class HopByHopHeaders {
+public final class HopByHopHeaders {
 
     private static final Set<String> ALWAYS = Set.of(
             "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
@@ -25,7 +28,10 @@ final class HopByHopHeaders {
             // the cluster's own answers: only the ingress may say "no holder here" or "refused", never an app
             "x-edge-cluster-holder", "x-edge-cluster-refused");
 
-    private static final Set<String> HTTP2_EXTENSIONS = http2Extensions();
+    /** Netty's {@code HttpConversionUtil.ExtensionHeaderNames}, lower case (a test keeps them in step). */
+    static final Set<String> HTTP2_EXTENSIONS = Set.of(
+            "x-http2-stream-id", "x-http2-scheme", "x-http2-path", "x-http2-stream-promise-id",
+            "x-http2-stream-dependency-id", "x-http2-stream-weight");
 
     /**
      * Never removed because a {@code Connection} header names them: a client writing {@code
@@ -38,8 +44,20 @@ final class HopByHopHeaders {
 
     private HopByHopHeaders() {}
 
-    /** {@code headers} without hop-by-hop fields, order, case and duplicates otherwise kept. */
-    static List<Header> strip(List<Header> headers) {
+    /**
+     * Whether a field of this name is hop-by-hop whatever the message says ({@code TE} included; a
+     * {@code Connection} header may name more: see {@link #strip}).
+     */
+    public static boolean isHopByHop(String name) {
+        String lower = name.toLowerCase(Locale.ROOT);
+        return ALWAYS.contains(lower) || lower.startsWith("proxy-") || HTTP2_EXTENSIONS.contains(lower);
+    }
+
+    /**
+     * {@code headers} without hop-by-hop fields (those named by a {@code Connection} header too), order,
+     * case and duplicates otherwise kept; {@code TE} stays as {@code trailers} when it offered them.
+     */
+    public static List<Header> strip(List<Header> headers) {
         Set<String> named = new HashSet<>();
         for (Header header : headers) {
             if (header.name().equalsIgnoreCase("connection")) {
@@ -60,8 +78,7 @@ final class HopByHopHeaders {
                 }
                 continue;
             }
-            if (ALWAYS.contains(name) || name.startsWith("proxy-") || named.contains(name)
-                    || HTTP2_EXTENSIONS.contains(name)) {
+            if (isHopByHop(name) || named.contains(name)) {
                 continue;
             }
             result.add(header);
@@ -69,12 +86,15 @@ final class HopByHopHeaders {
         return result;
     }
 
-    private static Set<String> http2Extensions() {
-        Set<String> names = new HashSet<>();
-        for (HttpConversionUtil.ExtensionHeaderNames name : HttpConversionUtil.ExtensionHeaderNames.values()) {
-            names.add(name.text().toString().toLowerCase(Locale.ROOT));
+    /** {@link #strip(List)} of Netty's headers (as a local app's response arrives). */
+    public static List<Header> strip(HttpHeaders headers) {
+        List<Header> all = new ArrayList<>(headers.size());
+        var it = headers.iteratorCharSequence();
+        while (it.hasNext()) {
+            Map.Entry<CharSequence, CharSequence> entry = it.next();
+            all.add(new Header(entry.getKey().toString(), entry.getValue().toString()));
         }
-        return Set.copyOf(names);
+        return strip(all);
     }
 
     private static boolean containsTrailers(String value) {
