@@ -33,6 +33,12 @@ public interface ConnectionSide {
     /** A stream was admitted (+1) or ended (-1); any thread. */
     default void onStreamCount(int delta) {}
 
+    /**
+     * The connection begins to close (any close: ours, the heartbeat's, a protocol error's, the
+     * queue's); called once, on the closing thread, before the streams end.
+     */
+    default void onClose(CloseCode code, String reason) {}
+
     /** About to close for {@code error} (log it); any thread. */
     default void onProtocolError(ProtocolException error) {}
 

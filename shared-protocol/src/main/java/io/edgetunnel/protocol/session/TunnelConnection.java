@@ -333,6 +333,7 @@ public final class TunnelConnection {
         closeCode = code;
         closeReason = CloseReasons.truncate(reason);
         stopHeartbeat();
+        side.onClose(code, reason);
         execute(() -> teardown("tunnel closed: " + code + " " + reason));
         if (code == CloseCode.SLOW_CONSUMER) {
             // the peer is not reading: a close frame would queue behind everything else
