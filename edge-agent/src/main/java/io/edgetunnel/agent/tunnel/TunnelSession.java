@@ -42,6 +42,8 @@ final class TunnelSession implements ConnectionSide {
 
     private static final int MAX_CHUNK = 64 * 1024;
 
+    private record PendingClose(CloseCode code, String reason) {}
+
     enum State {
         CONNECTING,
         OPEN,
@@ -73,7 +75,7 @@ final class TunnelSession implements ConnectionSide {
     private volatile String replicaId = "";
     private volatile int replicaCount = 1;
     /** A close asked for before the connection was up; applied once it is. */
-    private volatile String earlyClose;
+    private volatile PendingClose earlyClose;
     private volatile Disposable subscription;
     private volatile Disposable acceptTimer;
 
@@ -113,9 +115,9 @@ final class TunnelSession implements ConnectionSide {
                     }
                 });
         connection = tunnel;
-        String early = earlyClose;
+        PendingClose early = earlyClose;
         if (early != null) {
-            tunnel.close(CloseCode.GOING_AWAY, early);
+            tunnel.close(early.code(), early.reason());
         }
         // the hello goes ahead of the queue: OutboundFrames drops frames sent before it is subscribed
         String nonce = in.headers().get(ConnectionNonce.HEADER, "");
@@ -245,10 +247,7 @@ final class TunnelSession implements ConnectionSide {
         }
     }
 
-    /**
-     * After {@link #drain}: true once the ingress confirmed it saw the Drain (no request of it can
-     * still be on the way) or the tunnel is gone; closing earlier would lose such a request.
-     */
+    /** After {@link #drain}: true once the ingress confirmed the Drain (no request can still come) or the tunnel is gone. */
     boolean drainSettled() {
         TunnelConnection tunnel = connection;
         return tunnel == null || state == State.CONNECTING || tunnel.drainSettled() || state == State.CLOSED;
@@ -258,7 +257,7 @@ final class TunnelSession implements ConnectionSide {
     void close(CloseCode code, String reason) {
         TunnelConnection tunnel = connection;
         if (tunnel == null) {
-            earlyClose = reason;
+            earlyClose = new PendingClose(code, reason);
             return;
         }
         tunnel.close(code, reason);

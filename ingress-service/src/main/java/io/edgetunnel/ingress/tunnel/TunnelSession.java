@@ -218,14 +218,17 @@ public final class TunnelSession implements Tunnel, ConnectionSide {
         }
         routes = List.copyOf(new java.util.LinkedHashSet<>(hello.routes()));
         preAuth.authenticated();
-        state = State.OPEN;
-        // registered before the Accept goes out, so an agent that has it finds itself registered; no
-        // stream is opened before the connection is open, which is after the Accept is queued
+        // open before the Accept goes out: what the agent sends once it has it finds an open tunnel
+        connection.open(
+                properties.heartbeatInterval(),
+                new StreamSettings(properties.initialStreamWindow(), codec.limits().maxDataPayload(),
+                        properties.newWindowGrowth(), metrics.bufferedBytes()),
+                properties.maxConcurrentStreams());
+        // registered before the Accept goes out, so an agent that has it finds itself registered
         registry.register(this);
         registered = true;
         if (connection.isClosing()) {
-            // closed while registering: make sure it does not linger
-            registry.unregister(this);
+            registry.unregister(this); // closed while registering: make sure it does not linger
             return;
         }
         metrics.registrationAccepted();
@@ -240,11 +243,9 @@ public final class TunnelSession implements Tunnel, ConnectionSide {
                 (int) Math.min(Integer.MAX_VALUE, properties.heartbeatInterval().toMillis()),
                 replicaFields ? replica.replicaId() : "",
                 replicaFields ? Math.max(1, replica.replicaCount()) : 1));
-        connection.open(
-                properties.heartbeatInterval(),
-                new StreamSettings(properties.initialStreamWindow(), codec.limits().maxDataPayload(),
-                        properties.newWindowGrowth(), metrics.bufferedBytes()),
-                properties.maxConcurrentStreams());
+        if (!connection.isClosing()) {
+            state = State.OPEN; // streams open from now on, behind the Accept
+        }
         log.info("Tunnel {} accepted: agent '{}' from {} claims {}", sessionId, agentId, remoteAddress, routes);
     }
 
@@ -262,9 +263,8 @@ public final class TunnelSession implements Tunnel, ConnectionSide {
     // ------------------------------------------------------------------ streams
 
     /**
-     * Opens a stream whose REQUEST {@code request} builds from its id, handled by what {@code
-     * handler} makes for it; null when the tunnel cannot take one now (closed, draining, at its
-     * stream limit). See {@link TunnelConnection#openStream}.
+     * Opens a stream whose REQUEST {@code request} builds from its id, handled by what {@code handler}
+     * makes for it; null when the tunnel takes none now. See {@link TunnelConnection#openStream}.
      */
     public TunnelStream openStream(IntFunction<Frame.Request> request, Function<TunnelStream, StreamHandler> handler) {
         return state == State.OPEN ? connection.openStream(request, handler) : null;
