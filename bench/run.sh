@@ -712,8 +712,11 @@ idle_case() {
     fi
     log "idle-agents: fresh ingress ($IDLE_JVM_FLAGS), $IDLE_AGENTS simulated agents"
     # every simulated agent shares the bench token's identity, which the ingress caps at 64 tunnels
-    # by default (ingress.policy.max-tunnels-per-identity): lift the cap for this case only
-    if ! BENCH_INGRESS_ARGS="${BENCH_INGRESS_ARGS:-} --ingress.policy.max-tunnels-per-identity=$((IDLE_AGENTS + 100))" \
+    # by default (ingress.policy.max-tunnels-per-identity), and one source address, which may hold 8
+    # connections before authentication (ingress.tunnel.pre-auth.*): lift both for this case only
+    local idle_args="--ingress.policy.max-tunnels-per-identity=$((IDLE_AGENTS + 100))"
+    idle_args+=" --ingress.tunnel.pre-auth.max-connections-per-source=1024 --ingress.tunnel.pre-auth.max-connections=1024"
+    if ! BENCH_INGRESS_ARGS="${BENCH_INGRESS_ARGS:-} $idle_args" \
             start_ingress ingress-idle "$IDLE_JVM_FLAGS"; then
         echo '{"kind":"idle","status":"failed: idle ingress not ready"}' >"$meta"
         return 0
