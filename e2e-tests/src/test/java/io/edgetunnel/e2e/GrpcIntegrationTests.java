@@ -36,7 +36,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.LinkedTransferQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
@@ -187,7 +187,7 @@ class GrpcIntegrationTests {
 
     @Test
     void bidiCallsPingPongMessageByMessage() throws InterruptedException {
-        BlockingQueue<Object> replies = new LinkedBlockingQueue<>();
+        BlockingQueue<Object> replies = new LinkedTransferQueue<>();
         StreamObserver<String> requests = ClientCalls.asyncBidiStreamingCall(
                 channel.newCall(CHAT, options()), new StreamObserver<>() {
                     @Override

@@ -12,7 +12,7 @@ import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.LinkedTransferQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -149,9 +149,10 @@ public final class WsClient implements AutoCloseable {
     }
 
     private static final class Listener implements WebSocket.Listener {
-        final BlockingQueue<Message> messages = new LinkedBlockingQueue<>();
-        final BlockingQueue<byte[]> pongs = new LinkedBlockingQueue<>();
-        final BlockingQueue<Close> closes = new LinkedBlockingQueue<>();
+        // filled on event loops: lock-free handover, never a park BlockHound would fail (see FakeAgent)
+        final BlockingQueue<Message> messages = new LinkedTransferQueue<>();
+        final BlockingQueue<byte[]> pongs = new LinkedTransferQueue<>();
+        final BlockingQueue<Close> closes = new LinkedTransferQueue<>();
         private final boolean reading;
         private final ByteArrayOutputStream partial = new ByteArrayOutputStream();
         private final StringBuilder text = new StringBuilder();

@@ -19,7 +19,7 @@ import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.LinkedTransferQueue;
 import java.util.concurrent.TimeUnit;
 import reactor.core.Disposable;
 import reactor.core.publisher.Mono;
@@ -45,7 +45,10 @@ public final class FakeAgent implements AutoCloseable {
     private static final FrameCodec CODEC = new FrameCodec(new ProtocolLimits(16 * 1024 * 1024, 200, 64 * 1024, 1024,
             16 * 1024));
 
-    private final BlockingQueue<Frame> received = new LinkedBlockingQueue<>();
+    // filled on the event loop: a LinkedBlockingQueue takes a lock to wake a waiting test thread, which
+    // under contention parks, BlockHound fails the event loop, and the connection drops (seen as 1006
+    // in the fuzz test under load); LinkedTransferQueue hands over without a lock
+    private final BlockingQueue<Frame> received = new LinkedTransferQueue<>();
     private final List<Frame.Request> requests = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final Map<Integer, Frame.Request> pending = new ConcurrentHashMap<>();
     private final Map<Integer, ByteArrayOutputStream> bodies = new ConcurrentHashMap<>();
