@@ -13,6 +13,8 @@ import io.edgetunnel.protocol.session.TunnelStream;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 
@@ -32,12 +34,18 @@ class TunnelDrainBarrierIntegrationTests {
     AgentRegistry registry;
 
     @Test
-    void theBarrierPongWaitsForTheRequestOfAStreamOpenedBeforeTheAgentsDrain() {
+    void theBarrierPongWaitsForTheRequestOfAStreamOpenedBeforeTheAgentsDrain() throws InterruptedException {
         try (FakeAgent agent = FakeAgent.registered(port(), "agent-barrier", IngressTest.TOKEN, null, "barrier.test")) {
             TunnelSession tunnel = session("agent-barrier");
-            // a public request picked this tunnel and opened its stream
-            TunnelStream stream = open(tunnel, "barrier.test");
+            // a public request picked this tunnel and opened its stream; "before the Drain" is when the
+            // open ran on the tunnel's event loop (onStarted): a stream whose open reaches the loop only
+            // after the agent's Drain is never sent (NOT_SENT, retried elsewhere), by design
+            CountDownLatch started = new CountDownLatch(1);
+            TunnelStream stream = tunnel.openStream(
+                    id -> new Frame.Request(id, "GET", "/", "barrier.test", "/", List.of(), true),
+                    opened -> new IgnoringHandler(opened, started));
             assertThat(stream).isNotNull();
+            assertThat(started.await(WAIT.toMillis(), TimeUnit.MILLISECONDS)).as("the stream's open ran on its loop").isTrue();
 
             agent.send(new Frame.Drain("agent shutting down"));
             agent.send(new Frame.Ping(BARRIER));
@@ -90,7 +98,8 @@ class TunnelDrainBarrierIntegrationTests {
     /** Opens a stream from the test thread (not the tunnel's event loop), as a public request on another loop does. */
     private static TunnelStream open(TunnelSession tunnel, String host) {
         return tunnel.openStream(
-                id -> new Frame.Request(id, "GET", "/", host, "/", List.of(), true), stream -> new IgnoringHandler(stream));
+                id -> new Frame.Request(id, "GET", "/", host, "/", List.of(), true),
+                stream -> new IgnoringHandler(stream, new CountDownLatch(1)));
     }
 
     private int port() {
@@ -116,7 +125,12 @@ class TunnelDrainBarrierIntegrationTests {
         return null;
     }
 
-    private record IgnoringHandler(TunnelStream stream) implements StreamHandler {
+    private record IgnoringHandler(TunnelStream stream, CountDownLatch started) implements StreamHandler {
+        @Override
+        public void onStarted() {
+            started.countDown();
+        }
+
         @Override
         public void onEnd(StreamEnd end) {
             stream.releaseBodies();
