@@ -1,16 +1,25 @@
+import io.edgetunnel.protocol.CloseCode;
 import io.edgetunnel.protocol.Frame;
 import io.edgetunnel.protocol.FrameCodec;
 import io.edgetunnel.protocol.Header;
 import io.edgetunnel.protocol.ProtocolLimits;
 import io.edgetunnel.protocol.ProtocolVersion;
+import io.edgetunnel.protocol.ResetCode;
 import io.edgetunnel.protocol.RouteClaim;
+import io.edgetunnel.protocol.session.ConnectionSide;
+import io.edgetunnel.protocol.session.Role;
+import io.edgetunnel.protocol.session.SessionLimits;
+import io.edgetunnel.protocol.session.StreamEnd;
+import io.edgetunnel.protocol.session.StreamSettings;
+import io.edgetunnel.protocol.session.TunnelConnection;
+import io.edgetunnel.protocol.session.TunnelStream;
+import io.edgetunnel.protocol.stream.WindowGrowth;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelOption;
 import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
-import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,24 +28,24 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.LongAdder;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
-import reactor.core.publisher.Sinks;
+import reactor.netty.Connection;
 import reactor.netty.http.client.HttpClient;
 import reactor.netty.http.client.WebsocketClientSpec;
 import reactor.netty.resources.ConnectionProvider;
 
 /**
  * Lightweight agent simulator for the idle-agents and churn cases of bench/run.sh: speaks the tunnel
- * protocol (shared-protocol's FrameCodec over a Reactor Netty WebSocket) without Spring, so one JVM
- * can hold 10,000 agents.
+ * protocol (shared-protocol's session core, {@code TunnelConnection} in the acceptor role, over a
+ * Reactor Netty WebSocket) without Spring, so one JVM can hold 10,000 agents.
  *
  * <pre>
  * java -cp "$(bench classpath)" bench/IdleAgents.java --mode idle|churn --uri ws://127.0.0.1:T/tunnel
@@ -46,13 +55,15 @@ import reactor.netty.resources.ConnectionProvider;
  *
  * <ul>
  *   <li>idle: opens N tunnels, each says Hello with the token and one route ({@code host-format}
- *       formatted with the agent's index), waits for Accept, and then only answers Pings. When all
+ *       formatted with the agent's index), waits for Accept, and then only heartbeats (and refuses any
+ *       stream). When all
  *       are registered (or the timeout passed) it writes the result file, then holds the tunnels
  *       until the stop file appears, and closes them.
  *   <li>churn: keeps N agents claiming {@code host-format} as is (the stable route the load runs
  *       against) and, for {@code --duration} seconds or until the stop file appears, replaces the oldest one every
  *       {@code --period-ms} (250); the ready file is written once the first N are registered: the
- *       leaving agent announces Drain, finishes what it was sent, then closes with 1000. Every
+ *       leaving agent announces Drain (with the drain barrier), finishes what it was sent, then closes
+ *       with 1000. Every
  *       agent serves the requests it gets with 200 and a 100-byte body, like the upstream.
  * </ul>
  */
@@ -206,16 +217,21 @@ public class IdleAgents {
                 + ",\"resets\":" + resets.get() + ",\"error\":" + (error == null ? "null" : quote(error)) + "}");
     }
 
-    /** One simulated agent: one WebSocket, one route. */
-    static final class SimAgent {
+    /** The simulator's session limits: the agent's defaults. */
+    static final SessionLimits LIMITS = new SessionLimits(3, 128L * 1024 * 1024, Duration.ofSeconds(5));
+
+    /**
+     * One simulated agent: one WebSocket, one route, on shared-protocol's session core in the
+     * acceptor role (as the real agent), so heartbeats, the drain barrier and the close sequence are
+     * the real ones.
+     */
+    static final class SimAgent implements ConnectionSide {
         final int index;
         final String host;
         final boolean serve;
         final CompletableFuture<Boolean> accepted = new CompletableFuture<>();
         final CompletableFuture<Void> closed = new CompletableFuture<>();
-        final Sinks.Many<ByteBuf> out = Sinks.many().unicast().onBackpressureBuffer();
-        final Set<Integer> inflight = ConcurrentHashMap.newKeySet();
-        final Set<Integer> awaitingBody = ConcurrentHashMap.newKeySet();
+        volatile TunnelConnection tunnel;
         volatile Disposable connection;
         volatile boolean leaving;
 
@@ -226,17 +242,28 @@ public class IdleAgents {
         }
 
         CompletableFuture<Boolean> start() {
-            send(new Frame.Hello(ProtocolVersion.MIN, ProtocolVersion.MAX, "bench-agent-" + index, token, "",
-                    List.of(RouteClaim.host(host)), Map.of("agent.version", "bench")));
             connection = client.uri(uri)
                     .handle((in, outbound) -> {
-                        Mono<Void> sending = outbound.sendObject(out.asFlux().map(BinaryWebSocketFrame::new))
+                        AtomicReference<Connection> socket = new AtomicReference<>();
+                        in.withConnection(socket::set);
+                        TunnelConnection t = new TunnelConnection(Role.ACCEPTOR, "bench-agent-" + index, CODEC, ALLOC,
+                                socket.get().channel().eventLoop(), LIMITS, this, () -> socket.get().dispose());
+                        tunnel = t;
+                        Mono<ByteBuf> hello = Mono.fromSupplier(() -> CODEC.encode(new Frame.Hello(ProtocolVersion.MIN,
+                                ProtocolVersion.MAX, "bench-agent-" + index, token, "", List.of(RouteClaim.host(host)),
+                                Map.of("agent.version", "bench")), ALLOC));
+                        Mono<Void> sending = outbound.sendObject(Flux.concat(hello, t.frames().frames())
+                                        .map(BinaryWebSocketFrame::new))
                                 .then()
-                                .then(Mono.defer(() -> outbound.sendClose(1000, "agent leaving")));
+                                .then(Mono.defer(() -> outbound.sendClose(t.closeCode().code(), t.closeReason())))
+                                .onErrorResume(e -> Mono.empty());
                         Mono<Void> receiving = in.aggregateFrames(ProtocolLimits.DEFAULT_MAX_FRAME_BYTES + 64 * 1024)
                                 .receiveFrames()
-                                .doOnNext(this::onFrame)
-                                .then();
+                                .doOnNext(t::receive)
+                                .count()
+                                .then()
+                                .onErrorResume(e -> Mono.empty())
+                                .doFinally(signal -> t.disconnected());
                         return Mono.when(sending, receiving);
                     })
                     .then()
@@ -251,19 +278,13 @@ public class IdleAgents {
             return accepted;
         }
 
-        synchronized void send(Frame frame) {
-            ByteBuf buf = CODEC.encode(frame, ALLOC);
-            if (out.tryEmitNext(buf).isFailure()) {
-                buf.release();
-            }
-        }
-
-        void onFrame(WebSocketFrame message) {
-            if (!(message instanceof BinaryWebSocketFrame)) {
-                return;
-            }
-            Frame frame = CODEC.decode(message.content());
-            if (frame instanceof Frame.Accept) {
+        @Override
+        public void onHandshake(Frame frame) {
+            if (frame instanceof Frame.Accept accept) {
+                int chunk = Math.min(64 * 1024, accept.maxFramePayload() - FrameCodec.HEADER_BYTES);
+                tunnel.open(Duration.ofMillis(accept.heartbeatIntervalMillis()),
+                        new StreamSettings(accept.initialStreamWindow(), chunk, WindowGrowth.NONE, new LongAdder()),
+                        accept.maxConcurrentStreams());
                 IdleAgents.accepted.incrementAndGet();
                 this.accepted.complete(true);
             } else if (frame instanceof Frame.Reject reject) {
@@ -272,42 +293,46 @@ public class IdleAgents {
                     System.err.println("agent " + index + " rejected: " + reject.reason() + " " + reject.message());
                 }
                 this.accepted.complete(false);
-            } else if (frame instanceof Frame.Ping ping) {
-                send(new Frame.Pong(ping.payload()));
-            } else if (frame instanceof Frame.Request request) {
-                inflight.add(request.streamId());
-                if (request.endStream()) {
-                    respond(request.streamId());
-                } else {
-                    awaitingBody.add(request.streamId());
-                }
+                tunnel.close(CloseCode.NORMAL, "rejected");
             } else if (frame instanceof Frame.Data data) {
-                int n = data.content().readableBytes();
                 data.content().release();
-                if (n > 0 && inflight.contains(data.streamId()) && !data.endStream()) {
-                    send(new Frame.WindowUpdate(data.streamId(), n));
-                }
-                if (data.endStream() && awaitingBody.remove(data.streamId())) {
-                    respond(data.streamId());
-                }
-            } else if (frame instanceof Frame.Reset reset) {
-                resets.incrementAndGet();
-                inflight.remove(reset.streamId());
-                awaitingBody.remove(reset.streamId());
             }
         }
 
-        void respond(int streamId) {
+        @Override
+        public void onRequest(TunnelStream stream, Frame.Request request) {
             if (!serve) {
-                send(new Frame.Reset(streamId, io.edgetunnel.protocol.ResetCode.REFUSED_STREAM, "idle simulator"));
-                inflight.remove(streamId);
+                stream.reset(ResetCode.REFUSED_STREAM, "idle simulator");
                 return;
             }
-            send(new Frame.Response(streamId, 200, List.of(new Header("content-type", "application/octet-stream"),
+            stream.accept(end -> {
+                if (end instanceof StreamEnd.PeerReset) {
+                    resets.incrementAndGet();
+                }
+                stream.releaseBodies();
+            });
+            if (stream.inbound() == null) {
+                respond(stream);
+            } else {
+                // read (and so credit) the whole request body, then answer
+                Flux.from(stream.inbound()).doOnNext(ByteBuf::release).then()
+                        .subscribe(null, e -> {}, () -> respond(stream));
+            }
+        }
+
+        void respond(TunnelStream stream) {
+            int id = stream.id();
+            stream.sendHeaders(new Frame.Response(id, 200, List.of(new Header("content-type", "application/octet-stream"),
                     new Header("content-length", String.valueOf(BODY.length))), false));
-            send(new Frame.Data(streamId, Unpooled.wrappedBuffer(BODY), true));
-            inflight.remove(streamId);
-            served.incrementAndGet();
+            stream.sink().send(new Frame.Data(id, Unpooled.wrappedBuffer(BODY), true));
+            if (stream.complete()) {
+                served.incrementAndGet();
+            }
+        }
+
+        @Override
+        public void onStreamsIdle() {
+            close(); // drained: the ingress confirmed our Drain and every stream it sent us finished
         }
 
         /** Drain, let what was already sent to us finish, close with 1000. */
@@ -316,34 +341,27 @@ public class IdleAgents {
                 return closed;
             }
             leaving = true;
-            send(new Frame.Drain("bench agent leaving"));
-            CompletableFuture.runAsync(() -> {
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-                try {
-                    // the ingress may have routed a request just before it read our Drain
-                    Thread.sleep(200);
-                    while (!inflight.isEmpty() && System.nanoTime() < deadline) {
-                        Thread.sleep(20);
-                    }
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
+            TunnelConnection t = tunnel;
+            if (t == null) {
                 close();
-            });
+            } else {
+                t.drain("bench agent leaving");
+                // a peer that never confirms the drain does not keep us
+                CompletableFuture.delayedExecutor(10, TimeUnit.SECONDS).execute(this::close);
+            }
             return closed.thenRun(left::incrementAndGet);
         }
 
         void close() {
-            synchronized (this) {
-                out.tryEmitComplete();
-            }
-            // a peer that never answers our close frame does not keep us
-            CompletableFuture.delayedExecutor(5, TimeUnit.SECONDS).execute(() -> {
+            TunnelConnection t = tunnel;
+            if (t != null) {
+                t.close(CloseCode.NORMAL, "agent leaving"); // the close backstop drops a peer that never answers
+            } else {
                 Disposable c = connection;
-                if (c != null && !closed.isDone()) {
+                if (c != null) {
                     c.dispose();
                 }
-            });
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 package io.edgetunnel.agent.config;
 
+import io.edgetunnel.protocol.session.SessionLimits;
 import io.edgetunnel.protocol.stream.WindowGrowth;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.Max;
@@ -38,6 +39,13 @@ import org.springframework.validation.annotation.Validated;
  *     the most growth adds to what one tunnel buffers; the ingress queues what it sends under this
  *     growth, so keep it well below the ingress's {@code ingress.tunnel.max-queued-bytes}
  * @param spread spreading the tunnels over ingress replicas
+ * @param heartbeatMissedLimit heartbeat intervals (the ingress's, from its accept) of silence after
+ *     which the ingress is declared dead (close 4002); as {@code ingress.tunnel.heartbeat-missed-limit}
+ * @param maxQueuedBytes outbound bytes queued per tunnel before it is cut as a slow consumer (close
+ *     4011); above a quarter of it, response bodies stop sending until the queue drained; as {@code
+ *     ingress.tunnel.max-queued-bytes}, larger by default because the agent sends the bulk of the data
+ * @param closeBackstop after a close frame, how long the agent waits for the ingress to answer it
+ *     before dropping the connection; as {@code ingress.tunnel.close-backstop}
  */
 @Validated
 @ConfigurationProperties("agent")
@@ -55,7 +63,10 @@ public record AgentProperties(
         @DefaultValue("auto") @NotNull FrameMasking frameMasking,
         @DefaultValue("4194304") @Min(1024) @Max(1073741824) int maxStreamWindow,
         @DefaultValue("8MB") @NotNull DataSize windowGrowthBudget,
-        @DefaultValue @NotNull @Valid Spread spread) {
+        @DefaultValue @NotNull @Valid Spread spread,
+        @DefaultValue("3") @Min(1) int heartbeatMissedLimit,
+        @DefaultValue("128MB") @NotNull DataSize maxQueuedBytes,
+        @DefaultValue("5s") @NotNull Duration closeBackstop) {
 
     public AgentProperties {
         if (ingressUri == null) {
@@ -74,6 +85,12 @@ public record AgentProperties(
         }
         if (drainTimeout != null && drainTimeout.isNegative()) {
             throw new IllegalArgumentException("agent.drain-timeout: " + drainTimeout + " (expected: >= 0)");
+        }
+        if (maxQueuedBytes != null && maxQueuedBytes.toBytes() <= 0) {
+            throw new IllegalArgumentException("agent.max-queued-bytes: " + maxQueuedBytes + " (expected: > 0)");
+        }
+        if (closeBackstop != null && closeBackstop.isNegative()) {
+            throw new IllegalArgumentException("agent.close-backstop: " + closeBackstop + " (expected: >= 0)");
         }
         token = token == null ? "" : token;
         id = (id == null || id.isBlank()) ? defaultId() : id.trim();
@@ -109,6 +126,11 @@ public record AgentProperties(
     /** A fresh growth budget for one tunnel's receiving streams. */
     public WindowGrowth newWindowGrowth() {
         return new WindowGrowth(maxStreamWindow, windowGrowthBudget.toBytes());
+    }
+
+    /** The safety limits of each tunnel's session. */
+    public SessionLimits sessionLimits() {
+        return new SessionLimits(heartbeatMissedLimit, maxQueuedBytes.toBytes(), closeBackstop);
     }
 
     /**

@@ -8,10 +8,12 @@ import io.edgetunnel.agent.proxy.WebSocketRelay;
 import io.edgetunnel.protocol.Frame;
 import io.edgetunnel.protocol.Header;
 import io.edgetunnel.protocol.ResetCode;
-import io.edgetunnel.protocol.stream.FrameSink;
+import io.edgetunnel.protocol.session.StreamEnd;
+import io.edgetunnel.protocol.session.StreamHandler;
+import io.edgetunnel.protocol.session.StreamSettings;
+import io.edgetunnel.protocol.session.TunnelStream;
 import io.edgetunnel.protocol.stream.InboundBody;
 import io.edgetunnel.protocol.stream.OutboundBody;
-import io.edgetunnel.protocol.stream.WindowGrowth;
 import io.edgetunnel.protocol.websocket.WebSocketRecords;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -22,10 +24,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.concurrent.atomic.LongAdder;
-import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,12 +35,13 @@ import reactor.netty.http.websocket.WebsocketInbound;
 import reactor.netty.http.websocket.WebsocketOutbound;
 
 /**
- * One tunneled request: the request body comes in as DATA through an {@link InboundBody}, the local
- * exchange runs on the {@link LocalAppForwarder}, and the response goes back as a Response frame and
- * DATA through an {@link OutboundBody}. Safe to drive from the tunnel's event loop and the local
- * client's threads at once; every path ends in {@link #finish} exactly once.
+ * One tunneled request, the agent's handler of a {@link TunnelStream}: the request body comes in
+ * through the stream's {@link InboundBody}, the local exchange runs on the {@link LocalAppForwarder},
+ * and the response goes back as a Response frame and DATA through an {@link OutboundBody}. Safe to
+ * drive from the tunnel's event loop and the local client's threads at once; the stream ends once,
+ * and {@link #onEnd} releases what the exchange holds.
  */
-final class ProxyStream {
+final class ProxyStream implements StreamHandler {
 
     private static final Logger log = LoggerFactory.getLogger(ProxyStream.class);
 
@@ -51,54 +51,30 @@ final class ProxyStream {
      */
     static final Duration WEBSOCKET_CLOSE_GRACE = Duration.ofSeconds(10);
 
-    /**
-     * Stream window and chunk size the tunnel was accepted with, and how far the windows of request
-     * bodies may grow (shared by the tunnel's streams).
-     */
-    record Settings(int window, int maxChunk, WindowGrowth growth) {}
-
+    private final TunnelStream stream;
     private final int id;
     private final Route route;
     private final Frame.Request request;
     /** The ingress's X-Request-Id, so agent log lines join the ingress access log line. */
     private final String requestId;
-    private final Settings settings;
-    private final FrameSink sink;
-    private final Consumer<ProxyStream> onFinished;
+    private final StreamSettings settings;
     private final InboundBody requestBody;
 
-    private final AtomicBoolean finished = new AtomicBoolean();
-    private final AtomicInteger pendingCredit = new AtomicInteger();
-    private volatile OutboundBody responseBody;
+    private final AtomicBoolean released = new AtomicBoolean();
     private volatile Disposable exchange;
     /** A close record from the ingress was handed to the local WebSocket. */
     private volatile boolean closeRelayed;
 
-    ProxyStream(
-            Frame.Request request,
-            Route route,
-            Settings settings,
-            FrameSink sink,
-            LongAdder bufferedBytes,
-            Consumer<ProxyStream> onFinished) {
+    ProxyStream(TunnelStream stream, Frame.Request request, Route route) {
+        this.stream = stream;
         this.id = request.streamId();
         this.request = request;
         this.requestId = requestId(request);
         this.route = route;
-        this.settings = settings;
-        this.sink = sink;
-        this.onFinished = onFinished;
-        this.requestBody = request.endStream()
-                ? null
-                : new InboundBody(
-                        id,
-                        settings.window(),
-                        settings.growth(),
-                        increment -> sendIfOpen(new Frame.WindowUpdate(id, increment)),
-                        // the local client stopped reading the body (it answered early, or failed):
-                        // the response decides how the stream ends, so nothing to tell the ingress here
-                        () -> {},
-                        bufferedBytes);
+        this.settings = stream.settings();
+        // the local client stopping to read the body (it answered early, or failed) needs no word to
+        // the ingress: the response decides how the stream ends
+        this.requestBody = stream.inbound();
     }
 
     int id() {
@@ -113,84 +89,42 @@ final class ProxyStream {
                 : forwarder.forward(local, this::relay);
         Disposable subscription = work.subscribe(null, this::failed, this::completed);
         exchange = subscription;
-        if (finished.get()) {
-            // cancelled while subscribing
+        if (released.get()) {
+            // ended while subscribing
             subscription.dispose();
         }
     }
 
-    void onData(Frame.Data data) {
-        if (finished.get()) {
-            data.content().release();
-            return;
+    @Override
+    public void onEnd(StreamEnd end) {
+        if (end instanceof StreamEnd.PeerReset reset) {
+            log.debug("request_id={} stream {} reset by ingress: {} {}", requestId, id, reset.code(), reset.message());
+            if (closeRelayed) {
+                // the client closed and the ingress is done; the local close handshake ends the exchange
+                Mono.delay(WEBSOCKET_CLOSE_GRACE).subscribe(tick -> release());
+                return;
+            }
         }
-        if (requestBody == null || requestBody.isDone()) {
-            data.content().release();
-            reset(ResetCode.PROTOCOL_ERROR, "DATA after the request body ended");
-            return;
-        }
-        // a flow-control violation throws ProtocolException: the tunnel closes, as the protocol says
-        requestBody.onData(data.content(), data.endStream());
-    }
-
-    void onTrailers(Frame.Trailers trailers) {
-        // Reactor Netty's client cannot send request trailers (rare; gRPC sends none): they end the body
-        if (requestBody != null) {
-            requestBody.complete();
-        }
-    }
-
-    void onWindowUpdate(int increment) {
-        OutboundBody body = responseBody;
-        if (body != null) {
-            body.addCredit(increment);
-            return;
-        }
-        pendingCredit.addAndGet(increment);
-        body = responseBody;
-        if (body != null) {
-            movePendingCredit(body);
-        }
-    }
-
-    /** The ingress reset the stream (client gone, timeout): stop the local exchange. */
-    void onReset(Frame.Reset reset) {
-        log.debug("request_id={} stream {} reset by ingress: {} {}", requestId, id, reset.code(), reset.message());
-        if (closeRelayed) {
-            // the client closed and the ingress is done; the local close handshake ends the exchange
-            Mono.delay(WEBSOCKET_CLOSE_GRACE).subscribe(tick -> cancel());
-            return;
-        }
-        cancel();
-    }
-
-    /** Ends the stream without telling the ingress (it reset the stream, or the tunnel is gone). */
-    void cancel() {
-        if (finished.compareAndSet(false, true)) {
-            release();
-        }
+        release();
     }
 
     private void reset(ResetCode code, String message) {
-        if (finished.compareAndSet(false, true)) {
-            sink.send(new Frame.Reset(id, code, message));
-            release();
-        }
+        stream.reset(code, message);
     }
 
     private Mono<Void> relay(int status, List<Header> headers, boolean emptyBody, Flux<ByteBuf> body,
             Supplier<List<Header>> trailers) {
-        if (finished.get()) {
+        if (stream.isEnded()) {
             // cancelled meanwhile: leave the body unread, Reactor Netty drops the connection
             return Mono.empty();
         }
         if (emptyBody) {
-            sink.send(new Frame.Response(id, status, headers, true));
+            stream.sendHeaders(new Frame.Response(id, status, headers, true));
             // count(), not then(): then() also hands every element to the context's discard hook,
             // and Reactor Netty's hook would release the already released buffer a second time
             return body.doOnNext(ByteBuf::release).count().then();
         }
-        sink.send(new Frame.Response(id, status, headers, false));
+        stream.sendHeaders(new Frame.Response(id, status, headers, false));
         return Mono.create(done -> {
             OutboundBody.Listener listener = new OutboundBody.Listener() {
                 @Override
@@ -204,10 +138,8 @@ final class ProxyStream {
                 }
             };
             // response trailers (gRPC's status) end the stream as a Trailers frame
-            OutboundBody out = new OutboundBody(id, settings.window(), settings.maxChunk(), sink, listener, trailers);
+            OutboundBody out = stream.newBody(listener, trailers);
             done.onCancel(out::cancel);
-            responseBody = out;
-            movePendingCredit(out);
             body.subscribe(out);
         });
     }
@@ -232,24 +164,21 @@ final class ProxyStream {
 
         @Override
         public void refused(int status, List<Header> headers) {
-            if (!finished.get()) {
-                sink.send(new Frame.Response(id, status, headers, true));
-            }
+            stream.sendHeaders(new Frame.Response(id, status, headers, true));
         }
 
         @Override
         public Mono<Void> accepted(String subprotocol, List<Header> headers, WebsocketInbound in, WebsocketOutbound out) {
-            if (finished.get()) {
+            if (stream.isEnded()) {
                 return Mono.empty();
             }
             List<Header> answer = new ArrayList<>(headers);
             if (subprotocol != null && !subprotocol.isEmpty()) {
                 answer.add(new Header("Sec-WebSocket-Protocol", subprotocol));
             }
-            sink.send(new Frame.Response(id, 101, answer, false));
+            stream.sendHeaders(new Frame.Response(id, 101, answer, false));
             Mono<Void> fromApp = Mono.create(done -> {
-                OutboundBody body = OutboundBody.records(id, settings.window(), settings.maxChunk(), sink,
-                        new OutboundBody.Listener() {
+                OutboundBody body = stream.newRecordBody(new OutboundBody.Listener() {
                             @Override
                             public void onComplete() {
                                 done.success();
@@ -262,8 +191,6 @@ final class ProxyStream {
                             }
                         });
                 done.onCancel(body::cancel);
-                responseBody = body;
-                movePendingCredit(body);
                 appRecords(in, out.alloc()).subscribe(body);
             });
             Mono<Void> toApp = out.sendObject(ingressFrames())
@@ -325,16 +252,9 @@ final class ProxyStream {
         }
     }
 
-    private void movePendingCredit(OutboundBody body) {
-        int credit = pendingCredit.getAndSet(0);
-        if (credit > 0) {
-            body.addCredit(credit);
-        }
-    }
-
     private void completed() {
-        if (finished.compareAndSet(false, true)) {
-            release();
+        if (!stream.complete()) {
+            release(); // ended before (a reset whose grace kept the exchange): nothing more to wait for
         }
     }
 
@@ -347,27 +267,19 @@ final class ProxyStream {
             log.error("request_id={} stream {} {} {} failed", requestId, id, request.method(), route.claim(), error);
             reset(ResetCode.INTERNAL_ERROR, "agent error: " + error.getClass().getSimpleName());
         }
+        release();
     }
 
-    private void sendIfOpen(Frame frame) {
-        if (!finished.get()) {
-            sink.send(frame);
-        }
-    }
-
+    /** Stops the local exchange and frees both bodies; once. */
     private void release() {
+        if (!released.compareAndSet(false, true)) {
+            return;
+        }
         Disposable current = exchange;
         if (current != null) {
             current.dispose();
         }
-        OutboundBody out = responseBody;
-        if (out != null) {
-            out.cancel();
-        }
-        if (requestBody != null) {
-            requestBody.discard();
-        }
-        onFinished.accept(this);
+        stream.releaseBodies();
     }
 
     private static String requestId(Frame.Request request) {

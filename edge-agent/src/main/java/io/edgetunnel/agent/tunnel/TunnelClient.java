@@ -92,7 +92,7 @@ public final class TunnelClient {
         Map<String, Route> byClaim = new LinkedHashMap<>();
         List<RouteClaim> claims = new ArrayList<>();
         for (Route route : properties.routes()) {
-            byClaim.put(TunnelSession.routeKey(route.host(), route.pathPrefix()), route);
+            byClaim.put(StreamAdmission.routeKey(route.host(), route.pathPrefix()), route);
             claims.add(route.claim());
         }
         this.routes = Map.copyOf(byClaim);
@@ -117,9 +117,9 @@ public final class TunnelClient {
     }
 
     /** A session for one connection attempt of {@code slot}; not yet connected. */
-    TunnelSession newSession(String name, TunnelSession.Listener slot) {
+    TunnelSession newSession(String name, SessionListener slot) {
         return new TunnelSession(
-                name, this::hello, codec, routes, health, forwarder, metrics, slot, properties.newWindowGrowth());
+                name, this::hello, codec, routes, health, forwarder, metrics, slot, properties.newWindowGrowth(), properties.sessionLimits());
     }
 
     /** Dials the ingress and runs {@code session} on the connection until it ends. */

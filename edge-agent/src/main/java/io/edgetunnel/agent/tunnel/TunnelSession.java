@@ -8,68 +8,47 @@ import io.edgetunnel.protocol.Frame;
 import io.edgetunnel.protocol.FrameCodec;
 import io.edgetunnel.protocol.ProtocolException;
 import io.edgetunnel.protocol.ProtocolVersion;
-import io.edgetunnel.protocol.ResetCode;
-import io.edgetunnel.protocol.stream.FrameSink;
-import io.edgetunnel.protocol.stream.Heartbeat;
-import io.edgetunnel.protocol.stream.OutboundFrames;
+import io.edgetunnel.protocol.session.ConnectionSide;
+import io.edgetunnel.protocol.session.Role;
+import io.edgetunnel.protocol.session.SessionLimits;
+import io.edgetunnel.protocol.session.StreamSettings;
+import io.edgetunnel.protocol.session.TunnelConnection;
+import io.edgetunnel.protocol.session.TunnelStream;
 import io.edgetunnel.protocol.stream.WindowGrowth;
 import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
-import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
-import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
-import io.netty.handler.codec.http.websocketx.WebSocketFrame;
+import io.netty.util.concurrent.ImmediateEventExecutor;
 import java.time.Duration;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
-import reactor.core.scheduler.Schedulers;
 import reactor.netty.Connection;
 import reactor.netty.http.websocket.WebsocketInbound;
 import reactor.netty.http.websocket.WebsocketOutbound;
 
 /**
- * One WebSocket connection to the ingress: sends the hello, waits for accept or reject, then
- * dispatches frames to {@link ProxyStream}s and answers pings until the connection ends. A new
- * session is made for every connection attempt; {@link TunnelClient} owns the reconnect loop.
+ * One WebSocket connection to the ingress: sends the hello, waits for accept or reject, then runs a
+ * {@link TunnelConnection} in the acceptor role, admitting each REQUEST as a {@link ProxyStream}
+ * for its route. A new session is made for every connection attempt; {@link TunnelClient} owns the
+ * reconnect loop.
  */
-final class TunnelSession {
+final class TunnelSession implements ConnectionSide {
 
     private static final Logger log = LoggerFactory.getLogger(TunnelSession.class);
 
-    /** Heartbeat intervals of silence after which the ingress is declared dead. */
-    static final int MISSED_HEARTBEATS = 3;
-
-    /**
-     * Safety net for the outbound queue: stream data in it is bounded by the ingress's windows, so
-     * only a peer that stops reading altogether gets here.
-     */
-    private static final long MAX_QUEUED_BYTES = 128L * 1024 * 1024;
-
     private static final int MAX_CHUNK = 64 * 1024;
 
-    private static final Duration CLOSE_GRACE = Duration.ofSeconds(3);
+    private record PendingClose(CloseCode code, String reason) {}
 
     enum State {
         CONNECTING,
         OPEN,
         DRAINING,
         CLOSED
-    }
-
-    /** What the owning client learns about the session. */
-    interface Listener {
-        void onAccepted(TunnelSession session);
-
-        /** The ingress sent DRAIN: the session finishes its streams; a replacement should connect. */
-        void onDrainRequested(TunnelSession session);
-
-        void onStreamsIdle(TunnelSession session);
     }
 
     private final String name;
@@ -82,33 +61,23 @@ final class TunnelSession {
     private final Object healthLock = new Object();
     private final LocalAppForwarder forwarder;
     private final TunnelMetrics metrics;
-    private final Listener listener;
-    private final Map<Integer, ProxyStream> streams = new ConcurrentHashMap<>();
+    private final SessionListener listener;
+    private final WindowGrowth windowGrowth;
+    private final SessionLimits limits;
+    private final StreamAdmission admission;
 
     private volatile State state = State.CONNECTING;
-    private volatile OutboundFrames frames;
-    private volatile Connection connection;
-    private volatile Heartbeat heartbeat;
-    private volatile ProxyStream.Settings settings;
-    private final WindowGrowth windowGrowth;
-    private volatile int maxConcurrentStreams;
+    private volatile TunnelConnection connection;
+    private volatile Connection socket;
     private volatile int claimedRoutes;
     private volatile Frame.Reject reject;
     private volatile long acceptedAtNanos;
     private volatile String replicaId = "";
     private volatile int replicaCount = 1;
-    private final AtomicBoolean closing = new AtomicBoolean();
-    /**
-     * Ping payload sent right after our Drain: the ingress handles frames in order and answers on
-     * the queue that carries its requests, so the matching Pong proves every request it sent
-     * before it saw the Drain has arrived here (and was accepted or refused).
-     */
-    static final long DRAIN_BARRIER = 0x4452_4149_4E42_4152L;
-    private volatile boolean drainSettled;
+    /** A close asked for before the connection was up; applied once it is. */
+    private volatile PendingClose earlyClose;
     private volatile Disposable subscription;
     private volatile Disposable acceptTimer;
-    private volatile CloseCode closeCode = CloseCode.NORMAL;
-    private volatile String closeReason = "";
 
     TunnelSession(
             String name,
@@ -118,8 +87,9 @@ final class TunnelSession {
             RouteHealthSource health,
             LocalAppForwarder forwarder,
             TunnelMetrics metrics,
-            Listener listener,
-            WindowGrowth windowGrowth) {
+            SessionListener listener,
+            WindowGrowth windowGrowth,
+            SessionLimits limits) {
         this.name = name;
         this.windowGrowth = windowGrowth;
         this.hello = hello;
@@ -129,18 +99,26 @@ final class TunnelSession {
         this.forwarder = forwarder;
         this.metrics = metrics;
         this.listener = listener;
-    }
-
-    static String routeKey(String host, String pathPrefix) {
-        return host + " " + pathPrefix;
+        this.limits = limits;
+        this.admission = new StreamAdmission(routes, health);
     }
 
     /** The WebSocket handler: runs until the connection ends. */
     Mono<Void> handle(WebsocketInbound in, WebsocketOutbound out) {
-        in.withConnection(c -> connection = c);
-        OutboundFrames queue = new OutboundFrames(
-                codec, out.alloc(), MAX_QUEUED_BYTES, overflow -> close(overflow.closeCode(), overflow.getMessage()));
-        frames = queue;
+        in.withConnection(c -> socket = c);
+        Connection c = socket;
+        TunnelConnection tunnel = new TunnelConnection(Role.ACCEPTOR, name, codec, out.alloc(),
+                c != null ? c.channel().eventLoop() : ImmediateEventExecutor.INSTANCE, limits, this, () -> {
+                    Connection current = socket;
+                    if (current != null) {
+                        current.dispose();
+                    }
+                });
+        connection = tunnel;
+        PendingClose early = earlyClose;
+        if (early != null) {
+            tunnel.close(early.code(), early.reason());
+        }
         // the hello goes ahead of the queue: OutboundFrames drops frames sent before it is subscribed
         String nonce = in.headers().get(ConnectionNonce.HEADER, "");
         Mono<ByteBuf> helloBytes = hello.apply(nonce).map(h -> {
@@ -152,21 +130,22 @@ final class TunnelSession {
                     close(CloseCode.INTERNAL_ERROR, "agent has no credentials");
                     return Mono.empty();
                 });
-        Mono<Void> sending = out.send(Flux.concat(helloBytes, queue.frames()))
+        Mono<Void> sending = out.send(Flux.concat(helloBytes, tunnel.frames().frames()))
                 .then()
                 // the close frame alone, the connection left open: Reactor Netty's sendClose closes the
                 // socket at once, and closing it with the ingress's last frames (window updates, pings)
                 // unread makes the kernel reset the connection, which can discard what this side still
                 // had in flight (the end of a drained stream's body, through a proxy such as the ALB).
-                // The ingress answers the close and closes; close() disposes after a grace otherwise.
+                // The ingress answers the close and closes; the close backstop disposes otherwise.
                 .then(Mono.defer(() -> out.sendObject(
-                                Mono.fromSupplier(() -> new CloseWebSocketFrame(closeCode.code(), closeReason))
+                                Mono.fromSupplier(() -> new CloseWebSocketFrame(
+                                                tunnel.closeCode().code(), tunnel.closeReason()))
                                         .doOnDiscard(CloseWebSocketFrame.class, CloseWebSocketFrame::release))
                         .then()))
                 .onErrorResume(e -> Mono.empty());
         Mono<Void> receiving = in.aggregateFrames(codec.limits().maxFrameBytes())
                 .receiveFrames()
-                .doOnNext(this::onWebSocketFrame)
+                .doOnNext(tunnel::receive)
                 // count(), not then(): then() hands each frame to any discard hook in the context,
                 // which would release it a second time after Reactor Netty's own release
                 .count()
@@ -231,12 +210,13 @@ final class TunnelSession {
     }
 
     long queuedBytes() {
-        OutboundFrames queue = frames;
-        return queue == null ? 0 : queue.queuedBytes();
+        TunnelConnection tunnel = connection;
+        return tunnel == null ? 0 : tunnel.queuedBytes();
     }
 
     int activeStreams() {
-        return streams.size();
+        TunnelConnection tunnel = connection;
+        return tunnel == null ? 0 : tunnel.activeStreams();
     }
 
     /** Sends the current health of {@code route} to the ingress, if this tunnel is registered. */
@@ -253,132 +233,49 @@ final class TunnelSession {
             // read under the lock: of two racing announcements, the later one carries the newer state
             boolean healthy = health.isHealthy(route);
             if (evenIfHealthy || !healthy) {
-                send(new Frame.RouteHealth(route.claim(), healthy));
+                connection.send(new Frame.RouteHealth(route.claim(), healthy));
             }
         }
     }
 
     /** Announces drain: the ingress sends no new streams; streams in flight finish. */
     void drain(String reason) {
-        if (state == State.OPEN) {
+        TunnelConnection tunnel = connection;
+        if (state == State.OPEN && tunnel != null) {
             state = State.DRAINING;
-            send(new Frame.Drain(reason));
-            send(new Frame.Ping(DRAIN_BARRIER));
-        } else {
-            drainSettled = true;
+            tunnel.drain(reason); // the Drain, then the barrier Ping
         }
     }
 
-    /**
-     * After {@link #drain}: true once the ingress confirmed it saw the Drain (no request of it can
-     * still be on the way) or the tunnel is gone; closing earlier would lose such a request.
-     */
+    /** After {@link #drain}: true once the ingress confirmed the Drain (no request can still come) or the tunnel is gone. */
     boolean drainSettled() {
-        return drainSettled || closing.get() || state == State.CLOSED;
+        TunnelConnection tunnel = connection;
+        return tunnel == null || state == State.CONNECTING || tunnel.drainSettled() || state == State.CLOSED;
     }
 
     /** Closes the tunnel: queued frames go out, then a close frame with {@code code}. */
     void close(CloseCode code, String reason) {
-        if (!closing.compareAndSet(false, true)) {
+        TunnelConnection tunnel = connection;
+        if (tunnel == null) {
+            earlyClose = new PendingClose(code, reason);
             return;
         }
-        closeCode = code;
-        closeReason = reason.length() > 120 ? reason.substring(0, 120) : reason;
+        tunnel.close(code, reason);
+    }
+
+    // ------------------------------------------------------------------ ConnectionSide
+
+    @Override
+    public void onClose(CloseCode code, String reason) {
         if (code != CloseCode.NORMAL && code != CloseCode.GOING_AWAY) {
             log.warn("{}: closing tunnel with {} ({}): {}", name, code, code.code(), reason);
         } else {
             log.info("{}: closing tunnel ({}): {}", name, code.code(), reason);
         }
-        stopHeartbeat();
-        cancelStreams();
-        OutboundFrames queue = frames;
-        if (queue != null) {
-            queue.close();
-        }
-        // the ingress normally answers the close frame; do not wait for ever if it does not
-        Mono.delay(CLOSE_GRACE).subscribe(x -> {
-            Connection c = connection;
-            if (c != null) {
-                c.dispose();
-            }
-        });
     }
 
-    private void onWebSocketFrame(WebSocketFrame frame) {
-        if (closing.get()) {
-            return;
-        }
-        Heartbeat beat = heartbeat;
-        if (beat != null) {
-            beat.onFrameReceived();
-        }
-        if (frame instanceof BinaryWebSocketFrame) {
-            try {
-                dispatch(codec.decode(frame.content()));
-            } catch (ProtocolException e) {
-                close(e.closeCode(), e.getMessage());
-            } catch (RuntimeException e) {
-                log.error("{}: failed to handle a frame", name, e);
-                close(CloseCode.INTERNAL_ERROR, "agent error handling a frame");
-            }
-        } else if (frame instanceof TextWebSocketFrame) {
-            close(CloseCode.PROTOCOL_ERROR, "text message (expected: binary frames)");
-        }
-    }
-
-    private void dispatch(Frame frame) {
-        if (state == State.CONNECTING) {
-            onHandshake(frame);
-        } else if (frame instanceof Frame.Data data) {
-            ProxyStream stream = streams.get(data.streamId());
-            if (stream == null) {
-                // a stream that already ended or was refused; the ingress learns from our reset
-                data.content().release();
-            } else {
-                stream.onData(data);
-            }
-        } else if (frame instanceof Frame.Request request) {
-            onRequest(request);
-        } else if (frame instanceof Frame.WindowUpdate update) {
-            ProxyStream stream = streams.get(update.streamId());
-            if (stream != null) {
-                stream.onWindowUpdate(update.increment());
-            }
-        } else if (frame instanceof Frame.Reset reset) {
-            ProxyStream stream = streams.get(reset.streamId());
-            if (stream != null) {
-                stream.onReset(reset);
-            }
-        } else if (frame instanceof Frame.Trailers trailers) {
-            ProxyStream stream = streams.get(trailers.streamId());
-            if (stream != null) {
-                stream.onTrailers(trailers);
-            }
-        } else if (frame instanceof Frame.Ping ping) {
-            send(new Frame.Pong(ping.payload()));
-        } else if (frame instanceof Frame.Pong pong) {
-            // liveness already noted; the echo of our last PING measures the round trip
-            Heartbeat beat = heartbeat;
-            if (beat != null) {
-                beat.onPong(pong.payload());
-            }
-            if (pong.payload() == DRAIN_BARRIER) {
-                drainSettled = true;
-                if (streams.isEmpty() && state == State.DRAINING) {
-                    listener.onStreamsIdle(this);
-                }
-            }
-        } else if (frame instanceof Frame.Drain drain) {
-            onDrain(drain);
-        } else {
-            throw new ProtocolException(
-                    CloseCode.PROTOCOL_ERROR,
-                    frame.getClass().getSimpleName() + " frame from the ingress (expected: request, data, "
-                            + "window update, reset, trailers, ping, pong or drain)");
-        }
-    }
-
-    private void onHandshake(Frame frame) {
+    @Override
+    public void onHandshake(Frame frame) {
         if (frame instanceof Frame.Accept accept) {
             if (accept.version() < ProtocolVersion.MIN || accept.version() > ProtocolVersion.MAX) {
                 throw new ProtocolException(
@@ -394,22 +291,14 @@ final class TunnelSession {
                         "maxFramePayload: " + accept.maxFramePayload() + " (expected: > "
                                 + FrameCodec.HEADER_BYTES + ")");
             }
-            settings = new ProxyStream.Settings(accept.initialStreamWindow(), maxChunk, windowGrowth);
-            maxConcurrentStreams = accept.maxConcurrentStreams();
             replicaId = accept.replicaId();
             replicaCount = accept.replicaCount();
             acceptedAtNanos = System.nanoTime();
             state = State.OPEN;
-            Heartbeat beat = new Heartbeat(
+            connection.open(
                     Duration.ofMillis(accept.heartbeatIntervalMillis()),
-                    MISSED_HEARTBEATS,
-                    this::send,
-                    () -> close(CloseCode.HEARTBEAT_TIMEOUT, "no frame from the ingress for "
-                            + MISSED_HEARTBEATS * accept.heartbeatIntervalMillis() + " ms"),
-                    Schedulers.parallel(),
-                    windowGrowth::roundTrip);
-            heartbeat = beat;
-            beat.start();
+                    new StreamSettings(accept.initialStreamWindow(), maxChunk, windowGrowth, metrics.bufferedBytes()),
+                    accept.maxConcurrentStreams());
             log.info(
                     "{}: registered with the ingress (session {}, replica {} of {}, version {}, {} routes, window {}, "
                             + "max streams {})",
@@ -452,119 +341,58 @@ final class TunnelSession {
         }
     }
 
-    private void onRequest(Frame.Request request) {
-        int id = request.streamId();
-        if (streams.containsKey(id)) {
-            throw new ProtocolException(CloseCode.STREAM_ERROR, "stream " + id + " opened twice");
+    @Override
+    public void onRequest(TunnelStream stream, Frame.Request request) {
+        Route route = admission.admit(stream, request);
+        if (route != null) {
+            ProxyStream handler = new ProxyStream(stream, request, route);
+            stream.accept(handler);
+            handler.start(forwarder);
         }
-        // a REQUEST that crossed our Drain on the wire is still served: the tunnel stays up until the
-        // ingress confirmed the Drain and every stream finished
-        if (state != State.OPEN && state != State.DRAINING) {
-            send(new Frame.Reset(id, ResetCode.REFUSED_STREAM, "agent is closing"));
-            return;
-        }
-        Route route = routes.get(routeKey(request.routeHost(), request.routePathPrefix()));
-        if (route == null) {
-            send(new Frame.Reset(
-                    id,
-                    ResetCode.NO_ROUTE,
-                    "agent claims no route " + request.routeHost() + request.routePathPrefix()));
-            return;
-        }
-        if (!health.isHealthy(route)) {
-            // the ingress sent it before our ROUTE_HEALTH arrived: refused streams are retried elsewhere
-            send(new Frame.Reset(id, ResetCode.REFUSED_STREAM, "local app for " + route.claim() + " is unhealthy"));
-            return;
-        }
-        if (streams.size() >= maxConcurrentStreams) {
-            send(new Frame.Reset(
-                    id, ResetCode.REFUSED_STREAM, "stream limit " + maxConcurrentStreams + " reached"));
-            return;
-        }
-        ProxyStream stream =
-                new ProxyStream(request, route, settings, streamSink, metrics.bufferedBytes(), this::streamFinished);
-        streams.put(id, stream);
-        metrics.streamOpened();
-        stream.start(forwarder);
     }
 
-    private void onDrain(Frame.Drain drain) {
-        log.info("{}: the ingress asked to drain: {}", name, drain.reason());
-        // the ingress sends no stream after its own Drain: nothing can still be on the way
-        drainSettled = true;
+    @Override
+    public void onControl(Frame frame) {
+        throw new ProtocolException(
+                CloseCode.PROTOCOL_ERROR,
+                frame.getClass().getSimpleName() + " frame from the ingress (expected: request, data, "
+                        + "window update, reset, trailers, ping, pong or drain)");
+    }
+
+    @Override
+    public void onPeerDrain(String reason, boolean wasDraining) {
+        log.info("{}: the ingress asked to drain: {}", name, reason);
         if (state == State.OPEN) {
             state = State.DRAINING;
             listener.onDrainRequested(this);
         }
-        if (streams.isEmpty()) {
+        if (connection.activeStreams() == 0) {
             close(CloseCode.GOING_AWAY, "drained");
         }
     }
 
-    private void streamFinished(ProxyStream stream) {
-        if (streams.remove(stream.id(), stream)) {
-            metrics.streamClosed();
-        }
-        if (streams.isEmpty() && state == State.DRAINING && drainSettled) {
+    @Override
+    public void onStreamsIdle() {
+        if (state == State.DRAINING) {
             listener.onStreamsIdle(this);
         }
     }
 
-    /** The streams' frames: into the queue, which also paces their bodies on a slow link. */
-    private final FrameSink streamSink = new FrameSink() {
-        @Override
-        public void send(Frame frame) {
-            TunnelSession.this.send(frame);
-        }
-
-        @Override
-        public boolean writable() {
-            OutboundFrames queue = frames;
-            return queue == null || queue.writable();
-        }
-
-        @Override
-        public void whenWritable(Runnable task) {
-            OutboundFrames queue = frames;
-            if (queue == null) {
-                task.run();
-            } else {
-                queue.whenWritable(task);
-            }
-        }
-    };
-
-    private void send(Frame frame) {
-        OutboundFrames queue = frames;
-        if (queue != null) {
-            queue.send(frame);
-        } else if (frame instanceof Frame.Data data) {
-            data.content().release();
-        }
-    }
-
-    private void cancelStreams() {
-        for (ProxyStream stream : streams.values()) {
-            stream.cancel();
-        }
-    }
-
-    private void stopHeartbeat() {
-        Heartbeat beat = heartbeat;
-        if (beat != null) {
-            beat.stop();
+    @Override
+    public void onStreamCount(int delta) {
+        if (delta > 0) {
+            metrics.streamOpened();
+        } else {
+            metrics.streamClosed();
         }
     }
 
     /** The connection is gone: release everything without a close handshake. */
     void abort() {
         state = State.CLOSED;
-        closing.set(true);
-        stopHeartbeat();
-        cancelStreams();
-        OutboundFrames queue = frames;
-        if (queue != null) {
-            queue.close();
+        TunnelConnection tunnel = connection;
+        if (tunnel != null) {
+            tunnel.disconnected();
         }
     }
 }

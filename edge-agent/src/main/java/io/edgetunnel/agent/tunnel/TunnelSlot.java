@@ -26,7 +26,7 @@ import reactor.core.publisher.Mono;
  * <p>The session fields change on event loops and timers; swaps happen under this object's lock,
  * which is only ever held for a few field writes and non-blocking sends.
  */
-final class TunnelSlot implements TunnelSession.Listener {
+final class TunnelSlot implements SessionListener {
 
     private static final Logger log = LoggerFactory.getLogger(TunnelSlot.class);
 

@@ -33,6 +33,8 @@ import org.springframework.validation.annotation.Validated;
  * @param drainTimeout on shutdown, how long in-flight streams may take to finish after Drain
  * @param address the address the tunnel listener binds to, e.g. {@code 127.0.0.1} or a private
  *     interface; unset: every interface
+ * @param closeBackstop after a close frame, how long the ingress waits for the flush and the agent's
+ *     answer before dropping the connection
  */
 @Validated
 @ConfigurationProperties("ingress.tunnel")
@@ -50,7 +52,8 @@ public record TunnelProperties(
         @DefaultValue("16MB") @NotNull DataSize maxQueuedBytes,
         @DefaultValue("256") @Min(1) @Max(65535) int maxRoutesPerAgent,
         @DefaultValue("20s") @NotNull Duration drainTimeout,
-        String address) {
+        String address,
+        @DefaultValue("5s") @NotNull Duration closeBackstop) {
 
     public TunnelProperties {
         address = address == null || address.isBlank() ? null : address.trim();
@@ -63,6 +66,9 @@ public record TunnelProperties(
         }
         if (drainTimeout != null && drainTimeout.isNegative()) {
             throw new IllegalArgumentException("ingress.tunnel.drain-timeout: " + drainTimeout + " (expected: >= 0)");
+        }
+        if (closeBackstop != null && closeBackstop.isNegative()) {
+            throw new IllegalArgumentException("ingress.tunnel.close-backstop: " + closeBackstop + " (expected: >= 0)");
         }
         if (windowGrowthBudget != null && windowGrowthBudget.isNegative()) {
             throw new IllegalArgumentException(

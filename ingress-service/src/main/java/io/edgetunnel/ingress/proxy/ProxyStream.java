@@ -1,30 +1,33 @@
 package io.edgetunnel.ingress.proxy;
 
-import io.edgetunnel.ingress.metrics.IngressMetrics;
-import io.edgetunnel.ingress.tunnel.StreamListener;
 import io.edgetunnel.ingress.tunnel.TunnelSession;
 import io.edgetunnel.protocol.Frame;
 import io.edgetunnel.protocol.Header;
 import io.edgetunnel.protocol.ResetCode;
-import io.edgetunnel.protocol.stream.FrameSink;
+import io.edgetunnel.protocol.session.StreamEnd;
+import io.edgetunnel.protocol.session.StreamHandler;
+import io.edgetunnel.protocol.session.TunnelStream;
 import io.edgetunnel.protocol.stream.InboundBody;
 import io.edgetunnel.protocol.stream.OutboundBody;
 import io.edgetunnel.protocol.websocket.WebSocketRecords;
 import io.netty.buffer.ByteBuf;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.IntFunction;
+import java.util.function.Supplier;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
 
 /**
- * One public request on one tunnel stream: sends the request (headers, then the body through an
- * {@link OutboundBody}), exposes the agent's response headers as a Mono and its body as an
- * {@link InboundBody}, and ends the stream exactly once whichever side finishes it.
+ * One public request on one tunnel stream, the ingress's handler of a {@link TunnelStream}: the
+ * request goes out as the stream's REQUEST (its body through an {@link OutboundBody} once the REQUEST
+ * is queued), the agent's response headers come as a Mono and its body as the stream's {@link
+ * InboundBody}; the stream ends once, whichever side finishes it, and {@link #onEnd} turns that into
+ * the public exchange's outcome.
  */
-final class ProxyStream implements StreamListener {
+final class ProxyStream implements StreamHandler {
 
     /**
      * How long an upgraded stream whose WebSocket closed on one side waits for the other direction's
@@ -33,45 +36,41 @@ final class ProxyStream implements StreamListener {
     static final Duration WEBSOCKET_CLOSE_GRACE = Duration.ofSeconds(10);
 
     private final TunnelSession tunnel;
-    private final IngressMetrics metrics;
     private final Sinks.One<Frame.Response> response = Sinks.one();
-    private final AtomicBoolean finished = new AtomicBoolean();
+    /** The request body's source, or null when the REQUEST carries END_STREAM or opens a WebSocket. */
+    private final Supplier<Flux<ByteBuf>> bodySource;
+    /** A WebSocket upgrade: the request direction stays open for records after a 101 (spec section 19). */
+    private final boolean upgradeRequested;
 
-    private int streamId;
-    private InboundBody body;
+    private TunnelStream stream;
     private volatile OutboundBody requestBody;
     private volatile boolean requestBodyDone;
-    private volatile boolean dataSent;
-    /** A WebSocket upgrade the agent accepted with 101: both directions carry records (spec section 19). */
-    private volatile boolean upgradeRequested;
     private volatile boolean upgraded;
     private volatile boolean responseDone;
     private volatile boolean responseAbandoned;
     private volatile Disposable closeGrace;
     private volatile List<Header> trailers = List.of();
 
-    private ProxyStream(TunnelSession tunnel, IngressMetrics metrics) {
+    private ProxyStream(TunnelSession tunnel, Supplier<Flux<ByteBuf>> bodySource, boolean upgradeRequested) {
         this.tunnel = tunnel;
-        this.metrics = metrics;
+        this.bodySource = bodySource;
+        this.upgradeRequested = upgradeRequested;
+        this.requestBodyDone = bodySource == null && !upgradeRequested;
     }
 
-    /** Opens a stream on {@code tunnel}, or returns null when it takes no new stream now. */
-    static ProxyStream open(TunnelSession tunnel, IngressMetrics metrics) {
-        ProxyStream stream = new ProxyStream(tunnel, metrics);
-        // nothing arrives for the stream before its Request goes out, so initialising after open is safe
-        int id = tunnel.openStream(stream);
-        if (id < 0) {
-            return null;
-        }
-        stream.streamId = id;
-        stream.body = new InboundBody(
-                id,
-                tunnel.initialStreamWindow(),
-                tunnel.windowGrowth(),
-                increment -> tunnel.send(new Frame.WindowUpdate(id, increment)),
-                () -> stream.cancel("client went away"),
-                metrics.bufferedBytes());
-        return stream;
+    /**
+     * Opens a stream on {@code tunnel} whose REQUEST {@code request} builds from the stream id, with
+     * {@code body} streamed after it (null: none), or returns null when the tunnel takes no new
+     * stream now. With {@code upgrade} the request direction stays open for WebSocket records.
+     */
+    static ProxyStream open(TunnelSession tunnel, IntFunction<Frame.Request> request, Supplier<Flux<ByteBuf>> body,
+            boolean upgrade) {
+        ProxyStream proxy = new ProxyStream(tunnel, body, upgrade);
+        TunnelStream stream = tunnel.openStream(request, opened -> {
+            proxy.stream = opened; // before any callback can come
+            return proxy;
+        });
+        return stream == null ? null : proxy;
     }
 
     TunnelSession tunnel() {
@@ -79,7 +78,7 @@ final class ProxyStream implements StreamListener {
     }
 
     int streamId() {
-        return streamId;
+        return stream.id();
     }
 
     /** The response headers; errors with {@link StreamFailure} when the stream ends before them. */
@@ -89,7 +88,7 @@ final class ProxyStream implements StreamListener {
 
     /** The response body; subscribe once, or {@link #cancel} / let the stream fail to free it. */
     InboundBody body() {
-        return body;
+        return stream.inbound();
     }
 
     /** The response's trailer fields; complete once {@link #body} completed, empty when none came. */
@@ -99,65 +98,31 @@ final class ProxyStream implements StreamListener {
 
     /** Whether any request body bytes went to the agent (then the request must not be retried). */
     boolean dataSent() {
-        return dataSent;
+        return stream.dataSent();
     }
 
-    /**
-     * Sends the Request frame; with a {@code bodySource}, streams it within the agent's window.
-     */
-    void send(Frame.Request request, Flux<ByteBuf> bodySource) {
+    /** The REQUEST is queued: the body follows, within the agent's window. */
+    @Override
+    public void onStarted() {
         if (bodySource == null) {
-            requestBodyDone = true;
-            tunnel.send(request);
             return;
         }
-        OutboundBody outbound = new OutboundBody(
-                streamId,
-                tunnel.initialStreamWindow(),
-                tunnel.maxDataPayload(),
-                dataSink,
-                new OutboundBody.Listener() {
-                    @Override
-                    public void onComplete() {
-                        requestBodyDone = true;
-                    }
+        OutboundBody outbound = stream.newBody(new OutboundBody.Listener() {
+            @Override
+            public void onComplete() {
+                requestBodyDone = true;
+            }
 
-                    @Override
-                    public void onError(Throwable cause) {
-                        requestBodyDone = true;
-                        StreamFailure failure = cause instanceof StreamFailure f ? f
-                                : new StreamFailure(StreamFailure.Kind.CLIENT_ABORT, null, "request body failed: " + cause);
-                        abort(ResetCode.CANCEL, failure);
-                    }
-                });
+            @Override
+            public void onError(Throwable cause) {
+                requestBodyDone = true;
+                StreamFailure failure = cause instanceof StreamFailure f ? f
+                        : new StreamFailure(StreamFailure.Kind.CLIENT_ABORT, null, "request body failed: " + cause);
+                abort(ResetCode.CANCEL, failure);
+            }
+        }, List::of);
         requestBody = outbound;
-        tunnel.send(request);
-        bodySource.subscribe(outbound);
-    }
-
-    /** Where the bodies' DATA frames go: the tunnel, whose queue also paces them on a slow link. */
-    private final FrameSink dataSink = new FrameSink() {
-        @Override
-        public void send(Frame frame) {
-            dataSent = true;
-            tunnel.send(frame);
-        }
-
-        @Override
-        public boolean writable() {
-            return tunnel.writable();
-        }
-
-        @Override
-        public void whenWritable(Runnable task) {
-            tunnel.whenWritable(task);
-        }
-    };
-
-    /** Sends a WebSocket upgrade REQUEST: the request direction stays open for records after a 101. */
-    void sendUpgrade(Frame.Request request) {
-        upgradeRequested = true;
-        tunnel.send(request);
+        bodySource.get().subscribe(outbound);
     }
 
     /** Ends the stream at once with a RESET of {@code code}, whatever its state. */
@@ -171,39 +136,33 @@ final class ProxyStream implements StreamListener {
      * learns how that direction ended.
      */
     void sendRecords(Flux<ByteBuf> records, OutboundBody.Listener listener) {
-        OutboundBody outbound = OutboundBody.records(
-                streamId,
-                tunnel.initialStreamWindow(),
-                tunnel.maxDataPayload(),
-                dataSink,
-                new OutboundBody.Listener() {
-                    @Override
-                    public void onComplete() {
-                        requestBodyDone = true;
-                        listener.onComplete();
-                        if (responseDone || responseAbandoned) {
-                            finishUpgraded();
-                        } else {
-                            armCloseGrace();
-                        }
-                    }
+        OutboundBody outbound = stream.newRecordBody(new OutboundBody.Listener() {
+            @Override
+            public void onComplete() {
+                requestBodyDone = true;
+                listener.onComplete();
+                if (responseDone || responseAbandoned) {
+                    finishUpgraded();
+                } else {
+                    armCloseGrace();
+                }
+            }
 
-                    @Override
-                    public void onError(Throwable cause) {
-                        requestBodyDone = true;
-                        listener.onError(cause);
-                        abort(ResetCode.CANCEL, new StreamFailure(StreamFailure.Kind.CLIENT_ABORT, null,
-                                "websocket lost: " + cause.getMessage()));
-                    }
-                });
+            @Override
+            public void onError(Throwable cause) {
+                requestBodyDone = true;
+                listener.onError(cause);
+                abort(ResetCode.CANCEL, new StreamFailure(StreamFailure.Kind.CLIENT_ABORT, null,
+                        "websocket lost: " + cause.getMessage()));
+            }
+        });
         requestBody = outbound;
         records.subscribe(outbound);
     }
 
     /** Records of the agent's direction fit the public WebSocket's fragment size. */
     int fragmentSize() {
-        return WebSocketRecords.fragmentSize(
-                tunnel.maxDataPayload(), tunnel.initialStreamWindow());
+        return WebSocketRecords.fragmentSize(stream.settings().maxChunk(), stream.settings().window());
     }
 
     /**
@@ -220,7 +179,7 @@ final class ProxyStream implements StreamListener {
     }
 
     private void armCloseGrace() {
-        if (closeGrace == null && !finished.get()) {
+        if (closeGrace == null && !stream.isEnded()) {
             closeGrace = Mono.delay(WEBSOCKET_CLOSE_GRACE).subscribe(tick -> abort(
                     ResetCode.CANCEL,
                     new StreamFailure(StreamFailure.Kind.CLIENT_ABORT, null, "websocket close not finished within "
@@ -230,14 +189,11 @@ final class ProxyStream implements StreamListener {
 
     /** Both directions of an upgraded stream ended: the stream closes without a reset. */
     private void finishUpgraded() {
-        if (finished.compareAndSet(false, true)) {
-            disarmCloseGrace();
-            tunnel.closeStream(streamId);
-            if (responseAbandoned && !responseDone) {
-                // the client is gone: whatever the agent still sends is of no use
-                tunnel.send(new Frame.Reset(streamId, ResetCode.CANCEL, "websocket closed"));
-                body.fail(new StreamFailure(StreamFailure.Kind.CLIENT_ABORT, null, "websocket closed"));
-            }
+        if (responseAbandoned && !responseDone) {
+            // the client is gone: whatever the agent still sends is of no use
+            abort(ResetCode.CANCEL, new StreamFailure(StreamFailure.Kind.CLIENT_ABORT, null, "websocket closed"));
+        } else {
+            stream.complete();
         }
     }
 
@@ -249,17 +205,12 @@ final class ProxyStream implements StreamListener {
     }
 
     private void abort(ResetCode code, StreamFailure failure) {
-        if (finished.compareAndSet(false, true)) {
-            disarmCloseGrace();
-            tunnel.closeStream(streamId);
-            tunnel.send(new Frame.Reset(streamId, code, failure.getMessage()));
-            fail(failure);
-        }
+        stream.reset(code, failure.getMessage(), failure);
     }
 
     private void fail(StreamFailure failure) {
         response.tryEmitError(failure);
-        body.fail(failure);
+        stream.inbound().fail(failure);
         // the request side last: on an upgraded stream the body's error makes the bridge send the client
         // its 1014 close, and cancelling the client's frames first would close it with an empty close
         // frame (Reactor Netty's answer to a cancelled WebSocket receive), which a browser reports as 1005
@@ -281,20 +232,16 @@ final class ProxyStream implements StreamListener {
             }
             return;
         }
-        if (finished.compareAndSet(false, true)) {
-            tunnel.closeStream(streamId);
-            if (!requestBodyDone) {
-                // the agent answered before reading the whole body: stop sending it
-                tunnel.send(new Frame.Reset(streamId, ResetCode.CANCEL, "response complete"));
-                OutboundBody outbound = requestBody;
-                if (outbound != null) {
-                    outbound.cancel();
-                }
-            }
+        if (requestBodyDone) {
+            stream.complete();
+        } else {
+            // the agent answered before reading the whole body: stop sending it (protocol section 7.2);
+            // the response and its body are complete already, so only the request side is cancelled
+            abort(ResetCode.CANCEL, new StreamFailure(StreamFailure.Kind.CLIENT_ABORT, null, "response complete"));
         }
     }
 
-    // ------------------------------------------------------------------ StreamListener
+    // ------------------------------------------------------------------ StreamHandler
 
     @Override
     public void onResponse(Frame.Response frame) {
@@ -302,53 +249,40 @@ final class ProxyStream implements StreamListener {
             // set before the Response is handed on: records may follow at once, even the app's close
             upgraded = true;
         }
-        if (response.tryEmitValue(frame).isFailure()) {
-            return; // a second Response on the stream: ignore it
-        }
-        if (frame.endStream()) {
-            body.complete();
-            complete();
-        }
+        response.tryEmitValue(frame);
     }
 
     @Override
-    public void onData(Frame.Data data) {
-        body.onData(data.content(), data.endStream());
-        if (data.endStream()) {
-            complete();
-        }
-    }
-
-    @Override
-    public void onTrailers(Frame.Trailers trailers) {
+    public void onTrailers(List<Header> fields) {
         // kept before the body completes, so whoever sees the completion can read them
-        this.trailers = trailers.headers();
-        body.complete();
+        this.trailers = fields;
+    }
+
+    @Override
+    public void onRemoteEnd() {
         complete();
     }
 
     @Override
-    public void onWindowUpdate(int increment) {
-        OutboundBody outbound = requestBody;
-        if (outbound != null) {
-            outbound.addCredit(increment);
-        }
+    public void onInboundCancelled() {
+        cancel("client went away");
     }
 
     @Override
-    public void onReset(Frame.Reset reset) {
-        if (finished.compareAndSet(false, true)) {
-            disarmCloseGrace();
-            tunnel.closeStream(streamId);
+    public void onEnd(StreamEnd end) {
+        disarmCloseGrace();
+        if (end instanceof StreamEnd.LocalReset reset) {
+            if (reset.cause() instanceof StreamFailure failure) {
+                fail(failure);
+            } else {
+                // the agent broke the stream's rules (protocol section 7.2)
+                fail(new StreamFailure(StreamFailure.Kind.RESET, reset.code(), "agent stream error: " + reset.message()));
+            }
+        } else if (end instanceof StreamEnd.PeerReset reset) {
             fail(new StreamFailure(StreamFailure.Kind.RESET, reset.code(), "agent reset stream: " + reset.code()));
-        }
-    }
-
-    @Override
-    public void onTunnelClosed(String reason) {
-        if (finished.compareAndSet(false, true)) {
-            disarmCloseGrace();
-            fail(new StreamFailure(StreamFailure.Kind.TUNNEL_LOST, null, reason));
+        } else if (end instanceof StreamEnd.TunnelClosed closed) {
+            fail(new StreamFailure(
+                    closed.sent() ? StreamFailure.Kind.TUNNEL_LOST : StreamFailure.Kind.NOT_SENT, null, closed.reason()));
         }
     }
 }

@@ -11,6 +11,8 @@ final class StreamFailure extends RuntimeException {
     enum Kind {
         RESET,
         TUNNEL_LOST,
+        /** The tunnel closed or began draining before the REQUEST went out: nothing reached the agent. */
+        NOT_SENT,
         BODY_TOO_LARGE,
         CLIENT_ABORT
     }

@@ -57,20 +57,17 @@ final class TunnelAttempt {
         }
         AccessRecord access = request.access();
         access.agentId = tunnel.agentId();
-        ProxyStream stream = ProxyStream.open(tunnel, metrics);
-        if (stream == null) {
-            // the tunnel closed or filled up since the pick: nothing went out, try another once
-            return mayRetry ? run(tunnel, false) : noLocalAgent();
-        }
         RouteClaim route = entry.route();
         boolean hasBody = request.hasBody();
         boolean websocket = request.websocket();
-        Frame.Request frame = new Frame.Request(stream.streamId(), request.method(), request.target(), route.host(),
-                route.pathPrefix(), request.headers(), !hasBody && !websocket);
-        if (websocket) {
-            stream.sendUpgrade(frame);
-        } else {
-            stream.send(frame, hasBody ? body.get() : null);
+        ProxyStream stream = ProxyStream.open(tunnel,
+                id -> new Frame.Request(id, request.method(), request.target(), route.host(), route.pathPrefix(),
+                        request.headers(), !hasBody && !websocket),
+                hasBody && !websocket ? body : null,
+                websocket);
+        if (stream == null) {
+            // the tunnel closed or filled up since the pick: nothing went out, try another once
+            return mayRetry ? run(tunnel, false) : noLocalAgent();
         }
         return stream.response()
                 .timeout(properties.responseTimeout(), EventLoopSchedulers.current())
@@ -88,6 +85,10 @@ final class TunnelAttempt {
     }
 
     private Mono<Frame.Response> beforeHeaders(StreamFailure failure, ProxyStream stream, boolean mayRetry) {
+        if (failure.kind() == StreamFailure.Kind.NOT_SENT) {
+            // nothing of it reached the agent (its tunnel closed or began draining first): as if not picked
+            return (mayRetry ? run(stream.tunnel(), false) : noLocalAgent()).then(Mono.empty());
+        }
         if (failure.kind() == StreamFailure.Kind.RESET && failure.resetCode() == ResetCode.REFUSED_STREAM
                 && mayRetry && !request.hasBody() && !stream.dataSent()) {
             // the agent refused it before doing anything: safe to try another tunnel once
@@ -108,6 +109,7 @@ final class TunnelAttempt {
                 default -> ProxyException.badGateway("agent answered " + failure.resetCode());
             };
             case TUNNEL_LOST -> ProxyException.badGateway("agent connection lost");
+            case NOT_SENT -> ProxyException.noAgent(request.host());
             case BODY_TOO_LARGE -> ProxyException.tooLarge(properties.maxRequestBodyBytes());
             case CLIENT_ABORT -> failure;
         };

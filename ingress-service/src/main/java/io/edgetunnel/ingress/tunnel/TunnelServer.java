@@ -13,6 +13,8 @@ import io.edgetunnel.ingress.security.policy.TrustedProxies;
 import io.edgetunnel.ingress.security.policy.TrustedProxiesProperties;
 import io.edgetunnel.protocol.RejectReason;
 import io.edgetunnel.protocol.CloseCode;
+import io.edgetunnel.protocol.ProtocolException;
+import io.edgetunnel.protocol.session.TunnelConnection;
 import io.edgetunnel.protocol.ConnectionNonce;
 import io.edgetunnel.protocol.FrameCodec;
 import io.edgetunnel.protocol.ProtocolLimits;
@@ -234,13 +236,14 @@ public final class TunnelServer implements SmartLifecycle, ApplicationListener<C
         sessions.add(session);
         int limit = properties.maxFrameBytes() + WEBSOCKET_SLACK_BYTES;
 
-        Mono<Void> outbound = Mono.from(out.sendObject(session.frames().frames().map(BinaryWebSocketFrame::new)))
-                .then(Mono.defer(() -> out.sendClose(session.closeCode().code(), session.closeReason())))
+        TunnelConnection tunnel = session.connection();
+        Mono<Void> outbound = Mono.from(out.sendObject(tunnel.frames().frames().map(BinaryWebSocketFrame::new)))
+                .then(Mono.defer(() -> out.sendClose(tunnel.closeCode().code(), tunnel.closeReason())))
                 .onErrorResume(e -> Mono.empty());
         Mono<Void> inbound = in.aggregateFrames(limit)
                 .receiveFrames()
-                .doOnNext(session::onWebSocketFrame)
-                .doOnError(session::onWebSocketError)
+                .doOnNext(tunnel::receive)
+                .doOnError(error -> onWebSocketError(session, error))
                 .onErrorResume(e -> Flux.empty())
                 // count(), not then(): then() hands each frame to the context's discard hook, which
                 // would release it a second time after Reactor Netty does
@@ -253,6 +256,24 @@ public final class TunnelServer implements SmartLifecycle, ApplicationListener<C
                 });
         // outbound first: the frame queue must have its subscriber before the hello can be answered
         return Mono.when(outbound, inbound.doOnSubscribe(s -> session.start()));
+    }
+
+    /** The WebSocket layer failed (oversized or corrupt message, reset connection). */
+    private static void onWebSocketError(TunnelSession session, Throwable error) {
+        if (session.connection().isClosing()) {
+            return;
+        }
+        String message = error.getMessage() == null ? error.getClass().getSimpleName() : error.getMessage();
+        if (error instanceof java.io.IOException) {
+            // the connection itself failed (reset, broken pipe): a lost agent, not a protocol violation
+            log.info("Tunnel {} (agent '{}', {}) lost: {}", session.sessionId(), session.agentId(),
+                    session.remoteAddress(), message);
+            session.close(CloseCode.GOING_AWAY, "connection lost");
+            return;
+        }
+        CloseCode code = message.toLowerCase(java.util.Locale.ROOT).contains("too") ? CloseCode.FRAME_TOO_LARGE
+                : CloseCode.PROTOCOL_ERROR;
+        session.connection().fail(new ProtocolException(code, "websocket: " + message));
     }
 
     private static String describe(SocketAddress address) {

@@ -7,6 +7,9 @@ import io.edgetunnel.ingress.support.FakeAgent;
 import io.edgetunnel.ingress.support.IngressTest;
 import io.edgetunnel.protocol.Frame;
 import io.edgetunnel.protocol.ResetCode;
+import io.edgetunnel.protocol.session.StreamEnd;
+import io.edgetunnel.protocol.session.StreamHandler;
+import io.edgetunnel.protocol.session.TunnelStream;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,8 +18,9 @@ import org.springframework.beans.factory.annotation.Autowired;
 
 /**
  * The agent's drain barrier (protocol section 10): a Ping sent after the agent's Drain is answered only
- * once every stream the ingress opened before the Drain has its REQUEST on the wire, ahead of the Pong;
- * and the ingress's own Drain never overtakes such a REQUEST either.
+ * behind the REQUEST of every stream the ingress opened before the Drain; and the ingress's own Drain
+ * never overtakes such a REQUEST either. Opening a stream queues its REQUEST in the same step, on the
+ * tunnel's event loop, so these orders hold by construction; the tests open from a foreign thread.
  */
 @IngressTest
 class TunnelDrainBarrierIntegrationTests {
@@ -31,37 +35,38 @@ class TunnelDrainBarrierIntegrationTests {
     void theBarrierPongWaitsForTheRequestOfAStreamOpenedBeforeTheAgentsDrain() {
         try (FakeAgent agent = FakeAgent.registered(port(), "agent-barrier", IngressTest.TOKEN, null, "barrier.test")) {
             TunnelSession tunnel = session("agent-barrier");
-            // a public request picked this tunnel and opened its stream, but has not queued its REQUEST yet
-            int streamId = tunnel.openStream(new IgnoringListener());
-            assertThat(streamId).isPositive();
+            // a public request picked this tunnel and opened its stream
+            TunnelStream stream = open(tunnel, "barrier.test");
+            assertThat(stream).isNotNull();
 
             agent.send(new Frame.Drain("agent shutting down"));
             agent.send(new Frame.Ping(BARRIER));
-            assertThat(nextOfInterest(agent, Duration.ofMillis(500))).as("no Pong while a REQUEST is pending").isNull();
-            assertThat(tunnel.openStream(new IgnoringListener())).as("no new stream after the Drain").isEqualTo(-1);
-
-            tunnel.send(new Frame.Request(streamId, "GET", "/", "barrier.test", "/", List.of(), true));
 
             Frame first = nextOfInterest(agent, WAIT);
             Frame second = nextOfInterest(agent, WAIT);
             assertThat(first).isInstanceOf(Frame.Request.class);
+            assertThat(first.streamId()).isEqualTo(stream.id());
             assertThat(second).isEqualTo(new Frame.Pong(BARRIER));
-            tunnel.closeStream(streamId);
+            assertThat(open(tunnel, "barrier.test")).as("no new stream after the Drain").isNull();
+            stream.reset(ResetCode.CANCEL, "test done");
         }
     }
 
     @Test
-    void aStreamThatEndsWithoutItsRequestReleasesTheBarrierToo() {
+    void aStreamThatEndsBeforeItsRequestWentOutDoesNotHoldTheBarrier() {
         try (FakeAgent agent = FakeAgent.registered(port(), "agent-barrier-2", IngressTest.TOKEN, null, "barrier2.test")) {
             TunnelSession tunnel = session("agent-barrier-2");
-            int streamId = tunnel.openStream(new IgnoringListener());
+            TunnelStream stream = open(tunnel, "barrier2.test");
+            stream.reset(ResetCode.CANCEL, "the public client left"); // e.g. before the REQUEST went out
 
             agent.send(new Frame.Drain("agent shutting down"));
             agent.send(new Frame.Ping(BARRIER));
-            assertThat(nextOfInterest(agent, Duration.ofMillis(300))).isNull();
-            tunnel.closeStream(streamId); // e.g. the public client left before the REQUEST went out
 
-            assertThat(nextOfInterest(agent, WAIT)).isEqualTo(new Frame.Pong(BARRIER));
+            Frame frame;
+            do {
+                frame = nextOfInterest(agent, WAIT);
+            } while (frame instanceof Frame.Request || frame instanceof Frame.Reset);
+            assertThat(frame).isEqualTo(new Frame.Pong(BARRIER));
         }
     }
 
@@ -69,19 +74,23 @@ class TunnelDrainBarrierIntegrationTests {
     void theIngressesOwnDrainDoesNotOvertakeAPendingRequest() {
         try (FakeAgent agent = FakeAgent.registered(port(), "agent-barrier-3", IngressTest.TOKEN, null, "barrier3.test")) {
             TunnelSession tunnel = session("agent-barrier-3");
-            int streamId = tunnel.openStream(new IgnoringListener());
+            TunnelStream stream = open(tunnel, "barrier3.test");
 
             tunnel.drain("scale-in");
-            assertThat(nextOfInterest(agent, Duration.ofMillis(300))).isNull();
-            tunnel.send(new Frame.Request(streamId, "GET", "/", "barrier3.test", "/", List.of(), true));
 
             List<Frame> order = new ArrayList<>();
             order.add(nextOfInterest(agent, WAIT));
             order.add(nextOfInterest(agent, WAIT));
             assertThat(order.get(0)).isInstanceOf(Frame.Request.class);
             assertThat(order.get(1)).isInstanceOf(Frame.Drain.class);
-            agent.send(new Frame.Reset(streamId, ResetCode.CANCEL, "test done"));
+            agent.send(new Frame.Reset(stream.id(), ResetCode.CANCEL, "test done"));
         }
+    }
+
+    /** Opens a stream from the test thread (not the tunnel's event loop), as a public request on another loop does. */
+    private static TunnelStream open(TunnelSession tunnel, String host) {
+        return tunnel.openStream(
+                id -> new Frame.Request(id, "GET", "/", host, "/", List.of(), true), stream -> new IgnoringHandler(stream));
     }
 
     private int port() {
@@ -107,25 +116,10 @@ class TunnelDrainBarrierIntegrationTests {
         return null;
     }
 
-    private static final class IgnoringListener implements StreamListener {
+    private record IgnoringHandler(TunnelStream stream) implements StreamHandler {
         @Override
-        public void onResponse(Frame.Response response) {}
-
-        @Override
-        public void onData(Frame.Data data) {
-            data.content().release();
+        public void onEnd(StreamEnd end) {
+            stream.releaseBodies();
         }
-
-        @Override
-        public void onTrailers(Frame.Trailers trailers) {}
-
-        @Override
-        public void onWindowUpdate(int increment) {}
-
-        @Override
-        public void onReset(Frame.Reset reset) {}
-
-        @Override
-        public void onTunnelClosed(String reason) {}
     }
 }
