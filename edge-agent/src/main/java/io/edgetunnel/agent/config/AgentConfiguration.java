@@ -29,13 +29,19 @@ public class AgentConfiguration {
     }
 
     @Bean
+    @ConfigurationPropertiesBinding
+    static TcpRouteStringConverter tcpRouteStringConverter() {
+        return new TcpRouteStringConverter();
+    }
+
+    @Bean
     LocalAppForwarder localAppForwarder(AgentProperties properties, MeterRegistry meters) {
         return new LocalAppForwarder(properties.local(), meters, properties.tunnelCount());
     }
 
     @Bean
     LocalHealthChecker localHealthChecker(AgentProperties properties, MeterRegistry meters) {
-        return new LocalHealthChecker(properties.routes(), meters);
+        return new LocalHealthChecker(properties.allRoutes(), meters);
     }
 
     /** Exposes {@link TunnelClient#connectedTunnels()} to tests and launchers. */

@@ -4,7 +4,6 @@ import io.edgetunnel.protocol.stream.WindowGrowth;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
-import jakarta.validation.constraints.NotEmpty;
 import jakarta.validation.constraints.NotNull;
 import java.net.InetAddress;
 import java.net.URI;
@@ -38,6 +37,9 @@ import org.springframework.validation.annotation.Validated;
  *     the most growth adds to what one tunnel buffers; the ingress queues what it sends under this
  *     growth, so keep it well below the ingress's {@code ingress.tunnel.max-queued-bytes}
  * @param spread spreading the tunnels over ingress replicas
+ * @param tcpRoutes TCP routes this agent serves: connections the ingress accepts on its TCP listener of
+ *     the same name go to the route's target; also bindable from one string {@code
+ *     name=host:port,...} (env {@code AGENT_TCP_ROUTES})
  */
 @Validated
 @ConfigurationProperties("agent")
@@ -45,7 +47,7 @@ public record AgentProperties(
         @NotNull URI ingressUri,
         @DefaultValue("") String token,
         String id,
-        @NotEmpty List<@Valid Route> routes,
+        @DefaultValue List<@Valid Route> routes,
         @DefaultValue("2") @Min(1) @Max(16) int tunnelCount,
         @DefaultValue("10s") @NotNull Duration connectTimeout,
         @DefaultValue @NotNull @Valid Reconnect reconnect,
@@ -55,7 +57,8 @@ public record AgentProperties(
         @DefaultValue("auto") @NotNull FrameMasking frameMasking,
         @DefaultValue("4194304") @Min(1024) @Max(1073741824) int maxStreamWindow,
         @DefaultValue("8MB") @NotNull DataSize windowGrowthBudget,
-        @DefaultValue @NotNull @Valid Spread spread) {
+        @DefaultValue @NotNull @Valid Spread spread,
+        @DefaultValue List<@Valid TcpRoute> tcpRoutes) {
 
     public AgentProperties {
         if (ingressUri == null) {
@@ -78,6 +81,20 @@ public record AgentProperties(
         token = token == null ? "" : token;
         id = (id == null || id.isBlank()) ? defaultId() : id.trim();
         routes = routes == null ? List.of() : List.copyOf(routes);
+        tcpRoutes = tcpRoutes == null ? List.of() : List.copyOf(tcpRoutes);
+        if (routes.isEmpty() && tcpRoutes.isEmpty()) {
+            throw new IllegalArgumentException("agent.routes: none (expected: at least one route in agent.routes "
+                    + "(env AGENT_ROUTES) or agent.tcp-routes (env AGENT_TCP_ROUTES))");
+        }
+    }
+
+    /** The HTTP routes and the TCP routes, as the tunnels claim them. */
+    public List<Route> allRoutes() {
+        List<Route> all = new java.util.ArrayList<>(routes);
+        for (TcpRoute tcp : tcpRoutes) {
+            all.add(tcp.asRoute());
+        }
+        return List.copyOf(all);
     }
 
     /**

@@ -108,7 +108,10 @@ final class ProxyStream {
     void start(LocalAppForwarder forwarder) {
         LocalRequest local =
                 new LocalRequest(route, request.method(), request.target(), request.headers(), requestBody);
-        Mono<Void> work = isWebSocketUpgrade(request)
+        // the one dispatch point: a TCP route's stream is a connection (spec section 20)
+        Mono<Void> work = route.isTcp()
+                ? forwarder.tcp().connect(local, this::relay)
+                : isWebSocketUpgrade(request)
                 ? forwarder.websockets().forward(local, new Upgrade())
                 : forwarder.forward(local, this::relay);
         Disposable subscription = work.subscribe(null, this::failed, this::completed);

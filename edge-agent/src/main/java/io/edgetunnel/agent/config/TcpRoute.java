@@ -1,0 +1,66 @@
+package io.edgetunnel.agent.config;
+
+import io.edgetunnel.protocol.TcpRoutes;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.time.Duration;
+import org.springframework.boot.context.properties.bind.ConstructorBinding;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+
+/**
+ * One TCP route the agent serves ({@code agent.tcp-routes[i]}): each connection the ingress accepts on
+ * its listener named {@code name} becomes a connection to {@code target}. Claimed as the host {@code
+ * name._tcp} (see {@link TcpRoutes}), so host policy governs it like a host name. The target is
+ * health-checked by connecting to it: unhealthy, the route is out of rotation as for HTTP.
+ *
+ * @param name the route name, as the ingress's {@code ingress.tcp.listeners} names it
+ * @param target {@code host:port} of the local service ({@code [v6]:port} for an IPv6 literal)
+ * @param healthCheckInterval time between two connect checks of the target
+ * @param healthCheckTimeout time a connect check may take
+ */
+public record TcpRoute(
+        String name,
+        String target,
+        @DefaultValue("5s") Duration healthCheckInterval,
+        @DefaultValue("2s") Duration healthCheckTimeout) {
+
+    @ConstructorBinding
+    public TcpRoute {
+        name = TcpRoutes.checkName(name);
+        target = target == null ? "" : target.trim();
+        URI uri = uri(name, target);
+        if (uri.getHost() == null || uri.getPort() <= 0) {
+            throw new IllegalArgumentException(
+                    "tcp route " + name + ": target " + target + " (expected: host:port, e.g. 127.0.0.1:22)");
+        }
+        healthCheckInterval = healthCheckInterval == null ? Duration.ofSeconds(5) : healthCheckInterval;
+        healthCheckTimeout = healthCheckTimeout == null ? Duration.ofSeconds(2) : healthCheckTimeout;
+    }
+
+    public TcpRoute(String name, String target) {
+        this(name, target, null, null);
+    }
+
+    /**
+     * This route as the agent's tunnels see a route: a {@code tcp://} target, and a health check
+     * that connects (its path only switches the check on; a TCP check never sends a request).
+     */
+    public Route asRoute() {
+        return new Route(name + TcpRoutes.SUFFIX, "/", uri(name, target),
+                new HealthCheck("/", healthCheckInterval, healthCheckTimeout, 3, 2));
+    }
+
+    private static URI uri(String name, String target) {
+        try {
+            return new URI("tcp://" + target);
+        } catch (URISyntaxException e) {
+            throw new IllegalArgumentException(
+                    "tcp route " + name + ": target " + target + " (expected: host:port, e.g. 127.0.0.1:22)", e);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return name + "=" + target;
+    }
+}
