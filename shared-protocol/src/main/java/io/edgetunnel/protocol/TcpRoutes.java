@@ -47,7 +47,7 @@ public final class TcpRoutes {
 
     /** Whether a claimed host names a TCP route. */
     public static boolean isTcp(String host) {
-        return host.endsWith(SUFFIX) && host.indexOf('.') == host.length() - SUFFIX.length();
+        return host.endsWith(SUFFIX) && NAME.matcher(host.substring(0, host.length() - SUFFIX.length())).matches();
     }
 
     /** The route name of a TCP claim's host ({@code ssh._tcp} → {@code ssh}). */

@@ -100,6 +100,11 @@ class TcpRouteIntegrationTests {
 
     /** The agent checked every route and the ingress routes them to it. */
     static void awaitHealthy(AgentNode node, String agentId, String... routes) {
+        awaitHealthy(ingress, node, agentId, routes);
+    }
+
+    /** The agent checked every route and {@code ingress} routes them to it. */
+    static void awaitHealthy(IngressNode ingress, AgentNode node, String agentId, String... routes) {
         await().atMost(TIMEOUT).until(() -> {
             for (String route : routes) {
                 double healthy = node.meters().get("tunnel.agent.route.healthy")
@@ -132,6 +137,19 @@ class TcpRouteIntegrationTests {
             String back = new String(socket.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
             assertThat(back).isEqualTo("hello through the tunnel");
         }
+    }
+
+    @Test
+    void theAdminListingShowsTheTcpListenersAndWhoServesThem() {
+        String listing = reactor.netty.http.client.HttpClient.create()
+                .get().uri("http://127.0.0.1:" + ingress.managementPort() + "/actuator/tunnels")
+                .responseContent().aggregate().asString().block(TIMEOUT);
+        assertThat(listing)
+                .contains("\"tcpRoutes\"")
+                .contains("{\"name\":\"echo\",\"claim\":\"echo._tcp\",\"port\":" + port("echo")
+                        + ",\"tunnels\":1,\"healthyTunnels\":1}")
+                .contains("\"name\":\"nobody\",\"claim\":\"nobody._tcp\",\"port\":" + port("nobody")
+                        + ",\"tunnels\":0");
     }
 
     @Test

@@ -118,11 +118,12 @@ final class TcpConnection implements StreamListener, SocketBridge.Listener {
                         abort(ResetCode.CANCEL, outcomeOf(cause), "client connection failed: " + cause.getMessage());
                     }
                 });
-        session.send(new Frame.Request(id, TcpRoutes.METHOD, route, claim.host(), claim.pathPrefix(), headers(), false));
-        // the agent answers once its connect succeeded or failed (its connect timeout); never wait for ever
+        // the agent answers once its connect succeeded or failed (its connect timeout); never wait for ever.
+        // Armed before the REQUEST goes out: the answer may arrive before send() returns
         answerTimer = socket.channel().eventLoop().schedule(
                 () -> abort(ResetCode.CANCEL, "agent_timeout", "no answer within " + ANSWER_TIMEOUT),
                 ANSWER_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        session.send(new Frame.Request(id, TcpRoutes.METHOD, route, claim.host(), claim.pathPrefix(), headers(), false));
     }
 
     private List<Header> headers() {
