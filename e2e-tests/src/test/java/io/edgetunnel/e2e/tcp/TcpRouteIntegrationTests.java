@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 import io.edgetunnel.e2e.support.AgentNode;
 import io.edgetunnel.e2e.support.IngressNode;
 import io.edgetunnel.e2e.support.LocalTcpServer;
+import io.edgetunnel.e2e.support.PublicClient;
 import io.edgetunnel.e2e.support.TcpRelay;
 import io.edgetunnel.ingress.tcp.TcpServers;
 import io.edgetunnel.testsupport.NoLeaks;
@@ -150,6 +151,11 @@ class TcpRouteIntegrationTests {
                         + ",\"tunnels\":1,\"healthyTunnels\":1}")
                 .contains("\"name\":\"nobody\",\"claim\":\"nobody._tcp\",\"port\":" + port("nobody")
                         + ",\"tunnels\":0");
+    }
+
+    @Test
+    void aTcpRouteIsNoHttpHostOnThePublicPort() {
+        assertThat(PublicClient.getOnFreshConnection(ingress, "echo._tcp", "/").status()).isEqualTo(404);
     }
 
     @Test

@@ -61,6 +61,9 @@ public final class SocketBridge extends ChannelInboundHandlerAdapter implements 
         }
     }
 
+    /** Buffers read from the socket ahead of the stream's demand, at most. */
+    private static final int READ_AHEAD = 2;
+
     private final Channel channel;
     private final Duration idleTimeout;
     private final Listener listener;
@@ -146,7 +149,7 @@ public final class SocketBridge extends ChannelInboundHandlerAdapter implements 
             subscriber.onSubscribe(new Subscription() {
                 @Override
                 public void request(long n) {
-                    channel.eventLoop().execute(() -> {
+                    onLoop(() -> {
                         if (n <= 0) {
                             failReader(new IllegalArgumentException("request: " + n + " (expected: > 0)"));
                             return;
@@ -168,6 +171,15 @@ public final class SocketBridge extends ChannelInboundHandlerAdapter implements 
         });
     }
 
+    /** Runs {@code task} on the channel's loop: at once when already there (no task queue hop per chunk). */
+    private void onLoop(Runnable task) {
+        if (channel.eventLoop().inEventLoop()) {
+            task.run();
+        } else {
+            channel.eventLoop().execute(task);
+        }
+    }
+
     private void drain() {
         if (reader == null) {
             // bytes read before anyone subscribed (epoll reads a peer's last bytes with its FIN) wait
@@ -185,16 +197,16 @@ public final class SocketBridge extends ChannelInboundHandlerAdapter implements 
                 return;
             }
         }
-        if (!queue.isEmpty()) {
-            return;
-        }
-        if (readFailure != null) {
+        if (queue.isEmpty() && readFailure != null) {
             failReader(readFailure);
-        } else if (inputShut) {
+            return;
+        } else if (queue.isEmpty() && inputShut) {
             readerDone = true;
             reader.onComplete();
-        } else if (demand > 0 && channel.isActive()) {
-            // without auto-read one read() is one channelRead: the queue never holds more than that
+        }
+        if (!inputShut && readFailure == null && queue.size() < READ_AHEAD && channel.isActive()) {
+            // without auto-read one read() is one channelRead: reading one buffer ahead of demand keeps
+            // the socket busy while the stream sends, and holds at most READ_AHEAD buffers here
             channel.read();
         }
     }
