@@ -36,12 +36,12 @@ public class AgentConfiguration {
 
     @Bean
     LocalAppForwarder localAppForwarder(AgentProperties properties, MeterRegistry meters) {
-        return new LocalAppForwarder(properties.local(), meters, properties.tunnelCount());
+        return new LocalAppForwarder(properties.local(), meters, properties.tunnelCount(), properties.dns());
     }
 
     @Bean
-    LocalHealthChecker localHealthChecker(AgentProperties properties, MeterRegistry meters) {
-        return new LocalHealthChecker(properties.allRoutes(), meters);
+    LocalHealthChecker localHealthChecker(AgentProperties properties, MeterRegistry meters, LocalAppForwarder forwarder) {
+        return new LocalHealthChecker(properties.allRoutes(), meters, forwarder.tcp());
     }
 
     /** Exposes {@link TunnelClient#connectedTunnels()} to tests and launchers. */

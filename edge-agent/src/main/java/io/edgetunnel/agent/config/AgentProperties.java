@@ -40,6 +40,7 @@ import org.springframework.validation.annotation.Validated;
  * @param tcpRoutes TCP routes this agent serves: connections the ingress accepts on its TCP listener of
  *     the same name go to the route's target; also bindable from one string {@code
  *     name=host:port,...} (env {@code AGENT_TCP_ROUTES})
+ * @param dns DNS lookups of TCP route targets given as {@code dns://} or {@code dns+srv://}
  */
 @Validated
 @ConfigurationProperties("agent")
@@ -58,7 +59,8 @@ public record AgentProperties(
         @DefaultValue("4194304") @Min(1024) @Max(1073741824) int maxStreamWindow,
         @DefaultValue("8MB") @NotNull DataSize windowGrowthBudget,
         @DefaultValue @NotNull @Valid Spread spread,
-        @DefaultValue List<@Valid TcpRoute> tcpRoutes) {
+        @DefaultValue List<@Valid TcpRoute> tcpRoutes,
+        @DefaultValue @NotNull @Valid Dns dns) {
 
     public AgentProperties {
         if (ingressUri == null) {
@@ -120,6 +122,43 @@ public record AgentProperties(
             positive("agent.local.connect-timeout", connectTimeout);
             positive("agent.local.response-timeout", responseTimeout);
             positive("agent.local.idle-timeout", idleTimeout);
+        }
+    }
+
+    /**
+     * DNS lookups of local targets found by DNS ({@code agent.dns.*}): TCP route targets {@code
+     * dns://name:port} (A/AAAA) and {@code dns+srv://_service._tcp.name} (SRV), with Netty's
+     * non-blocking resolver.
+     *
+     * @param servers DNS servers as {@code ip:port} ({@code [v6]:port}); empty (the default) uses the
+     *     system's ({@code /etc/resolv.conf})
+     * @param minTtl answers are kept at least this long, whatever their TTL
+     * @param maxTtl answers are kept at most this long, whatever their TTL: a changed record is seen
+     *     within this time
+     */
+    public record Dns(
+            @DefaultValue List<String> servers,
+            @DefaultValue("1s") @NotNull Duration minTtl,
+            @DefaultValue("60s") @NotNull Duration maxTtl) {
+        public static final Dns DEFAULTS = new Dns(List.of(), Duration.ofSeconds(1), Duration.ofSeconds(60));
+
+        public Dns {
+            servers = servers == null ? List.of() : List.copyOf(servers);
+            for (String server : servers) {
+                int colon = server.lastIndexOf(':');
+                String host = colon <= 0 ? "" : server.substring(0, colon).replace("[", "").replace("]", "");
+                if (colon <= 0 || !server.substring(colon + 1).matches("[0-9]{1,5}")
+                        || !io.netty.util.NetUtil.isValidIpV4Address(host) && !io.netty.util.NetUtil.isValidIpV6Address(host)) {
+                    throw new IllegalArgumentException(
+                            "agent.dns.servers: " + server + " (expected: ip:port, e.g. 10.0.0.2:53)");
+                }
+            }
+            minTtl = minTtl == null ? Duration.ofSeconds(1) : minTtl;
+            maxTtl = maxTtl == null ? Duration.ofSeconds(60) : maxTtl;
+            if (minTtl.isNegative() || maxTtl.compareTo(minTtl) < 0 || maxTtl.isZero()) {
+                throw new IllegalArgumentException("agent.dns.max-ttl: " + maxTtl + " (expected: > 0 and >= agent.dns.min-ttl "
+                        + minTtl + ")");
+            }
         }
     }
 

@@ -59,12 +59,15 @@ public record Route(
         Objects.requireNonNull(localUrl, "localUrl");
         String scheme = localUrl.getScheme() == null ? "" : localUrl.getScheme().toLowerCase(Locale.ROOT);
         // a TCP route (agent.tcp-routes) is a route too: claimed as name._tcp, with a tcp:// target
-        if (TcpRoutes.isTcp(host) != scheme.equals("tcp")) {
+        boolean tcpScheme = scheme.equals("tcp") || scheme.equals("dns") || scheme.equals("dns+srv");
+        if (TcpRoutes.isTcp(host) != tcpScheme) {
             throw new IllegalArgumentException("host " + host + " with localUrl " + localUrl
-                    + " (expected: TCP routes, name" + TcpRoutes.SUFFIX + " with tcp://host:port, only from "
+                    + " (expected: TCP routes, name" + TcpRoutes.SUFFIX + " with tcp://, dns:// or dns+srv://, only from "
                     + "agent.tcp-routes; HTTP routes with http:// or https://)");
         }
-        if (!(scheme.equals("http") || scheme.equals("https") || scheme.equals("tcp")) || localUrl.getHost() == null) {
+        // a DNS name with underscores (_app._tcp.example) is no URI host: its authority is checked instead
+        boolean hasHost = tcpScheme ? localUrl.getRawAuthority() != null : localUrl.getHost() != null;
+        if (!(scheme.equals("http") || scheme.equals("https") || tcpScheme) || !hasHost) {
             throw new IllegalArgumentException(
                     "localUrl: " + localUrl + " (expected: http://host[:port][/path] or https://...)");
         }

@@ -14,7 +14,10 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * health-checked by connecting to it: unhealthy, the route is out of rotation as for HTTP.
  *
  * @param name the route name, as the ingress's {@code ingress.tcp.listeners} names it
- * @param target {@code host:port} of the local service ({@code [v6]:port} for an IPv6 literal)
+ * @param target {@code host:port} of the local service ({@code [v6]:port} for an IPv6 literal); or
+ *     found by DNS for each connection: {@code dns://name:port} (every A/AAAA address of the name,
+ *     in random order, a refused one skipped to the next) or {@code dns+srv://_service._tcp.name}
+ *     (SRV records: lowest priority first, by weight within one, each target's addresses in turn)
  * @param healthCheckInterval time between two connect checks of the target
  * @param healthCheckTimeout time a connect check may take
  */
@@ -29,9 +32,12 @@ public record TcpRoute(
         name = TcpRoutes.checkName(name);
         target = target == null ? "" : target.trim();
         URI uri = uri(name, target);
-        if (uri.getHost() == null || uri.getPort() <= 0) {
-            throw new IllegalArgumentException(
-                    "tcp route " + name + ": target " + target + " (expected: host:port, e.g. 127.0.0.1:22)");
+        boolean srv = "dns+srv".equals(uri.getScheme());
+        boolean valid = srv ? uri.getRawAuthority() != null && uri.getRawAuthority().indexOf(':') < 0
+                : uri.getRawAuthority() != null && uri.getPort() > 0;
+        if (!valid) {
+            throw new IllegalArgumentException("tcp route " + name + ": target " + target
+                    + " (expected: host:port, dns://name:port or dns+srv://_service._tcp.name, e.g. 127.0.0.1:22)");
         }
         healthCheckInterval = healthCheckInterval == null ? Duration.ofSeconds(5) : healthCheckInterval;
         healthCheckTimeout = healthCheckTimeout == null ? Duration.ofSeconds(2) : healthCheckTimeout;
@@ -52,7 +58,7 @@ public record TcpRoute(
 
     private static URI uri(String name, String target) {
         try {
-            return new URI("tcp://" + target);
+            return new URI(target.startsWith("dns://") || target.startsWith("dns+srv://") ? target : "tcp://" + target);
         } catch (URISyntaxException e) {
             throw new IllegalArgumentException(
                     "tcp route " + name + ": target " + target + " (expected: host:port, e.g. 127.0.0.1:22)", e);

@@ -1,5 +1,6 @@
 package io.edgetunnel.agent.health;
 
+import io.edgetunnel.agent.config.AgentProperties;
 import io.edgetunnel.agent.config.HealthCheck;
 import io.edgetunnel.agent.config.Route;
 import io.edgetunnel.agent.proxy.LocalAppForwarder;
@@ -50,10 +51,17 @@ public final class LocalHealthChecker implements RouteHealthSource, SmartLifecyc
     private final Map<Route, Checked> checked = new HashMap<>();
     private final List<Consumer<RouteHealthChange>> listeners = new CopyOnWriteArrayList<>();
     private final List<Disposable> loops = new ArrayList<>();
+    private final LocalTcpConnector tcp;
     private volatile boolean running;
 
     public LocalHealthChecker(List<Route> routes, MeterRegistry meters) {
+        this(routes, meters, new LocalTcpConnector(Duration.ofSeconds(5), AgentProperties.Dns.DEFAULTS));
+    }
+
+    /** @param tcp connects the checks of TCP routes (with the agent's DNS settings) */
+    public LocalHealthChecker(List<Route> routes, MeterRegistry meters, LocalTcpConnector tcp) {
         Objects.requireNonNull(meters, "meters");
+        this.tcp = Objects.requireNonNull(tcp, "tcp");
         for (Route route : routes) {
             if (route.healthCheck().enabled()) {
                 checked.putIfAbsent(route, new Checked(route));
@@ -134,7 +142,7 @@ public final class LocalHealthChecker implements RouteHealthSource, SmartLifecyc
         HealthCheck check = target.route.healthCheck();
         if (target.route.isTcp()) {
             // a TCP route's check is a connect, closed at once
-            return LocalTcpConnector.probe(target.route.localUrl(), check.timeout())
+            return tcp.probe(target.route.localUrl(), check.timeout())
                     .thenReturn(new Result(true, "connected"))
                     .timeout(check.timeout())
                     .onErrorResume(e -> Mono.just(new Result(false, describe(e, check))));

@@ -85,10 +85,15 @@ public final class LocalAppForwarder implements DisposableBean {
      *     local.maxConnections()}, each loop's pools holding an equal part of it
      */
     public LocalAppForwarder(AgentProperties.Local local, MeterRegistry meters, int tunnelCount) {
+        this(local, meters, tunnelCount, AgentProperties.Dns.DEFAULTS);
+    }
+
+    /** @param dns lookups of TCP route targets found by DNS */
+    public LocalAppForwarder(AgentProperties.Local local, MeterRegistry meters, int tunnelCount, AgentProperties.Dns dns) {
         this.local = Objects.requireNonNull(local, "local");
         this.meters = Objects.requireNonNull(meters, "meters");
         this.websockets = new LocalWebSocketForwarder(local);
-        this.tcp = new LocalTcpConnector(local.connectTimeout());
+        this.tcp = new LocalTcpConnector(local.connectTimeout(), dns);
         this.responseTimeout = local.responseTimeout();
         this.idleTimeout = local.idleTimeout();
         // tunnels outnumbering the event loops share them: a loop serves at most this many of them

@@ -1,5 +1,6 @@
 package io.edgetunnel.agent.tcp;
 
+import io.edgetunnel.agent.config.AgentProperties;
 import io.edgetunnel.agent.config.Route;
 import io.edgetunnel.agent.proxy.LocalExchangeException;
 import io.edgetunnel.agent.proxy.LocalRequest;
@@ -13,21 +14,21 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.EventLoopGroup;
+import io.netty.channel.EventLoop;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.NetUtil;
+import io.netty.util.concurrent.EventExecutor;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.UnknownHostException;
 import java.net.URI;
+import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicReference;
-import reactor.core.Disposable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.MonoSink;
@@ -38,7 +39,8 @@ import reactor.netty.tcp.TcpResources;
 /**
  * The agent end of a TCP route's connection (spec section 20): connects to the route's target on the
  * tunnel's own event loop, answers RESPONSE 200 once connected, then relays bytes both ways under the
- * stream's flow control, each direction's end being that direction's FIN. A refused or timed-out
+ * stream's flow control, each direction's end being that direction's FIN. A target found by DNS
+ * ({@link TcpTargets}) is tried address after address until one accepts. A refused or timed-out
  * connect fails with {@link ResetCode#UPSTREAM_CONNECT_FAILED} before any RESPONSE; a local
  * connection lost mid-way fails with {@link ResetCode#UPSTREAM_ERROR}; cancelling the returned Mono
  * (the ingress reset the stream) resets the local connection with a TCP RST.
@@ -48,9 +50,11 @@ public final class LocalTcpConnector {
     private static final Logger log = LoggerFactory.getLogger(LocalTcpConnector.class);
 
     private final Duration connectTimeout;
+    private final TcpTargets targets;
 
-    public LocalTcpConnector(Duration connectTimeout) {
+    public LocalTcpConnector(Duration connectTimeout, AgentProperties.Dns dns) {
         this.connectTimeout = Objects.requireNonNull(connectTimeout, "connectTimeout");
+        this.targets = new TcpTargets(Objects.requireNonNull(dns, "dns"));
     }
 
     /** Connects {@code request} (a CONNECT stream of a TCP route); completes when both directions ended. */
@@ -61,14 +65,49 @@ public final class LocalTcpConnector {
             return Mono.error(new LocalExchangeException(ResetCode.NO_ROUTE, request.method() + " for "
                     + route.claim() + " (expected: CONNECT for a TCP route, spec section 20)", null));
         }
-        InetSocketAddress target = target(route.localUrl());
-        return Mono.create(sink -> start(sink, target, request, relay));
+        return Mono.defer(() -> {
+            EventLoop loop = loop();
+            return candidates(route.localUrl(), loop)
+                    .flatMap(addresses -> Mono.<Void>create(sink -> {
+                        // one cancel hook for every attempt (a MonoSink takes one): it resets the current one
+                        AtomicReference<Attempt> current = new AtomicReference<>();
+                        sink.onCancel(() -> {
+                            Attempt attempt = current.get();
+                            if (attempt != null) {
+                                attempt.cancel();
+                            }
+                        });
+                        start(sink, current, loop, addresses, 0, request, relay);
+                    }));
+        });
     }
 
-    private void start(MonoSink<Void> sink, InetSocketAddress target, LocalRequest request, ResponseRelay relay) {
+    /** Where to connect, in order: the fixed address, or what DNS gives now. */
+    private Mono<List<InetSocketAddress>> candidates(URI url, EventLoop loop) {
+        if (!TcpTargets.byDns(url)) {
+            return Mono.just(List.of(target(url)));
+        }
+        return targets.candidates(url, loop).onErrorMap(e -> new LocalExchangeException(
+                ResetCode.UPSTREAM_CONNECT_FAILED, "cannot resolve " + url + ": " + e.getMessage(), e));
+    }
+
+    /** One connect attempt: its future, and its socket once the channel exists. */
+    private record Attempt(ChannelFuture connect, AtomicReference<SocketBridge> bridge) {
+        void cancel() {
+            connect.cancel(false);
+            SocketBridge b = bridge.get();
+            if (b != null) {
+                b.reset();
+            }
+        }
+    }
+
+    private void start(MonoSink<Void> sink, AtomicReference<Attempt> current, EventLoop loop,
+            List<InetSocketAddress> addresses, int index, LocalRequest request, ResponseRelay relay) {
+        InetSocketAddress target = addresses.get(index);
         AtomicReference<SocketBridge> bridge = new AtomicReference<>();
         Sinks.Empty<Void> outputDone = Sinks.empty();
-        ChannelFuture connect = bootstrap(connectTimeout).handler(new ChannelInitializer<Channel>() {
+        ChannelFuture connect = bootstrap(loop, connectTimeout).handler(new ChannelInitializer<Channel>() {
             @Override
             protected void initChannel(Channel ch) {
                 bridge.set(SocketBridge.install(ch, Duration.ZERO, new SocketBridge.Listener() {
@@ -85,18 +124,17 @@ public final class LocalTcpConnector {
                 }));
             }
         }).connect(target);
-        sink.onCancel(() -> {
-            connect.cancel(false);
-            SocketBridge b = bridge.get();
-            if (b != null) {
-                b.reset();
-            }
-        });
+        current.set(new Attempt(connect, bridge));
         connect.addListener(f -> {
             if (!f.isSuccess()) {
                 Throwable cause = f.cause();
                 String why = cause == null ? "cancelled" : String.valueOf(cause.getMessage());
                 log.debug("tcp route {}: cannot connect to {}: {}", request.route().claim(), target, why);
+                if (cause != null && index + 1 < addresses.size()) {
+                    // a refused or unreachable target found by DNS: on to the next one
+                    start(sink, current, loop, addresses, index + 1, request, relay);
+                    return;
+                }
                 sink.error(new LocalExchangeException(
                         ResetCode.UPSTREAM_CONNECT_FAILED, "cannot connect to " + target + ": " + why, cause));
                 return;
@@ -120,10 +158,17 @@ public final class LocalTcpConnector {
         });
     }
 
-    /** Connects to a TCP route's target and closes at once: its health check. */
-    public static Mono<Void> probe(URI url, Duration timeout) {
-        return Mono.create(sink -> {
-            ChannelFuture connect = bootstrap(timeout)
+    /** Connects to a TCP route's target (one found by DNS: any of them) and closes at once: its health check. */
+    public Mono<Void> probe(URI url, Duration timeout) {
+        return Mono.defer(() -> {
+            EventLoop loop = loop();
+            return candidates(url, loop).flatMap(addresses -> probe(loop, addresses, 0, timeout));
+        });
+    }
+
+    private static Mono<Void> probe(EventLoop loop, List<InetSocketAddress> addresses, int index, Duration timeout) {
+        return Mono.<Void>create(sink -> {
+            ChannelFuture connect = bootstrap(loop, timeout)
                     .option(ChannelOption.AUTO_READ, true)
                     .handler(new ChannelInitializer<Channel>() {
                         @Override
@@ -131,7 +176,7 @@ public final class LocalTcpConnector {
                             // nothing read: the check only proves the target accepts connections
                         }
                     })
-                    .connect(target(url));
+                    .connect(addresses.get(index));
             sink.onCancel(() -> connect.cancel(false));
             connect.addListener(f -> {
                 if (f.isSuccess()) {
@@ -141,18 +186,22 @@ public final class LocalTcpConnector {
                     sink.error(f.cause() == null ? new java.net.ConnectException("cancelled") : f.cause());
                 }
             });
-        });
+        }).onErrorResume(e -> index + 1 < addresses.size(), e -> probe(loop, addresses, index + 1, timeout));
     }
 
-    /** A bootstrap on the caller's event loop (the tunnel's), or on Reactor Netty's shared loops. */
-    static Bootstrap bootstrap(Duration connectTimeout) {
+    /** The caller's event loop (the tunnel's), or one of Reactor Netty's shared loops. */
+    private static EventLoop loop() {
         EventExecutor current = EventLoopSchedulers.currentLoop();
+        return current instanceof EventLoop loop ? loop : TcpResources.get().onClient(true).next();
+    }
+
+    /** A bootstrap on {@code loop}, resolving names with Netty's non-blocking resolver. */
+    static Bootstrap bootstrap(EventLoop loop, Duration connectTimeout) {
         LoopResources loops = TcpResources.get();
-        EventLoopGroup group = current instanceof io.netty.channel.EventLoop loop ? loop : loops.onClient(true);
         return new Bootstrap()
-                .group(group)
-                .resolver(Resolvers.of(loops, group))
-                .channel(loops.onChannelClass(SocketChannel.class, group))
+                .group(loop)
+                .resolver(Resolvers.of(loops, loop))
+                .channel(loops.onChannelClass(SocketChannel.class, loop))
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, connectTimeout.toMillis()))
                 .option(ChannelOption.SO_KEEPALIVE, true)
                 .option(ChannelOption.TCP_NODELAY, true)
