@@ -19,13 +19,20 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  *     in random order, a refused one skipped to the next) or {@code dns+srv://_service._tcp.name}
  *     (SRV records: lowest priority first, by weight within one, each target's addresses in turn)
  * @param healthCheckInterval time between two connect checks of the target
+ * @param proxyProtocol {@code v1} or {@code v2}: each connection to the target starts with a PROXY
+ *     protocol header naming the public client (as the ingress saw it, or as its NLB told it); empty
+ *     (the default): none
  * @param healthCheckTimeout time a connect check may take
  */
 public record TcpRoute(
         String name,
         String target,
         @DefaultValue("5s") Duration healthCheckInterval,
-        @DefaultValue("2s") Duration healthCheckTimeout) {
+        @DefaultValue("2s") Duration healthCheckTimeout,
+        @DefaultValue("") String proxyProtocol) {
+
+    /** The target URL's query parameter carrying {@link #proxyProtocol}. */
+    public static final String PROXY_PROTOCOL = "proxy-protocol";
 
     @ConstructorBinding
     public TcpRoute {
@@ -39,12 +46,17 @@ public record TcpRoute(
             throw new IllegalArgumentException("tcp route " + name + ": target " + target
                     + " (expected: host:port, dns://name:port or dns+srv://_service._tcp.name, e.g. 127.0.0.1:22)");
         }
+        proxyProtocol = proxyProtocol == null ? "" : proxyProtocol.trim().toLowerCase(java.util.Locale.ROOT);
+        if (!proxyProtocol.isEmpty() && !proxyProtocol.equals("v1") && !proxyProtocol.equals("v2")) {
+            throw new IllegalArgumentException(
+                    "tcp route " + name + ": proxy-protocol " + proxyProtocol + " (expected: v1, v2 or empty)");
+        }
         healthCheckInterval = healthCheckInterval == null ? Duration.ofSeconds(5) : healthCheckInterval;
         healthCheckTimeout = healthCheckTimeout == null ? Duration.ofSeconds(2) : healthCheckTimeout;
     }
 
     public TcpRoute(String name, String target) {
-        this(name, target, null, null);
+        this(name, target, null, null, "");
     }
 
     /**
@@ -52,7 +64,9 @@ public record TcpRoute(
      * that connects (its path only switches the check on; a TCP check never sends a request).
      */
     public Route asRoute() {
-        return new Route(name + TcpRoutes.SUFFIX, "/", uri(name, target),
+        // the PROXY protocol choice rides on the target URL, which is what the connector gets
+        String url = uri(name, target) + (proxyProtocol.isEmpty() ? "" : "?" + PROXY_PROTOCOL + "=" + proxyProtocol);
+        return new Route(name + TcpRoutes.SUFFIX, "/", URI.create(url),
                 new HealthCheck("/", healthCheckInterval, healthCheckTimeout, 3, 2));
     }
 

@@ -6,13 +6,14 @@ import org.springframework.boot.convert.DurationStyle;
 import org.springframework.core.convert.converter.Converter;
 
 /**
- * Parses {@code name=host:port[;health-check.interval=5s][;health-check.timeout=2s]}, so {@code
+ * Parses {@code name=host:port[;health-check.interval=5s][;health-check.timeout=2s][;proxy-protocol=v2]}, so {@code
  * AGENT_TCP_ROUTES="ssh=127.0.0.1:22,redis=127.0.0.1:6379"} binds to {@code agent.tcp-routes}.
  */
 @ConfigurationPropertiesBinding
 public final class TcpRouteStringConverter implements Converter<String, TcpRoute> {
 
-    private static final String EXPECTED = "name=host:port[;health-check.interval=5s][;health-check.timeout=2s]";
+    private static final String EXPECTED =
+            "name=host:port[;health-check.interval=5s][;health-check.timeout=2s][;proxy-protocol=v1|v2]";
 
     @Override
     public TcpRoute convert(String source) {
@@ -25,6 +26,7 @@ public final class TcpRouteStringConverter implements Converter<String, TcpRoute
         String[] parts = value.substring(equals + 1).split(";", -1);
         Duration interval = null;
         Duration timeout = null;
+        String proxyProtocol = "";
         for (int i = 1; i < parts.length; i++) {
             String option = parts[i].trim();
             int eq = option.indexOf('=');
@@ -33,10 +35,11 @@ public final class TcpRouteStringConverter implements Converter<String, TcpRoute
             switch (key) {
                 case "health-check.interval" -> interval = DurationStyle.detectAndParse(setting);
                 case "health-check.timeout" -> timeout = DurationStyle.detectAndParse(setting);
+                case "proxy-protocol" -> proxyProtocol = setting;
                 default -> throw new IllegalArgumentException("tcp route " + name + ": option '" + option
-                        + "' (expected: health-check.interval=... or health-check.timeout=...)");
+                        + "' (expected: health-check.interval=..., health-check.timeout=... or proxy-protocol=v1|v2)");
             }
         }
-        return new TcpRoute(name, parts[0].trim(), interval, timeout);
+        return new TcpRoute(name, parts[0].trim(), interval, timeout, proxyProtocol);
     }
 }

@@ -2,12 +2,15 @@ package io.edgetunnel.agent.tcp;
 
 import io.edgetunnel.agent.config.AgentProperties;
 import io.edgetunnel.agent.config.Route;
+import io.edgetunnel.agent.config.TcpRoute;
 import io.edgetunnel.agent.proxy.LocalExchangeException;
 import io.edgetunnel.agent.proxy.LocalRequest;
 import io.edgetunnel.agent.proxy.ResponseRelay;
+import io.edgetunnel.protocol.Header;
 import io.edgetunnel.protocol.ResetCode;
 import io.edgetunnel.protocol.TcpRoutes;
 import io.edgetunnel.runtime.EventLoopSchedulers;
+import io.edgetunnel.runtime.tcp.ProxyHeaders;
 import io.edgetunnel.runtime.tcp.SocketBridge;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
@@ -16,6 +19,8 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.haproxy.HAProxyMessageEncoder;
+import io.netty.handler.codec.haproxy.HAProxyProtocolVersion;
 import io.netty.util.NetUtil;
 import io.netty.util.concurrent.EventExecutor;
 import java.net.InetAddress;
@@ -140,6 +145,13 @@ public final class LocalTcpConnector {
                 return;
             }
             SocketBridge socket = bridge.get();
+            HAProxyProtocolVersion proxyVersion = proxyProtocol(request.route().localUrl());
+            if (proxyVersion != null) {
+                // the header first, then the client's bytes: the target learns who the client is
+                socket.channel().pipeline().addFirst("proxyProtocol", HAProxyMessageEncoder.INSTANCE);
+                socket.channel().writeAndFlush(ProxyHeaders.of(proxyVersion,
+                        header(request, TcpRoutes.SOURCE_HEADER), header(request, TcpRoutes.DESTINATION_HEADER)));
+            }
             // the ingress's bytes go to the app, its END_STREAM becoming our FIN
             socket.writeFrom(request.body());
             // the app's bytes go back after RESPONSE 200, its FIN becoming END_STREAM
@@ -156,6 +168,27 @@ public final class LocalTcpConnector {
                     });
             sink.onDispose(both);
         });
+    }
+
+    /** The PROXY protocol version the route asks for ({@code ?proxy-protocol=v1|v2}), or null. */
+    private static HAProxyProtocolVersion proxyProtocol(URI url) {
+        String query = url.getQuery();
+        if (query == null) {
+            return null;
+        }
+        if (query.contains(TcpRoute.PROXY_PROTOCOL + "=v1")) {
+            return HAProxyProtocolVersion.V1;
+        }
+        return query.contains(TcpRoute.PROXY_PROTOCOL + "=v2") ? HAProxyProtocolVersion.V2 : null;
+    }
+
+    private static String header(LocalRequest request, String name) {
+        for (Header header : request.headers()) {
+            if (header.name().equalsIgnoreCase(name)) {
+                return header.value();
+            }
+        }
+        return null;
     }
 
     /** Connects to a TCP route's target (one found by DNS: any of them) and closes at once: its health check. */

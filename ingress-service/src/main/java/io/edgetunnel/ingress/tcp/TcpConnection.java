@@ -53,6 +53,8 @@ final class TcpConnection implements StreamListener, SocketBridge.Listener {
     private final AtomicBoolean finished = new AtomicBoolean();
 
     private volatile ScheduledFuture<?> answerTimer;
+    private volatile String clientAddress;
+    private volatile String localAddress;
     private volatile TunnelSession tunnel;
     private volatile int streamId;
     private volatile InboundBody fromAgent;
@@ -67,11 +69,29 @@ final class TcpConnection implements StreamListener, SocketBridge.Listener {
         this.metrics = metrics;
         this.bufferedBytes = bufferedBytes;
         this.socket = SocketBridge.install(channel, idleTimeout, this);
+        this.clientAddress = address(channel.remoteAddress());
+        this.localAddress = address(channel.localAddress());
         metrics.opened();
     }
 
-    /** Opens the stream on a tunnel of an agent claiming the route; none: the client is closed at once. */
+    /** Opens the stream with the socket's own addresses (no PROXY protocol). */
     void open(AgentRegistry registry) {
+        open(registry, null, null);
+    }
+
+    /**
+     * Opens the stream on a tunnel of an agent claiming the route; none: the client is closed at once.
+     *
+     * @param source the client's {@code ip:port} from a PROXY protocol header; null: the socket's peer
+     * @param destination the address the client connected to, from the header; null: the socket's own
+     */
+    void open(AgentRegistry registry, String source, String destination) {
+        if (source != null) {
+            clientAddress = source;
+        }
+        if (destination != null) {
+            localAddress = destination;
+        }
         RouteEntry entry = registry.match(claim.host(), "/");
         Tunnel excluded = null;
         int id = -1;
@@ -128,8 +148,16 @@ final class TcpConnection implements StreamListener, SocketBridge.Listener {
 
     private List<Header> headers() {
         return List.of(
-                new Header(TcpRoutes.SOURCE_HEADER, address(socket.channel().remoteAddress())),
-                new Header(TcpRoutes.DESTINATION_HEADER, address(socket.channel().localAddress())));
+                new Header(TcpRoutes.SOURCE_HEADER, clientAddress),
+                new Header(TcpRoutes.DESTINATION_HEADER, localAddress));
+    }
+
+    /** The PROXY protocol header was malformed, missing or late: the client is reset, no stream opened. */
+    void rejectHeader(String why) {
+        if (finished.compareAndSet(false, true)) {
+            socket.reset();
+            record("bad_proxy_header", why);
+        }
     }
 
     private static String address(SocketAddress address) {
@@ -265,7 +293,7 @@ final class TcpConnection implements StreamListener, SocketBridge.Listener {
         TunnelSession session = tunnel;
         access.info("tcp route={} client={} agent={} stream={} outcome={} detail=\"{}\" bytes_in={} bytes_out={} "
                         + "duration_ms={}",
-                route, address(socket.channel().remoteAddress()), session == null ? "-" : session.agentId(),
+                route, clientAddress, session == null ? "-" : session.agentId(),
                 streamId, outcome, detail.length() > 120 ? detail.substring(0, 120) : detail, in, out,
                 nanos / 1_000_000);
         log.debug("tcp connection of route {} ended: {}", route, outcome);

@@ -18,8 +18,10 @@ import org.springframework.validation.annotation.Validated;
  * @param idleTimeout time without a byte either way that ends a TCP connection (both sockets reset),
  *     unless its listener sets its own; 0 (the default) never: long-lived connections live as long as
  *     their peers, TCP keepalive detecting dead ones
- * @param proxyProtocol expect a PROXY protocol v2 header (an NLB target group's "proxy protocol v2")
- *     on every accepted connection; not supported yet: on fails the start
+ * @param proxyProtocol expect a PROXY protocol header (v1 or v2; an NLB target group's "proxy protocol
+ *     v2") first on every accepted connection, and take the client's address from it; a connection
+ *     without one, or with a malformed one, is reset. Turn on only behind a load balancer that sends
+ *     it: anyone else could claim any address
  */
 @Validated
 @ConfigurationProperties("ingress.tcp")
@@ -46,10 +48,6 @@ public record TcpProperties(
                 throw new IllegalArgumentException(
                         "ingress.tcp.listeners: port " + listener.port() + " twice (expected: one route per port)");
             }
-        }
-        if (proxyProtocol) {
-            throw new IllegalArgumentException(
-                    "ingress.tcp.proxy-protocol: true (expected: false; PROXY protocol is not supported yet)");
         }
     }
 

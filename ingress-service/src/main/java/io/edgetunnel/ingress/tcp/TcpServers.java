@@ -75,7 +75,11 @@ public final class TcpServers implements SmartLifecycle {
                         protected void initChannel(Channel ch) {
                             TcpConnection connection = new TcpConnection(listener.name(), ch,
                                     properties.idleTimeoutOf(listener), metrics, ingressMetrics.bufferedBytes());
-                            connection.open(registry);
+                            if (properties.proxyProtocol()) {
+                                ProxyHeaderReader.install(ch, connection, registry);
+                            } else {
+                                connection.open(registry);
+                            }
                         }
                     });
             InetSocketAddress address = properties.address() == null || properties.address().isBlank()
