@@ -341,5 +341,6 @@ public final class LocalAppForwarder implements DisposableBean {
         disposals.add(shared.disposeLater());
         perLoop.values().forEach(clients -> disposals.add(clients.disposeLater()));
         Mono.when(disposals).block(Duration.ofSeconds(5));
+        tcp.close();
     }
 }

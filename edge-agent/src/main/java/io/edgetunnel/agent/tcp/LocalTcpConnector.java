@@ -62,6 +62,11 @@ public final class LocalTcpConnector {
         this.targets = new TcpTargets(Objects.requireNonNull(dns, "dns"));
     }
 
+    /** Closes the DNS resolvers of targets found by DNS (their UDP sockets). */
+    public void close() {
+        targets.close();
+    }
+
     /** Connects {@code request} (a CONNECT stream of a TCP route); completes when both directions ended. */
     public Mono<Void> connect(LocalRequest request, ResponseRelay relay) {
         Route route = request.route();

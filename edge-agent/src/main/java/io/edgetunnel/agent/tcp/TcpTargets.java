@@ -50,6 +50,12 @@ public final class TcpTargets {
         this.settings = settings;
     }
 
+    /** Closes every resolver (their UDP sockets); later lookups open new ones. */
+    void close() {
+        resolvers.values().forEach(DnsNameResolver::close);
+        resolvers.clear();
+    }
+
     /** One SRV record's data. */
     record Srv(int priority, int weight, int port, String target) {}
 
