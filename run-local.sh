@@ -34,6 +34,9 @@ INGRESS_JAR=ingress-service/target/ingress-service-$VERSION-exec.jar
 AGENT_JAR=edge-agent/target/edge-agent-$VERSION-exec.jar
 DEMO_JAR=demo-app/target/demo-app-$VERSION.jar
 DEMO_PORT=${DEMO_PORT:-3000}
+# the TCP route run-local publishes: the ingress's port SSH_PUBLIC_PORT reaches SSH_TARGET through the tunnel
+SSH_PUBLIC_PORT=${SSH_PUBLIC_PORT:-2222}
+SSH_TARGET=${SSH_TARGET:-127.0.0.1:22}
 LOG_DIR=.run-local
 # Not Redis's 6379, so a system Redis (or another project's) is never used as the directory.
 REDIS_PORT=${REDIS_PORT:-6390}
@@ -58,7 +61,7 @@ if [ "$REPLICAS" -gt 0 ]; then
         ports+=("$base" $((base + 1)) $((base + 2)) $((base + 3)))
     done
 else
-    ports=(8080 8081 8082 8091 "$DEMO_PORT")
+    ports=(8080 8081 8082 8091 "$DEMO_PORT" "$SSH_PUBLIC_PORT")
 fi
 
 for port in "${ports[@]}"; do
@@ -143,9 +146,12 @@ wait_up() {
 
 if [ "$REPLICAS" -eq 0 ]; then
     start demo env DEMO_PORT="$DEMO_PORT" java -jar "$DEMO_JAR"
-    start ingress env JAVA_TOOL_OPTIONS="$INGRESS_JAVA_TOOL_OPTIONS" java -jar "$INGRESS_JAR" --spring.profiles.active=local
+    # a TCP route: the ingress's :$SSH_PUBLIC_PORT reaches this machine's sshd ($SSH_TARGET) through the tunnel
+    start ingress env JAVA_TOOL_OPTIONS="$INGRESS_JAVA_TOOL_OPTIONS" java -jar "$INGRESS_JAR" --spring.profiles.active=local \
+        --ingress.tcp.address=127.0.0.1 "--ingress.tcp.listeners=ssh=$SSH_PUBLIC_PORT"
     start agent env JAVA_TOOL_OPTIONS="$AGENT_JAVA_TOOL_OPTIONS" MALLOC_ARENA_MAX="$AGENT_MALLOC_ARENA_MAX" java -jar "$AGENT_JAR" --spring.profiles.active=local \
         --agent.ingress-uri=ws://127.0.0.1:8082/tunnel \
+        "--agent.tcp-routes=ssh=$SSH_TARGET" \
         "--agent.routes[0].host=demo.localhost" \
         "--agent.routes[0].local-url=http://127.0.0.1:$DEMO_PORT" \
         "--agent.routes[1].host=127.0.0.1" \
@@ -167,6 +173,8 @@ if [ "$REPLICAS" -eq 0 ]; then
     curl http://127.0.0.1:8081/actuator/prometheus        ingress metrics
     http://127.0.0.1:8081/ in a browser                   the operator console (agents, routes, rates)
     http://127.0.0.1:8091/ in a browser                   the agent's own page (tunnels, routes, local health)
+    ssh -p $SSH_PUBLIC_PORT $USER@127.0.0.1                     this machine's sshd ($SSH_TARGET), through the tunnel as a TCP route
+                                                          (any local TCP service: SSH_TARGET=127.0.0.1:6379 ./run-local.sh)
   Logs: $LOG_DIR/. Ctrl-C stops everything.
 
 MSG

@@ -160,6 +160,20 @@ def transfer_case(raw, name, meta, statuses):
     return case
 
 
+def tcp_case(raw, meta):
+    """tcp-1gib (issue 17): a TCP route vs ssh -L, bulk MB/s and short connections per second."""
+    c = {"name": "tcp-1gib", "kind": "tcp", "mib": meta.get("mib")}
+    for t in ("tunnel", "ssh"):
+        bulk = load(os.path.join(raw, f"tcp-1gib.{t}.json"), {}) or {}
+        churn = load(os.path.join(raw, f"tcp-1gib.{t}.churn.json"), {}) or {}
+        c[f"{t}_mbps"] = bulk.get("mbps")
+        c[f"{t}_conns_per_s"] = churn.get("per_s")
+        c[f"{t}_conn_errors"] = churn.get("errors")
+    c["tunnel_vs_ssh"] = ratio(c["tunnel_mbps"], c["ssh_mbps"])
+    c["tunnel_vs_ssh_conns"] = ratio(c["tunnel_conns_per_s"], c["ssh_conns_per_s"])
+    return c
+
+
 def idle_case(raw, meta):
     case = {"name": "idle-agents", "kind": "idle", "status": meta.get("status")}
     sim = load(os.path.join(raw, "idle-agents.sim.json"), {})
@@ -359,6 +373,8 @@ def checks(cases, codec_result):
     for name in TRANSFER_CASES:
         v = by.get(name, {}).get("tunnel_mbps")
         add(f"{name} tunnel MB/s", v, ">= 500", v is not None and v >= 500)
+    v = by.get("tcp-1gib", {}).get("tunnel_vs_ssh")
+    add("tcp-1gib tunnel/ssh -L MB/s (issue 17)", v, ">= 1.2", v is not None and v >= 1.2)
     idle = by.get("idle-agents", {})
     v = idle.get("heap_kib_per_agent")
     add("idle-agents heap KiB/agent", v, "< 40", v is not None and v < 40)
@@ -504,6 +520,11 @@ def print_table(result):
             print_cluster(c)
         if c["kind"] == "footprint":
             print_footprint(c)
+        if c["kind"] == "tcp":
+            print(f"tcp-1gib: tunnel {fmt(c.get('tunnel_mbps'))} MB/s vs ssh -L {fmt(c.get('ssh_mbps'))} MB/s "
+                  f"({fmt(c.get('tunnel_vs_ssh'), 2)}x); short connections: tunnel "
+                  f"{fmt(c.get('tunnel_conns_per_s'))}/s ({fmt(c.get('tunnel_conn_errors'))} errors) vs ssh -L "
+                  f"{fmt(c.get('ssh_conns_per_s'))}/s ({fmt(c.get('ssh_conn_errors'))} errors)")
         if c["kind"] == "churn":
             if c.get("status") != "ok":
                 print(f"churn: {c.get('status')}")
@@ -638,7 +659,7 @@ def main():
     run = load(os.path.join(raw, "run.json"), {})
     statuses = {t: run.get(key, "unknown") for t, key in STATUS_OF.items()}
     cases = []
-    order = LOAD_CASES + ["cluster"] + TRANSFER_CASES + ["churn", "footprint", "idle-agents"]
+    order = LOAD_CASES + ["cluster"] + TRANSFER_CASES + ["tcp-1gib", "churn", "footprint", "idle-agents"]
     for name in order:
         meta = load(os.path.join(raw, f"{name}.meta.json"))
         if meta is None:
@@ -656,6 +677,8 @@ def main():
             cases.append(cluster_case(raw, meta))
         elif kind == "footprint":
             cases.append(footprint_case(raw, meta))
+        elif kind == "tcp":
+            cases.append(tcp_case(raw, meta))
     codec_result = codec(raw) if "codec" in run.get("cases", []) else {"status": "not run"}
     result = {
         "cases": cases,

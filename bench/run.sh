@@ -18,6 +18,10 @@
 #             forwards every request for bench.local to replica 1 over the cluster port. Measures
 #             small at c50 against replica 1 (local), against replica 2 (forwarded) and 25+25 at
 #             both at once (mix); target: forwarded >= 0.7x local req/s, added p99 < 2 ms.
+#   tcp-1gib - (issue 17) a TCP route: TRANSFER_MIB (1 GiB) through the ingress's TCP listener and the
+#             agent's tcp route vs through `ssh -L` to the same local TCP source (bench/tcp_bench.py),
+#             MB/s, then short connections in a row for the load duration (connections/s);
+#             target: tunnel >= 1.2x ssh for the bulk transfer.
 #   footprint - (issue 15, bench/footprint.sh) agent and ingress RSS idle, under c50 and during a
 #             256 MiB download, start-to-ready, with their images' JVM options (agent as in a 128 MiB
 #             container) against the JVM's defaults, and OpenSSH's client RSS as the reference.
@@ -47,7 +51,7 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$BENCH_DIR")
 RESULTS=$BENCH_DIR/results
 VERSION=0.1.0-SNAPSHOT
-ALL_CASES="small-c1,small-c50,small-c256,small-c1024,1mib-c16,download-1gib,upload-1gib,idle-agents,churn,codec,cluster,footprint"
+ALL_CASES="small-c1,small-c50,small-c256,small-c1024,1mib-c16,download-1gib,upload-1gib,tcp-1gib,idle-agents,churn,codec,cluster,footprint"
 
 QUICK=0
 CASES=$ALL_CASES
@@ -311,7 +315,7 @@ PasswordAuthentication no
 KbdInteractiveAuthentication no
 UsePAM no
 StrictModes no
-AllowTcpForwarding remote
+AllowTcpForwarding yes
 GatewayPorts no
 X11Forwarding no
 PrintMotd no
@@ -329,6 +333,7 @@ EOF
         SSH_CIPHER=aes128-gcm@openssh.com
         ssh_opts+=(-c "$SSH_CIPHER")
     fi
+    SSH_OPTS=("${ssh_opts[@]}")
     sleep 0.3
     bg ssh-R ssh "${ssh_opts[@]}" -R "127.0.0.1:$SSH_PORT:127.0.0.1:$UP_PORT" root@127.0.0.1
     SSH_CLIENT_PID=$LAST_PID
@@ -488,7 +493,14 @@ start_tunnel() {
         # replicas (it would only reach replica 1 again), so replica 2 holds nothing
         AGENT_CLUSTER_ARGS=(--agent.spread.enabled=false)
     fi
-    if ! start_ingress ingress "$JVM_FLAGS" "${CLUSTER_ARGS[@]}"; then
+    TCP_ING_ARGS=()
+    TCP_AGENT_ARGS=()
+    if has_case tcp-1gib; then
+        TCP_PUBLIC_PORT=$(free_port)
+        TCP_ING_ARGS=(--ingress.tcp.address=127.0.0.1 "--ingress.tcp.listeners=bench=$TCP_PUBLIC_PORT")
+        TCP_AGENT_ARGS=("--agent.tcp-routes=bench=127.0.0.1:$TCP_SRC_PORT")
+    fi
+    if ! start_ingress ingress "$JVM_FLAGS" "${CLUSTER_ARGS[@]}" "${TCP_ING_ARGS[@]}"; then
         TUNNEL_STATUS="failed: ingress not ready within 180 s (see logs/ingress.log)"
         tail -n 20 "$WORK/logs/ingress.log" >&2 || true
         return 1
@@ -500,7 +512,7 @@ start_tunnel() {
         --server.port="$AGENT_PORT" --management.server.port="$AGENT_PORT" \
         --agent.ingress-uri="ws://127.0.0.1:$ING_TUNNEL/tunnel" \
         "--agent.routes[0].host=$HOST_HEADER" "--agent.routes[0].local-url=http://127.0.0.1:$UP_PORT" \
-        "${AGENT_CLUSTER_ARGS[@]}" "${LOG_ARGS[@]}" ${BENCH_AGENT_ARGS:-}
+        "${AGENT_CLUSTER_ARGS[@]}" "${TCP_AGENT_ARGS[@]}" "${LOG_ARGS[@]}" ${BENCH_AGENT_ARGS:-}
     AGENT_PID=$LAST_PID
     PROCS_OF[tunnel]="ingress=$MAIN_ING_PID agent=$AGENT_PID"
     if ! wait_http "http://127.0.0.1:$AGENT_PORT/actuator/health/readiness" 180 "$AGENT_PID"; then
@@ -662,6 +674,40 @@ EOF
         tunnel_after="\"ingress_rss_kib_after\":$(rss_kib "$MAIN_ING_PID"),\"agent_rss_kib_after\":$(rss_kib "$AGENT_PID"),\"ingress_hwm_kib\":$(hwm_kib "$MAIN_ING_PID"),\"agent_hwm_kib\":$(hwm_kib "$AGENT_PID"),"
     fi
     echo "{${tunnel_before}${tunnel_after}\"kind\":\"transfer\",\"direction\":\"$dir\",\"mib\":$TRANSFER_MIB}" >"$WORK/raw/$name.meta.json"
+}
+
+# ------------------------------------------------------------------ tcp-1gib (issue 17)
+start_tcp_source() { # a local TCP source (bench/tcp_bench.py), and ssh -L to it through the private sshd
+    TCP_SRC_PORT=$(free_port)
+    bg tcp-source python3 "$BENCH_DIR/tcp_bench.py" source "$TCP_SRC_PORT"
+    SSHL_PORT=$(free_port)
+    bg ssh-L ssh "${SSH_OPTS[@]}" -L "127.0.0.1:$SSHL_PORT:127.0.0.1:$TCP_SRC_PORT" root@127.0.0.1
+    for _ in $(seq 1 40); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$SSHL_PORT") 2>/dev/null && return 0
+        sleep 0.5
+    done
+    die "ssh -L did not come up (see logs)"
+}
+
+tcp_case() {
+    has_case tcp-1gib || return 0
+    local t port secs
+    secs=${DURATION:-10}
+    for t in tunnel ssh; do
+        if [ "$t" = tunnel ]; then
+            [ "$TUNNEL_STATUS" = ok ] || continue
+            port=$TCP_PUBLIC_PORT
+        else
+            port=$SSHL_PORT
+        fi
+        log "tcp-1gib -> $t ($TRANSFER_MIB MiB, then short connections for ${secs}s)"
+        timeout 300 python3 "$BENCH_DIR/tcp_bench.py" bulk "$port" "$TRANSFER_MIB" >"$WORK/raw/tcp-1gib.$t.json" \
+            2>>"$WORK/logs/tcp-bench.log" || echo '{"ok": false}' >"$WORK/raw/tcp-1gib.$t.json"
+        timeout $((secs + 60)) python3 "$BENCH_DIR/tcp_bench.py" churn "$port" "$secs" >"$WORK/raw/tcp-1gib.$t.churn.json" \
+            2>>"$WORK/logs/tcp-bench.log" || echo '{}' >"$WORK/raw/tcp-1gib.$t.churn.json"
+        sleep 0.5
+    done
+    echo "{\"kind\":\"tcp\",\"mib\":$TRANSFER_MIB,\"churn_s\":$secs}" >"$WORK/raw/tcp-1gib.meta.json"
 }
 
 ensure_bench_classpath() {
@@ -942,6 +988,7 @@ main() {
     PORT_OF[direct]=$UP_PORT
     start_ssh
     PORT_OF[ssh]=$SSH_PORT
+    if has_case tcp-1gib; then start_tcp_source; fi
     # the footprint case alone needs only the upstream and ssh (it starts its own ingress and agents)
     local others
     others=$(echo ",$CASES," | sed 's/,footprint,/,/; s/^,//; s/,$//')
@@ -986,6 +1033,7 @@ main() {
     cluster_case
     transfer_case download
     transfer_case upload
+    tcp_case
     churn_case
     codec_case
     # before idle-agents, whose 10,000 tunnels would leave the machine's memory in another state

@@ -5,12 +5,16 @@ import static org.awaitility.Awaitility.await;
 
 import io.edgetunnel.e2e.support.AgentNode;
 import io.edgetunnel.e2e.support.IngressNode;
+import io.edgetunnel.e2e.support.LocalTcpServer;
 import io.edgetunnel.e2e.support.PublicClient;
 import io.edgetunnel.e2e.support.UpstreamApp;
+import io.edgetunnel.ingress.tcp.TcpServers;
 import io.edgetunnel.protocol.RouteClaim;
 import io.edgetunnel.testsupport.NoLeaks;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -63,7 +67,9 @@ class PrometheusCatalogueIntegrationTests {
         try (ServerSocket socket = new ServerSocket(0)) {
             closedPort = socket.getLocalPort();
         }
-        ingress = IngressNode.start("ingress.proxy.response-timeout=5s");
+        ingress = IngressNode.start("ingress.proxy.response-timeout=5s",
+                "ingress.tcp.address=127.0.0.1", "ingress.tcp.listeners=metrics-tcp=0");
+        tcpTarget = LocalTcpServer.echo();
         Map<String, String> routes = new LinkedHashMap<>();
         routes.put("metrics.example", upstream.url());
         routes.put("broken.example", "http://127.0.0.1:" + closedPort);
@@ -71,7 +77,8 @@ class PrometheusCatalogueIntegrationTests {
         routes.put("sick.example", upstream.url());
         agent = AgentNode.start(ingress, "metrics-agent", routes,
                 "agent.routes[2].health-check.path=/no-such-path",
-                "agent.routes[2].health-check.interval=100ms");
+                "agent.routes[2].health-check.interval=100ms",
+                "agent.tcp-routes=metrics-tcp=127.0.0.1:" + tcpTarget.port() + ";health-check.interval=100ms");
         await().atMost(TIMEOUT).until(() -> ingress.registry().tunnelCount("metrics.example") >= 1);
         await().atMost(TIMEOUT).until(() -> ingress.registry().tunnels().stream()
                 .anyMatch(t -> t.unhealthyRoutes().contains(RouteClaim.host("sick.example"))));
@@ -84,6 +91,18 @@ class PrometheusCatalogueIntegrationTests {
             assertThat(PublicClient.getOnFreshConnection(ingress, "unknown-" + i + ".example", "/").status())
                     .isEqualTo(404);
         }
+
+        // one TCP connection through a TCP route, once the agent checked its target
+        await().atMost(TIMEOUT).until(() -> ingress.registry().tunnels().stream()
+                .anyMatch(t -> t.unhealthyRoutes().equals(Set.of(RouteClaim.host("sick.example")))));
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(),
+                ingress.context().getBean(TcpServers.class).port("metrics-tcp"))) {
+            socket.setSoTimeout((int) TIMEOUT.toMillis());
+            socket.getOutputStream().write(new byte[] {1, 2, 3});
+            socket.shutdownOutput();
+            assertThat(socket.getInputStream().readAllBytes()).containsExactly(1, 2, 3);
+        }
+        await().atMost(TIMEOUT).until(() -> ingress.gauge("tunnel.ingress.tcp.connections.active") == 0.0);
 
         // A repeated command-line key joins its values, so this agent's token is wrong: one reject.
         try (AgentNode rejected = AgentNode.start(ingress, "rejected-agent",
@@ -98,10 +117,11 @@ class PrometheusCatalogueIntegrationTests {
     }
 
     private static List<Sample> agentRejections;
+    private static LocalTcpServer tcpTarget;
 
     @AfterAll
     static void stop() {
-        for (AutoCloseable closeable : new AutoCloseable[] {agent, ingress, upstream}) {
+        for (AutoCloseable closeable : new AutoCloseable[] {agent, ingress, upstream, tcpTarget}) {
             try {
                 if (closeable != null) {
                     closeable.close();
@@ -250,6 +270,6 @@ class PrometheusCatalogueIntegrationTests {
             byRoute.put(sample.labels().get("route"), sample.value());
         }
         assertThat(byRoute).containsExactlyInAnyOrderEntriesOf(Map.of(
-                "metrics.example", 1.0, "broken.example", 1.0, "sick.example", 0.0));
+                "metrics.example", 1.0, "broken.example", 1.0, "sick.example", 0.0, "metrics-tcp._tcp", 1.0));
     }
 }

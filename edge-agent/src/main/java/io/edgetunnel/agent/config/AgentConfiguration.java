@@ -29,13 +29,19 @@ public class AgentConfiguration {
     }
 
     @Bean
-    LocalAppForwarder localAppForwarder(AgentProperties properties, MeterRegistry meters) {
-        return new LocalAppForwarder(properties.local(), meters, properties.tunnelCount());
+    @ConfigurationPropertiesBinding
+    static TcpRouteStringConverter tcpRouteStringConverter() {
+        return new TcpRouteStringConverter();
     }
 
     @Bean
-    LocalHealthChecker localHealthChecker(AgentProperties properties, MeterRegistry meters) {
-        return new LocalHealthChecker(properties.routes(), meters);
+    LocalAppForwarder localAppForwarder(AgentProperties properties, MeterRegistry meters) {
+        return new LocalAppForwarder(properties.local(), meters, properties.tunnelCount(), properties.dns());
+    }
+
+    @Bean
+    LocalHealthChecker localHealthChecker(AgentProperties properties, MeterRegistry meters, LocalAppForwarder forwarder) {
+        return new LocalHealthChecker(properties.allRoutes(), meters, forwarder.tcp());
     }
 
     /** Exposes {@link TunnelClient#connectedTunnels()} to tests and launchers. */

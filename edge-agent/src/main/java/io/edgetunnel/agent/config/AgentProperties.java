@@ -5,7 +5,6 @@ import io.edgetunnel.protocol.stream.WindowGrowth;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
-import jakarta.validation.constraints.NotEmpty;
 import jakarta.validation.constraints.NotNull;
 import java.net.InetAddress;
 import java.net.URI;
@@ -46,6 +45,10 @@ import org.springframework.validation.annotation.Validated;
  *     ingress.tunnel.max-queued-bytes}, larger by default because the agent sends the bulk of the data
  * @param closeBackstop after a close frame, how long the agent waits for the ingress to answer it
  *     before dropping the connection; as {@code ingress.tunnel.close-backstop}
+ * @param tcpRoutes TCP routes this agent serves: connections the ingress accepts on its TCP listener of
+ *     the same name go to the route's target; also bindable from one string {@code
+ *     name=host:port,...} (env {@code AGENT_TCP_ROUTES})
+ * @param dns DNS lookups of TCP route targets given as {@code dns://} or {@code dns+srv://}
  */
 @Validated
 @ConfigurationProperties("agent")
@@ -53,7 +56,7 @@ public record AgentProperties(
         @NotNull URI ingressUri,
         @DefaultValue("") String token,
         String id,
-        @NotEmpty List<@Valid Route> routes,
+        @DefaultValue List<@Valid Route> routes,
         @DefaultValue("2") @Min(1) @Max(16) int tunnelCount,
         @DefaultValue("10s") @NotNull Duration connectTimeout,
         @DefaultValue @NotNull @Valid Reconnect reconnect,
@@ -66,7 +69,9 @@ public record AgentProperties(
         @DefaultValue @NotNull @Valid Spread spread,
         @DefaultValue("3") @Min(1) int heartbeatMissedLimit,
         @DefaultValue("128MB") @NotNull DataSize maxQueuedBytes,
-        @DefaultValue("5s") @NotNull Duration closeBackstop) {
+        @DefaultValue("5s") @NotNull Duration closeBackstop,
+        @DefaultValue List<@Valid TcpRoute> tcpRoutes,
+        @DefaultValue @NotNull @Valid Dns dns) {
 
     public AgentProperties {
         if (ingressUri == null) {
@@ -95,6 +100,20 @@ public record AgentProperties(
         token = token == null ? "" : token;
         id = (id == null || id.isBlank()) ? defaultId() : id.trim();
         routes = routes == null ? List.of() : List.copyOf(routes);
+        tcpRoutes = tcpRoutes == null ? List.of() : List.copyOf(tcpRoutes);
+        if (routes.isEmpty() && tcpRoutes.isEmpty()) {
+            throw new IllegalArgumentException("agent.routes: none (expected: at least one route in agent.routes "
+                    + "(env AGENT_ROUTES) or agent.tcp-routes (env AGENT_TCP_ROUTES))");
+        }
+    }
+
+    /** The HTTP routes and the TCP routes, as the tunnels claim them. */
+    public List<Route> allRoutes() {
+        List<Route> all = new java.util.ArrayList<>(routes);
+        for (TcpRoute tcp : tcpRoutes) {
+            all.add(tcp.asRoute());
+        }
+        return List.copyOf(all);
     }
 
     /**
@@ -120,6 +139,43 @@ public record AgentProperties(
             positive("agent.local.connect-timeout", connectTimeout);
             positive("agent.local.response-timeout", responseTimeout);
             positive("agent.local.idle-timeout", idleTimeout);
+        }
+    }
+
+    /**
+     * DNS lookups of local targets found by DNS ({@code agent.dns.*}): TCP route targets {@code
+     * dns://name:port} (A/AAAA) and {@code dns+srv://_service._tcp.name} (SRV), with Netty's
+     * non-blocking resolver.
+     *
+     * @param servers DNS servers as {@code ip:port} ({@code [v6]:port}); empty (the default) uses the
+     *     system's ({@code /etc/resolv.conf})
+     * @param minTtl answers are kept at least this long, whatever their TTL
+     * @param maxTtl answers are kept at most this long, whatever their TTL: a changed record is seen
+     *     within this time
+     */
+    public record Dns(
+            @DefaultValue List<String> servers,
+            @DefaultValue("1s") @NotNull Duration minTtl,
+            @DefaultValue("60s") @NotNull Duration maxTtl) {
+        public static final Dns DEFAULTS = new Dns(List.of(), Duration.ofSeconds(1), Duration.ofSeconds(60));
+
+        public Dns {
+            servers = servers == null ? List.of() : List.copyOf(servers);
+            for (String server : servers) {
+                int colon = server.lastIndexOf(':');
+                String host = colon <= 0 ? "" : server.substring(0, colon).replace("[", "").replace("]", "");
+                if (colon <= 0 || !server.substring(colon + 1).matches("[0-9]{1,5}")
+                        || !io.netty.util.NetUtil.isValidIpV4Address(host) && !io.netty.util.NetUtil.isValidIpV6Address(host)) {
+                    throw new IllegalArgumentException(
+                            "agent.dns.servers: " + server + " (expected: ip:port, e.g. 10.0.0.2:53)");
+                }
+            }
+            minTtl = minTtl == null ? Duration.ofSeconds(1) : minTtl;
+            maxTtl = maxTtl == null ? Duration.ofSeconds(60) : maxTtl;
+            if (minTtl.isNegative() || maxTtl.compareTo(minTtl) < 0 || maxTtl.isZero()) {
+                throw new IllegalArgumentException("agent.dns.max-ttl: " + maxTtl + " (expected: > 0 and >= agent.dns.min-ttl "
+                        + minTtl + ")");
+            }
         }
     }
 

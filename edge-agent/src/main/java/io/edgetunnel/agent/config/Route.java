@@ -1,6 +1,7 @@
 package io.edgetunnel.agent.config;
 
 import io.edgetunnel.protocol.RouteClaim;
+import io.edgetunnel.protocol.TcpRoutes;
 import java.net.URI;
 import java.time.Duration;
 import java.util.List;
@@ -57,7 +58,16 @@ public record Route(
         new RouteClaim(host, pathPrefix);
         Objects.requireNonNull(localUrl, "localUrl");
         String scheme = localUrl.getScheme() == null ? "" : localUrl.getScheme().toLowerCase(Locale.ROOT);
-        if (!(scheme.equals("http") || scheme.equals("https")) || localUrl.getHost() == null) {
+        // a TCP route (agent.tcp-routes) is a route too: claimed as name._tcp, with a tcp:// target
+        boolean tcpScheme = scheme.equals("tcp") || scheme.equals("dns") || scheme.equals("dns+srv");
+        if (TcpRoutes.isTcp(host) != tcpScheme) {
+            throw new IllegalArgumentException("host " + host + " with localUrl " + localUrl
+                    + " (expected: TCP routes, name" + TcpRoutes.SUFFIX + " with tcp://, dns:// or dns+srv://, only from "
+                    + "agent.tcp-routes; HTTP routes with http:// or https://)");
+        }
+        // a DNS name with underscores (_app._tcp.example) is no URI host: its authority is checked instead
+        boolean hasHost = tcpScheme ? localUrl.getRawAuthority() != null : localUrl.getHost() != null;
+        if (!(scheme.equals("http") || scheme.equals("https") || tcpScheme) || !hasHost) {
             throw new IllegalArgumentException(
                     "localUrl: " + localUrl + " (expected: http://host[:port][/path] or https://...)");
         }
@@ -117,6 +127,11 @@ public record Route(
             return "/" + rest;
         }
         return rest.charAt(0) == '/' ? rest : "/" + rest;
+    }
+
+    /** Whether this is a TCP route (from {@code agent.tcp-routes}). */
+    public boolean isTcp() {
+        return TcpRoutes.isTcp(host);
     }
 
     @Override

@@ -52,7 +52,7 @@ public final class AgentConsoleEndpoint {
     @ReadOperation
     public AgentView agent() {
         List<RouteView> routes = new ArrayList<>();
-        for (Route route : properties.routes()) {
+        for (Route route : properties.allRoutes()) {
             routes.add(new RouteView(route.claim().toString(), withoutUserInfo(route.localUrl()),
                     route.healthCheck().path(), health.isHealthy(route)));
         }

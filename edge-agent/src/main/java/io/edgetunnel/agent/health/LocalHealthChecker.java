@@ -1,8 +1,10 @@
 package io.edgetunnel.agent.health;
 
+import io.edgetunnel.agent.config.AgentProperties;
 import io.edgetunnel.agent.config.HealthCheck;
 import io.edgetunnel.agent.config.Route;
 import io.edgetunnel.agent.proxy.LocalAppForwarder;
+import io.edgetunnel.agent.tcp.LocalTcpConnector;
 import io.edgetunnel.agent.tunnel.RouteHealthSource;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -30,7 +32,8 @@ import reactor.netty.http.client.PrematureCloseException;
 import reactor.netty.resources.ConnectionProvider;
 
 /**
- * Checks the local app of every route that has a {@code health-check.path}: a GET every {@code
+ * Checks the local app of every route that has a {@code health-check.path} (every TCP route, whose
+ * check is a connect): a GET every {@code
  * interval} on a fresh connection that is closed afterwards (a check never holds a pooled
  * connection, nor competes with traffic for one), bounded by {@code timeout}, never blocking. The
  * results drive each route's {@link RouteHealth}; changes are logged (WARN out, INFO back), exported
@@ -48,10 +51,17 @@ public final class LocalHealthChecker implements RouteHealthSource, SmartLifecyc
     private final Map<Route, Checked> checked = new HashMap<>();
     private final List<Consumer<RouteHealthChange>> listeners = new CopyOnWriteArrayList<>();
     private final List<Disposable> loops = new ArrayList<>();
+    private final LocalTcpConnector tcp;
     private volatile boolean running;
 
     public LocalHealthChecker(List<Route> routes, MeterRegistry meters) {
+        this(routes, meters, new LocalTcpConnector(Duration.ofSeconds(5), AgentProperties.Dns.DEFAULTS));
+    }
+
+    /** @param tcp connects the checks of TCP routes (with the agent's DNS settings) */
+    public LocalHealthChecker(List<Route> routes, MeterRegistry meters, LocalTcpConnector tcp) {
         Objects.requireNonNull(meters, "meters");
+        this.tcp = Objects.requireNonNull(tcp, "tcp");
         for (Route route : routes) {
             if (route.healthCheck().enabled()) {
                 checked.putIfAbsent(route, new Checked(route));
@@ -130,6 +140,13 @@ public final class LocalHealthChecker implements RouteHealthSource, SmartLifecyc
 
     private Mono<Result> probe(Checked target) {
         HealthCheck check = target.route.healthCheck();
+        if (target.route.isTcp()) {
+            // a TCP route's check is a connect, closed at once
+            return tcp.probe(target.route.localUrl(), check.timeout())
+                    .thenReturn(new Result(true, "connected"))
+                    .timeout(check.timeout())
+                    .onErrorResume(e -> Mono.just(new Result(false, describe(e, check))));
+        }
         return target.client
                 .request(HttpMethod.GET)
                 .uri(target.url)

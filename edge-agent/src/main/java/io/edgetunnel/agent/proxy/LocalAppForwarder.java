@@ -3,6 +3,7 @@ package io.edgetunnel.agent.proxy;
 import io.edgetunnel.agent.config.AgentProperties;
 import io.edgetunnel.agent.config.LocalProtocol;
 import io.edgetunnel.agent.config.Route;
+import io.edgetunnel.agent.tcp.LocalTcpConnector;
 import io.edgetunnel.protocol.Header;
 import io.edgetunnel.protocol.HopByHopHeaders;
 import io.edgetunnel.protocol.ResetCode;
@@ -73,6 +74,7 @@ public final class LocalAppForwarder implements DisposableBean {
     private final Duration idleTimeout;
     private final MeterRegistry meters;
     private final LocalWebSocketForwarder websockets;
+    private final LocalTcpConnector tcp;
     private volatile boolean destroyed;
 
     public LocalAppForwarder(AgentProperties.Local local, MeterRegistry meters) {
@@ -84,9 +86,15 @@ public final class LocalAppForwarder implements DisposableBean {
      *     local.maxConnections()}, each loop's pools holding an equal part of it
      */
     public LocalAppForwarder(AgentProperties.Local local, MeterRegistry meters, int tunnelCount) {
+        this(local, meters, tunnelCount, AgentProperties.Dns.DEFAULTS);
+    }
+
+    /** @param dns lookups of TCP route targets found by DNS */
+    public LocalAppForwarder(AgentProperties.Local local, MeterRegistry meters, int tunnelCount, AgentProperties.Dns dns) {
         this.local = Objects.requireNonNull(local, "local");
         this.meters = Objects.requireNonNull(meters, "meters");
         this.websockets = new LocalWebSocketForwarder(local);
+        this.tcp = new LocalTcpConnector(local.connectTimeout(), dns);
         this.responseTimeout = local.responseTimeout();
         this.idleTimeout = local.idleTimeout();
         // tunnels outnumbering the event loops share them: a loop serves at most this many of them
@@ -160,6 +168,11 @@ public final class LocalAppForwarder implements DisposableBean {
             return perLoop.computeIfAbsent(loop, l -> LoopClients.create(
                     "edge-agent-local-loop" + perLoop.size(), local, perLoopConnections, loop));
         }
+    }
+
+    /** Connects the streams of TCP routes (spec section 20) to their targets. */
+    public LocalTcpConnector tcp() {
+        return tcp;
     }
 
     /** Forwards WebSocket upgrades (spec section 19) to the same local apps. */
@@ -329,5 +342,6 @@ public final class LocalAppForwarder implements DisposableBean {
         disposals.add(shared.disposeLater());
         perLoop.values().forEach(clients -> disposals.add(clients.disposeLater()));
         Mono.when(disposals).block(Duration.ofSeconds(5));
+        tcp.close();
     }
 }

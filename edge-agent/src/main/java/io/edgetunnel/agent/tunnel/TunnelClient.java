@@ -91,7 +91,7 @@ public final class TunnelClient {
                 defaults.maxStringBytes()));
         Map<String, Route> byClaim = new LinkedHashMap<>();
         List<RouteClaim> claims = new ArrayList<>();
-        for (Route route : properties.routes()) {
+        for (Route route : properties.allRoutes()) {
             byClaim.put(StreamAdmission.routeKey(route.host(), route.pathPrefix()), route);
             claims.add(route.claim());
         }
@@ -159,7 +159,7 @@ public final class TunnelClient {
                     properties.id(),
                     slots.size(),
                     properties.ingressUri(),
-                    properties.routes(),
+                    properties.allRoutes(),
                     zeroMask ? "the zero" : "a random");
             slots.forEach(TunnelSlot::connect);
         }

@@ -2,6 +2,7 @@ package io.edgetunnel.agent.tunnel;
 
 import io.edgetunnel.agent.config.Route;
 import io.edgetunnel.agent.proxy.LocalAppForwarder;
+import io.edgetunnel.agent.tcp.TcpStream;
 import io.edgetunnel.protocol.CloseCode;
 import io.edgetunnel.protocol.ConnectionNonce;
 import io.edgetunnel.protocol.Frame;
@@ -33,7 +34,7 @@ import reactor.netty.http.websocket.WebsocketOutbound;
 /**
  * One WebSocket connection to the ingress: sends the hello, waits for accept or reject, then runs a
  * {@link TunnelConnection} in the acceptor role, admitting each REQUEST as a {@link ProxyStream}
- * for its route. A new session is made for every connection attempt; {@link TunnelClient} owns the
+ * for its HTTP route or a {@link TcpStream} for its TCP route. A new session is made for every connection attempt; {@link TunnelClient} owns the
  * reconnect loop.
  */
 final class TunnelSession implements ConnectionSide {
@@ -324,12 +325,8 @@ final class TunnelSession implements ConnectionSide {
             reject = rejected;
             metrics.rejected(rejected.reason());
             // the token is never logged; the reason and message are the ingress's, safe by contract
-            log.error(
-                    "{}: the ingress rejected the hello: {} ({}): {}",
-                    name,
-                    rejected.reason(),
-                    rejected.reason().code(),
-                    rejected.message());
+            log.error("{}: the ingress rejected the hello: {} ({}): {}",
+                    name, rejected.reason(), rejected.reason().code(), rejected.message());
             close(CloseCode.NORMAL, "rejected");
         } else {
             if (frame instanceof Frame.Data data) {
@@ -344,7 +341,9 @@ final class TunnelSession implements ConnectionSide {
     @Override
     public void onRequest(TunnelStream stream, Frame.Request request) {
         Route route = admission.admit(stream, request);
-        if (route != null) {
+        if (route != null && route.isTcp()) {
+            TcpStream.accept(stream, request, route, forwarder.tcp()); // a connection (spec section 20)
+        } else if (route != null) {
             ProxyStream handler = new ProxyStream(stream, request, route);
             stream.accept(handler);
             handler.start(forwarder);

@@ -42,8 +42,17 @@ class InvalidConfigurationTests {
 
         assertThat(output.getAll())
                 .contains("APPLICATION FAILED TO START")
-                .contains("agent.routes")
-                .contains("must not be empty");
+                .contains("agent.routes: none")
+                .contains("agent.tcp-routes");
+    }
+
+    @Test
+    void tcpRoutesAloneAreEnoughAndABadOneFailsNamingIt(CapturedOutput output) {
+        start("agent.ingress-uri=ws://127.0.0.1:9/tunnel", "agent.tcp-routes=ssh=127.0.0.1");
+
+        assertThat(output.getAll())
+                .contains("APPLICATION FAILED TO START")
+                .contains("tcp route ssh: target 127.0.0.1 (expected: host:port");
     }
 
     @Test

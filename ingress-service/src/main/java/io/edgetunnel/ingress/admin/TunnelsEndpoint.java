@@ -5,7 +5,9 @@ import io.edgetunnel.ingress.cluster.RemoteRoutes;
 import io.edgetunnel.ingress.cluster.ReplicaInfo;
 import io.edgetunnel.ingress.registry.AgentRegistry;
 import io.edgetunnel.ingress.registry.Tunnel;
+import io.edgetunnel.ingress.tcp.TcpServers;
 import io.edgetunnel.protocol.RouteClaim;
+import io.edgetunnel.protocol.TcpRoutes;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -15,7 +17,8 @@ import org.springframework.boot.actuate.endpoint.annotation.ReadOperation;
 import org.springframework.stereotype.Component;
 
 /**
- * {@code /actuator/tunnels} on the management port: connected agents, their tunnels and routes.
+ * {@code /actuator/tunnels} on the management port: connected agents, their tunnels and routes, and
+ * the TCP listeners of TCP routes.
  * Carries no credential: the token is never kept past the handshake.
  */
 @Component
@@ -25,11 +28,14 @@ public final class TunnelsEndpoint {
     private final AgentRegistry registry;
     private final ReplicaInfo replica;
     private final ObjectProvider<RemoteRoutes> remote;
+    private final ObjectProvider<TcpServers> tcp;
 
-    public TunnelsEndpoint(AgentRegistry registry, ReplicaInfo replica, ObjectProvider<RemoteRoutes> remote) {
+    public TunnelsEndpoint(AgentRegistry registry, ReplicaInfo replica, ObjectProvider<RemoteRoutes> remote,
+            ObjectProvider<TcpServers> tcp) {
         this.registry = registry;
         this.replica = replica;
         this.remote = remote;
+        this.tcp = tcp;
     }
 
     @ReadOperation
@@ -56,7 +62,30 @@ public final class TunnelsEndpoint {
             }
             agents.add(new AgentView(agentId, views));
         });
-        return new Listing(registry.agentCount(), registry.tunnelCount(), registry.routeCount(), agents, cluster());
+        return new Listing(registry.agentCount(), registry.tunnelCount(), registry.routeCount(), agents, cluster(),
+                tcpRoutes());
+    }
+
+    /** The TCP listeners, each with how many tunnels claim its route and how many of them are healthy. */
+    private List<TcpRouteView> tcpRoutes() {
+        TcpServers servers = tcp.getIfAvailable();
+        List<TcpRouteView> views = new ArrayList<>();
+        if (servers == null) {
+            return views;
+        }
+        servers.ports().forEach((name, port) -> {
+            RouteClaim claim = TcpRoutes.claim(name);
+            int claimed = 0;
+            int healthy = 0;
+            for (Tunnel tunnel : registry.tunnels()) {
+                if (tunnel.routes().contains(claim)) {
+                    claimed++;
+                    healthy += tunnel.unhealthyRoutes().contains(claim) ? 0 : 1;
+                }
+            }
+            views.add(new TcpRouteView(name, claim.host(), port, claimed, healthy));
+        });
+        return views;
     }
 
     private ClusterView cluster() {
@@ -73,7 +102,15 @@ public final class TunnelsEndpoint {
     }
 
     /** @param cluster this replica and the others it knows, with the routes each holds agents for */
-    public record Listing(int agentCount, int tunnelCount, int routeCount, List<AgentView> agents, ClusterView cluster) {}
+    /** @param tcpRoutes the TCP listeners of TCP routes (docs/tcp.md) */
+    public record Listing(int agentCount, int tunnelCount, int routeCount, List<AgentView> agents, ClusterView cluster,
+            List<TcpRouteView> tcpRoutes) {}
+
+    /**
+     * @param claim the route as agents claim it ({@code name._tcp})
+     * @param tunnels tunnels claiming it; {@code healthyTunnels} of them have its target healthy
+     */
+    public record TcpRouteView(String name, String claim, int port, int tunnels, int healthyTunnels) {}
 
     /**
      * @param enabled whether this ingress is one replica of a cluster ({@code ingress.cluster.redis-url})

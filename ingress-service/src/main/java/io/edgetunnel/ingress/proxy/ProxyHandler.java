@@ -11,6 +11,7 @@ import io.edgetunnel.protocol.Header;
 import io.edgetunnel.protocol.HopByHopHeaders;
 import io.edgetunnel.protocol.HostNames;
 import io.edgetunnel.protocol.RouteClaim;
+import io.edgetunnel.protocol.TcpRoutes;
 import io.netty.buffer.ByteBuf;
 import io.netty.util.ReferenceCounted;
 import java.net.InetSocketAddress;
@@ -169,6 +170,10 @@ public final class ProxyHandler implements WebHandler {
         String path = request.getURI().getRawPath();
         if (path == null || path.isEmpty()) {
             path = "/";
+        }
+        if (TcpRoutes.isTcp(host)) {
+            // a TCP route's claim (name._tcp) is served on its TCP listener, never as an HTTP host
+            throw ProxyException.noRoute(host);
         }
         ClusterForwarder forwarder = forwardedIn ? null : cluster;
         RouteEntry<Tunnel> local = registry.match(host, path);

@@ -1,0 +1,101 @@
+package io.edgetunnel.e2e.support;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A plain blocking TCP server on a random loopback port, a thread per connection running {@code
+ * handler}: the local target of TCP route tests, with full control over FIN and RST.
+ */
+public final class LocalTcpServer implements AutoCloseable {
+
+    /** What to do with one accepted connection; the socket is closed after it returns. */
+    @FunctionalInterface
+    public interface Handler {
+        void handle(Socket socket) throws IOException;
+    }
+
+    private final ServerSocket server;
+    private final Handler handler;
+    private final List<Socket> open = new CopyOnWriteArrayList<>();
+    private final AtomicInteger accepted = new AtomicInteger();
+
+    public LocalTcpServer(Handler handler) {
+        this.handler = handler;
+        try {
+            this.server = new ServerSocket(0, 512, InetAddress.getLoopbackAddress());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        Thread acceptor = new Thread(this::accept, "local-tcp-accept-" + server.getLocalPort());
+        acceptor.setDaemon(true);
+        acceptor.start();
+    }
+
+    /** Echoes every byte back and, once the client's FIN came, sends its own. */
+    public static LocalTcpServer echo() {
+        return new LocalTcpServer(socket -> {
+            byte[] buffer = new byte[64 * 1024];
+            int read;
+            while ((read = socket.getInputStream().read(buffer)) >= 0) {
+                socket.getOutputStream().write(buffer, 0, read);
+            }
+            socket.shutdownOutput();
+        });
+    }
+
+    public int port() {
+        return server.getLocalPort();
+    }
+
+    /** Connections accepted so far (health checks included). */
+    public int accepted() {
+        return accepted.get();
+    }
+
+    private void accept() {
+        while (!server.isClosed()) {
+            Socket socket;
+            try {
+                socket = server.accept();
+            } catch (IOException e) {
+                return;
+            }
+            accepted.incrementAndGet();
+            open.add(socket);
+            Thread thread = new Thread(() -> {
+                try (socket) {
+                    handler.handle(socket);
+                } catch (IOException e) {
+                    // the peer went away: the test looks at what its client saw
+                } finally {
+                    open.remove(socket);
+                }
+            }, "local-tcp-conn");
+            thread.setDaemon(true);
+            thread.start();
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            server.close();
+        } catch (IOException e) {
+            // closing anyway
+        }
+        for (Socket socket : open) {
+            try {
+                socket.close();
+            } catch (IOException e) {
+                // closing anyway
+            }
+        }
+    }
+}
