@@ -191,3 +191,26 @@ test('TCP settings without the NLB, or an NLB route on an ingress port, fail the
   const own = checkIngressContract(ingress, c, withTcp('dev', 'web=8080'));
   expectContract(own, /TCP route web on 8080, one of the ingress's own ports/);
 });
+
+test('every Fn::Select over TcpListeners stays in bounds for any value, also in resources not created', () => {
+  // Fn::Select fails the stack on an index out of bounds; do not rely on CloudFormation skipping a branch
+  const selects = [];
+  const walk = (v) => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object') {
+      if (v['Fn::Select'] && JSON.stringify(v).includes('TcpListeners')) selects.push(v);
+      Object.values(v).forEach(walk);
+    }
+  };
+  walk(ingress);
+  assert.ok(selects.length >= 10, `found ${selects.length}`);
+  const { UNRESOLVED } = require('./lib/checker');
+  for (const tcp of ['', ONE, TWO, 'a=100', 'a-b_c=65535,x=1000']) {
+    const ctx = ctxOf(ingress, { ...params('dev', 'ingress').values, TcpListeners: tcp });
+    for (const s of selects) assert.notEqual(evaluate(s, ctx), UNRESOLVED, `${tcp}: ${JSON.stringify(s)}`);
+  }
+  const ctx = ctxOf(ingress, withTcp('dev', TWO));
+  assert.equal(evaluateCondition('HasTcpRoute2', ctx), true);
+  assert.equal(evaluateCondition('HasTcpRoute2', ctxOf(ingress, withTcp('dev', ONE))), false);
+  assert.equal(evaluateCondition('HasTcpRoute2', ctxOf(ingress, withTcp('dev', ''))), false);
+});
