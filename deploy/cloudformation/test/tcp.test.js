@@ -62,8 +62,15 @@ test('TcpListeners accepts one or two name=port routes and nothing else', () => 
   const p = new RegExp(ingress.Parameters.TcpListeners.AllowedPattern);
   for (const ok of ['', 'ssh=2222', 'ssh=2222,redis=6380', 'db_1=5432', 'a-b=65535']) assert.match(ok, p, ok);
   for (const bad of ['ssh', 'ssh=', 'SSH=2222', 'a.b=2222', 'ssh=2222,', 'ssh=22', 'ssh=0222', 'ssh=2222;idle-timeout=2h',
-    'a=2222,b=2223,c=2224', 'ssh=2222 ', 'ssh=123456']) {
+    'a=2222,b=2223,c=2224', 'ssh=2222 ', 'ssh=123456', 'web=8080', 'ssh=2222,m=8081']) {
     assert.doesNotMatch(bad, p, bad);
+  }
+  // ports: exactly 1024-65535 (a non-root ingress), without the ingress's own 8080-8083
+  const own = Object.values({ ...c.ingress.ports, ...c.ingress.internalPorts });
+  for (let port = 0; port <= 70000; port++) {
+    const expected = port >= 1024 && port <= 65535 && !own.includes(port);
+    assert.equal(p.test(`r=${port}`), expected, `r=${port}`);
+    if (port % 997 === 0) assert.equal(p.test(`a=2222,r=${port}`), expected, `second entry a=2222,r=${port}`);
   }
   assert.equal(ingress.Parameters.TcpListeners.Default, '');
 });
