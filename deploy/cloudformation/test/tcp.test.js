@@ -179,6 +179,11 @@ test('a mutated NLB fails the contract check', () => {
     t.Resources.TaskIngressFromAnywhere = { Type: 'AWS::EC2::SecurityGroupIngress', Condition: 'HasTcpRoute1',
       Properties: { GroupId: { 'Fn::GetAtt': ['TaskSecurityGroup', 'GroupId'] }, IpProtocol: 'tcp', FromPort: 2222, ToPort: 2222, CidrIp: '0.0.0.0/0' } };
   }), /TaskIngressFromAnywhere: task ingress must come from a security group, never a CIDR/);
+  // the service created before a listener forwards to its TCP target group
+  expectContract(check((t) => { t.Resources.IngressService.Metadata.TcpListenersFirst['Fn::If'][1] = [{ Ref: 'TcpListener1' }]; }),
+    /IngressService: must depend on TcpListener2/);
+  expectContract(check((t) => { delete t.Resources.IngressService.Metadata; }),
+    /IngressService: must depend on TcpListener1/);
   expectContract(check((t) => { delete t.Outputs.NetworkLoadBalancerDnsName; }),
     /no output gives NetworkLoadBalancer.DNSName/);
 });

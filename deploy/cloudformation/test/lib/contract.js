@@ -570,6 +570,20 @@ function tcpRoutesOf(container, spec, ctx) {
   });
 }
 
+/** Resources an expression refers to (Ref, Fn::GetAtt) with these parameters: Fn::If takes its branch. */
+function refsIn(expr, ctx) {
+  const fn = intrinsicOf(expr);
+  if (fn === 'Fn::If') {
+    const [cond, yes, no] = expr['Fn::If'];
+    const c = evaluateCondition(cond, ctx);
+    return c === true ? refsIn(yes, ctx) : c === false ? refsIn(no, ctx) : [...refsIn(yes, ctx), ...refsIn(no, ctx)];
+  }
+  if (fn === 'Ref' || fn === 'Fn::GetAtt') return [refTarget(expr)];
+  if (Array.isArray(expr)) return expr.flatMap((e) => refsIn(e, ctx));
+  if (isPlainObject(expr)) return Object.values(expr).flatMap((e) => refsIn(e, ctx));
+  return [];
+}
+
 const attrOf = (props, key, ctx) => {
   const a = asList(props.TargetGroupAttributes).find((x) => x.Key === key);
   return a ? String(evaluate(a.Value, ctx)) : undefined;
@@ -662,6 +676,10 @@ function checkTcpRoutes(template, spec, ctx, s, errors) {
       errors.push(`${svcName}: must register ${spec.container} port ${r.port} in ${tgName}`);
     }
     if (!mapped.includes(r.port)) errors.push(`${label}: no port mapping for ${where}`);
+    const svc = template.Resources[svcName];
+    if (!asList(svc.DependsOn).includes(lName) && !refsIn(svc.Metadata, ctx).includes(lName)) {
+      errors.push(`${svcName}: must depend on ${lName} (DependsOn, or a Ref in its Metadata for a conditional listener): a target group needs its listener before a service registers in it`);
+    }
     const open = taskSgs.flatMap((sg) => sgRules(template, sg, 'ingress', ctx))
       .some(([, x]) => nlbSgs.includes(refTarget(x.SourceSecurityGroupId)) && covers(portRange(x, ctx), r.port));
     if (!open) errors.push(`task security group: ${where} is not open to the NLB security group`);
