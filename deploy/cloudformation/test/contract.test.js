@@ -103,7 +103,7 @@ test('the env var names with a property are the Spring property names under rela
   const withProperty = Object.entries(c.ingress.env).filter(([, d]) => d.property);
   assert.deepEqual(withProperty.map(([n]) => n).sort(),
     ['INGRESS_CLUSTER_PORT', 'INGRESS_CLUSTER_REDIS_URL', 'INGRESS_CLUSTER_SECRET', 'INGRESS_DRAIN_WATCH_TASK',
-      'INGRESS_ECS_HOSTS_TAG', 'INGRESS_POLICY_RULE_LIST', 'INGRESS_PROXY_H2C']);
+      'INGRESS_ECS_HOSTS_TAG', 'INGRESS_POLICY_RULE_LIST', 'INGRESS_PROXY_H2C', 'INGRESS_TCP_LISTENERS', 'INGRESS_TCP_PROXY_PROTOCOL']);
   for (const [name, def] of Object.entries(c.agent.env).filter(([, d]) => d.property)) {
     assert.ok(envNamesOf(def.property).includes(name), `${name} vs ${def.property}`);
   }

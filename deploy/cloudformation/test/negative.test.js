@@ -402,7 +402,7 @@ test('gRPC that cannot pass the ALB is caught (no GRPC group, wrong health check
   const none = ingressT();
   delete none.Resources.GrpcTargetGroup;
   delete none.Resources.GrpcListenerRule;
-  none.Resources.IngressService.Properties.LoadBalancers = none.Resources.IngressService.Properties.LoadBalancers.filter((lb) => lb.TargetGroupArn.Ref !== 'GrpcTargetGroup');
+  none.Resources.IngressService.Properties.LoadBalancers = none.Resources.IngressService.Properties.LoadBalancers.filter((lb) => !(lb.TargetGroupArn && lb.TargetGroupArn.Ref === 'GrpcTargetGroup'));
   none.Resources.IngressService.DependsOn = ['HttpsListener', 'TunnelListenerRule'];
   expectContract(checkIngressContract(none, contract(), devIngress()), /expected one target group with ProtocolVersion GRPC/);
 
@@ -418,7 +418,7 @@ test('gRPC that cannot pass the ALB is caught (no GRPC group, wrong health check
   expectContract(checkIngressContract(noRule, contract(), devIngress()), /GrpcTargetGroup: no rule of the 443 listener forwards content-type application\/grpc\* to it/);
 
   const unregistered = ingressT();
-  unregistered.Resources.IngressService.Properties.LoadBalancers = unregistered.Resources.IngressService.Properties.LoadBalancers.filter((lb) => lb.TargetGroupArn.Ref !== 'GrpcTargetGroup');
+  unregistered.Resources.IngressService.Properties.LoadBalancers = unregistered.Resources.IngressService.Properties.LoadBalancers.filter((lb) => !(lb.TargetGroupArn && lb.TargetGroupArn.Ref === 'GrpcTargetGroup'));
   unregistered.Resources.IngressService.DependsOn = ['HttpsListener', 'TunnelListenerRule'];
   const u = checkIngressContract(unregistered, contract(), devIngress());
   expectContract(u, /IngressService: not registered in GrpcTargetGroup on container port 8080/);

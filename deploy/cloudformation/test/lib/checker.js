@@ -781,6 +781,17 @@ function evaluate(expr, ctx) {
       if (!Array.isArray(list) || list.includes(UNRESOLVED) || v === UNRESOLVED) return UNRESOLVED;
       return list.map(String).includes(String(v));
     }
+    case 'Fn::Select': {
+      const i = evaluate(arg[0], ctx);
+      const list = evaluate(arg[1], ctx);
+      if (!Array.isArray(list) || i === UNRESOLVED || list[Number(i)] === undefined) return UNRESOLVED;
+      return list[Number(i)];
+    }
+    case 'Fn::Split': {
+      const v = evaluate(arg[1], ctx);
+      if (v === UNRESOLVED || typeof v !== 'string') return UNRESOLVED;
+      return v.split(arg[0]);
+    }
     case 'Fn::Join': {
       const list = evaluate(arg[1], ctx);
       if (!Array.isArray(list) || list.includes(UNRESOLVED)) return UNRESOLVED;

@@ -43,8 +43,32 @@ function flattenIf(list) {
   return out;
 }
 
-function resourcesOfType(template, type) {
-  return Object.entries(template.Resources || {}).filter(([, r]) => r.Type === type);
+function resourcesOfType(template, type, ctx) {
+  return Object.entries(template.Resources || {}).filter(([, r]) => r.Type === type && (!ctx || deployed(r, ctx)));
+}
+
+/** Whether a resource is created with these parameters: no Condition, or one not known to be false. */
+function deployed(resource, ctx) {
+  return !resource.Condition || evaluateCondition(resource.Condition, ctx) !== false;
+}
+
+/**
+ * Items of a list as CloudFormation builds it with these parameters: Fn::If on a known condition
+ * takes its branch, an unknown one both (like flattenIf); AWS::NoValue dropped.
+ */
+function resolveList(list, ctx) {
+  const out = [];
+  for (const item of asList(list)) {
+    if (intrinsicOf(item) === 'Fn::If') {
+      const [cond, yes, no] = item['Fn::If'];
+      const c = evaluateCondition(cond, ctx);
+      const branches = c === true ? [yes] : c === false ? [no] : [yes, no];
+      for (const b of branches) if (!isNoValue(b)) out.push(...resolveList([b], ctx));
+    } else if (!isNoValue(item)) {
+      out.push(item);
+    }
+  }
+  return out;
 }
 
 function refTarget(expr) {
@@ -265,14 +289,18 @@ function checkIngressContract(template, contract, paramValues = {}) {
   if (!asList(tdp.RequiresCompatibilities).includes('FARGATE')) errors.push(`${tdName}: RequiresCompatibilities must include FARGATE`);
   if (tdp.NetworkMode !== 'awsvpc') errors.push(`${tdName}: NetworkMode must be awsvpc`);
 
-  // Ports (internal ones are mapped too: awsvpc tasks reach each other only on mapped ports)
+  // Ports (internal ones are mapped too: awsvpc tasks reach each other only on mapped ports); the TCP
+  // routes' ports when the NLB exists (checkTcpRoutes)
   const allPorts = { ...spec.ports, ...(spec.internalPorts || {}) };
-  const mapped = portMappings(container).map((m) => num(evaluate(m.ContainerPort, ctx)));
+  const tcpRoutes = tcpRoutesOf(container, spec, ctx);
+  const mapped = resolveList(container.PortMappings, ctx).map((m) => num(evaluate(m.ContainerPort, ctx)));
   for (const [role, port] of Object.entries(allPorts)) {
     if (!mapped.includes(port)) errors.push(`${label}: no port mapping for ${role} port ${port}`);
   }
   for (const p of mapped) {
-    if (!Object.values(allPorts).includes(p)) errors.push(`${label}: port mapping ${p} is not a contract port`);
+    if (!Object.values(allPorts).includes(p) && !tcpRoutes.some((r) => r.port === p)) {
+      errors.push(`${label}: port mapping ${p} is neither a contract port nor a TCP route's port (INGRESS_TCP_LISTENERS)`);
+    }
   }
 
   // Environment and secret wiring
@@ -321,7 +349,7 @@ function checkIngressContract(template, contract, paramValues = {}) {
   else if (stopTimeout > 120) errors.push(`${label}: StopTimeout ${stopTimeout}s exceeds the Fargate maximum of 120s`);
 
   const tgByPort = {};
-  for (const lb of asList(sp.LoadBalancers)) {
+  for (const lb of resolveList(sp.LoadBalancers, ctx)) {
     if (lb.ContainerName !== spec.container) errors.push(`${svcName}: load balancer entry for unknown container ${lb.ContainerName}`);
     const port = num(evaluate(lb.ContainerPort, ctx));
     const tgName = refTarget(lb.TargetGroupArn);
@@ -330,8 +358,9 @@ function checkIngressContract(template, contract, paramValues = {}) {
       errors.push(`${svcName}: load balancer entry for port ${port} has no target group of this stack`);
       continue;
     }
-    // the public port is in two groups: HTTP/1 (PublicTargetGroup) and gRPC (checked by checkGrpc)
-    if (tg.Properties.ProtocolVersion !== 'GRPC') tgByPort[port] = tgName;
+    // the public port is in two groups: HTTP/1 (PublicTargetGroup) and gRPC (checked by checkGrpc);
+    // TCP groups are the NLB's (checkTcpRoutes)
+    if (tg.Properties.ProtocolVersion !== 'GRPC' && tg.Properties.Protocol !== 'TCP') tgByPort[port] = tgName;
   }
   const dereg = [];
   for (const role of ['public', 'tunnel']) {
@@ -378,8 +407,8 @@ function checkIngressContract(template, contract, paramValues = {}) {
   if (!redirect) errors.push('no HTTP :80 listener redirecting to HTTPS');
 
   // ALB idle timeout vs heartbeat
-  const albs = resourcesOfType(template, 'AWS::ElasticLoadBalancingV2::LoadBalancer');
-  if (albs.length !== 1) errors.push(`expected one load balancer, found ${albs.length}`);
+  const albs = resourcesOfType(template, 'AWS::ElasticLoadBalancingV2::LoadBalancer', ctx).filter(([, lb]) => lb.Properties.Type !== 'network');
+  if (albs.length !== 1) errors.push(`expected one application load balancer, found ${albs.length}`);
   for (const [albName, alb] of albs) {
     if (alb.Properties.Scheme !== 'internet-facing') errors.push(`${albName}: must be internet-facing`);
     const attr = asList(alb.Properties.LoadBalancerAttributes).find((a) => a.Key === 'idle_timeout.timeout_seconds');
@@ -403,7 +432,10 @@ function checkIngressContract(template, contract, paramValues = {}) {
   // the ingress tasks' own security group only, never from a CIDR.
   const taskSgs = asList(((sp.NetworkConfiguration || {}).AwsvpcConfiguration || {}).SecurityGroups).map(refTarget);
   const albSgs = albs.flatMap(([, a]) => asList(a.Properties.SecurityGroups).map(refTarget));
-  checkTaskSecurityGroups(template, spec, ctx, taskSgs, albSgs, errors);
+  const nlbs = resourcesOfType(template, 'AWS::ElasticLoadBalancingV2::LoadBalancer', ctx).filter(([, lb]) => lb.Properties.Type === 'network');
+  const nlbSgs = nlbs.flatMap(([, n]) => asList(n.Properties.SecurityGroups).map(refTarget));
+  checkTaskSecurityGroups(template, spec, ctx, taskSgs, albSgs, nlbSgs, tcpRoutes, errors);
+  checkTcpRoutes(template, spec, ctx, { container, label, svcName, sp, mapped, tcpRoutes, albs, nlbs, taskSgs }, errors);
 
   // ECS Anywhere instance role (used by the SSM activation)
   const ear = template.Resources.EcsAnywhereInstanceRole;
@@ -523,16 +555,175 @@ function checkGrpc(template, spec, sp, svcName, ctx, errors) {
   for (const [rName] of rules) if (!deps.includes(rName)) errors.push(`${svcName}: must DependsOn ${rName} (a target group needs its listener rule before a service registers in it)`);
 }
 
+// ---------------------------------------------------------------- ingress: TCP routes (optional NLB)
+
+/** The TCP routes the ingress listens on with these parameters: INGRESS_TCP_LISTENERS parsed, [] when unset. */
+function tcpRoutesOf(container, spec, ctx) {
+  const name = (spec.tcp || {}).listenersEnv;
+  const entry = name && resolveList(container.Environment, ctx).find((e) => e.Name === name);
+  if (!entry) return [];
+  const v = evaluate(entry.Value, ctx);
+  if (typeof v !== 'string') return [];
+  return v.split(',').filter((x) => x.trim() !== '').map((x) => {
+    const [routeName, rest = ''] = x.trim().split('=');
+    return { name: routeName, port: num(rest.split(';')[0]) };
+  });
+}
+
+/** Resources an expression refers to (Ref, Fn::GetAtt) with these parameters: Fn::If takes its branch. */
+function refsIn(expr, ctx) {
+  const fn = intrinsicOf(expr);
+  if (fn === 'Fn::If') {
+    const [cond, yes, no] = expr['Fn::If'];
+    const c = evaluateCondition(cond, ctx);
+    return c === true ? refsIn(yes, ctx) : c === false ? refsIn(no, ctx) : [...refsIn(yes, ctx), ...refsIn(no, ctx)];
+  }
+  if (fn === 'Ref' || fn === 'Fn::GetAtt') return [refTarget(expr)];
+  if (Array.isArray(expr)) return expr.flatMap((e) => refsIn(e, ctx));
+  if (isPlainObject(expr)) return Object.values(expr).flatMap((e) => refsIn(e, ctx));
+  return [];
+}
+
+const attrOf = (props, key, ctx) => {
+  const a = asList(props.TargetGroupAttributes).find((x) => x.Key === key);
+  return a ? String(evaluate(a.Value, ctx)) : undefined;
+};
+
+/**
+ * TCP routes (contract "tcp"): with TCP listeners the stack has exactly one internet-facing NLB in the
+ * ALB's subnets, with a security group; per route a TCP listener on the route's port forwarding to an
+ * ip target group on that port with PROXY protocol v2 on and a TCP health check, the service registered
+ * in it, the port mapped, and the route's port (only) open from the NLB's security group. The ingress
+ * gets INGRESS_TCP_LISTENERS and INGRESS_TCP_PROXY_PROTOCOL=true exactly when the NLB exists.
+ */
+function checkTcpRoutes(template, spec, ctx, s, errors) {
+  const t = spec.tcp;
+  if (!t) return;
+  const { container, label, svcName, sp, mapped, tcpRoutes, albs, nlbs, taskSgs } = s;
+  const env = resolveList(container.Environment, ctx);
+  const valueOf = (name) => {
+    const e = env.find((x) => x.Name === name);
+    return e === undefined ? undefined : evaluate(e.Value, ctx);
+  };
+  const lbEntries = resolveList(sp.LoadBalancers, ctx);
+  if (lbEntries.length > t.maxTargetGroupsPerService) {
+    errors.push(`${svcName}: ${lbEntries.length} target groups; an ECS service takes at most ${t.maxTargetGroupsPerService}`);
+  }
+  const tcpGroups = resourcesOfType(template, 'AWS::ElasticLoadBalancingV2::TargetGroup', ctx).filter(([, g]) => g.Properties.Protocol === 'TCP');
+  const nlbOnlyEnv = Object.keys(spec.env).filter((n) => spec.env[n].nlbOnly);
+
+  if (nlbs.length === 0) {
+    for (const n of nlbOnlyEnv) if (valueOf(n) !== undefined) errors.push(`${label}: ${n} is set but there is no NLB (set it only with the NLB)`);
+    for (const [g] of tcpGroups) errors.push(`${g}: a TCP target group without an NLB`);
+    return;
+  }
+  if (nlbs.length !== 1) errors.push(`expected at most one network load balancer, found ${nlbs.length}`);
+  const [nlbName, nlb] = nlbs[0];
+  const np = nlb.Properties;
+  if (np.Scheme !== 'internet-facing') errors.push(`${nlbName}: must be internet-facing`);
+  if (albs.length === 1 && !sameExpr(np.Subnets, albs[0][1].Properties.Subnets)) errors.push(`${nlbName}: must be in the ALB's public subnets`);
+  const nlbSgs = asList(np.SecurityGroups).map(refTarget);
+  if (nlbSgs.length === 0 || nlbSgs.some((g) => !template.Resources[g] || !deployed(template.Resources[g], ctx))) {
+    errors.push(`${nlbName}: needs a security group of this stack (an NLB gets security groups only when it is created)`);
+  }
+
+  for (const n of nlbOnlyEnv) if (valueOf(n) === undefined) errors.push(`${label}: ${n} must be set when the NLB exists`);
+  const pp = valueOf(t.proxyProtocolEnv);
+  if (pp !== undefined && String(pp) !== 'true') errors.push(`${label}: ${t.proxyProtocolEnv}=${pp}; the target groups send PROXY protocol v2, so it must be true`);
+
+  const ownPorts = Object.values({ ...spec.ports, ...(spec.internalPorts || {}) });
+  const ports = tcpRoutes.map((r) => r.port);
+  if (tcpRoutes.length === 0) errors.push(`${label}: ${t.listenersEnv} names no route, but the NLB exists`);
+  for (const r of tcpRoutes) {
+    if (r.port === undefined || r.port < 1 || r.port > 65535) errors.push(`${label}: TCP route ${r.name} has no valid port`);
+    if (ownPorts.includes(r.port)) errors.push(`${label}: TCP route ${r.name} on ${r.port}, one of the ingress's own ports`);
+  }
+  if (new Set(ports).size !== ports.length) errors.push(`${label}: ${t.listenersEnv} uses a port twice`);
+
+  const listeners = resourcesOfType(template, 'AWS::ElasticLoadBalancingV2::Listener', ctx).filter(([, l]) => refTarget(l.Properties.LoadBalancerArn) === nlbName);
+  for (const [lName, l] of listeners) {
+    const lPort = num(evaluate(l.Properties.Port, ctx));
+    if (l.Properties.Protocol !== 'TCP') errors.push(`${lName}: must be TCP (the ingress reads the raw connection)`);
+    if (!ports.includes(lPort)) errors.push(`${lName}: port ${lPort} is no TCP route's port (${t.listenersEnv}: ${ports.join(', ')})`);
+  }
+  for (const r of tcpRoutes) {
+    const where = `TCP route ${r.name} (${r.port})`;
+    const onPort = listeners.filter(([, l]) => num(evaluate(l.Properties.Port, ctx)) === r.port);
+    if (onPort.length !== 1) {
+      errors.push(`${nlbName}: ${where} needs one TCP listener on its port, found ${onPort.length}`);
+      continue;
+    }
+    const [lName, l] = onPort[0];
+    const forwards = asList(l.Properties.DefaultActions).filter((a) => a.Type === 'forward');
+    const tgName = forwards.length === 1 ? refTarget(forwards[0].TargetGroupArn) : undefined;
+    const tg = tgName && template.Resources[tgName];
+    if (!tg || tg.Type !== 'AWS::ElasticLoadBalancingV2::TargetGroup' || !deployed(tg, ctx)) {
+      errors.push(`${lName}: must forward to one target group of this stack`);
+      continue;
+    }
+    const g = tg.Properties;
+    if (g.Protocol !== 'TCP') errors.push(`${tgName}: Protocol must be TCP`);
+    if (g.TargetType !== 'ip') errors.push(`${tgName}: TargetType must be ip (awsvpc tasks)`);
+    if (num(evaluate(g.Port, ctx)) !== r.port) errors.push(`${tgName}: Port must be the route's port ${r.port}`);
+    if (attrOf(g, 'proxy_protocol_v2.enabled', ctx) !== 'true') errors.push(`${tgName}: proxy_protocol_v2.enabled must be true (the ingress reads the client's address from it)`);
+    if (attrOf(g, 'preserve_client_ip.enabled', ctx) === 'true') errors.push(`${tgName}: preserve_client_ip.enabled must stay false (the task security group admits the NLB's security group)`);
+    if (attrOf(g, 'deregistration_delay.timeout_seconds', ctx) === undefined) errors.push(`${tgName}: deregistration_delay.timeout_seconds must be set`);
+    if (g.HealthCheckProtocol !== undefined && g.HealthCheckProtocol !== 'TCP') errors.push(`${tgName}: HealthCheckProtocol must be TCP (the route's port speaks no HTTP)`);
+    const hcPort = g.HealthCheckPort === undefined ? 'traffic-port' : String(evaluate(g.HealthCheckPort, ctx));
+    if (hcPort !== 'traffic-port' && hcPort !== String(r.port)) errors.push(`${tgName}: HealthCheckPort must be the route's port`);
+    const registered = lbEntries.filter((lb) => refTarget(lb.TargetGroupArn) === tgName);
+    if (registered.length !== 1 || num(evaluate(registered[0].ContainerPort, ctx)) !== r.port || registered[0].ContainerName !== spec.container) {
+      errors.push(`${svcName}: must register ${spec.container} port ${r.port} in ${tgName}`);
+    }
+    if (!mapped.includes(r.port)) errors.push(`${label}: no port mapping for ${where}`);
+    const svc = template.Resources[svcName];
+    if (!asList(svc.DependsOn).includes(lName) && !refsIn(svc.Metadata, ctx).includes(lName)) {
+      errors.push(`${svcName}: must depend on ${lName} (DependsOn, or a Ref in its Metadata for a conditional listener): a target group needs its listener before a service registers in it`);
+    }
+    const open = taskSgs.flatMap((sg) => sgRules(template, sg, 'ingress', ctx))
+      .some(([, x]) => nlbSgs.includes(refTarget(x.SourceSecurityGroupId)) && covers(portRange(x, ctx), r.port));
+    if (!open) errors.push(`task security group: ${where} is not open to the NLB security group`);
+    const clients = nlbSgs.flatMap((sg) => sgRules(template, sg, 'ingress', ctx)).some(([, x]) => covers(portRange(x, ctx), r.port));
+    if (!clients) errors.push(`NLB security group: ${where} is not open to clients`);
+    const out = nlbSgs.flatMap((sg) => sgRules(template, sg, 'egress', ctx))
+      .some(([, x]) => taskSgs.includes(peerOf(x, 'egress')) && covers(portRange(x, ctx), r.port));
+    if (!out) errors.push(`NLB security group: no egress to the tasks on ${where}`);
+  }
+  for (const [gName] of tcpGroups) {
+    if (!listeners.some(([, l]) => forwardsTo(l.Properties.DefaultActions, gName))) errors.push(`${gName}: no NLB listener forwards to it`);
+  }
+  // the NLB reaches the tasks on the routes' ports only, and clients reach the NLB on them only
+  for (const sg of nlbSgs) {
+    for (const [rName, x] of sgRules(template, sg, 'egress', ctx)) {
+      if (hasCidr(x) && String(evaluate(x.IpProtocol, ctx)) === 'icmp') continue; // the disallow-all placeholder
+      const range = portRange(x, ctx);
+      if (!taskSgs.includes(peerOf(x, 'egress')) || range === undefined || range[0] !== range[1] || !ports.includes(range[0])) {
+        errors.push(`${rName}: the NLB's egress must be the tasks' TCP route ports only, one port per rule`);
+      }
+    }
+    for (const [rName, x] of sgRules(template, sg, 'ingress', ctx)) {
+      const range = portRange(x, ctx);
+      if (range === undefined || range[0] !== range[1] || !ports.includes(range[0])) {
+        errors.push(`${rName}: the NLB security group admits clients on the TCP route ports only, one port per rule`);
+      }
+    }
+  }
+  const dns = Object.entries(template.Outputs || {}).some(([, o]) => intrinsicOf(o.Value) === 'Fn::GetAtt'
+    && sameExpr(asList(o.Value['Fn::GetAtt']), [nlbName, 'DNSName']));
+  if (!dns) errors.push(`Outputs: no output gives ${nlbName}.DNSName (the TCP routes' address)`);
+}
+
 // ---------------------------------------------------------------- ingress: security groups, cluster
 
 /** Rules of a security group: inline and separate resources, each as [name, properties]. */
-function sgRules(template, sgName, direction) {
+function sgRules(template, sgName, direction, ctx) {
   const sg = template.Resources[sgName];
-  if (!sg) return [];
+  if (!sg || (ctx && !deployed(sg, ctx))) return [];
   const inline = direction === 'ingress' ? 'SecurityGroupIngress' : 'SecurityGroupEgress';
   const type = direction === 'ingress' ? 'AWS::EC2::SecurityGroupIngress' : 'AWS::EC2::SecurityGroupEgress';
-  const rules = asList(sg.Properties && sg.Properties[inline]).map((r, i) => [`${sgName}/${inline}/${i}`, r]);
-  for (const [rName, r] of resourcesOfType(template, type)) {
+  const items = ctx ? resolveList(sg.Properties && sg.Properties[inline], ctx) : asList(sg.Properties && sg.Properties[inline]);
+  const rules = items.map((r, i) => [`${sgName}/${inline}/${i}`, r]);
+  for (const [rName, r] of resourcesOfType(template, type, ctx)) {
     if (refTarget(r.Properties.GroupId) === sgName) rules.push([rName, r.Properties]);
   }
   return rules;
@@ -551,9 +742,9 @@ const peerOf = (rule, direction) => refTarget(direction === 'ingress' ? rule.Sou
 const hasCidr = (rule) => rule.CidrIp !== undefined || rule.CidrIpv6 !== undefined || rule.SourcePrefixListId !== undefined
   || rule.DestinationPrefixListId !== undefined;
 
-function checkTaskSecurityGroups(template, spec, ctx, taskSgs, albSgs, errors) {
+function checkTaskSecurityGroups(template, spec, ctx, taskSgs, albSgs, nlbSgs, tcpRoutes, errors) {
   const internal = Object.entries(spec.internalPorts || {});
-  const rules = taskSgs.flatMap((sg) => sgRules(template, sg, 'ingress'));
+  const rules = taskSgs.flatMap((sg) => sgRules(template, sg, 'ingress', ctx));
   for (const [rName, r] of rules) {
     const from = refTarget(r.SourceSecurityGroupId);
     const range = portRange(r, ctx);
@@ -565,13 +756,19 @@ function checkTaskSecurityGroups(template, spec, ctx, taskSgs, albSgs, errors) {
       for (const [role, port] of internal) {
         if (covers(range, port)) errors.push(`${rName}: the ALB security group must not reach the ${role} port ${port}`);
       }
+    } else if (nlbSgs.includes(from)) {
+      // the NLB reaches the TCP routes' ports, one rule per port, and nothing else
+      const ports = tcpRoutes.map((t) => t.port);
+      if (range === undefined || range[0] !== range[1] || !ports.includes(range[0])) {
+        errors.push(`${rName}: the NLB security group may reach the TCP routes' ports (${ports.join(', ') || 'none'}) only, one port per rule`);
+      }
     } else if (taskSgs.includes(from)) {
       const allowed = internal.map(([, port]) => port);
       if (range === undefined || range[0] !== range[1] || !allowed.includes(range[0])) {
         errors.push(`${rName}: ingress tasks may reach each other on the internal ports (${allowed.join(', ')}) only`);
       }
     } else {
-      errors.push(`${rName}: task ingress must come from the ALB security group (public ports) or the task security group (internal ports)`);
+      errors.push(`${rName}: task ingress must come from the ALB security group (public ports), the NLB security group (TCP routes) or the task security group (internal ports)`);
     }
   }
   for (const [role, port] of Object.entries(spec.ports)) {
@@ -581,11 +778,11 @@ function checkTaskSecurityGroups(template, spec, ctx, taskSgs, albSgs, errors) {
   for (const [role, port] of internal) {
     const open = rules.some(([, r]) => taskSgs.includes(refTarget(r.SourceSecurityGroupId)) && covers(portRange(r, ctx), port));
     if (!open) errors.push(`task security group: ${role} port ${port} is not open to the other ingress tasks`);
-    const out = taskSgs.flatMap((sg) => sgRules(template, sg, 'egress'))
+    const out = taskSgs.flatMap((sg) => sgRules(template, sg, 'egress', ctx))
       .some(([, r]) => taskSgs.includes(peerOf(r, 'egress')) && covers(portRange(r, ctx), port));
     if (!out) errors.push(`task security group: no egress to the other ingress tasks on the ${role} port ${port}`);
     for (const alb of albSgs) {
-      for (const [rName, r] of sgRules(template, alb, 'egress')) {
+      for (const [rName, r] of sgRules(template, alb, 'egress', ctx)) {
         if (taskSgs.includes(peerOf(r, 'egress')) && covers(portRange(r, ctx), port)) {
           errors.push(`${rName}: the ALB security group must not reach the ${role} port ${port}`);
         }
@@ -864,5 +1061,6 @@ module.exports = {
   findContainer,
   envEntries,
   flattenIf,
+  resolveList,
   CONTRACT_FILE,
 };
