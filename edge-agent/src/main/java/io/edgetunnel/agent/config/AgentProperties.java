@@ -40,7 +40,7 @@ import org.springframework.validation.annotation.Validated;
  * @param tcpRoutes TCP routes this agent serves: connections the ingress accepts on its TCP listener of
  *     the same name go to the route's target; also bindable from one string {@code
  *     name=host:port,...} (env {@code AGENT_TCP_ROUTES})
- * @param dns DNS lookups of TCP route targets given as {@code dns://} or {@code dns+srv://}
+ * @param dns DNS lookups of route targets (HTTP and TCP) given as {@code dns://} or {@code dns+srv://}
  */
 @Validated
 @ConfigurationProperties("agent")
@@ -126,7 +126,7 @@ public record AgentProperties(
     }
 
     /**
-     * DNS lookups of local targets found by DNS ({@code agent.dns.*}): TCP route targets {@code
+     * DNS lookups of local targets found by DNS ({@code agent.dns.*}): HTTP and TCP route targets {@code
      * dns://name:port} (A/AAAA) and {@code dns+srv://_service._tcp.name} (SRV), with Netty's
      * non-blocking resolver.
      *
