@@ -107,9 +107,10 @@ public record AgentProperties(
      * @param idleTimeout once response headers arrived, time without a body byte either way after which
      *     the exchange is ended (the client's connection is aborted, the local connection closed); long
      *     SSE streams and slow downloads live as long as bytes keep moving
-     * @param maxConnections pooled connections to local apps, all routes together (HTTP/1.1 and h2c
-     *     routes each have pools this size); each tunnel's event loop has its own pool of {@code
-     *     max-connections / tunnel-count}, so a request reaches its app on the thread its tunnel runs on
+     * @param maxConnections pooled connections to each local app address, the routes to it together
+     *     (HTTP/1.1 and h2c routes each have pools this size; a route found by DNS has one per target
+     *     address); each tunnel's event loop has its own pool of {@code max-connections / tunnel-count},
+     *     so a request reaches its app on the thread its tunnel runs on
      * @param websocket WebSocket passthrough to local apps
      */
     public record Local(
