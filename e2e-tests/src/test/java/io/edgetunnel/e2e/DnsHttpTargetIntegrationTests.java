@@ -10,12 +10,16 @@ import io.edgetunnel.e2e.support.LoopbackDnsServer.Srv;
 import io.edgetunnel.e2e.support.PublicClient;
 import io.edgetunnel.e2e.support.PublicClient.Reply;
 import io.edgetunnel.e2e.support.UpstreamApp;
+import io.edgetunnel.e2e.support.WebSocketApp;
+import io.edgetunnel.e2e.support.WsClient;
 import io.edgetunnel.testsupport.NoLeaks;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.net.URI;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -29,7 +33,7 @@ import reactor.netty.http.server.HttpServer;
  * HTTP routes whose local targets are found by DNS: a DNS server on loopback inside the test serves
  * SRV and A records (1 s TTL, bounded to at most 2 s) that change while the test runs. Requests
  * through the tunnel follow the changes; a refused target is skipped with no failed request; the
- * route's health check passes while any target answers.
+ * route's health check passes while any target answers; a WebSocket upgrade fails over the same way.
  */
 @ExtendWith(NoLeaks.class)
 class DnsHttpTargetIntegrationTests {
@@ -39,6 +43,7 @@ class DnsHttpTargetIntegrationTests {
     private static LoopbackDnsServer dns;
     private static UpstreamApp one;
     private static UpstreamApp three;
+    private static WebSocketApp websockets;
     /** The app "two" on 127.0.0.2, at the same port as {@link #one}: an A record change moves the route. */
     private static DisposableServer two;
     private static int closedPort;
@@ -50,6 +55,7 @@ class DnsHttpTargetIntegrationTests {
         dns = new LoopbackDnsServer();
         one = new UpstreamApp("one");
         three = new UpstreamApp("three");
+        websockets = new WebSocketApp();
         two = HttpServer.create()
                 .host("127.0.0.2")
                 .port(one.port())
@@ -67,11 +73,15 @@ class DnsHttpTargetIntegrationTests {
         dns.a("plain.svc.test", loopback, InetAddress.getByName("127.0.0.3"));
         // the dead target has the better priority: it is tried first, refused, and skipped
         dns.srv("_app._tcp.svc.test", new Srv(10, 1, closedPort, "dead.svc.test"), new Srv(20, 1, one.port(), "one.svc.test"));
+        dns.srv("_ws._tcp.svc.test", new Srv(10, 1, closedPort, "dead.svc.test"),
+                new Srv(20, 1, URI.create(websockets.url()).getPort(), "one.svc.test"));
         dns.srv("_gone._tcp.svc.test", new Srv(10, 1, closedPort, "dead.svc.test"), new Srv(20, 1, one.port(), "one.svc.test"));
         Map<String, String> routes = new LinkedHashMap<>();
         routes.put("srv.example", "dns+srv://_app._tcp.svc.test");
         routes.put("plain.example", "dns://plain.svc.test:" + one.port());
         routes.put("gone.example", "dns+srv://_gone._tcp.svc.test");
+        // the JDK's WebSocket client sends Host 127.0.0.1: the route's host
+        routes.put("127.0.0.1", "dns+srv://_ws._tcp.svc.test");
         ingress = IngressNode.start("ingress.proxy.response-timeout=5s");
         agent = AgentNode.start(ingress, "dns-http-agent", routes,
                 "agent.dns.servers=" + dns.address(),
@@ -85,14 +95,14 @@ class DnsHttpTargetIntegrationTests {
                 "agent.routes[2].health-check.interval=200ms",
                 "agent.routes[2].health-check.failure-threshold=1");
         // a checked route is out of rotation until its first check passed
-        for (String host : routes.keySet()) {
+        for (String host : List.of("srv.example", "plain.example", "gone.example")) {
             await().atMost(TIMEOUT).until(() -> PublicClient.get(ingress, host, "/name").status() == 200);
         }
     }
 
     @AfterAll
     static void stop() {
-        for (AutoCloseable closeable : new AutoCloseable[] {agent, ingress, one, three, dns}) {
+        for (AutoCloseable closeable : new AutoCloseable[] {agent, ingress, one, three, websockets, dns}) {
             try {
                 if (closeable != null) {
                     closeable.close();
@@ -137,5 +147,15 @@ class DnsHttpTargetIntegrationTests {
         assertThat(whoAnswers("gone.example")).isEqualTo("one");
         dns.srv("_gone._tcp.svc.test", new Srv(10, 1, closedPort, "dead.svc.test"));
         await().atMost(TIMEOUT).until(() -> PublicClient.get(ingress, "gone.example", "/name").status() == 503);
+    }
+
+    @Test
+    void aWebSocketUpgradeSkipsARefusedTarget() throws Exception {
+        try (WsClient client = WsClient.open(ingress, "/echo")) {
+            client.sendText("found by DNS");
+            assertThat(client.nextMessage().string()).isEqualTo("found by DNS");
+            client.close(1000, "done");
+            assertThat(client.awaitClose()).isEqualTo(new WsClient.Close(1000, "done"));
+        }
     }
 }

@@ -98,8 +98,8 @@ public final class LocalAppForwarder implements DisposableBean {
     public LocalAppForwarder(AgentProperties.Local local, MeterRegistry meters, int tunnelCount, AgentProperties.Dns dns) {
         this.local = Objects.requireNonNull(local, "local");
         this.meters = Objects.requireNonNull(meters, "meters");
-        this.websockets = new LocalWebSocketForwarder(local);
         this.dnsTargets = new DnsTargets(Objects.requireNonNull(dns, "dns"));
+        this.websockets = new LocalWebSocketForwarder(local, dnsTargets);
         this.tcp = new LocalTcpConnector(local.connectTimeout(), dnsTargets);
         this.responseTimeout = local.responseTimeout();
         this.idleTimeout = local.idleTimeout();
