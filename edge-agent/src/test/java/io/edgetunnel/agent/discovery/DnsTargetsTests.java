@@ -60,4 +60,16 @@ class DnsTargetsTests {
         assertThatThrownBy(() -> new TcpRoute("c", "dns://db.svc.local")).hasMessageContaining("expected: host:port");
         assertThatThrownBy(() -> new TcpRoute("d", "dns+srv://_app._tcp.svc.local:53")).hasMessageContaining("expected");
     }
+
+    @Test
+    void problemNamesWhatIsWrongWithATargetUrl() {
+        assertThat(DnsTargets.problem(java.net.URI.create("dns+srv://_app._tcp.svc.local/base"))).isNull();
+        assertThat(DnsTargets.problem(java.net.URI.create("dns://app.svc.local:8080"))).isNull();
+        assertThat(DnsTargets.problem(java.net.URI.create("dns+srv://_app._tcp.svc.local:80")))
+                .isEqualTo("a port (the SRV records give it)");
+        assertThat(DnsTargets.problem(java.net.URI.create("dns://app.svc.local"))).isEqualTo("no host name and port");
+        assertThat(DnsTargets.problem(java.net.URI.create("dns+srv:/_app._tcp.svc.local"))).isEqualTo("no name");
+        assertThat(DnsTargets.problem(java.net.URI.create("dns://u@app.svc.local:80"))).isEqualTo("no name");
+        assertThat(DnsTargets.byDns(java.net.URI.create("http://127.0.0.1:80"))).isFalse();
+    }
 }
