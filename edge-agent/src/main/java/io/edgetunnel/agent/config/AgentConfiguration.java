@@ -41,7 +41,7 @@ public class AgentConfiguration {
 
     @Bean
     LocalHealthChecker localHealthChecker(AgentProperties properties, MeterRegistry meters, LocalAppForwarder forwarder) {
-        return new LocalHealthChecker(properties.allRoutes(), meters, forwarder.tcp());
+        return new LocalHealthChecker(properties.allRoutes(), meters, forwarder.tcp(), forwarder.dnsTargets());
     }
 
     /** Exposes {@link TunnelClient#connectedTunnels()} to tests and launchers. */

@@ -48,7 +48,7 @@ import org.springframework.validation.annotation.Validated;
  * @param tcpRoutes TCP routes this agent serves: connections the ingress accepts on its TCP listener of
  *     the same name go to the route's target; also bindable from one string {@code
  *     name=host:port,...} (env {@code AGENT_TCP_ROUTES})
- * @param dns DNS lookups of TCP route targets given as {@code dns://} or {@code dns+srv://}
+ * @param dns DNS lookups of route targets (HTTP and TCP) given as {@code dns://} or {@code dns+srv://}
  */
 @Validated
 @ConfigurationProperties("agent")
@@ -124,9 +124,10 @@ public record AgentProperties(
      * @param idleTimeout once response headers arrived, time without a body byte either way after which
      *     the exchange is ended (the client's connection is aborted, the local connection closed); long
      *     SSE streams and slow downloads live as long as bytes keep moving
-     * @param maxConnections pooled connections to local apps, all routes together (HTTP/1.1 and h2c
-     *     routes each have pools this size); each tunnel's event loop has its own pool of {@code
-     *     max-connections / tunnel-count}, so a request reaches its app on the thread its tunnel runs on
+     * @param maxConnections pooled connections to each local app address, the routes to it together
+     *     (HTTP/1.1 and h2c routes each have pools this size; a route found by DNS has one per target
+     *     address); each tunnel's event loop has its own pool of {@code max-connections / tunnel-count},
+     *     so a request reaches its app on the thread its tunnel runs on
      * @param websocket WebSocket passthrough to local apps
      */
     public record Local(
@@ -143,7 +144,7 @@ public record AgentProperties(
     }
 
     /**
-     * DNS lookups of local targets found by DNS ({@code agent.dns.*}): TCP route targets {@code
+     * DNS lookups of local targets found by DNS ({@code agent.dns.*}): HTTP and TCP route targets {@code
      * dns://name:port} (A/AAAA) and {@code dns+srv://_service._tcp.name} (SRV), with Netty's
      * non-blocking resolver.
      *

@@ -1,5 +1,6 @@
 package io.edgetunnel.agent.config;
 
+import io.edgetunnel.agent.discovery.DnsTargets;
 import io.edgetunnel.protocol.RouteClaim;
 import io.edgetunnel.protocol.TcpRoutes;
 import java.net.URI;
@@ -15,6 +16,11 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * One route the agent serves: requests for {@code host} (exact or {@code *.suffix}) under {@code
  * pathPrefix} go to {@code localUrl}. The ingress picks the route with the longest matching prefix.
  *
+ * @param localUrl where requests go: {@code http://host[:port][/path]} or {@code https://...}; or a
+ *     target found by DNS for each request, spoken to in cleartext: {@code dns://name:port[/path]}
+ *     (every A/AAAA address of the name, in random order) or {@code dns+srv://_service._tcp.name[/path]}
+ *     (SRV records: lowest priority first, by weight within one); a refused target is skipped to the
+ *     next, answers are cached by their TTL within {@code agent.dns.min-ttl} and {@code max-ttl}
  * @param stripPrefix remove {@code pathPrefix} from the path before forwarding ({@code /api/x} →
  *     {@code /x}, {@code /api} → {@code /})
  * @param hostRewrite Host header sent to the local app instead of the client's; empty keeps it
@@ -29,7 +35,8 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param removeResponseHeaders response headers to remove
  * @param healthCheck active HTTP health check of the local app; off unless its path is set
  * @param protocol how the agent talks to the local app: {@code http1} (default) or {@code h2c}
- *     (HTTP/2 cleartext with prior knowledge, for gRPC servers); h2c needs an {@code http://} URL
+ *     (HTTP/2 cleartext with prior knowledge, for gRPC servers); h2c needs an {@code http://} URL or
+ *     one found by DNS
  */
 public record Route(
         String host,
@@ -59,17 +66,24 @@ public record Route(
         Objects.requireNonNull(localUrl, "localUrl");
         String scheme = localUrl.getScheme() == null ? "" : localUrl.getScheme().toLowerCase(Locale.ROOT);
         // a TCP route (agent.tcp-routes) is a route too: claimed as name._tcp, with a tcp:// target
-        boolean tcpScheme = scheme.equals("tcp") || scheme.equals("dns") || scheme.equals("dns+srv");
-        if (TcpRoutes.isTcp(host) != tcpScheme) {
+        boolean byDns = scheme.equals("dns") || scheme.equals("dns+srv");
+        boolean tcpScheme = scheme.equals("tcp");
+        if (TcpRoutes.isTcp(host) ? !(tcpScheme || byDns) : tcpScheme) {
             throw new IllegalArgumentException("host " + host + " with localUrl " + localUrl
                     + " (expected: TCP routes, name" + TcpRoutes.SUFFIX + " with tcp://, dns:// or dns+srv://, only from "
-                    + "agent.tcp-routes; HTTP routes with http:// or https://)");
+                    + "agent.tcp-routes; HTTP routes with http://, https://, dns:// or dns+srv://)");
         }
-        // a DNS name with underscores (_app._tcp.example) is no URI host: its authority is checked instead
-        boolean hasHost = tcpScheme ? localUrl.getRawAuthority() != null : localUrl.getHost() != null;
-        if (!(scheme.equals("http") || scheme.equals("https") || tcpScheme) || !hasHost) {
-            throw new IllegalArgumentException(
-                    "localUrl: " + localUrl + " (expected: http://host[:port][/path] or https://...)");
+        if (byDns) {
+            String problem = DnsTargets.problem(localUrl);
+            if (problem != null || (!TcpRoutes.isTcp(host) && localUrl.getRawQuery() != null)) {
+                throw new IllegalArgumentException("localUrl: " + localUrl + " has " + (problem == null ? "a query" : problem)
+                        + " (expected: dns://name:port[/path] or dns+srv://_service._tcp.name[/path], "
+                        + "e.g. dns+srv://_app._tcp.svc.local)");
+            }
+        } else if (!(scheme.equals("http") || scheme.equals("https") || tcpScheme)
+                || (tcpScheme ? localUrl.getRawAuthority() == null : localUrl.getHost() == null)) {
+            throw new IllegalArgumentException("localUrl: " + localUrl
+                    + " (expected: http://host[:port][/path], https://..., dns://name:port[/path] or dns+srv://name[/path])");
         }
         hostRewrite = hostRewrite == null ? "" : hostRewrite.trim();
         if (maxRequestBodyBytes < -1) {
@@ -87,9 +101,9 @@ public record Route(
         removeResponseHeaders = removeResponseHeaders == null ? List.of() : List.copyOf(removeResponseHeaders);
         healthCheck = healthCheck == null ? HealthCheck.NONE : healthCheck;
         protocol = protocol == null ? LocalProtocol.HTTP1 : protocol;
-        if (protocol == LocalProtocol.H2C && !scheme.equals("http")) {
-            throw new IllegalArgumentException(
-                    "localUrl: " + localUrl + " (expected: http://... for protocol h2c, which is cleartext)");
+        if (protocol == LocalProtocol.H2C && !(scheme.equals("http") || byDns)) {
+            throw new IllegalArgumentException("localUrl: " + localUrl
+                    + " (expected: http://..., dns://... or dns+srv://... for protocol h2c, which is cleartext)");
         }
     }
 

@@ -1,6 +1,7 @@
 package io.edgetunnel.agent.config;
 
 import java.net.URI;
+import java.net.URISyntaxException;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -47,7 +48,16 @@ public final class RouteStringConverter implements Converter<String, Route> {
         String host = slash < 0 ? claim : claim.substring(0, slash);
         String prefix = slash < 0 ? "/" : claim.substring(slash);
         LocalProtocol protocol = protocol(claim, options.remove(PROTOCOL));
-        return new Route(host, prefix, URI.create(url), healthCheck(claim, options), protocol);
+        return new Route(host, prefix, uri(claim, url), healthCheck(claim, options), protocol);
+    }
+
+    private static URI uri(String claim, String url) {
+        try {
+            return new URI(url);
+        } catch (URISyntaxException e) {
+            throw new IllegalArgumentException("route " + claim + ": url " + url + " (expected: " + EXPECTED + ", e.g. "
+                    + "http://127.0.0.1:8080, dns://app.svc.local:8080 or dns+srv://_app._tcp.svc.local)", e);
+        }
     }
 
     private static LocalProtocol protocol(String claim, String value) {

@@ -3,6 +3,7 @@ package io.edgetunnel.agent.health;
 import io.edgetunnel.agent.config.AgentProperties;
 import io.edgetunnel.agent.config.HealthCheck;
 import io.edgetunnel.agent.config.Route;
+import io.edgetunnel.agent.discovery.DnsTargets;
 import io.edgetunnel.agent.proxy.LocalAppForwarder;
 import io.edgetunnel.agent.tcp.LocalTcpConnector;
 import io.edgetunnel.agent.tunnel.RouteHealthSource;
@@ -52,6 +53,7 @@ public final class LocalHealthChecker implements RouteHealthSource, SmartLifecyc
     private final List<Consumer<RouteHealthChange>> listeners = new CopyOnWriteArrayList<>();
     private final List<Disposable> loops = new ArrayList<>();
     private final LocalTcpConnector tcp;
+    private final DnsTargets dns;
     private volatile boolean running;
 
     public LocalHealthChecker(List<Route> routes, MeterRegistry meters) {
@@ -60,8 +62,14 @@ public final class LocalHealthChecker implements RouteHealthSource, SmartLifecyc
 
     /** @param tcp connects the checks of TCP routes (with the agent's DNS settings) */
     public LocalHealthChecker(List<Route> routes, MeterRegistry meters, LocalTcpConnector tcp) {
+        this(routes, meters, tcp, new DnsTargets(AgentProperties.Dns.DEFAULTS));
+    }
+
+    /** @param dns looks up the targets of HTTP routes found by DNS */
+    public LocalHealthChecker(List<Route> routes, MeterRegistry meters, LocalTcpConnector tcp, DnsTargets dns) {
         Objects.requireNonNull(meters, "meters");
         this.tcp = Objects.requireNonNull(tcp, "tcp");
+        this.dns = Objects.requireNonNull(dns, "dns");
         for (Route route : routes) {
             if (route.healthCheck().enabled()) {
                 checked.putIfAbsent(route, new Checked(route));
@@ -147,9 +155,24 @@ public final class LocalHealthChecker implements RouteHealthSource, SmartLifecyc
                     .timeout(check.timeout())
                     .onErrorResume(e -> Mono.just(new Result(false, describe(e, check))));
         }
-        return target.client
+        if (DnsTargets.byDns(target.route.localUrl())) {
+            // healthy when any target answers: a request only fails over when all of them refuse
+            return dns.tryInOrder(target.route.localUrl(), DnsTargets.callerLoop(),
+                            address -> get(target, target.client.remoteAddress(() -> address))
+                                    .flatMap(r -> r.passed() ? Mono.just(r) : Mono.error(new Failed(r))),
+                            e -> true)
+                    .onErrorResume(e -> Mono.just(e instanceof Failed f ? f.result
+                            : new Result(false, describe(e, check))));
+        }
+        return get(target, target.client);
+    }
+
+    /** One GET of the health path through {@code client}; its result, never an error. */
+    private static Mono<Result> get(Checked target, HttpClient client) {
+        HealthCheck check = target.route.healthCheck();
+        return client
                 .request(HttpMethod.GET)
-                .uri(target.url)
+                .uri(target.path)
                 .send((request, out) -> {
                     if (target.host != null) {
                         request.requestHeaders().set(HttpHeaderNames.HOST, target.host);
@@ -225,11 +248,22 @@ public final class LocalHealthChecker implements RouteHealthSource, SmartLifecyc
 
     private record Result(boolean passed, String detail) {}
 
+    /** A target that answered, but not 2xx or 3xx: on to the next one. */
+    private static final class Failed extends RuntimeException {
+        final transient Result result;
+
+        Failed(Result result) {
+            super(result.detail(), null, false, false);
+            this.result = result;
+        }
+    }
+
     /** A checked route: its state and its own client (the connect timeout is the check's). */
     private static final class Checked {
         final Route route;
         final RouteHealth health;
         final String url;
+        final String path;
         /** The Host a tunneled request would carry; null for a wildcard route (the local URL's). */
         final String host;
         final HttpClient client;
@@ -238,7 +272,10 @@ public final class LocalHealthChecker implements RouteHealthSource, SmartLifecyc
             HealthCheck check = route.healthCheck();
             this.route = route;
             this.health = new RouteHealth(check);
-            this.url = LocalAppForwarder.url(route.localUrl(), check.path());
+            // found by DNS: the path only, and the route's URL in logs (the address changes per check)
+            String path = LocalAppForwarder.url(route.localUrl(), check.path());
+            this.url = DnsTargets.byDns(route.localUrl()) ? route.localUrl() + " " + path : path;
+            this.path = path;
             this.host = !route.hostRewrite().isEmpty()
                     ? route.hostRewrite()
                     : (route.claim().isWildcard() ? null : route.host());

@@ -3,6 +3,7 @@ package io.edgetunnel.agent.proxy;
 import io.edgetunnel.agent.config.AgentProperties;
 import io.edgetunnel.agent.config.LocalProtocol;
 import io.edgetunnel.agent.config.Route;
+import io.edgetunnel.agent.discovery.DnsTargets;
 import io.edgetunnel.agent.tcp.LocalTcpConnector;
 import io.edgetunnel.protocol.Header;
 import io.edgetunnel.protocol.HopByHopHeaders;
@@ -28,6 +29,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
 import org.reactivestreams.Publisher;
 import org.springframework.beans.factory.DisposableBean;
 import reactor.core.publisher.Flux;
@@ -60,6 +62,9 @@ public final class LocalAppForwarder implements DisposableBean {
      */
     private static final Duration MAX_IDLE = Duration.ofSeconds(4);
 
+    /** How often, and after how long unused, the pool of a target no longer used is dropped. */
+    private static final Duration INACTIVE_POOL_CHECK = Duration.ofSeconds(60);
+
     /** Clients for exchanges started off an event loop (tests, callers outside the tunnel). */
     private final LoopClients shared;
     /**
@@ -75,6 +80,7 @@ public final class LocalAppForwarder implements DisposableBean {
     private final MeterRegistry meters;
     private final LocalWebSocketForwarder websockets;
     private final LocalTcpConnector tcp;
+    private final DnsTargets dnsTargets;
     private volatile boolean destroyed;
 
     public LocalAppForwarder(AgentProperties.Local local, MeterRegistry meters) {
@@ -89,12 +95,13 @@ public final class LocalAppForwarder implements DisposableBean {
         this(local, meters, tunnelCount, AgentProperties.Dns.DEFAULTS);
     }
 
-    /** @param dns lookups of TCP route targets found by DNS */
+    /** @param dns lookups of route targets found by DNS (HTTP and TCP) */
     public LocalAppForwarder(AgentProperties.Local local, MeterRegistry meters, int tunnelCount, AgentProperties.Dns dns) {
         this.local = Objects.requireNonNull(local, "local");
         this.meters = Objects.requireNonNull(meters, "meters");
-        this.websockets = new LocalWebSocketForwarder(local);
-        this.tcp = new LocalTcpConnector(local.connectTimeout(), dns);
+        this.dnsTargets = new DnsTargets(Objects.requireNonNull(dns, "dns"));
+        this.websockets = new LocalWebSocketForwarder(local, dnsTargets);
+        this.tcp = new LocalTcpConnector(local.connectTimeout(), dnsTargets);
         this.responseTimeout = local.responseTimeout();
         this.idleTimeout = local.idleTimeout();
         // tunnels outnumbering the event loops share them: a loop serves at most this many of them
@@ -113,10 +120,12 @@ public final class LocalAppForwarder implements DisposableBean {
             HttpClient h2cBodyClient) {
 
         static LoopClients create(String name, AgentProperties.Local local, int maxConnections, EventLoop loop) {
+            // pools are per remote address: targets found by DNS each get one, dropped once unused
             ConnectionProvider provider = ConnectionProvider.builder(name)
                     .maxConnections(maxConnections)
                     .pendingAcquireMaxCount(maxConnections * 4)
                     .maxIdleTime(MAX_IDLE)
+                    .disposeInactivePoolsInBackground(INACTIVE_POOL_CHECK, INACTIVE_POOL_CHECK)
                     .build();
             HttpClient idempotent = bind(HttpClient.create(provider), loop)
                     .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) local.connectTimeout().toMillis())
@@ -129,6 +138,7 @@ public final class LocalAppForwarder implements DisposableBean {
                     .maxConnections(maxConnections)
                     .pendingAcquireMaxCount(maxConnections * 4)
                     .maxIdleTime(MAX_IDLE)
+                    .disposeInactivePoolsInBackground(INACTIVE_POOL_CHECK, INACTIVE_POOL_CHECK)
                     .build();
             HttpClient h2cIdempotent = bind(HttpClient.create(h2cProvider), loop)
                     .protocol(HttpProtocol.H2C)
@@ -173,6 +183,11 @@ public final class LocalAppForwarder implements DisposableBean {
     /** Connects the streams of TCP routes (spec section 20) to their targets. */
     public LocalTcpConnector tcp() {
         return tcp;
+    }
+
+    /** Looks up route targets found by DNS; the health checks share it. */
+    public DnsTargets dnsTargets() {
+        return dnsTargets;
     }
 
     /** Forwards WebSocket upgrades (spec section 19) to the same local apps. */
@@ -224,9 +239,11 @@ public final class LocalAppForwarder implements DisposableBean {
                 ? (body == null ? clients.h2cIdempotentClient() : clients.h2cBodyClient())
                 : (body == null ? clients.idempotentClient() : clients.bodyClient());
         AtomicReference<List<Header>> trailers = new AtomicReference<>(List.of());
-        Mono<Void> exchange = client.request(method)
+        AtomicBoolean sent = new AtomicBoolean();
+        Function<HttpClient, Mono<Void>> attempt = target -> target.request(method)
                 .uri(url)
                 .send((req, out) -> {
+                    sent.set(true);
                     LocalHeaders.copyRequestHeaders(request.headers(), req, body != null, route);
                     return body == null ? out : out.send(body);
                 })
@@ -248,6 +265,11 @@ public final class LocalAppForwarder implements DisposableBean {
                             trailers::get);
                 })
                 .then();
+        // a target found by DNS: the next one while the last refused before anything was sent
+        Mono<Void> exchange = !DnsTargets.byDns(route.localUrl()) ? attempt.apply(client)
+                : dnsTargets.tryInOrder(route.localUrl(), DnsTargets.callerLoop(),
+                        address -> attempt.apply(client.remoteAddress(() -> address)),
+                        e -> !sent.get() && LocalFailures.isConnectFailure(e));
 
         // timers on the exchange's own event loop: no wake-up of another thread per request
         Scheduler timers = EventLoopSchedulers.current();
@@ -285,14 +307,17 @@ public final class LocalAppForwarder implements DisposableBean {
         return length != null && "0".equals(length.trim());
     }
 
-    /** The URL of {@code target} on the local app at {@code base} (whose path, if any, is kept as a prefix). */
+    /**
+     * The URL of {@code target} on the local app at {@code base} (whose path, if any, is kept as a
+     * prefix); only the path for a target found by DNS, whose address comes with each request.
+     */
     public static String url(URI base, String target) {
         String path = base.getRawPath() == null ? "" : base.getRawPath();
         if (path.endsWith("/")) {
             path = path.substring(0, path.length() - 1);
         }
         String suffix = target.startsWith("/") ? target : "/" + target;
-        return base.getScheme() + "://" + base.getRawAuthority() + path + suffix;
+        return DnsTargets.byDns(base) ? path + suffix : base.getScheme() + "://" + base.getRawAuthority() + path + suffix;
     }
 
     private void record(Timer.Sample sample, Route route, int status, SignalType signal, ResetCode failure) {

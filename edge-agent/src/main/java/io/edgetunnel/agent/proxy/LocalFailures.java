@@ -35,7 +35,7 @@ final class LocalFailures {
         return new LocalExchangeException(ResetCode.UPSTREAM_ERROR, "local app " + route.localUrl() + " " + what, error);
     }
 
-    private static boolean isConnectFailure(Throwable error) {
+    static boolean isConnectFailure(Throwable error) {
         for (Throwable t = error; t != null; t = t.getCause()) {
             if (t instanceof ConnectException || t instanceof UnknownHostException) {
                 return true;

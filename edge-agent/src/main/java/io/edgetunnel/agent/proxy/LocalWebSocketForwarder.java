@@ -2,6 +2,7 @@ package io.edgetunnel.agent.proxy;
 
 import io.edgetunnel.agent.config.AgentProperties;
 import io.edgetunnel.agent.config.Route;
+import io.edgetunnel.agent.discovery.DnsTargets;
 import io.edgetunnel.protocol.Header;
 import io.edgetunnel.protocol.HopByHopHeaders;
 import io.edgetunnel.protocol.ResetCode;
@@ -39,9 +40,12 @@ public final class LocalWebSocketForwarder {
     private final HttpClient client;
     private final Duration responseTimeout;
     private final int maxFramePayload;
+    private final DnsTargets dns;
 
-    public LocalWebSocketForwarder(AgentProperties.Local local) {
+    /** @param dns looks up the targets of routes found by DNS (shared with HTTP and TCP routes) */
+    public LocalWebSocketForwarder(AgentProperties.Local local, DnsTargets dns) {
         Objects.requireNonNull(local, "local");
+        this.dns = Objects.requireNonNull(dns, "dns");
         this.responseTimeout = local.responseTimeout();
         this.maxFramePayload = (int) local.websocket().maxFrameBytes().toBytes();
         this.client = HttpClient.newConnection()
@@ -73,7 +77,28 @@ public final class LocalWebSocketForwarder {
         }
         WebsocketClientSpec spec = builder.build();
         AtomicBoolean answered = new AtomicBoolean();
-        Mono<Void> exchange = client.headers(out -> copyHeaders(request.headers(), out, route))
+        // found by DNS: the URL is a path (ws:// to the chosen address), the next target while one refuses
+        Mono<Void> exchange = !DnsTargets.byDns(route.localUrl()) ? upgrade(client, url, spec, request, relay, answered)
+                : dns.tryInOrder(route.localUrl(), DnsTargets.callerLoop(),
+                        address -> upgrade(client.remoteAddress(() -> address), url, spec, request, relay, answered),
+                        e -> !answered.get() && LocalFailures.isConnectFailure(e));
+        Mono<Void> handshakeTimer = Mono.delay(timeout)
+                .then(Mono.defer(() -> answered.get()
+                        ? Mono.<Void>never()
+                        : Mono.error(new LocalExchangeException(
+                                ResetCode.UPSTREAM_TIMEOUT,
+                                "local app " + route.localUrl() + " did not answer the WebSocket upgrade within "
+                                        + timeout,
+                                null))));
+        return Mono.firstWithSignal(exchange, handshakeTimer)
+                .onErrorMap(e -> !(e instanceof LocalExchangeException),
+                        e -> LocalFailures.classify(e, answered.get(), route));
+    }
+
+    private static Mono<Void> upgrade(HttpClient client, String url, WebsocketClientSpec spec, LocalRequest request,
+            WebSocketRelay relay, AtomicBoolean answered) {
+        Route route = request.route();
+        return client.headers(out -> copyHeaders(request.headers(), out, route))
                 .websocket(spec)
                 .uri(url)
                 .handle((in, out) -> {
@@ -95,17 +120,6 @@ public final class LocalWebSocketForwarder {
                 .retryWhen(Retry.max(1).filter(e -> !answered.get()
                         && !(e instanceof WebSocketClientHandshakeException)
                         && !(e instanceof LocalExchangeException)));
-        Mono<Void> handshakeTimer = Mono.delay(timeout)
-                .then(Mono.defer(() -> answered.get()
-                        ? Mono.<Void>never()
-                        : Mono.error(new LocalExchangeException(
-                                ResetCode.UPSTREAM_TIMEOUT,
-                                "local app " + route.localUrl() + " did not answer the WebSocket upgrade within "
-                                        + timeout,
-                                null))));
-        return Mono.firstWithSignal(exchange, handshakeTimer)
-                .onErrorMap(e -> !(e instanceof LocalExchangeException),
-                        e -> LocalFailures.classify(e, answered.get(), route));
     }
 
     private static void copyHeaders(List<Header> headers, HttpHeaders out, Route route) {

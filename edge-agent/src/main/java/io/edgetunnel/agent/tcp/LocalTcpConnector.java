@@ -3,6 +3,7 @@ package io.edgetunnel.agent.tcp;
 import io.edgetunnel.agent.config.AgentProperties;
 import io.edgetunnel.agent.config.Route;
 import io.edgetunnel.agent.config.TcpRoute;
+import io.edgetunnel.agent.discovery.DnsTargets;
 import io.edgetunnel.agent.proxy.LocalExchangeException;
 import io.edgetunnel.agent.proxy.LocalRequest;
 import io.edgetunnel.agent.proxy.ResponseRelay;
@@ -45,7 +46,7 @@ import reactor.netty.tcp.TcpResources;
  * The agent end of a TCP route's connection (spec section 20): connects to the route's target on the
  * tunnel's own event loop, answers RESPONSE 200 once connected, then relays bytes both ways under the
  * stream's flow control, each direction's end being that direction's FIN. A target found by DNS
- * ({@link TcpTargets}) is tried address after address until one accepts. A refused or timed-out
+ * ({@link DnsTargets}) is tried address after address until one accepts. A refused or timed-out
  * connect fails with {@link ResetCode#UPSTREAM_CONNECT_FAILED} before any RESPONSE; a local
  * connection lost mid-way fails with {@link ResetCode#UPSTREAM_ERROR}; cancelling the returned Mono
  * (the ingress reset the stream) resets the local connection with a TCP RST.
@@ -55,11 +56,16 @@ public final class LocalTcpConnector {
     private static final Logger log = LoggerFactory.getLogger(LocalTcpConnector.class);
 
     private final Duration connectTimeout;
-    private final TcpTargets targets;
+    private final DnsTargets targets;
 
     public LocalTcpConnector(Duration connectTimeout, AgentProperties.Dns dns) {
+        this(connectTimeout, new DnsTargets(Objects.requireNonNull(dns, "dns")));
+    }
+
+    /** @param targets looks up targets found by DNS (shared with HTTP routes) */
+    public LocalTcpConnector(Duration connectTimeout, DnsTargets targets) {
         this.connectTimeout = Objects.requireNonNull(connectTimeout, "connectTimeout");
-        this.targets = new TcpTargets(Objects.requireNonNull(dns, "dns"));
+        this.targets = Objects.requireNonNull(targets, "targets");
     }
 
     /** Closes the DNS resolvers of targets found by DNS (their UDP sockets). */
@@ -94,7 +100,7 @@ public final class LocalTcpConnector {
 
     /** Where to connect, in order: the fixed address, or what DNS gives now. */
     private Mono<List<InetSocketAddress>> candidates(URI url, EventLoop loop) {
-        if (!TcpTargets.byDns(url)) {
+        if (!DnsTargets.byDns(url)) {
             return Mono.just(List.of(target(url)));
         }
         return targets.candidates(url, loop).onErrorMap(e -> new LocalExchangeException(

@@ -98,4 +98,34 @@ class RouteTests {
         assertThatThrownBy(() -> converter.convert("g.example=http://127.0.0.1:1;protocol=h3"))
                 .hasMessage("route g.example: protocol=h3 (expected: http1 or h2c)");
     }
+
+    @Test
+    void anHttpRouteTakesATargetFoundByDns() {
+        RouteStringConverter converter = new RouteStringConverter();
+        Route srv = converter.convert("app.example=dns+srv://_app._tcp.svc.local/base;protocol=h2c");
+        assertThat(srv.localUrl()).isEqualTo(URI.create("dns+srv://_app._tcp.svc.local/base"));
+        assertThat(srv.protocol()).isEqualTo(LocalProtocol.H2C);
+        assertThat(converter.convert("app.example=dns://app.svc.local:8080").localUrl().getPort()).isEqualTo(8080);
+        // the address comes with each request: the URL the client gets is only the path
+        assertThat(io.edgetunnel.agent.proxy.LocalAppForwarder.url(srv.localUrl(), "/x?y=1")).isEqualTo("/base/x?y=1");
+    }
+
+    @Test
+    void aMalformedTargetFoundByDnsIsAClearStartupError() {
+        RouteStringConverter converter = new RouteStringConverter();
+        assertThatThrownBy(() -> converter.convert("a.example=dns+srv://_app._tcp.svc.local:80"))
+                .hasMessageContaining("localUrl: dns+srv://_app._tcp.svc.local:80 has a port (the SRV records give it)")
+                .hasMessageContaining("expected: dns://name:port[/path] or dns+srv://_service._tcp.name[/path]");
+        assertThatThrownBy(() -> converter.convert("a.example=dns://app.svc.local"))
+                .hasMessageContaining("has no host name and port");
+        assertThatThrownBy(() -> converter.convert("a.example=dns+srv://"))
+                .hasMessageContaining("route a.example: url dns+srv://")
+                .hasMessageContaining("dns+srv://_app._tcp.svc.local");
+        assertThatThrownBy(() -> converter.convert("a.example=dns+srv://user@_app._tcp.svc.local"))
+                .hasMessageContaining("has no name");
+        assertThatThrownBy(() -> converter.convert("a.example=dns://app.svc.local:80/?x=1"))
+                .hasMessageContaining("has a query");
+        assertThatThrownBy(() -> converter.convert("a.example=tcp://127.0.0.1:22"))
+                .hasMessageContaining("HTTP routes with http://, https://, dns:// or dns+srv://");
+    }
 }

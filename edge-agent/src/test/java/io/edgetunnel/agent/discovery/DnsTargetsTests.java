@@ -1,4 +1,4 @@
-package io.edgetunnel.agent.tcp;
+package io.edgetunnel.agent.discovery;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -12,7 +12,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-class TcpTargetsTests {
+class DnsTargetsTests {
 
     private static ByteBuf rdata(int priority, int weight, int port, String target) {
         ByteBuf out = Unpooled.buffer().writeShort(priority).writeShort(weight).writeShort(port);
@@ -25,26 +25,26 @@ class TcpTargetsTests {
     @Test
     void parsesSrvData() {
         ByteBuf data = rdata(10, 5, 2222, "a.svc.local");
-        assertThat(TcpTargets.parse(data)).isEqualTo(new TcpTargets.Srv(10, 5, 2222, "a.svc.local"));
+        assertThat(DnsTargets.parse(data)).isEqualTo(new DnsTargets.Srv(10, 5, 2222, "a.svc.local"));
         data.release();
     }
 
     @Test
     void refusesACompressedTarget() {
         ByteBuf data = Unpooled.buffer().writeShort(1).writeShort(1).writeShort(1).writeByte(0xC0).writeByte(12);
-        assertThatThrownBy(() -> TcpTargets.parse(data)).hasMessageContaining("compressed");
+        assertThatThrownBy(() -> DnsTargets.parse(data)).hasMessageContaining("compressed");
         data.release();
     }
 
     @Test
     void ordersByPriorityThenByWeightDroppingTheNoServiceTarget() {
-        TcpTargets.Srv low = new TcpTargets.Srv(10, 0, 1, "low");
-        TcpTargets.Srv heavy = new TcpTargets.Srv(20, 90, 2, "heavy");
-        TcpTargets.Srv light = new TcpTargets.Srv(20, 9, 3, "light");
-        TcpTargets.Srv none = new TcpTargets.Srv(5, 0, 0, "");
+        DnsTargets.Srv low = new DnsTargets.Srv(10, 0, 1, "low");
+        DnsTargets.Srv heavy = new DnsTargets.Srv(20, 90, 2, "heavy");
+        DnsTargets.Srv light = new DnsTargets.Srv(20, 9, 3, "light");
+        DnsTargets.Srv none = new DnsTargets.Srv(5, 0, 0, "");
         Map<String, Integer> heavyFirst = new HashMap<>();
         for (int i = 0; i < 2000; i++) {
-            List<TcpTargets.Srv> order = TcpTargets.order(List.of(light, none, heavy, low));
+            List<DnsTargets.Srv> order = DnsTargets.order(List.of(light, none, heavy, low));
             assertThat(order).hasSize(3).startsWith(low);
             heavyFirst.merge(order.get(1).target(), 1, Integer::sum);
         }
@@ -59,5 +59,17 @@ class TcpTargetsTests {
         assertThat(new TcpRoute("b", "dns://db.svc.local:5432").asRoute().localUrl().getPort()).isEqualTo(5432);
         assertThatThrownBy(() -> new TcpRoute("c", "dns://db.svc.local")).hasMessageContaining("expected: host:port");
         assertThatThrownBy(() -> new TcpRoute("d", "dns+srv://_app._tcp.svc.local:53")).hasMessageContaining("expected");
+    }
+
+    @Test
+    void problemNamesWhatIsWrongWithATargetUrl() {
+        assertThat(DnsTargets.problem(java.net.URI.create("dns+srv://_app._tcp.svc.local/base"))).isNull();
+        assertThat(DnsTargets.problem(java.net.URI.create("dns://app.svc.local:8080"))).isNull();
+        assertThat(DnsTargets.problem(java.net.URI.create("dns+srv://_app._tcp.svc.local:80")))
+                .isEqualTo("a port (the SRV records give it)");
+        assertThat(DnsTargets.problem(java.net.URI.create("dns://app.svc.local"))).isEqualTo("no host name and port");
+        assertThat(DnsTargets.problem(java.net.URI.create("dns+srv:/_app._tcp.svc.local"))).isEqualTo("no name");
+        assertThat(DnsTargets.problem(java.net.URI.create("dns://u@app.svc.local:80"))).isEqualTo("no name");
+        assertThat(DnsTargets.byDns(java.net.URI.create("http://127.0.0.1:80"))).isFalse();
     }
 }

@@ -1,6 +1,7 @@
-package io.edgetunnel.agent.tcp;
+package io.edgetunnel.agent.discovery;
 
 import io.edgetunnel.agent.config.AgentProperties;
+import io.edgetunnel.runtime.EventLoopSchedulers;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.EventLoop;
 import io.netty.channel.socket.DatagramChannel;
@@ -14,6 +15,7 @@ import io.netty.resolver.dns.DnsServerAddressStreamProviders;
 import io.netty.resolver.dns.SequentialDnsServerAddressStreamProvider;
 import io.netty.util.NetUtil;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.Future;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -27,31 +29,34 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Function;
+import java.util.function.Predicate;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.netty.tcp.TcpResources;
 
 /**
- * The addresses to try, in order, for one connection of a TCP route whose target is found by DNS:
+ * The addresses to try, in order, for one connection (TCP route) or request (HTTP route) whose
+ * target is found by DNS:
  * {@code dns://name:port} gives every A/AAAA address of the name in random order;
  * {@code dns+srv://_service._tcp.name} gives the SRV targets, lowest priority first and within a
  * priority in a weighted random order (RFC 2782), each target's addresses in turn. The connector
- * tries them one after the other, so a refused target is skipped to the next. Lookups use Netty's
+ * tries them one after the other ({@link #tryInOrder}), so a refused target is skipped to the next. Lookups use Netty's
  * non-blocking resolver on the caller's event loop; answers are cached by their TTL, bounded by
  * {@code agent.dns.min-ttl} and {@code max-ttl}.
  */
-public final class TcpTargets {
+public final class DnsTargets {
 
     private final AgentProperties.Dns settings;
     private final Map<EventLoop, DnsNameResolver> resolvers = new ConcurrentHashMap<>();
     private final Map<String, Cached> srvCache = new ConcurrentHashMap<>();
 
-    public TcpTargets(AgentProperties.Dns settings) {
+    public DnsTargets(AgentProperties.Dns settings) {
         this.settings = settings;
     }
 
     /** Closes every resolver (their UDP sockets); later lookups open new ones. */
-    void close() {
+    public void close() {
         resolvers.values().forEach(DnsNameResolver::close);
         resolvers.clear();
     }
@@ -61,13 +66,57 @@ public final class TcpTargets {
 
     private record Cached(List<Srv> records, long expiresNanos) {}
 
-    /** Whether {@code url} is found by DNS (else it is a fixed {@code tcp://host:port}). */
-    static boolean byDns(URI url) {
+    /** Whether {@code url} is found by DNS (else it is a fixed {@code tcp://host:port} or {@code http://...}). */
+    public static boolean byDns(URI url) {
         return "dns".equals(url.getScheme()) || "dns+srv".equals(url.getScheme());
     }
 
-    /** The candidate addresses for one connection; errors when DNS has none. */
-    Mono<List<InetSocketAddress>> candidates(URI url, EventLoop loop) {
+    /**
+     * What is wrong with {@code url} as a target found by DNS, or null when it is one: {@code
+     * dns://name:port} (a host name and a port) or {@code dns+srv://_service._tcp.name} (a name, no
+     * port: the records give it); neither takes user info.
+     */
+    public static String problem(URI url) {
+        String authority = url.getRawAuthority();
+        if (authority == null || authority.isEmpty() || authority.contains("@")) {
+            return "no name";
+        }
+        if ("dns+srv".equals(url.getScheme())) {
+            return authority.indexOf(':') >= 0 ? "a port (the SRV records give it)" : null;
+        }
+        if ("dns".equals(url.getScheme())) {
+            return url.getHost() == null || url.getPort() <= 0 ? "no host name and port" : null;
+        }
+        return "scheme " + url.getScheme();
+    }
+
+    /**
+     * {@code attempt} on the first candidate for {@code url}, then on the next one for as long as it
+     * fails with an error {@code retry} accepts; the last error when every candidate failed.
+     */
+    public <T> Mono<T> tryInOrder(URI url, EventLoop loop, Function<InetSocketAddress, Mono<T>> attempt,
+            Predicate<Throwable> retry) {
+        return candidates(url, loop).flatMap(addresses -> tryFrom(addresses, 0, attempt, retry));
+    }
+
+    private static <T> Mono<T> tryFrom(List<InetSocketAddress> addresses, int index,
+            Function<InetSocketAddress, Mono<T>> attempt, Predicate<Throwable> retry) {
+        return attempt.apply(addresses.get(index)).onErrorResume(
+                e -> index + 1 < addresses.size() && retry.test(e),
+                e -> tryFrom(addresses, index + 1, attempt, retry));
+    }
+
+    /** The caller's event loop (a tunnel's), or one of Reactor Netty's shared loops: where lookups run. */
+    public static EventLoop callerLoop() {
+        EventExecutor current = EventLoopSchedulers.currentLoop();
+        return current instanceof EventLoop loop ? loop : TcpResources.get().onClient(true).next();
+    }
+
+    /**
+     * The candidate addresses for one connection; errors when DNS has none. Each address keeps the
+     * name it was found under ({@link InetSocketAddress#getHostString()}), with no further lookup.
+     */
+    public Mono<List<InetSocketAddress>> candidates(URI url, EventLoop loop) {
         DnsNameResolver resolver = resolver(loop);
         if ("dns".equals(url.getScheme())) {
             return addresses(resolver, url.getHost(), url.getPort()).map(list -> {
