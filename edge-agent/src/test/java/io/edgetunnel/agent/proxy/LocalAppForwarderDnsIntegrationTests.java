@@ -8,7 +8,6 @@ import io.edgetunnel.agent.config.LocalProtocol;
 import io.edgetunnel.agent.config.Route;
 import io.edgetunnel.agent.proxy.LocalAppForwarderIntegrationTests.Collector;
 import io.edgetunnel.agent.support.LocalApp;
-import io.edgetunnel.agent.support.NoLeaksExtension;
 import io.edgetunnel.protocol.Header;
 import io.edgetunnel.protocol.ResetCode;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -21,7 +20,6 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.springframework.util.unit.DataSize;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -34,7 +32,6 @@ import reactor.netty.http.HttpProtocol;
  * The failover between targets and following changed records are in the e2e tests, which run a DNS
  * server.
  */
-@ExtendWith(NoLeaksExtension.class)
 class LocalAppForwarderDnsIntegrationTests {
 
     private final LocalAppForwarder forwarder = new LocalAppForwarder(
