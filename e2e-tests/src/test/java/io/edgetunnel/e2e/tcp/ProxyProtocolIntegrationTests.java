@@ -8,6 +8,7 @@ import io.edgetunnel.e2e.support.IngressNode;
 import io.edgetunnel.e2e.support.LocalTcpServer;
 import io.edgetunnel.ingress.tcp.TcpServers;
 import io.edgetunnel.testsupport.NoLeaks;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.IOException;
@@ -126,6 +127,24 @@ class ProxyProtocolIntegrationTests {
     @Test
     void theNlbsClientAddressReachesAVersionTwoTarget() throws IOException {
         assertThat(exchange("two", nlbHeader(), "hello")).isEqualTo("203.0.113.7:5100 10.0.1.5:2222|hello");
+    }
+
+    @Test
+    void theNlbsHealthCheckIsClosedWithoutAStream() throws IOException {
+        MeterRegistry meters = ingress.context().getBean(MeterRegistry.class);
+        double before = balancerChecks(meters);
+        // v2, command LOCAL, family UNSPEC, no addresses: what an NLB sends on a health-check connection
+        ByteBuffer local = ByteBuffer.allocate(16);
+        local.put(V2_SIGNATURE).put((byte) 0x20).put((byte) 0x00).putShort((short) 0);
+        // a clean end (FIN, no reset), nothing from a target: no stream reached the agent
+        assertThat(exchange("one", local.array(), "")).isEmpty();
+        assertThat(balancerChecks(meters)).isEqualTo(before + 1);
+    }
+
+    private static double balancerChecks(MeterRegistry meters) {
+        var counter = meters.find("tunnel.ingress.tcp.connections").tags("route", "one", "outcome", "balancer_check")
+                .counter();
+        return counter == null ? 0 : counter.count();
     }
 
     @Test

@@ -8,6 +8,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.haproxy.HAProxyCommand;
 import io.netty.handler.codec.haproxy.HAProxyMessage;
 import io.netty.handler.codec.haproxy.HAProxyMessageDecoder;
 import io.netty.util.ReferenceCountUtil;
@@ -18,7 +19,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * With {@code ingress.tcp.proxy-protocol} on: reads the PROXY protocol header (v1 or v2, as an NLB
  * sends it) before anything else, then opens the connection's stream with the client address it
- * names. A malformed header, bytes that are not one, or none within {@link #TIMEOUT} reset the client.
+ * names. A malformed header, bytes that are not one, or none within {@link #TIMEOUT} reset the client;
+ * a {@code LOCAL} header (the balancer's health check) is closed without a stream.
  * The bytes after the header wait in the socket bridge until the agent answered.
  */
 final class ProxyHeaderReader extends ChannelInboundHandlerAdapter {
@@ -73,7 +75,12 @@ final class ProxyHeaderReader extends ChannelInboundHandlerAdapter {
             timer.cancel(false);
             ctx.pipeline().remove(this);
             ctx.pipeline().remove("proxyHeaderReset");
-            // LOCAL (a health check of the balancer itself) names no client: the socket's addresses stand
+            if (header.command() == HAProxyCommand.LOCAL) {
+                // the balancer's own connection (an NLB health check): no client behind it, so no stream,
+                // and the agent's target never sees it; accepting it was the check
+                connection.closeBalancerCheck();
+                return;
+            }
             connection.open(registry, ProxyHeaders.source(header), ProxyHeaders.destination(header));
         } finally {
             ReferenceCountUtil.release(header);

@@ -131,6 +131,18 @@ final class TcpConnection implements StreamHandler, SocketBridge.Listener {
         return new Frame.Request(id, TcpRoutes.METHOD, route, claim.host(), claim.pathPrefix(), headers, false);
     }
 
+    /**
+     * A PROXY header with the {@code LOCAL} command: the balancer's own connection, a health check.
+     * Closed with a FIN and no stream; counted, but no access line (one per NLB node every 30 s).
+     */
+    void closeBalancerCheck() {
+        if (finished.compareAndSet(false, true)) {
+            socket.close();
+            metrics.closed(route, "balancer_check", socket.bytesRead(), socket.bytesWritten(),
+                    System.nanoTime() - startNanos);
+        }
+    }
+
     /** The PROXY protocol header was malformed, missing or late: the client is reset, no stream opened. */
     void rejectHeader(String why) {
         if (finished.compareAndSet(false, true)) {
