@@ -173,7 +173,7 @@ if [ "$REPLICAS" -eq 0 ]; then
     curl http://127.0.0.1:8081/actuator/prometheus        ingress metrics
     http://127.0.0.1:8081/ in a browser                   the operator console (agents, routes, rates)
     http://127.0.0.1:8091/ in a browser                   the agent's own page (tunnels, routes, local health)
-    ssh -p $SSH_PUBLIC_PORT $USER@127.0.0.1                     this machine's sshd ($SSH_TARGET), through the tunnel as a TCP route
+    ssh -p $SSH_PUBLIC_PORT ${USER:-$(id -un)}@127.0.0.1                     this machine's sshd ($SSH_TARGET), through the tunnel as a TCP route
                                                           (any local TCP service: SSH_TARGET=127.0.0.1:6379 ./run-local.sh)
   Logs: $LOG_DIR/. Ctrl-C stops everything.
 
