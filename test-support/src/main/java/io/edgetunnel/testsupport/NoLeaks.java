@@ -81,6 +81,10 @@ public final class NoLeaks implements BeforeAllCallback, AfterEachCallback, Afte
     private static void failOnReportedLeaks() {
         List<String> leaks = LeakRecorder.drain();
         if (!leaks.isEmpty()) {
+            for (String leak : leaks) {
+                System.err.println("=== leaked buffer, compact trail (most recent access first) ===\n"
+                        + LeakTrail.compact(leak));
+            }
             throw new AssertionError("Netty reported " + leaks.size() + " leaked buffer(s), each with its recorded"
                     + " accesses, most recent first:\n\n" + String.join("\n\n", leaks));
         }

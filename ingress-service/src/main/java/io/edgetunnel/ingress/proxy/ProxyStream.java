@@ -176,6 +176,9 @@ final class ProxyStream implements StreamHandler {
             return;
         }
         abort(ResetCode.CANCEL, new StreamFailure(StreamFailure.Kind.CLIENT_ABORT, null, why));
+        // a stream that had already completed is not reset, and its body may hold data that nobody
+        // will subscribe to any more (the exchange is gone): drop it, or it leaks
+        stream.inbound().discard();
     }
 
     private void armCloseGrace() {

@@ -131,6 +131,7 @@ final class TunnelAttempt {
             declared = bodyExpected(frame.status()) ? DeclaredLength.of(frame.headers()) : DeclaredLength.NONE;
         } catch (ProxyException e) {
             stream.reset(ResetCode.PROTOCOL_ERROR, "invalid Content-Length");
+            stream.body().discard(); // the stream may have completed already: then the reset did not free it
             return Mono.error(e);
         }
         if (frame.endStream() && declared > 0) {
@@ -183,7 +184,10 @@ final class TunnelAttempt {
                     }
                     ExchangeSupport.abortConnection(response);
                     return Mono.error(failure);
-                });
+                })
+                // once the exchange ended, however, nobody reads the body any more: what a completed
+                // stream still queued (an error before the body was subscribed) is released
+                .doFinally(signal -> stream.body().discard());
     }
 
     /** HEAD, 1xx, 204 and 304 answers have no body, whatever their Content-Length says. */
