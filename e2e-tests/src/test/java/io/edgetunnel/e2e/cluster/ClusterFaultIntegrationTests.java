@@ -205,6 +205,50 @@ class ClusterFaultIntegrationTests {
     }
 
     @Test
+    void aHolderThatClosesTheConnectionBeforeAnsweringIsRetriedForIdempotentRequestsOnly() throws Exception {
+        // what a replica that stops, or closes a kept-alive connection as it is reused, looks like from
+        // the forwarding side: the request went out, the connection closed, no answer came
+        AtomicInteger slammed = new AtomicInteger();
+        try (ServerSocket slammer = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+            Thread acceptor = new Thread(() -> closeEachAfterReading(slammer, slammed), "slammer");
+            acceptor.setDaemon(true);
+            acceptor.start();
+            Disposable ghost = keepPublishing("slamming-replica", "127.0.0.1", slammer.getLocalPort(), "a.example.com");
+            try {
+                await().atMost(Duration.ofSeconds(10)).until(() -> tunnelsListing(b).contains("slamming-replica"));
+                for (int i = 0; i < 20; i++) {
+                    PublicClient.Reply reply = PublicClient.get(b, "a.example.com", "/name");
+                    assertThat(reply.status()).as("GET %d", i).isEqualTo(200);
+                    assertThat(reply.body()).isEqualTo("host-a");
+                    PublicClient.Reply post = PublicClient.to(b, "a.example.com").post().uri("/echo")
+                            .send(reactor.netty.ByteBufFlux.fromString(Mono.just("body-" + i)))
+                            .responseSingle(PublicClient::reply).block(Duration.ofSeconds(30));
+                    // a POST with a body may have reached the app: it is never sent twice, so it may fail
+                    assertThat(post.status()).as("POST %d", i).isIn(200, 502);
+                    if (post.status() == 200) {
+                        assertThat(post.body()).isEqualTo("body-" + i);
+                    }
+                }
+                assertThat(slammed.get()).as("requests the closing holder took and dropped").isPositive();
+            } finally {
+                ghost.dispose();
+            }
+        }
+    }
+
+    private static void closeEachAfterReading(ServerSocket server, AtomicInteger slammed) {
+        while (!server.isClosed()) {
+            try (java.net.Socket connection = server.accept()) {
+                if (connection.getInputStream().read(new byte[4096]) > 0) {
+                    slammed.incrementAndGet();
+                }
+            } catch (IOException e) {
+                // closed at the end of the test, or the forwarder gave up first
+            }
+        }
+    }
+
+    @Test
     void aHostWhoseLastAgentLeftAnswers503OnEveryReplicaNot404() throws Exception {
         try (UpstreamApp app = new UpstreamApp("leaving")) {
             AgentNode leaving = AgentNode.start(a, "agent-leaving", AgentNode.route("leaving.example.com", app.url()));

@@ -13,6 +13,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.util.ReferenceCounted;
 import java.net.ConnectException;
+import java.nio.channels.NotYetConnectedException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,6 +34,7 @@ import reactor.core.publisher.Mono;
 import reactor.netty.ByteBufFlux;
 import reactor.netty.http.client.HttpClient;
 import reactor.netty.http.client.HttpClientResponse;
+import reactor.netty.http.client.PrematureCloseException;
 import reactor.netty.http.server.HttpServerResponse;
 
 /**
@@ -99,6 +101,7 @@ public final class ClusterForwarder {
         access.forwarded = true;
         String hop = signature.sign(request.method(), request.target(), request.rawHost());
         AtomicBoolean bodyTaken = new AtomicBoolean();
+        AtomicBoolean answered = new AtomicBoolean();
         Mono<Void> exchange;
         if (request.websocket()) {
             exchange = websockets.relay(request, peer, hop).onErrorMap(ClusterWebSocketRelay.NoHolder.class, e -> new NoHolder());
@@ -124,22 +127,26 @@ public final class ClusterForwarder {
                                 ? out.send(body.get().doOnSubscribe(s -> bodyTaken.set(true)))
                                 : Mono.empty();
                     })
-                    .response((res, in) -> respond(request, res, in))
+                    .response((res, in) -> {
+                        answered.set(true);
+                        return respond(request, res, in);
+                    })
                     .timeout(Mono.delay(properties.responseTimeout().plus(HEADERS_SLACK), EventLoopSchedulers.current()),
                             next -> Mono.never())
                     .then();
         }
-        return exchange.onErrorResume(error -> afterError(error, request, holders, body, peer, mayRetry && !bodyTaken.get()));
+        return exchange.onErrorResume(error -> afterError(error, request, holders, body, peer,
+                mayRetry && !bodyTaken.get(), answered.get()));
     }
 
     private Mono<Void> afterError(Throwable error, PublicRequest request, RouteEntry<Tunnel> holders,
-            Supplier<Flux<ByteBuf>> body, RemoteReplica peer, boolean mayRetry) {
+            Supplier<Flux<ByteBuf>> body, RemoteReplica peer, boolean mayRetry, boolean answered) {
         ServerHttpResponse response = request.exchange().getResponse();
         if (response.isCommitted()) {
             return Mono.error(error);
         }
-        boolean unreachable = error instanceof ConnectException || error instanceof ConnectTimeoutException
-                || error.getCause() instanceof ConnectException;
+        boolean unreachable = notConnected(error) || notConnected(error.getCause())
+                || (!answered && closedBeforeAnswer(error, request));
         if (error instanceof NoHolder || unreachable) {
             if (unreachable) {
                 log.warn("Cluster: replica {} unreachable ({}); {}", peer, error.toString(),
@@ -158,6 +165,29 @@ public final class ClusterForwarder {
         }
         log.debug("Cluster: forwarding to {} failed: {}", peer, error.toString());
         return Mono.error(ProxyException.badGateway("replica " + peer.id() + " lost"));
+    }
+
+    /**
+     * The connection never carried the request: refused, timed out, or failed while connecting (epoll
+     * reports a connect that a reset ended as "not yet connected" when it reads first).
+     */
+    private static boolean notConnected(Throwable error) {
+        return error instanceof ConnectException || error instanceof ConnectTimeoutException
+                || error instanceof NotYetConnectedException;
+    }
+
+    /**
+     * A pooled connection closed before any answer: the peer closed it as we reused it, or stopped.
+     * A request without a body whose method is idempotent may be sent again (RFC 9110, section 9.2.2).
+     */
+    private static boolean closedBeforeAnswer(Throwable error, PublicRequest request) {
+        if (!(error instanceof PrematureCloseException) || request.hasBody()) {
+            return false;
+        }
+        return switch (request.method()) {
+            case "GET", "HEAD", "OPTIONS", "TRACE" -> true;
+            default -> false;
+        };
     }
 
     private Flux<Object> respond(PublicRequest request, HttpClientResponse res, ByteBufFlux in) {
