@@ -234,6 +234,9 @@ public final class ClusterForwarder {
         Mono<Void> write = body.switchOnFirst((first, rest) -> first.isOnComplete()
                         ? response.setComplete()
                         : response.writeWith(rest))
+                // switchOnFirst drops the first chunk when the exchange is cancelled before the write
+                // took it, into the discard hook of its own (downstream) context: release it there
+                .doOnDiscard(DataBuffer.class, DataBufferUtils::release)
                 .then()
                 .onErrorResume(error -> {
                     if (response.isCommitted()) {

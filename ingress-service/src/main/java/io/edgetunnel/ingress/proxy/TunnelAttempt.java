@@ -16,6 +16,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 import org.springframework.core.io.buffer.DataBuffer;
+import org.springframework.core.io.buffer.DataBufferUtils;
 import org.springframework.core.io.buffer.NettyDataBufferFactory;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatusCode;
@@ -177,6 +178,9 @@ final class TunnelAttempt {
         return body.switchOnFirst((first, rest) -> first.isOnComplete()
                         ? response.setComplete()
                         : response.writeWith(rest))
+                // switchOnFirst drops the first chunk when the exchange is cancelled before the write
+                // took it, into the discard hook of its own (downstream) context: release it there
+                .doOnDiscard(DataBuffer.class, DataBufferUtils::release)
                 .then()
                 .onErrorResume(StreamFailure.class, failure -> {
                     if (!response.isCommitted()) {
