@@ -81,13 +81,27 @@ class ClusterConfiguration {
         @Bean
         ClusterServer clusterServer(ClusterProperties properties, TunnelProperties tunnel, ProxyHandler proxy,
                 HopSignature signature, MeterRegistry meters, ObjectProvider<ReactorResourceFactory> resources,
+                ClusterIdentity identity, AgentRegistry registry, IngressMetrics metrics,
                 @org.springframework.beans.factory.annotation.Value("${server.max-http-request-header-size:16KB}")
                 org.springframework.util.unit.DataSize publicHeaderLimit) {
             var handler = WebHttpHandlerBuilder.webHandler(new ForwardedRequestHandler(proxy, signature, meters))
                     .exceptionHandler(ForwardedRequestHandler::onUnhandled)
                     .build();
             int maxHeaderBytes = (int) Math.min(Integer.MAX_VALUE / 2, publicHeaderLimit.toBytes()) + 8192;
-            return new ClusterServer(properties.address(), properties.port(), handler, loops(resources), tunnel.drainTimeout(), maxHeaderBytes);
+            // every replica accepts peer links, whichever transport it sends with itself
+            LinkAcceptor links = new LinkAcceptor(signature, tunnel, registry, identity.replicaId(), metrics.bufferedBytes(),
+                    meters);
+            return new ClusterServer(properties.address(), properties.port(), handler, links, loops(resources),
+                    tunnel.drainTimeout(), maxHeaderBytes);
+        }
+
+        @Bean
+        @org.springframework.boot.autoconfigure.condition.ConditionalOnProperty(name = "ingress.cluster.transport",
+                havingValue = "link", matchIfMissing = true)
+        PeerLinks peerLinks(ClusterProperties properties, TunnelProperties tunnel, HopSignature signature,
+                RemoteRoutes remote, IngressMetrics metrics, MeterRegistry meters,
+                ObjectProvider<ReactorResourceFactory> resources) {
+            return new PeerLinks(signature, remote, tunnel, properties, metrics.bufferedBytes(), loops(resources), meters);
         }
 
         @Bean
