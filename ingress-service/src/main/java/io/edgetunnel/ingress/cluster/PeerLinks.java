@@ -147,6 +147,10 @@ public final class PeerLinks implements SmartLifecycle {
                             if (slot.link == link[0]) {
                                 slot.link = null;
                             }
+                            if (slot.link == null && slot.dialling == null) {
+                                // replica ids change with every deploy: keep no slot for a replica long gone
+                                slots.remove(key(peer), slot);
+                            }
                         }
                         log.info("Peer link to replica {} closed", peer.id());
                     });
