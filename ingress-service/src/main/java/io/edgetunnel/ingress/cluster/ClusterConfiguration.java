@@ -37,6 +37,11 @@ class ClusterConfiguration {
         return StandaloneReplica.of(properties);
     }
 
+    @Bean
+    PeerLinkCounts peerLinkCounts(MeterRegistry meters) {
+        return new PeerLinkCounts(meters);
+    }
+
     /** Registered with or without a cluster, so dashboards and alerts need no special case. */
     @Bean
     Object clusterMeters(ReplicaInfo replica, MeterRegistry meters) {
@@ -81,7 +86,7 @@ class ClusterConfiguration {
         @Bean
         ClusterServer clusterServer(ClusterProperties properties, TunnelProperties tunnel, ProxyHandler proxy,
                 HopSignature signature, MeterRegistry meters, ObjectProvider<ReactorResourceFactory> resources,
-                ClusterIdentity identity, AgentRegistry registry, IngressMetrics metrics,
+                ClusterIdentity identity, AgentRegistry registry, IngressMetrics metrics, PeerLinkCounts counts,
                 @org.springframework.beans.factory.annotation.Value("${server.max-http-request-header-size:16KB}")
                 org.springframework.util.unit.DataSize publicHeaderLimit) {
             var handler = WebHttpHandlerBuilder.webHandler(new ForwardedRequestHandler(proxy, signature, meters))
@@ -90,7 +95,7 @@ class ClusterConfiguration {
             int maxHeaderBytes = (int) Math.min(Integer.MAX_VALUE / 2, publicHeaderLimit.toBytes()) + 8192;
             // every replica accepts peer links, whichever transport it sends with itself
             LinkAcceptor links = new LinkAcceptor(signature, tunnel, registry, identity.replicaId(), metrics.bufferedBytes(),
-                    meters);
+                    meters, counts);
             return new ClusterServer(properties.address(), properties.port(), handler, links, loops(resources),
                     tunnel.drainTimeout(), maxHeaderBytes);
         }
@@ -99,9 +104,9 @@ class ClusterConfiguration {
         @org.springframework.boot.autoconfigure.condition.ConditionalOnProperty(name = "ingress.cluster.transport",
                 havingValue = "link", matchIfMissing = true)
         PeerLinks peerLinks(ClusterProperties properties, TunnelProperties tunnel, HopSignature signature,
-                RemoteRoutes remote, IngressMetrics metrics, MeterRegistry meters,
+                RemoteRoutes remote, IngressMetrics metrics, PeerLinkCounts counts,
                 ObjectProvider<ReactorResourceFactory> resources) {
-            return new PeerLinks(signature, remote, tunnel, properties, metrics.bufferedBytes(), loops(resources), meters);
+            return new PeerLinks(signature, remote, tunnel, properties, metrics.bufferedBytes(), loops(resources), counts);
         }
 
         @Bean

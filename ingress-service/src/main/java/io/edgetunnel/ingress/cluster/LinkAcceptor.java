@@ -5,7 +5,6 @@ import io.edgetunnel.ingress.registry.AgentRegistry;
 import io.edgetunnel.protocol.CloseCode;
 import io.edgetunnel.protocol.websocket.TunnelFrameEncoder;
 import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -40,11 +39,13 @@ final class LinkAcceptor {
     private final String replicaId;
     private final LongAdder bufferedBytes;
     private final Counter rejected;
+    private final PeerLinkCounts counts;
     private final Set<PeerLink> links = ConcurrentHashMap.newKeySet();
     private volatile boolean stopping;
 
     LinkAcceptor(HopSignature signature, TunnelProperties tunnel, AgentRegistry registry, String replicaId,
-            LongAdder bufferedBytes, MeterRegistry meters) {
+            LongAdder bufferedBytes, MeterRegistry meters, PeerLinkCounts counts) {
+        this.counts = counts;
         this.signature = signature;
         this.tunnel = tunnel;
         this.registry = registry;
@@ -52,11 +53,6 @@ final class LinkAcceptor {
         this.bufferedBytes = bufferedBytes;
         this.rejected = Counter.builder("tunnel.ingress.cluster.hops.rejected")
                 .description("Requests refused on the cluster port: no valid replica signature")
-                .register(meters);
-        Gauge.builder("tunnel.ingress.cluster.links", links, Set::size)
-                .tag("end", "holder")
-                .description("Peer links open: other replicas forwarding to this one (end=holder), or this one to "
-                        + "others (end=sender)")
                 .register(meters);
     }
 
@@ -101,9 +97,11 @@ final class LinkAcceptor {
             PeerLink link = new PeerLink(peer, settings, tunnel, bufferedBytes, socket.get(),
                     (stream, frame) -> LinkSplice.accept(stream, frame, registry, replicaId));
             links.add(link);
+            counts.holder.incrementAndGet();
             log.info("Peer link from replica {} ({}) open", peer, request.remoteAddress());
             return link.run(in, out).doFinally(signal -> {
                 links.remove(link);
+                counts.holder.decrementAndGet();
                 log.info("Peer link from replica {} closed", peer);
             });
         }, spec);

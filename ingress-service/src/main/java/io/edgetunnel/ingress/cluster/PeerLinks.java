@@ -5,8 +5,6 @@ import io.edgetunnel.ingress.registry.Tunnel;
 import io.edgetunnel.ingress.routing.RouteEntry;
 import io.edgetunnel.protocol.CloseCode;
 import io.edgetunnel.protocol.websocket.TunnelFrameEncoder;
-import io.micrometer.core.instrument.Gauge;
-import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.channel.ChannelOption;
 import io.netty.handler.codec.http.websocketx.WebSocketClientHandshakeException;
 import java.time.Duration;
@@ -61,10 +59,12 @@ public final class PeerLinks implements SmartLifecycle {
     private final HttpClient client;
     private final WebsocketClientSpec spec;
     private final Map<String, Slot> slots = new ConcurrentHashMap<>();
+    private final PeerLinkCounts counts;
     private volatile boolean running;
 
     PeerLinks(HopSignature signature, RemoteRoutes routes, TunnelProperties tunnel, ClusterProperties cluster,
-            LongAdder bufferedBytes, LoopResources loops, MeterRegistry meters) {
+            LongAdder bufferedBytes, LoopResources loops, PeerLinkCounts counts) {
+        this.counts = counts;
         this.signature = signature;
         this.routes = routes;
         this.tunnel = tunnel;
@@ -81,12 +81,6 @@ public final class PeerLinks implements SmartLifecycle {
                 .handlePing(false)
                 .build();
         this.client = loops == null ? http : http.runOn(loops);
-        Gauge.builder("tunnel.ingress.cluster.links", slots, s -> s.values().stream()
-                        .filter(slot -> slot.link != null && !slot.link.isClosing()).count())
-                .tag("end", "sender")
-                .description("Peer links open: other replicas forwarding to this one (end=holder), or this one to "
-                        + "others (end=sender)")
-                .register(meters);
     }
 
     /** The other replicas holding the route for {@code host} and {@code path}; null when none does. */
@@ -140,9 +134,11 @@ public final class PeerLinks implements SmartLifecycle {
                         slot.link = link[0];
                         slot.dialling = null;
                     }
+                    counts.sender.incrementAndGet();
                     ready.tryEmitValue(link[0]);
                     log.info("Peer link to replica {} ({}) open", peer.id(), peer.remoteAddress());
                     return link[0].run(in, out).doFinally(signal -> {
+                        counts.sender.decrementAndGet();
                         synchronized (slot) {
                             if (slot.link == link[0]) {
                                 slot.link = null;
