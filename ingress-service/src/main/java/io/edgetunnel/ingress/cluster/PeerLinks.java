@@ -101,16 +101,22 @@ public final class PeerLinks implements SmartLifecycle {
         if (open != null) {
             return Mono.just(open);
         }
-        Slot slot = slots.computeIfAbsent(key(peer), k -> new Slot());
-        synchronized (slot) {
-            PeerLink current = slot.link;
-            if (current != null && current.usable()) {
-                return Mono.just(current);
+        String key = key(peer);
+        while (true) {
+            Slot slot = slots.computeIfAbsent(key, k -> new Slot());
+            synchronized (slot) {
+                if (slots.get(key) != slot) {
+                    continue; // its link closed and it was dropped meanwhile: a dial must not go to a lost slot
+                }
+                PeerLink current = slot.link;
+                if (current != null && current.usable()) {
+                    return Mono.just(current);
+                }
+                if (slot.dialling == null) {
+                    slot.dialling = dial(peer, slot).cache();
+                }
+                return slot.dialling;
             }
-            if (slot.dialling == null) {
-                slot.dialling = dial(peer, slot).cache();
-            }
-            return slot.dialling;
         }
     }
 

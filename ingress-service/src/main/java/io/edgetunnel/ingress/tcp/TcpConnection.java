@@ -193,9 +193,10 @@ final class TcpConnection implements StreamHandler, SocketBridge.Listener {
      */
     void closeBalancerCheck() {
         if (finished.compareAndSet(false, true)) {
-            socket.close();
+            // counted before the FIN goes out: whoever sees the connection end sees it counted
             metrics.closed(route, "balancer_check", socket.bytesRead(), socket.bytesWritten(),
                     System.nanoTime() - startNanos);
+            socket.close();
         }
     }
 
