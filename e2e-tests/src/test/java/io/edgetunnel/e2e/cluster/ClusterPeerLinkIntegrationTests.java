@@ -155,7 +155,7 @@ class ClusterPeerLinkIntegrationTests {
     }
 
     @Test
-    @Order(4)
+    @Order(5)
     void forwardedHttpRequestsRideOneLinkBetweenTheReplicas() {
         for (int i = 0; i < 20; i++) {
             assertThat(PublicClient.get(other, "app.example.com", "/name").body()).isEqualTo("held");
@@ -165,7 +165,23 @@ class ClusterPeerLinkIntegrationTests {
     }
 
     @Test
-    @Order(5)
+    @Order(4)
+    void responseTrailersCrossTheLinkAsTheAgentSentThem() {
+        String trailers = PublicClient.to(other, "app.example.com")
+                .headers(h -> h.set("TE", "trailers"))
+                .get()
+                .uri("/trailers?parts=2")
+                .response((response, body) -> body.asString(StandardCharsets.UTF_8)
+                        .collectList()
+                        .flatMap(chunks -> response.trailerHeaders()
+                                .map(t -> String.join("", chunks) + "|" + t.get("x-checksum") + "|" + t.get("x-parts"))))
+                .single()
+                .block(TIMEOUT);
+        assertThat(trailers).isEqualTo("part-0\npart-1\n|sum-2|2");
+    }
+
+    @Test
+    @Order(6)
     void theLinkUpgradeIsRefusedUnlessAReplicaSignedItRecently() throws Exception {
         long now = System.currentTimeMillis();
         double rejectedBefore = holder.meters().get("tunnel.ingress.cluster.hops.rejected").counter().count();
@@ -188,7 +204,7 @@ class ClusterPeerLinkIntegrationTests {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void losingTheLinkUnderAForwardedConnectionResetsTheClientAndTheNextConnectionDialsAnew() throws IOException {
         PeerLinks links = other.context().getBean(PeerLinks.class);
         try (Socket socket = connect(other)) {
