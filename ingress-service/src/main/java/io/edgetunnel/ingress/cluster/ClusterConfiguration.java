@@ -14,6 +14,7 @@ import io.lettuce.core.resource.ClientResources;
 import io.netty.channel.ChannelOption;
 import java.time.Duration;
 import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Conditional;
 import org.springframework.context.annotation.Configuration;
@@ -101,7 +102,7 @@ class ClusterConfiguration {
         }
 
         @Bean
-        @org.springframework.boot.autoconfigure.condition.ConditionalOnProperty(name = "ingress.cluster.transport",
+        @ConditionalOnProperty(name = "ingress.cluster.transport",
                 havingValue = "link", matchIfMissing = true)
         PeerLinks peerLinks(ClusterProperties properties, TunnelProperties tunnel, HopSignature signature,
                 RemoteRoutes remote, IngressMetrics metrics, PeerLinkCounts counts,

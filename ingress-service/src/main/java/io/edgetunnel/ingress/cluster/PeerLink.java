@@ -7,6 +7,7 @@ import io.edgetunnel.protocol.Frame;
 import io.edgetunnel.protocol.FrameCodec;
 import io.edgetunnel.protocol.ProtocolException;
 import io.edgetunnel.protocol.ProtocolLimits;
+import io.edgetunnel.protocol.ResetCode;
 import io.edgetunnel.protocol.session.ConnectionSide;
 import io.edgetunnel.protocol.session.Role;
 import io.edgetunnel.protocol.session.SessionLimits;
@@ -138,7 +139,7 @@ public final class PeerLink implements StreamOpener, ConnectionSide {
     @Override
     public void onRequest(TunnelStream stream, Frame.Request request) {
         if (acceptor == null) {
-            stream.reset(io.edgetunnel.protocol.ResetCode.REFUSED_STREAM, "this end opens streams");
+            stream.reset(ResetCode.REFUSED_STREAM, "this end opens streams");
             return;
         }
         acceptor.accept(stream, request);

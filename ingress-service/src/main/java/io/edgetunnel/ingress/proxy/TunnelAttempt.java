@@ -16,9 +16,12 @@ import io.edgetunnel.protocol.RouteClaim;
 import io.edgetunnel.runtime.EventLoopSchedulers;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import java.util.Optional;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.core.io.buffer.DataBuffer;
 import org.springframework.core.io.buffer.NettyDataBufferFactory;
 import org.springframework.http.HttpHeaders;
@@ -36,7 +39,7 @@ import reactor.netty.http.server.HttpServerResponse;
  */
 final class TunnelAttempt {
 
-    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(TunnelAttempt.class);
+    private static final Logger log = LoggerFactory.getLogger(TunnelAttempt.class);
 
     private final PublicRequest request;
     private final RouteEntry<Tunnel> entry;
@@ -83,10 +86,10 @@ final class TunnelAttempt {
                 return open(link, mayRetry);
             }
             return links.link(peer)
-                    .map(java.util.Optional::of)
+                    .map(Optional::of)
                     .onErrorResume(PeerLinks.Unreachable.class, unreachable -> {
                         log.warn("Cluster: {}; {}", unreachable.getMessage(), mayRetry ? "trying another holder" : "giving up");
-                        return Mono.just(java.util.Optional.empty());
+                        return Mono.just(Optional.empty());
                     })
                     .onErrorMap(PeerLinks.Refused.class, refused -> {
                         log.warn("Cluster: {}; is ingress.cluster.secret the same on both?", refused.getMessage());
