@@ -14,6 +14,7 @@ import io.lettuce.core.resource.ClientResources;
 import io.netty.channel.ChannelOption;
 import java.time.Duration;
 import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Conditional;
 import org.springframework.context.annotation.Configuration;
@@ -35,6 +36,11 @@ class ClusterConfiguration {
     @Conditional(ClusterEnabled.Off.class)
     ReplicaInfo replicaInfo(ClusterProperties properties) {
         return StandaloneReplica.of(properties);
+    }
+
+    @Bean
+    PeerLinkCounts peerLinkCounts(MeterRegistry meters) {
+        return new PeerLinkCounts(meters);
     }
 
     /** Registered with or without a cluster, so dashboards and alerts need no special case. */
@@ -81,13 +87,27 @@ class ClusterConfiguration {
         @Bean
         ClusterServer clusterServer(ClusterProperties properties, TunnelProperties tunnel, ProxyHandler proxy,
                 HopSignature signature, MeterRegistry meters, ObjectProvider<ReactorResourceFactory> resources,
+                ClusterIdentity identity, AgentRegistry registry, IngressMetrics metrics, PeerLinkCounts counts,
                 @org.springframework.beans.factory.annotation.Value("${server.max-http-request-header-size:16KB}")
                 org.springframework.util.unit.DataSize publicHeaderLimit) {
             var handler = WebHttpHandlerBuilder.webHandler(new ForwardedRequestHandler(proxy, signature, meters))
                     .exceptionHandler(ForwardedRequestHandler::onUnhandled)
                     .build();
             int maxHeaderBytes = (int) Math.min(Integer.MAX_VALUE / 2, publicHeaderLimit.toBytes()) + 8192;
-            return new ClusterServer(properties.address(), properties.port(), handler, loops(resources), tunnel.drainTimeout(), maxHeaderBytes);
+            // every replica accepts peer links, whichever transport it sends with itself
+            LinkAcceptor links = new LinkAcceptor(signature, tunnel, registry, identity.replicaId(), metrics.bufferedBytes(),
+                    meters, counts);
+            return new ClusterServer(properties.address(), properties.port(), handler, links, loops(resources),
+                    tunnel.drainTimeout(), maxHeaderBytes);
+        }
+
+        @Bean
+        @ConditionalOnProperty(name = "ingress.cluster.transport",
+                havingValue = "link", matchIfMissing = true)
+        PeerLinks peerLinks(ClusterProperties properties, TunnelProperties tunnel, HopSignature signature,
+                RemoteRoutes remote, IngressMetrics metrics, PeerLinkCounts counts,
+                ObjectProvider<ReactorResourceFactory> resources) {
+            return new PeerLinks(signature, remote, tunnel, properties, metrics.bufferedBytes(), loops(resources), counts);
         }
 
         @Bean

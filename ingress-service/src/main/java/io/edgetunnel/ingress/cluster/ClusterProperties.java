@@ -31,6 +31,12 @@ import org.springframework.validation.annotation.Validated;
  *     instead of 404
  * @param address the address the cluster listener binds to (not the one advertised); unset: every
  *     interface
+ * @param transport how a request crosses to another replica: {@code link}, a stream on a multiplexed
+ *     peer link (one WebSocket per pair of replicas, the tunnel protocol's framing); {@code http}, one
+ *     pooled HTTP/1.1 exchange per request (the earlier hop, kept as a fallback; it carries no TCP
+ *     routes). Every replica accepts both
+ * @param linkMaxStreams streams open at once on one peer link; a request beyond it is answered like
+ *     one no agent can take
  */
 @Validated
 @ConfigurationProperties("ingress.cluster")
@@ -45,12 +51,23 @@ public record ClusterProperties(
         @DefaultValue("edgetunnel") @NotNull String keyPrefix,
         @DefaultValue("2s") @NotNull Duration connectTimeout,
         @DefaultValue("10m") @NotNull Duration vacatedGrace,
-        String address) {
+        String address,
+        @DefaultValue("link") @NotNull Transport transport,
+        @DefaultValue("4096") @Min(1) int linkMaxStreams) {
+
+    /** How requests cross to another replica. */
+    public enum Transport {
+        /** Streams on one multiplexed peer link per pair of replicas. */
+        LINK,
+        /** One pooled HTTP/1.1 exchange per request. */
+        HTTP
+    }
 
     static final int MIN_SECRET_LENGTH = 32;
 
     public ClusterProperties {
         address = address == null || address.isBlank() ? null : address.trim();
+        transport = transport == null ? Transport.LINK : transport;
         if (redisUrl != null && !redisUrl.isBlank()) {
             if (!redisUrl.startsWith("redis://") && !redisUrl.startsWith("rediss://")) {
                 throw new IllegalArgumentException(
@@ -80,6 +97,7 @@ public record ClusterProperties(
     /** Never the secret itself: properties end up in toString()s and actuator listings. */
     @Override
     public String toString() {
-        return "ClusterProperties[enabled=" + enabled() + ", port=" + port + ", replicaId=" + replicaId + "]";
+        return "ClusterProperties[enabled=" + enabled() + ", port=" + port + ", replicaId=" + replicaId + ", transport="
+                + transport + "]";
     }
 }

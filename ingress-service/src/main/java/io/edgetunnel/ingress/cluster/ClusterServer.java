@@ -14,7 +14,8 @@ import reactor.netty.resources.LoopResources;
 /**
  * The replica-to-replica listener ({@code ingress.cluster.port}): requests other replicas forward
  * here. Plain HTTP/1.1 on the task's private address; the security group admits only other ingress
- * tasks, and every request must carry a valid {@link HopSignature} besides.
+ * tasks, and every request must carry a valid {@link HopSignature} besides. Peer links (WebSocket
+ * upgrades at {@link LinkSettings#PATH}, {@link LinkAcceptor}) and the HTTP hop share the port.
  *
  * <p>Stops after the public port's graceful shutdown and before the tunnels close, giving forwarded
  * requests in flight the drain timeout to finish: while a replica drains, the others may still send
@@ -34,8 +35,12 @@ public final class ClusterServer implements SmartLifecycle {
     /** Null: every interface. */
     private final String address;
 
-    ClusterServer(String address, int configuredPort, HttpHandler handler, LoopResources loops, Duration drainTimeout,
-            int maxHeaderBytes) {
+    /** Null: no peer links (the HTTP hop only). */
+    private final LinkAcceptor links;
+
+    ClusterServer(String address, int configuredPort, HttpHandler handler, LinkAcceptor links, LoopResources loops,
+            Duration drainTimeout, int maxHeaderBytes) {
+        this.links = links;
         this.address = address;
         this.configuredPort = configuredPort;
         this.maxHeaderBytes = maxHeaderBytes;
@@ -61,7 +66,10 @@ public final class ClusterServer implements SmartLifecycle {
         if (address != null) {
             http = http.host(address);
         }
-        DisposableServer bound = http.handle(new ReactorHttpHandlerAdapter(handler)).bindNow();
+        ReactorHttpHandlerAdapter hop = new ReactorHttpHandlerAdapter(handler);
+        DisposableServer bound = http.handle((request, response) -> links != null && LinkAcceptor.isLink(request)
+                ? links.admit(request, response)
+                : hop.apply(request, response)).bindNow();
         server.set(bound);
         log.info("Cluster port listening on {}:{}", address == null ? "*" : address, bound.port());
     }
@@ -70,6 +78,10 @@ public final class ClusterServer implements SmartLifecycle {
     public void stop() {
         DisposableServer current = server.getAndSet(null);
         if (current != null) {
+            if (links != null) {
+                // long-lived: drained and closed here, or disposeNow would wait the whole timeout for them
+                links.stop(System.nanoTime() + drainTimeout.toNanos());
+            }
             // waits for forwarded requests in flight, up to the drain timeout; stop() runs on a lifecycle thread
             current.disposeNow(drainTimeout.isZero() ? Duration.ofSeconds(1) : drainTimeout);
         }

@@ -94,6 +94,12 @@ public final class HopSignature {
         return null;
     }
 
+    /** The sending replica a header value names; only meaningful once {@link #reject} accepted it. */
+    public String signer(String headerValue) {
+        String[] parts = headerValue == null ? new String[0] : headerValue.split(" ", -1);
+        return parts.length == 5 ? parts[1] : "";
+    }
+
     private String mac(String sender, String millis, String nonce, String method, String target, String host) {
         String signed = VERSION + "\n" + sender + "\n" + millis + "\n" + nonce + "\n" + method + "\n" + target + "\n"
                 + (host == null ? "" : host);

@@ -1,5 +1,6 @@
 package io.edgetunnel.ingress.proxy;
 
+import io.edgetunnel.ingress.cluster.PeerLinks;
 import io.edgetunnel.ingress.config.ProxyProperties;
 import io.edgetunnel.ingress.metrics.IngressMetrics;
 import io.edgetunnel.ingress.registry.AgentRegistry;
@@ -58,9 +59,12 @@ public final class ProxyHandler implements WebHandler {
     private final WebSocketBridge websockets;
     /** Null for a single ingress. */
     private final ClusterForwarder cluster;
+    /** Null for a single ingress, or when requests cross to other replicas by the HTTP hop. */
+    private final PeerLinks links;
 
     public ProxyHandler(AgentRegistry registry, ProxyProperties properties, IngressMetrics metrics,
-            TrustedProxiesProperties trustedProxies, ObjectProvider<ClusterForwarder> cluster, OpenWebSockets open) {
+            TrustedProxiesProperties trustedProxies, ObjectProvider<ClusterForwarder> cluster,
+            ObjectProvider<PeerLinks> links, OpenWebSockets open) {
         this.registry = registry;
         this.properties = properties;
         this.metrics = metrics;
@@ -68,6 +72,7 @@ public final class ProxyHandler implements WebHandler {
         this.websockets = new WebSocketBridge(properties.websocket(), metrics, open);
         // looked up once: a bean lookup per request costs more than the routing it decides
         this.cluster = cluster.getIfAvailable();
+        this.links = links.getIfAvailable();
     }
 
     /** Per-request bookkeeping for the metrics. */
@@ -222,12 +227,21 @@ public final class ProxyHandler implements WebHandler {
         PublicRequest outgoing = new PublicRequest(exchange, host, rawHost, request.getMethod().name(), target, forwarded,
                 hasBody, websocket);
         if (forwardFirst) {
-            return forwarder.forward(outgoing, remote, () -> requestBody(request, outgoing.access()));
+            return forward(outgoing, remote, request);
         }
         TunnelAttempt attempt = new TunnelAttempt(outgoing, local, () -> requestBody(request, outgoing.access()),
-                forwardAfter ? () -> forwarder.forward(outgoing, remote, () -> requestBody(request, outgoing.access())) : null,
+                forwardAfter ? () -> forward(outgoing, remote, request) : null,
                 properties, metrics, websockets);
         return attempt.run(null, true);
+    }
+
+    /** To a replica holding the route: a stream on the peer link to it, or (transport http) the HTTP hop. */
+    private Mono<Void> forward(PublicRequest outgoing, RouteEntry<Tunnel> holders, ServerHttpRequest request) {
+        if (links == null) {
+            return cluster.forward(outgoing, holders, () -> requestBody(request, outgoing.access()));
+        }
+        return new TunnelAttempt(outgoing, holders, () -> requestBody(request, outgoing.access()), null, properties,
+                metrics, websockets, links).run(null, true);
     }
 
     /** Whether route {@code a} beats {@code b} in matching: exact host, then the longer wildcard, then the longer prefix. */

@@ -1,6 +1,6 @@
 package io.edgetunnel.ingress.proxy;
 
-import io.edgetunnel.ingress.tunnel.TunnelSession;
+import io.edgetunnel.ingress.tunnel.StreamOpener;
 import io.edgetunnel.protocol.Frame;
 import io.edgetunnel.protocol.Header;
 import io.edgetunnel.protocol.ResetCode;
@@ -35,7 +35,7 @@ final class ProxyStream implements StreamHandler {
      */
     static final Duration WEBSOCKET_CLOSE_GRACE = Duration.ofSeconds(10);
 
-    private final TunnelSession tunnel;
+    private final StreamOpener tunnel;
     private final Sinks.One<Frame.Response> response = Sinks.one();
     /** The request body's source, or null when the REQUEST carries END_STREAM or opens a WebSocket. */
     private final Supplier<Flux<ByteBuf>> bodySource;
@@ -51,7 +51,7 @@ final class ProxyStream implements StreamHandler {
     private volatile Disposable closeGrace;
     private volatile List<Header> trailers = List.of();
 
-    private ProxyStream(TunnelSession tunnel, Supplier<Flux<ByteBuf>> bodySource, boolean upgradeRequested) {
+    private ProxyStream(StreamOpener tunnel, Supplier<Flux<ByteBuf>> bodySource, boolean upgradeRequested) {
         this.tunnel = tunnel;
         this.bodySource = bodySource;
         this.upgradeRequested = upgradeRequested;
@@ -63,7 +63,7 @@ final class ProxyStream implements StreamHandler {
      * {@code body} streamed after it (null: none), or returns null when the tunnel takes no new
      * stream now. With {@code upgrade} the request direction stays open for WebSocket records.
      */
-    static ProxyStream open(TunnelSession tunnel, IntFunction<Frame.Request> request, Supplier<Flux<ByteBuf>> body,
+    static ProxyStream open(StreamOpener tunnel, IntFunction<Frame.Request> request, Supplier<Flux<ByteBuf>> body,
             boolean upgrade) {
         ProxyStream proxy = new ProxyStream(tunnel, body, upgrade);
         TunnelStream stream = tunnel.openStream(request, opened -> {
@@ -73,7 +73,7 @@ final class ProxyStream implements StreamHandler {
         return stream == null ? null : proxy;
     }
 
-    TunnelSession tunnel() {
+    StreamOpener tunnel() {
         return tunnel;
     }
 

@@ -1,9 +1,13 @@
 package io.edgetunnel.ingress.proxy;
 
+import io.edgetunnel.ingress.cluster.PeerLink;
+import io.edgetunnel.ingress.cluster.PeerLinks;
+import io.edgetunnel.ingress.cluster.RemoteReplica;
 import io.edgetunnel.ingress.config.ProxyProperties;
 import io.edgetunnel.ingress.metrics.IngressMetrics;
 import io.edgetunnel.ingress.registry.Tunnel;
 import io.edgetunnel.ingress.routing.RouteEntry;
+import io.edgetunnel.ingress.tunnel.StreamOpener;
 import io.edgetunnel.ingress.tunnel.TunnelSession;
 import io.edgetunnel.protocol.Frame;
 import io.edgetunnel.protocol.Header;
@@ -12,9 +16,12 @@ import io.edgetunnel.protocol.RouteClaim;
 import io.edgetunnel.runtime.EventLoopSchedulers;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import java.util.Optional;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.core.io.buffer.DataBuffer;
 import org.springframework.core.io.buffer.DataBufferUtils;
 import org.springframework.core.io.buffer.NettyDataBufferFactory;
@@ -26,11 +33,14 @@ import reactor.core.publisher.Mono;
 import reactor.netty.http.server.HttpServerResponse;
 
 /**
- * One request on a tunnel of this replica; retried once elsewhere when no byte of it was processed.
- * When no local tunnel can take it, {@code elsewhere} (forwarding to another replica holding the same
- * route) gets it, if there is one.
+ * One request on a tunnel of this replica, or, when {@code entry} holds other replicas, on the peer
+ * link to one of them (the same stream; the holder splices it onto its agent); retried once elsewhere
+ * when no byte of it was processed. When no local tunnel can take it, {@code elsewhere} (forwarding to
+ * another replica holding the same route) gets it, if there is one.
  */
 final class TunnelAttempt {
+
+    private static final Logger log = LoggerFactory.getLogger(TunnelAttempt.class);
 
     private final PublicRequest request;
     private final RouteEntry<Tunnel> entry;
@@ -39,9 +49,19 @@ final class TunnelAttempt {
     private final ProxyProperties properties;
     private final IngressMetrics metrics;
     private final WebSocketBridge websockets;
+    /** Null unless {@code entry} is the other replicas'. */
+    private final PeerLinks links;
+    /** The tunnel or replica the current try went to; a retry excludes it. */
+    private volatile Tunnel picked;
 
     TunnelAttempt(PublicRequest request, RouteEntry<Tunnel> entry, Supplier<Flux<ByteBuf>> body, Supplier<Mono<Void>> elsewhere,
             ProxyProperties properties, IngressMetrics metrics, WebSocketBridge websockets) {
+        this(request, entry, body, elsewhere, properties, metrics, websockets, null);
+    }
+
+    TunnelAttempt(PublicRequest request, RouteEntry<Tunnel> entry, Supplier<Flux<ByteBuf>> body, Supplier<Mono<Void>> elsewhere,
+            ProxyProperties properties, IngressMetrics metrics, WebSocketBridge websockets, PeerLinks links) {
+        this.links = links;
         this.request = request;
         this.entry = entry;
         this.body = body;
@@ -52,12 +72,37 @@ final class TunnelAttempt {
     }
 
     Mono<Void> run(Tunnel excluded, boolean mayRetry) {
-        Tunnel picked = entry.pick(excluded);
-        if (!(picked instanceof TunnelSession tunnel)) {
-            return noLocalAgent();
-        }
+        Tunnel next = entry.pick(excluded);
+        picked = next;
         AccessRecord access = request.access();
-        access.agentId = tunnel.agentId();
+        if (next instanceof TunnelSession tunnel) {
+            access.agentId = tunnel.agentId();
+            return open(tunnel, mayRetry);
+        }
+        if (next instanceof RemoteReplica peer && links != null) {
+            access.agentId = "replica:" + peer.id();
+            access.forwarded = true;
+            PeerLink link = links.ready(peer);
+            if (link != null) {
+                return open(link, mayRetry);
+            }
+            return links.link(peer)
+                    .map(Optional::of)
+                    .onErrorResume(PeerLinks.Unreachable.class, unreachable -> {
+                        log.warn("Cluster: {}; {}", unreachable.getMessage(), mayRetry ? "trying another holder" : "giving up");
+                        return Mono.just(Optional.empty());
+                    })
+                    .onErrorMap(PeerLinks.Refused.class, refused -> {
+                        log.warn("Cluster: {}; is ingress.cluster.secret the same on both?", refused.getMessage());
+                        return ProxyException.badGateway("replica refused the forwarded request");
+                    })
+                    .flatMap(opened -> opened.isPresent() ? open(opened.get(), mayRetry)
+                            : mayRetry ? run(peer, false) : Mono.error(ProxyException.noAgent(request.host())));
+        }
+        return noLocalAgent();
+    }
+
+    private Mono<Void> open(StreamOpener tunnel, boolean mayRetry) {
         RouteClaim route = entry.route();
         boolean hasBody = request.hasBody();
         boolean websocket = request.websocket();
@@ -68,7 +113,7 @@ final class TunnelAttempt {
                 websocket);
         if (stream == null) {
             // the tunnel closed or filled up since the pick: nothing went out, try another once
-            return mayRetry ? run(tunnel, false) : noLocalAgent();
+            return mayRetry ? run(picked, false) : noLocalAgent();
         }
         return stream.response()
                 .timeout(properties.responseTimeout(), EventLoopSchedulers.current())
@@ -88,14 +133,20 @@ final class TunnelAttempt {
     private Mono<Frame.Response> beforeHeaders(StreamFailure failure, ProxyStream stream, boolean mayRetry) {
         if (failure.kind() == StreamFailure.Kind.NOT_SENT) {
             // nothing of it reached the agent (its tunnel closed or began draining first): as if not picked
-            return (mayRetry ? run(stream.tunnel(), false) : noLocalAgent()).then(Mono.empty());
+            return (mayRetry ? run(picked, false) : noLocalAgent()).then(Mono.empty());
         }
-        if (failure.kind() == StreamFailure.Kind.RESET && failure.resetCode() == ResetCode.REFUSED_STREAM
+        if (failure.kind() == StreamFailure.Kind.RESET && refused(failure.resetCode())
                 && mayRetry && !request.hasBody() && !stream.dataSent()) {
-            // the agent refused it before doing anything: safe to try another tunnel once
-            return run(stream.tunnel(), false).then(Mono.empty());
+            // the agent (or the holder, having no agent for it) refused it before doing anything: safe to
+            // try another tunnel once
+            return run(picked, false).then(Mono.empty());
         }
         return Mono.error(problemFor(failure));
+    }
+
+    /** A reset that says the stream was not processed: refused, or (by a holder) not held after all. */
+    private boolean refused(ResetCode code) {
+        return code == ResetCode.REFUSED_STREAM || (links != null && code == ResetCode.NO_ROUTE);
     }
 
     /** The answer for a stream that failed while nothing of its response had reached the client. */
@@ -107,6 +158,9 @@ final class TunnelAttempt {
                         ? ProxyException.tooLarge(properties.maxRequestBodyBytes())
                         : ProxyException.tooLargeForRoute();
                 case REFUSED_STREAM -> ProxyException.noAgent(request.host());
+                // only a holder says so: its directory entry was stale
+                case NO_ROUTE -> links != null ? ProxyException.noAgent(request.host())
+                        : ProxyException.badGateway("agent answered " + failure.resetCode());
                 default -> ProxyException.badGateway("agent answered " + failure.resetCode());
             };
             case TUNNEL_LOST -> ProxyException.badGateway("agent connection lost");

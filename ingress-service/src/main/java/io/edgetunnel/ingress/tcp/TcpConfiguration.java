@@ -1,6 +1,8 @@
 package io.edgetunnel.ingress.tcp;
 
+import io.edgetunnel.ingress.cluster.PeerLinks;
 import io.edgetunnel.ingress.metrics.IngressMetrics;
+import org.springframework.beans.factory.ObjectProvider;
 import io.edgetunnel.ingress.registry.AgentRegistry;
 import org.springframework.boot.context.properties.ConfigurationPropertiesBinding;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
@@ -19,7 +21,8 @@ public class TcpConfiguration {
     }
 
     @Bean
-    TcpServers tcpServers(TcpProperties properties, AgentRegistry registry, IngressMetrics metrics) {
-        return new TcpServers(properties, registry, metrics);
+    TcpServers tcpServers(TcpProperties properties, AgentRegistry registry, IngressMetrics metrics,
+            ObjectProvider<PeerLinks> links) {
+        return new TcpServers(properties, registry, metrics, links.getIfAvailable());
     }
 }

@@ -1,8 +1,11 @@
 package io.edgetunnel.ingress.tcp;
 
+import io.edgetunnel.ingress.cluster.PeerLinks;
+import io.edgetunnel.ingress.cluster.RemoteReplica;
 import io.edgetunnel.ingress.registry.AgentRegistry;
 import io.edgetunnel.ingress.registry.Tunnel;
 import io.edgetunnel.ingress.routing.RouteEntry;
+import io.edgetunnel.ingress.tunnel.StreamOpener;
 import io.edgetunnel.ingress.tunnel.TunnelSession;
 import io.edgetunnel.protocol.Frame;
 import io.edgetunnel.protocol.Header;
@@ -36,6 +39,11 @@ import reactor.core.publisher.Flux;
  * else ({@link #onRemoteEnd}, where HTTP resets the request side). Anything else (the agent resets, refuses, the
  * tunnel is lost, the client resets, the idle timeout) resets both: the client sees a TCP RST, never
  * a clean end of a truncated transfer.
+ *
+ * <p>With a cluster, a route no local agent serves goes to a replica that holds it, as a stream on the
+ * peer link to it ({@code cluster.PeerLinks}): the same REQUEST and frames, spliced there onto that
+ * replica's agent. A holder that cannot be reached or refuses the stream (its directory entry was stale)
+ * is replaced by another once; nothing of the client's was read yet.
  */
 final class TcpConnection implements StreamHandler, SocketBridge.Listener {
 
@@ -56,14 +64,22 @@ final class TcpConnection implements StreamHandler, SocketBridge.Listener {
     private volatile ScheduledFuture<?> answerTimer;
     private volatile String clientAddress;
     private volatile String localAddress;
-    private volatile TunnelSession tunnel;
+    private volatile StreamOpener tunnel;
     private volatile TunnelStream stream;
+    /** Null without peer links. */
+    private final PeerLinks links;
+    /** The other replicas holding the route, once forwarded; the replica the stream went to. */
+    private volatile RouteEntry<Tunnel> holders;
+    private volatile RemoteReplica holder;
+    private volatile boolean mayRetryHolder;
+    private volatile boolean answered;
     private volatile boolean sentEnd;
     private volatile boolean wroteEnd;
 
     /** Call on {@code channel}'s event loop, before it reads anything. */
-    TcpConnection(String route, Channel channel, Duration idleTimeout, TcpMetrics metrics) {
+    TcpConnection(String route, Channel channel, Duration idleTimeout, TcpMetrics metrics, PeerLinks links) {
         this.route = route;
+        this.links = links;
         this.claim = TcpRoutes.claim(route);
         this.metrics = metrics;
         this.socket = SocketBridge.install(channel, idleTimeout, this);
@@ -106,10 +122,50 @@ final class TcpConnection implements StreamHandler, SocketBridge.Listener {
         }
         if (opened == null) {
             tunnel = null;
-            if (finished.compareAndSet(false, true)) {
-                socket.close();
-                record(entry == null ? "no_route" : "no_agent", "-");
+            RouteEntry<Tunnel> remote = links == null ? null : links.holders(claim.host(), "/");
+            if (remote != null) {
+                holders = remote;
+                forward(null, true);
+                return;
             }
+            giveUp(entry == null ? "no_route" : "no_agent");
+        }
+    }
+
+    private void giveUp(String outcome) {
+        if (finished.compareAndSet(false, true)) {
+            socket.close();
+            record(outcome, "-");
+        }
+    }
+
+    /** Opens the stream on the peer link to a replica holding the route (dialled if need be). */
+    private void forward(RemoteReplica excluded, boolean mayRetry) {
+        if (!(holders.pick(excluded) instanceof RemoteReplica peer)) {
+            giveUp("no_agent");
+            return;
+        }
+        holder = peer;
+        mayRetryHolder = mayRetry;
+        links.link(peer).subscribe(link -> {
+            if (finished.get()) {
+                return; // the client went away while the link was dialled
+            }
+            tunnel = link;
+            if (link.openStream(this::request, this::attach) == null) {
+                refusedByHolder(peer, "link full or draining");
+            }
+        }, error -> refusedByHolder(peer, error.getMessage()));
+    }
+
+    /** The holder could not take the stream and nothing was read from the client: another holder, once. */
+    private void refusedByHolder(RemoteReplica peer, String why) {
+        if (mayRetryHolder && !finished.get()) {
+            log.debug("tcp connection of route {}: replica {} did not take it ({}); trying another holder", route,
+                    peer.id(), why);
+            forward(peer, false);
+        } else {
+            giveUp("no_agent");
         }
     }
 
@@ -137,9 +193,10 @@ final class TcpConnection implements StreamHandler, SocketBridge.Listener {
      */
     void closeBalancerCheck() {
         if (finished.compareAndSet(false, true)) {
-            socket.close();
+            // counted before the FIN goes out: whoever sees the connection end sees it counted
             metrics.closed(route, "balancer_check", socket.bytesRead(), socket.bytesWritten(),
                     System.nanoTime() - startNanos);
+            socket.close();
         }
     }
 
@@ -165,6 +222,7 @@ final class TcpConnection implements StreamHandler, SocketBridge.Listener {
     @Override
     public void onResponse(Frame.Response response) {
         cancelAnswerTimer();
+        answered = true;
         if (response.status() != 200 || response.endStream()) {
             abort(ResetCode.CANCEL, "refused", "agent answered " + response.status() + " (expected: 200)");
             return;
@@ -202,6 +260,13 @@ final class TcpConnection implements StreamHandler, SocketBridge.Listener {
 
     @Override
     public void onEnd(StreamEnd end) {
+        if (holder != null && !answered && mayRetryHolder && !finished.get() && notTaken(end)) {
+            cancelAnswerTimer();
+            stream.releaseBodies();
+            stream = null;
+            refusedByHolder(holder, end.toString());
+            return;
+        }
         if (!finished.compareAndSet(false, true)) {
             return;
         }
@@ -217,6 +282,13 @@ final class TcpConnection implements StreamHandler, SocketBridge.Listener {
         } else if (end instanceof StreamEnd.TunnelClosed closed) {
             fail("tunnel_lost", closed.reason());
         }
+    }
+
+    /** A holder's answer that nothing was done with the stream: no agent there, or no route. */
+    private static boolean notTaken(StreamEnd end) {
+        return end instanceof StreamEnd.PeerReset reset
+                        && (reset.code() == ResetCode.REFUSED_STREAM || reset.code() == ResetCode.NO_ROUTE)
+                || end instanceof StreamEnd.TunnelClosed closed && !closed.sent();
     }
 
     // ------------------------------------------------------------------ SocketBridge.Listener (socket's event loop)
@@ -279,7 +351,7 @@ final class TcpConnection implements StreamHandler, SocketBridge.Listener {
         long in = socket.bytesRead();
         long out = socket.bytesWritten();
         metrics.closed(route, outcome, in, out, nanos);
-        TunnelSession session = tunnel;
+        StreamOpener session = tunnel;
         TunnelStream current = stream;
         access.info("tcp route={} client={} agent={} stream={} outcome={} detail=\"{}\" bytes_in={} bytes_out={} "
                         + "duration_ms={}",

@@ -1,5 +1,6 @@
 package io.edgetunnel.ingress.tcp;
 
+import io.edgetunnel.ingress.cluster.PeerLinks;
 import io.edgetunnel.ingress.metrics.IngressMetrics;
 import io.edgetunnel.ingress.registry.AgentRegistry;
 import io.netty.bootstrap.ServerBootstrap;
@@ -32,10 +33,13 @@ public final class TcpServers implements SmartLifecycle {
     private final TcpProperties properties;
     private final AgentRegistry registry;
     private final TcpMetrics metrics;
+    /** Null without a cluster (or with the HTTP hop, which carries no TCP). */
+    private final PeerLinks links;
     private final Map<String, Channel> bound = new LinkedHashMap<>();
     private volatile boolean running;
 
-    TcpServers(TcpProperties properties, AgentRegistry registry, IngressMetrics ingressMetrics) {
+    TcpServers(TcpProperties properties, AgentRegistry registry, IngressMetrics ingressMetrics, PeerLinks links) {
+        this.links = links;
         this.properties = Objects.requireNonNull(properties, "properties");
         this.registry = Objects.requireNonNull(registry, "registry");
         this.metrics = new TcpMetrics(Objects.requireNonNull(ingressMetrics, "ingressMetrics").meters());
@@ -72,7 +76,7 @@ public final class TcpServers implements SmartLifecycle {
                         @Override
                         protected void initChannel(Channel ch) {
                             TcpConnection connection = new TcpConnection(listener.name(), ch,
-                                    properties.idleTimeoutOf(listener), metrics);
+                                    properties.idleTimeoutOf(listener), metrics, links);
                             if (properties.proxyProtocol()) {
                                 ProxyHeaderReader.install(ch, connection, registry);
                             } else {

@@ -41,7 +41,7 @@ import reactor.core.publisher.Mono;
  * heartbeats, drain, close). Frames are handled on the connection's event loop, one at a time;
  * streams may be opened from any thread ({@link #openStream}).
  */
-public final class TunnelSession implements Tunnel, ConnectionSide {
+public final class TunnelSession implements Tunnel, ConnectionSide, StreamOpener {
 
     private static final Logger log = LoggerFactory.getLogger(TunnelSession.class);
 
@@ -266,6 +266,7 @@ public final class TunnelSession implements Tunnel, ConnectionSide {
      * Opens a stream whose REQUEST {@code request} builds from its id, handled by what {@code handler}
      * makes for it; null when the tunnel takes none now. See {@link TunnelConnection#openStream}.
      */
+    @Override
     public TunnelStream openStream(IntFunction<Frame.Request> request, Function<TunnelStream, StreamHandler> handler) {
         return state == State.OPEN ? connection.openStream(request, handler) : null;
     }

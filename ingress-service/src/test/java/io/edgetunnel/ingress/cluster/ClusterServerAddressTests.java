@@ -16,7 +16,7 @@ class ClusterServerAddressTests {
 
     @Test
     void clusterListenerBindsOnlyTheConfiguredAddress() throws Exception {
-        ClusterServer server = new ClusterServer("127.0.0.2", 0, (request, response) -> Mono.empty(), null,
+        ClusterServer server = new ClusterServer("127.0.0.2", 0, (request, response) -> Mono.empty(), null, null,
                 Duration.ZERO, 16 * 1024);
         server.start();
         try {

@@ -15,7 +15,7 @@ class ClusterSettingsTests {
 
     static ClusterProperties properties(String url, String secret) {
         return new ClusterProperties(url, secret, 8083, "", "", Duration.ofSeconds(2), Duration.ofSeconds(30), "edgetunnel",
-                Duration.ofSeconds(2), Duration.ofMinutes(10), null);
+                Duration.ofSeconds(2), Duration.ofMinutes(10), null, ClusterProperties.Transport.LINK, 4096);
     }
 
     @Test

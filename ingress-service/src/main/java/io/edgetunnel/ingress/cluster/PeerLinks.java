@@ -1,0 +1,215 @@
+package io.edgetunnel.ingress.cluster;
+
+import io.edgetunnel.ingress.config.TunnelProperties;
+import io.edgetunnel.ingress.registry.Tunnel;
+import io.edgetunnel.ingress.routing.RouteEntry;
+import io.edgetunnel.protocol.CloseCode;
+import io.edgetunnel.protocol.websocket.TunnelFrameEncoder;
+import io.netty.channel.ChannelOption;
+import io.netty.handler.codec.http.websocketx.WebSocketClientHandshakeException;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.context.SmartLifecycle;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
+import reactor.netty.http.client.HttpClient;
+import reactor.netty.http.client.WebsocketClientSpec;
+import reactor.netty.resources.ConnectionProvider;
+import reactor.netty.resources.LoopResources;
+
+/**
+ * The sending end of peer links: one link per other replica, dialled on first use (a request for a
+ * route only that replica holds) and again after it was lost or drained; concurrent first requests share
+ * one dial. A dial that cannot connect fails with {@link Unreachable} (the request may go to another
+ * holder); one the other replica refuses (another secret, a clock far off) with {@link Refused}.
+ */
+public final class PeerLinks implements SmartLifecycle {
+
+    private static final Logger log = LoggerFactory.getLogger(PeerLinks.class);
+
+    /** The other replica could not be reached, or dropped the link before it opened: try another. */
+    public static final class Unreachable extends RuntimeException {
+        Unreachable(String message, Throwable cause) {
+            super(message, cause, false, false);
+        }
+    }
+
+    /** The other replica refused this replica's signature. */
+    public static final class Refused extends RuntimeException {
+        Refused(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    private static final class Slot {
+        volatile PeerLink link;
+        Mono<PeerLink> dialling;
+    }
+
+    private final HopSignature signature;
+    private final RemoteRoutes routes;
+    private final TunnelProperties tunnel;
+    private final LinkSettings settings;
+    private final LongAdder bufferedBytes;
+    private final Duration connectTimeout;
+    private final HttpClient client;
+    private final WebsocketClientSpec spec;
+    private final Map<String, Slot> slots = new ConcurrentHashMap<>();
+    private final PeerLinkCounts counts;
+    private volatile boolean running;
+
+    PeerLinks(HopSignature signature, RemoteRoutes routes, TunnelProperties tunnel, ClusterProperties cluster,
+            LongAdder bufferedBytes, LoopResources loops, PeerLinkCounts counts) {
+        this.counts = counts;
+        this.signature = signature;
+        this.routes = routes;
+        this.tunnel = tunnel;
+        this.settings = new LinkSettings(tunnel.initialStreamWindow(), tunnel.maxFrameBytes(),
+                cluster.linkMaxStreams(), tunnel.heartbeatInterval());
+        this.bufferedBytes = bufferedBytes;
+        this.connectTimeout = cluster.connectTimeout();
+        HttpClient http = HttpClient.create(ConnectionProvider.newConnection())
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout.toMillis())
+                // window updates and small requests must not wait for Nagle and delayed ACKs
+                .option(ChannelOption.TCP_NODELAY, true);
+        this.spec = WebsocketClientSpec.builder()
+                .maxFramePayloadLength(settings.maxFrameBytes() + PeerLink.WEBSOCKET_SLACK_BYTES)
+                .handlePing(false)
+                .build();
+        this.client = loops == null ? http : http.runOn(loops);
+    }
+
+    /** The other replicas holding the route for {@code host} and {@code path}; null when none does. */
+    public RouteEntry<Tunnel> holders(String host, String path) {
+        return routes.match(host, path);
+    }
+
+    /** The open link to {@code peer}, or null when there is none yet (then {@link #link}). */
+    public PeerLink ready(RemoteReplica peer) {
+        Slot slot = slots.get(key(peer));
+        PeerLink link = slot == null ? null : slot.link;
+        return link != null && link.usable() ? link : null;
+    }
+
+    /** The link to {@code peer}: the open one, or a new dial. */
+    public Mono<PeerLink> link(RemoteReplica peer) {
+        PeerLink open = ready(peer);
+        if (open != null) {
+            return Mono.just(open);
+        }
+        String key = key(peer);
+        while (true) {
+            Slot slot = slots.computeIfAbsent(key, k -> new Slot());
+            synchronized (slot) {
+                if (slots.get(key) != slot) {
+                    continue; // its link closed and it was dropped meanwhile: a dial must not go to a lost slot
+                }
+                PeerLink current = slot.link;
+                if (current != null && current.usable()) {
+                    return Mono.just(current);
+                }
+                if (slot.dialling == null) {
+                    slot.dialling = dial(peer, slot).cache();
+                }
+                return slot.dialling;
+            }
+        }
+    }
+
+    private Mono<PeerLink> dial(RemoteReplica peer, Slot slot) {
+        if (!running) {
+            return Mono.error(new Unreachable("replica stopping", null));
+        }
+        String target = settings.target();
+        String hop = signature.sign("GET", target, LinkSettings.SIGNED_HOST);
+        Sinks.One<PeerLink> ready = Sinks.one();
+        client.headers(h -> h.set(HopSignature.HEADER, hop))
+                .websocket(spec)
+                .uri(peer.baseUri() + target)
+                .handle((in, out) -> {
+                    PeerLink[] link = new PeerLink[1];
+                    in.withConnection(c -> {
+                        TunnelFrameEncoder.install(c.channel(), true);
+                        link[0] = new PeerLink(peer.id(), settings, tunnel, bufferedBytes, c, null);
+                    });
+                    synchronized (slot) {
+                        slot.link = link[0];
+                        slot.dialling = null;
+                    }
+                    counts.sender.incrementAndGet();
+                    ready.tryEmitValue(link[0]);
+                    log.info("Peer link to replica {} ({}) open", peer.id(), peer.remoteAddress());
+                    return link[0].run(in, out).doFinally(signal -> {
+                        counts.sender.decrementAndGet();
+                        synchronized (slot) {
+                            if (slot.link == link[0]) {
+                                slot.link = null;
+                            }
+                            if (slot.link == null && slot.dialling == null) {
+                                // replica ids change with every deploy: keep no slot for a replica long gone
+                                slots.remove(key(peer), slot);
+                            }
+                        }
+                        log.info("Peer link to replica {} closed", peer.id());
+                    });
+                })
+                .subscribe(null, error -> {
+                    synchronized (slot) {
+                        slot.dialling = null;
+                    }
+                    ready.tryEmitError(failure(peer, error));
+                }, () -> ready.tryEmitError(new Unreachable("replica " + peer.id() + " closed the link at once", null)));
+        // the connect timeout bounds the TCP connect; this bounds the upgrade on top of it
+        return ready.asMono()
+                .timeout(connectTimeout.multipliedBy(2), Mono.error(() -> new Unreachable(
+                        "no peer link to replica " + peer.id() + " within " + connectTimeout.multipliedBy(2), null)))
+                .doOnError(error -> {
+                    synchronized (slot) {
+                        slot.dialling = null; // the next request dials again
+                    }
+                });
+    }
+
+    private static RuntimeException failure(RemoteReplica peer, Throwable error) {
+        if (error instanceof WebSocketClientHandshakeException handshake && handshake.response() != null
+                && handshake.response().status().code() == 401) {
+            return new Refused("replica " + peer.id() + " refused this replica's peer link signature");
+        }
+        return new Unreachable("replica " + peer.id() + " unreachable: " + error, error);
+    }
+
+    private static String key(RemoteReplica peer) {
+        return peer.id() + "@" + peer.remoteAddress();
+    }
+
+    @Override
+    public void start() {
+        running = true;
+    }
+
+    /** After the public port's graceful shutdown: the requests this replica forwarded have finished. */
+    @Override
+    public void stop() {
+        running = false;
+        for (Slot slot : slots.values()) {
+            PeerLink link = slot.link;
+            if (link != null) {
+                link.close(CloseCode.GOING_AWAY, "replica stopping");
+            }
+        }
+    }
+
+    @Override
+    public boolean isRunning() {
+        return running;
+    }
+
+    @Override
+    public int getPhase() {
+        return SmartLifecycle.DEFAULT_PHASE - 1280;
+    }
+}
