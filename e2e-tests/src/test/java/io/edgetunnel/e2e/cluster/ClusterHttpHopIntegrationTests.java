@@ -10,11 +10,14 @@ import io.edgetunnel.e2e.support.RedisServer;
 import io.edgetunnel.e2e.support.UpstreamApp;
 import io.edgetunnel.testsupport.NoLeaks;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import reactor.core.Disposable;
 import reactor.core.publisher.Mono;
+import reactor.netty.ByteBufFlux;
 
 /**
  * The HTTP hop kept as a fallback ({@code ingress.cluster.transport=http}): a replica set to it forwards
@@ -65,5 +68,35 @@ class ClusterHttpHopIntegrationTests {
                 .isPositive();
         assertThat(other.meters().get("tunnel.ingress.cluster.links").tag("end", "sender").gauge().value()).isZero();
         assertThat(holder.meters().get("tunnel.ingress.cluster.links").tag("end", "holder").gauge().value()).isZero();
+    }
+
+    @Test
+    void aHolderThatClosesBeforeAnsweringIsRetriedForIdempotentRequestsOnly() throws Exception {
+        // the request went out on the hop, the connection closed, no answer came: a GET may be sent
+        // again (RFC 9110, section 9.2.2); a POST with a body may have reached the app and is not
+        AtomicInteger slammed = new AtomicInteger();
+        try (ClosingHolder slammer = ClosingHolder.start(slammed)) {
+            Disposable ghost = DirectoryEntries.keepPublishing(redis, "slamming-hop", "127.0.0.1", slammer.port(),
+                    "app.example.com");
+            try {
+                await().atMost(Duration.ofSeconds(10))
+                        .until(() -> ClusterFaultIntegrationTests.tunnelsListing(other).contains("slamming-hop"));
+                for (int i = 0; i < 20; i++) {
+                    PublicClient.Reply reply = PublicClient.get(other, "app.example.com", "/name");
+                    assertThat(reply.status()).as("GET %d", i).isEqualTo(200);
+                    assertThat(reply.body()).isEqualTo("held");
+                    PublicClient.Reply post = PublicClient.to(other, "app.example.com").post().uri("/echo")
+                            .send(ByteBufFlux.fromString(Mono.just("body-" + i)))
+                            .responseSingle(PublicClient::reply).block(Duration.ofSeconds(30));
+                    assertThat(post.status()).as("POST %d", i).isIn(200, 502);
+                    if (post.status() == 200) {
+                        assertThat(post.body()).isEqualTo("body-" + i);
+                    }
+                }
+                assertThat(slammed.get()).as("requests the closing holder took and dropped").isPositive();
+            } finally {
+                ghost.dispose();
+            }
+        }
     }
 }
