@@ -84,9 +84,7 @@ image_java_tool_options() {
     sed -n 's:.*<image.java-tool-options>\(.*\)</image.java-tool-options>.*:\1:p' "$1/pom.xml" | head -n 1
 }
 AGENT_JAVA_TOOL_OPTIONS="$(image_java_tool_options edge-agent) -XX:MaxRAM=${AGENT_MEMORY_LIMIT:-192m}"
-# Two kinds of the agent's options stay in the container: its CDS archive (a file on the container's
-# volume, and of no use to `java -jar`), and what only its JDK 25 knows when the java here is older.
-AGENT_JAVA_TOOL_OPTIONS=$(sed -E 's/ ?-XX:(\+AutoCreateSharedArchive|SharedArchiveFile=[^ ]*)//g' <<<"$AGENT_JAVA_TOOL_OPTIONS")
+# The image runs JDK 25: an older java here leaves out what only 25 knows (compact object headers).
 java_major=$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')
 if [ "${java_major:-0}" -lt 25 ]; then
     AGENT_JAVA_TOOL_OPTIONS=$(sed -E 's/ ?-XX:\+UseCompactObjectHeaders//g' <<<"$AGENT_JAVA_TOOL_OPTIONS")

@@ -225,7 +225,11 @@ footprint_case() {
     agent_opts=$(sed "s|-XX:SharedArchiveFile=[^ ]*|-XX:SharedArchiveFile=$WORK/fp-image/agent.jsa|" <<<"$agent_opts")
     FP_JAVA=$(fp_image_java)
     local image_launch="" training="0 0 0"
-    image_launch=$(fp_image_layout "$FP_JAVA") || image_launch=""
+    # with a CDS archive in the options (an operator's or a trial's), the image's class-path layout,
+    # which the archive needs; else -jar, which measured the same (run 14)
+    if grep -q -- '-XX:SharedArchiveFile=' <<<"$agent_opts"; then
+        image_launch=$(fp_image_layout "$FP_JAVA") || image_launch=""
+    fi
     FP_ING_PORT=$(free_port)
     local mgmt
     mgmt=$(free_port)
