@@ -12,10 +12,13 @@
 #   alive        the process still runs and logged no OutOfMemoryError
 # Variants: "default" (no JVM options at all: this machine's ergonomics) and "image" (the options
 # of the agent image, read from edge-agent/pom.xml, plus -XX:MaxRAM=128m: the container issue 15
-# sets the targets for; with the image's other environment, MALLOC_ARENA_MAX), alternating
+# sets the targets for; with the image's other environment, MALLOC_ARENA_MAX), both on the image's
+# JDK (25: BENCH_IMAGE_JAVA or one found in /usr/lib/jvm; the ingress too), alternating
 # BENCH_FOOTPRINT_ROUNDS times; then any in BENCH_FOOTPRINT_VARIANTS="name|java|options|ENV=v ...|launch;..."
-# (java empty = java on PATH; launch empty = -jar of the agent's executable jar). Each variant also leaves raw/footprint.diag.NAME.txt (RSS split, classes
-# loaded, NMT summary when its options turn NMT on).
+# (java empty = java on PATH; launch empty = -jar of the agent's executable jar). Options that name a
+# CDS archive (-XX:SharedArchiveFile) run the image variant in the image's class-path layout after a
+# training run, as a deployment would make the archive. Each variant also leaves
+# raw/footprint.diag.NAME.txt (RSS split, classes loaded, NMT summary when its options turn NMT on).
 
 FOOTPRINT_HOST=footprint.local
 FOOTPRINT_AGENT_LIMIT=128m
@@ -224,6 +227,10 @@ footprint_case() {
     # the image's archive lives on a volume; here in the work dir, trained as the deployment does
     agent_opts=$(sed "s|-XX:SharedArchiveFile=[^ ]*|-XX:SharedArchiveFile=$WORK/fp-image/agent.jsa|" <<<"$agent_opts")
     FP_JAVA=$(fp_image_java)
+    if [ "$("$FP_JAVA" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')" -lt 25 ] 2>/dev/null; then
+        log "footprint: WARNING: no JDK 25 (BENCH_IMAGE_JAVA); $FP_JAVA runs the agent without -XX:+UseCompactObjectHeaders"
+        agent_opts=$(sed -E 's/ ?-XX:\+UseCompactObjectHeaders//g' <<<"$agent_opts")
+    fi
     local image_launch="" training="0 0 0"
     # with a CDS archive in the options (an operator's or a trial's), the image's class-path layout,
     # which the archive needs; else -jar, which measured the same (run 14)
