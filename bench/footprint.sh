@@ -12,10 +12,13 @@
 #   alive        the process still runs and logged no OutOfMemoryError
 # Variants: "default" (no JVM options at all: this machine's ergonomics) and "image" (the options
 # of the agent image, read from edge-agent/pom.xml, plus -XX:MaxRAM=128m: the container issue 15
-# sets the targets for; with the image's other environment, MALLOC_ARENA_MAX), alternating
-# BENCH_FOOTPRINT_ROUNDS times; then any in BENCH_FOOTPRINT_VARIANTS="name|java|options|ENV=v ...;..."
-# (java empty = java on PATH). Each variant also leaves raw/footprint.diag.NAME.txt (RSS split, classes
-# loaded, NMT summary when its options turn NMT on).
+# sets the targets for; with the image's other environment, MALLOC_ARENA_MAX), both on the image's
+# JDK (25: BENCH_IMAGE_JAVA or one found in /usr/lib/jvm; the ingress too), alternating
+# BENCH_FOOTPRINT_ROUNDS times; then any in BENCH_FOOTPRINT_VARIANTS="name|java|options|ENV=v ...|launch;..."
+# (java empty = java on PATH; launch empty = -jar of the agent's executable jar). Options that name a
+# CDS archive (-XX:SharedArchiveFile) run the image variant in the image's class-path layout after a
+# training run, as a deployment would make the archive. Each variant also leaves
+# raw/footprint.diag.NAME.txt (RSS split, classes loaded, NMT summary when its options turn NMT on).
 
 FOOTPRINT_HOST=footprint.local
 FOOTPRINT_AGENT_LIMIT=128m
@@ -34,6 +37,54 @@ image_malloc_arena_max() {
 }
 
 now_ms() { date +%s%3N; }
+
+# fp_image_java: the JVM the agent's image runs (a Temurin 25 base): BENCH_IMAGE_JAVA, else a JDK 25 in
+# /usr/lib/jvm, else the java on the PATH (whose major version the results then name)
+fp_image_java() {
+    local j
+    for j in "${BENCH_IMAGE_JAVA:-}" /usr/lib/jvm/temurin-25-jdk-*/bin/java /usr/lib/jvm/java-25-*/bin/java; do
+        [ -n "$j" ] && [ -x "$j" ] && { echo "$j"; return 0; }
+    done
+    command -v java
+}
+
+# fp_image_layout JAVA: the agent's classes as the image holds them (its own jar plus its libraries, on
+# a class path of jars: what the CDS archive needs); echoes the launch arguments
+fp_image_layout() {
+    local dir="$WORK/fp-image" jar
+    if [ ! -d "$dir/lib" ]; then
+        "$1" -Djarmode=tools -jar "$AGENT_JAR" extract --destination "$dir" >"$WORK/logs/fp-image-extract.log" 2>&1 || return 1
+    fi
+    jar=$(find "$dir" -maxdepth 1 -name '*.jar' | head -n 1)
+    [ -n "$jar" ] || return 1
+    echo "-cp $jar:$dir/lib/* io.edgetunnel.agent.EdgeAgentApplication"
+}
+
+# fp_archive_training JAVA OPTIONS ENV LAUNCH: what the deployment's archive container does before the
+# agent starts (deploy/cloudformation/edge.yaml): the image's options plus -Dspring.context.exit=onRefresh,
+# which builds the context and exits; with -XX:+AutoCreateSharedArchive the JVM writes the archive at
+# that exit (or keeps a valid one). Echoes "ms peak_kib archive_bytes".
+fp_archive_training() {
+    local javabin=$1 opts=$2 extra_env launch pid t0 hwm=0 h archive
+    read -r -a extra_env <<<"$3"
+    read -r -a launch <<<"$4"
+    archive=$(sed -n 's/.*-XX:SharedArchiveFile=\([^ ]*\).*/\1/p' <<<"$opts")
+    t0=$(now_ms)
+    env -u MALLOC_ARENA_MAX TUNNEL_TOKEN="$TOKEN" JAVA_TOOL_OPTIONS="$opts" JDK_JAVA_OPTIONS="-Dspring.context.exit=onRefresh" \
+        "${extra_env[@]}" "$javabin" "${launch[@]}" --spring.profiles.active=local --server.port=0 \
+        --management.server.port=0 --agent.ingress-uri=ws://127.0.0.1:9/tunnel \
+        "--agent.routes[0].host=$FOOTPRINT_HOST" "--agent.routes[0].local-url=http://127.0.0.1:9" \
+        >"$WORK/logs/fp-archive-training.log" 2>&1 &
+    pid=$!
+    while kill -0 "$pid" 2>/dev/null; do
+        h=$(hwm_kib "$pid" 2>/dev/null)
+        [ "${h:-0}" -le "$hwm" ] || hwm=$h
+        [ $(($(now_ms) - t0)) -lt 120000 ] || kill -KILL "$pid" 2>/dev/null
+        sleep 0.05
+    done
+    wait "$pid" || true
+    echo "$(($(now_ms) - t0)) $hwm $(stat -c %s "$archive" 2>/dev/null || echo 0)"
+}
 
 # wait_ready_ms URL PID SECONDS: polls readiness every 50 ms until UP; fails on timeout or exit
 wait_ready_ms() {
@@ -87,14 +138,17 @@ footprint_diag() {
     } >"$out" 2>&1
 }
 
-# footprint_agent NAME JAVA OPTIONS ENV -> $WORK/raw/footprint.agent.NAME.json
+# footprint_agent NAME JAVA OPTIONS ENV [LAUNCH] -> $WORK/raw/footprint.agent.NAME.json; LAUNCH replaces
+# "-jar $AGENT_JAR" (e.g. "-cp DIR/classpath/*:DIR/libs/* MAIN": the image's layout, which a CDS archive needs)
 footprint_agent() {
     local name=$1 javabin=$2 opts=$3 envs=$4 out="$WORK/raw/footprint.agent.$1.json" port pid t0 ready=null
-    local idle=null c50="" hwm_c50=null dl="" hwm_all=null rss_end=null alive=false oom=false
+    local idle=null c50="" hwm_c50=null dl="" hwm_all=null rss_end=null alive=false oom=false launch
+    read -r -a launch <<<"${5:-}"
+    [ "${#launch[@]}" -gt 0 ] || launch=(-jar "$AGENT_JAR")
     port=$(free_port)
-    log "footprint: agent '$name' (${opts:-no options}${envs:+; $envs})"
+    log "footprint: agent '$name' (${opts:-no options}${envs:+; $envs}; ${launch[*]})"
     t0=$(now_ms)
-    footprint_java "$javabin" "$opts" "$envs" "fp-agent-$name" -- -jar "$AGENT_JAR" --spring.profiles.active=local \
+    footprint_java "$javabin" "$opts" "$envs" "fp-agent-$name" -- "${launch[@]}" --spring.profiles.active=local \
         --server.port="$port" --management.server.port="$port" --agent.id="footprint-$name" \
         --agent.ingress-uri="ws://127.0.0.1:$FP_ING_TUNNEL/tunnel" \
         "--agent.routes[0].host=$FOOTPRINT_HOST" "--agent.routes[0].local-url=http://127.0.0.1:$UP_PORT" \
@@ -170,13 +224,26 @@ footprint_case() {
     fi
     ing_opts="$(image_java_tool_options ingress-service) -XX:MaxRAM=$FOOTPRINT_INGRESS_LIMIT"
     agent_opts="$(image_java_tool_options edge-agent) -XX:MaxRAM=$FOOTPRINT_AGENT_LIMIT"
+    # the image's archive lives on a volume; here in the work dir, trained as the deployment does
+    agent_opts=$(sed "s|-XX:SharedArchiveFile=[^ ]*|-XX:SharedArchiveFile=$WORK/fp-image/agent.jsa|" <<<"$agent_opts")
+    FP_JAVA=$(fp_image_java)
+    if [ "$("$FP_JAVA" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')" -lt 25 ] 2>/dev/null; then
+        log "footprint: WARNING: no JDK 25 (BENCH_IMAGE_JAVA); $FP_JAVA runs the agent without -XX:+UseCompactObjectHeaders"
+        agent_opts=$(sed -E 's/ ?-XX:\+UseCompactObjectHeaders//g' <<<"$agent_opts")
+    fi
+    local image_launch="" training="0 0 0"
+    # with a CDS archive in the options (an operator's or a trial's), the image's class-path layout,
+    # which the archive needs; else -jar, which measured the same (run 14)
+    if grep -q -- '-XX:SharedArchiveFile=' <<<"$agent_opts"; then
+        image_launch=$(fp_image_layout "$FP_JAVA") || image_launch=""
+    fi
     FP_ING_PORT=$(free_port)
     local mgmt
     mgmt=$(free_port)
     FP_ING_TUNNEL=$(free_port)
     log "footprint: ingress with its image's options ($ing_opts)"
     t0=$(now_ms)
-    footprint_java java "$ing_opts" "" fp-ingress -- -jar "$INGRESS_JAR" --spring.profiles.active=local \
+    footprint_java "$FP_JAVA" "$ing_opts" "" fp-ingress -- -jar "$INGRESS_JAR" --spring.profiles.active=local \
         --server.port="$FP_ING_PORT" --management.server.port="$mgmt" --ingress.tunnel.port="$FP_ING_TUNNEL" \
         "${LOG_ARGS[@]}"
     local ing_pid=$LAST_PID
@@ -190,22 +257,27 @@ footprint_case() {
     footprint_ssh
     local agent_env
     agent_env="MALLOC_ARENA_MAX=$(image_malloc_arena_max edge-agent)"
+    if [ -n "$image_launch" ] && grep -q -- '-XX:SharedArchiveFile=' <<<"$agent_opts"; then
+        log "footprint: CDS archive training (the image's options, -Dspring.context.exit=onRefresh)"
+        training=$(fp_archive_training "$FP_JAVA" "$agent_opts" "$agent_env" "$image_launch")
+        log "footprint: archive training: ms, peak KiB, archive bytes = $training"
+    fi
     # default and image alternate, BENCH_FOOTPRINT_ROUNDS times (2nd round: default-2, image-2, ...),
     # so a change in what else runs on the machine shows as rounds that disagree
     local round suffix
     for round in $(seq 1 "${BENCH_FOOTPRINT_ROUNDS:-1}"); do
         suffix=""
         [ "$round" = 1 ] || suffix="-$round"
-        footprint_agent "default$suffix" "" "" ""
-        footprint_agent "image$suffix" "" "$agent_opts" "$agent_env"
+        footprint_agent "default$suffix" "$FP_JAVA" "" ""
+        footprint_agent "image$suffix" "$FP_JAVA" "$agent_opts" "$agent_env" "$image_launch"
     done
-    local extra=${BENCH_FOOTPRINT_VARIANTS:-} name javabin opts envs specs=()
+    local extra=${BENCH_FOOTPRINT_VARIANTS:-} name javabin opts envs launch specs=()
     IFS=';' read -r -a specs <<<"$extra"
     for spec in "${specs[@]}"; do
         [ -n "$spec" ] || continue
-        IFS='|' read -r name javabin opts envs <<<"$spec"
-        footprint_agent "$name" "$javabin" "$opts" "$envs"
+        IFS='|' read -r name javabin opts envs launch <<<"$spec"
+        footprint_agent "$name" "$javabin" "$opts" "$envs" "$launch"
     done
-    echo "{\"kind\":\"footprint\",\"status\":\"ok\",\"ingress_options\":\"$ing_opts\",\"agent_options\":\"$agent_opts ($agent_env)\",\"ingress_ready_ms\":$ready,\"ingress_idle_rss_kib\":$idle,\"ingress_peak_rss_kib\":$(hwm_kib "$ing_pid"),\"ingress_rss_end_kib\":$(rss_kib "$ing_pid"),\"warmup_s\":$FP_WARMUP,\"duration_s\":$FP_DURATION,\"mib\":$FOOTPRINT_MIB,\"agent_limit\":\"$FOOTPRINT_AGENT_LIMIT\",\"java\":\"$(java -version 2>&1 | head -n 1 | tr -d '"')\"}" >"$meta"
+    echo "{\"kind\":\"footprint\",\"status\":\"ok\",\"ingress_options\":\"$ing_opts\",\"agent_options\":\"$agent_opts ($agent_env)\",\"ingress_ready_ms\":$ready,\"ingress_idle_rss_kib\":$idle,\"ingress_peak_rss_kib\":$(hwm_kib "$ing_pid"),\"ingress_rss_end_kib\":$(rss_kib "$ing_pid"),\"warmup_s\":$FP_WARMUP,\"duration_s\":$FP_DURATION,\"mib\":$FOOTPRINT_MIB,\"agent_limit\":\"$FOOTPRINT_AGENT_LIMIT\",\"java\":\"$("$FP_JAVA" -version 2>&1 | head -n 1 | tr -d '"')\",\"archive_training\":\"$training\"}" >"$meta"
     kill -TERM "$ing_pid" 2>/dev/null || true
 }

@@ -2,10 +2,6 @@ package io.edgetunnel.agent.config;
 
 import io.edgetunnel.protocol.session.SessionLimits;
 import io.edgetunnel.protocol.stream.WindowGrowth;
-import jakarta.validation.Valid;
-import jakarta.validation.constraints.Max;
-import jakarta.validation.constraints.Min;
-import jakarta.validation.constraints.NotNull;
 import java.net.InetAddress;
 import java.net.URI;
 import java.net.UnknownHostException;
@@ -15,7 +11,6 @@ import java.util.Locale;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.util.unit.DataSize;
-import org.springframework.validation.annotation.Validated;
 
 /**
  * The agent's tunnel configuration ({@code agent.*}).
@@ -50,28 +45,29 @@ import org.springframework.validation.annotation.Validated;
  *     name=host:port,...} (env {@code AGENT_TCP_ROUTES})
  * @param dns DNS lookups of route targets (HTTP and TCP) given as {@code dns://} or {@code dns+srv://}
  */
-@Validated
+// Checked in the records' constructors, not by Bean Validation: Hibernate Validator's ~680 classes
+// cost the agent ~7 MiB of its 128 MiB container (docs/benchmarks.md, "Footprint").
 @ConfigurationProperties("agent")
 public record AgentProperties(
-        @NotNull URI ingressUri,
+        URI ingressUri,
         @DefaultValue("") String token,
         String id,
-        @DefaultValue List<@Valid Route> routes,
-        @DefaultValue("2") @Min(1) @Max(16) int tunnelCount,
-        @DefaultValue("10s") @NotNull Duration connectTimeout,
-        @DefaultValue @NotNull @Valid Reconnect reconnect,
-        @DefaultValue @NotNull @Valid Local local,
-        @DefaultValue("262144") @Min(1024) int maxFrameBytes,
-        @DefaultValue("20s") @NotNull Duration drainTimeout,
-        @DefaultValue("auto") @NotNull FrameMasking frameMasking,
-        @DefaultValue("4194304") @Min(1024) @Max(1073741824) int maxStreamWindow,
-        @DefaultValue("8MB") @NotNull DataSize windowGrowthBudget,
-        @DefaultValue @NotNull @Valid Spread spread,
-        @DefaultValue("3") @Min(1) int heartbeatMissedLimit,
-        @DefaultValue("128MB") @NotNull DataSize maxQueuedBytes,
-        @DefaultValue("5s") @NotNull Duration closeBackstop,
-        @DefaultValue List<@Valid TcpRoute> tcpRoutes,
-        @DefaultValue @NotNull @Valid Dns dns) {
+        @DefaultValue List<Route> routes,
+        @DefaultValue("2") int tunnelCount,
+        @DefaultValue("10s") Duration connectTimeout,
+        @DefaultValue Reconnect reconnect,
+        @DefaultValue Local local,
+        @DefaultValue("262144") int maxFrameBytes,
+        @DefaultValue("20s") Duration drainTimeout,
+        @DefaultValue("auto") FrameMasking frameMasking,
+        @DefaultValue("4194304") int maxStreamWindow,
+        @DefaultValue("8MB") DataSize windowGrowthBudget,
+        @DefaultValue Spread spread,
+        @DefaultValue("3") int heartbeatMissedLimit,
+        @DefaultValue("128MB") DataSize maxQueuedBytes,
+        @DefaultValue("5s") Duration closeBackstop,
+        @DefaultValue List<TcpRoute> tcpRoutes,
+        @DefaultValue Dns dns) {
 
     public AgentProperties {
         if (ingressUri == null) {
@@ -84,17 +80,30 @@ public record AgentProperties(
                         "agent.ingress-uri: " + ingressUri + " (expected: ws://host:port/path or wss://...)");
             }
         }
-        positive("agent.connect-timeout", connectTimeout);
-        if (windowGrowthBudget != null && windowGrowthBudget.isNegative()) {
+        between("agent.tunnel-count", tunnelCount, 1, 16);
+        positive("agent.connect-timeout", required("agent.connect-timeout", connectTimeout));
+        required("agent.reconnect", reconnect);
+        required("agent.local", local);
+        between("agent.max-frame-bytes", maxFrameBytes, 1024, Integer.MAX_VALUE);
+        required("agent.drain-timeout", drainTimeout);
+        required("agent.frame-masking", frameMasking);
+        between("agent.max-stream-window", maxStreamWindow, 1024, 1 << 30);
+        required("agent.window-growth-budget", windowGrowthBudget);
+        required("agent.spread", spread);
+        between("agent.heartbeat-missed-limit", heartbeatMissedLimit, 1, Integer.MAX_VALUE);
+        required("agent.max-queued-bytes", maxQueuedBytes);
+        required("agent.close-backstop", closeBackstop);
+        required("agent.dns", dns);
+        if (windowGrowthBudget.isNegative()) {
             throw new IllegalArgumentException("agent.window-growth-budget: " + windowGrowthBudget + " (expected: >= 0)");
         }
-        if (drainTimeout != null && drainTimeout.isNegative()) {
+        if (drainTimeout.isNegative()) {
             throw new IllegalArgumentException("agent.drain-timeout: " + drainTimeout + " (expected: >= 0)");
         }
-        if (maxQueuedBytes != null && maxQueuedBytes.toBytes() <= 0) {
+        if (maxQueuedBytes.toBytes() <= 0) {
             throw new IllegalArgumentException("agent.max-queued-bytes: " + maxQueuedBytes + " (expected: > 0)");
         }
-        if (closeBackstop != null && closeBackstop.isNegative()) {
+        if (closeBackstop.isNegative()) {
             throw new IllegalArgumentException("agent.close-backstop: " + closeBackstop + " (expected: >= 0)");
         }
         token = token == null ? "" : token;
@@ -131,15 +140,17 @@ public record AgentProperties(
      * @param websocket WebSocket passthrough to local apps
      */
     public record Local(
-            @DefaultValue("5s") @NotNull Duration connectTimeout,
-            @DefaultValue("60s") @NotNull Duration responseTimeout,
-            @DefaultValue("5m") @NotNull Duration idleTimeout,
-            @DefaultValue("500") @Min(1) int maxConnections,
-            @DefaultValue @NotNull @Valid Websocket websocket) {
+            @DefaultValue("5s") Duration connectTimeout,
+            @DefaultValue("60s") Duration responseTimeout,
+            @DefaultValue("5m") Duration idleTimeout,
+            @DefaultValue("500") int maxConnections,
+            @DefaultValue Websocket websocket) {
         public Local {
-            positive("agent.local.connect-timeout", connectTimeout);
-            positive("agent.local.response-timeout", responseTimeout);
-            positive("agent.local.idle-timeout", idleTimeout);
+            positive("agent.local.connect-timeout", required("agent.local.connect-timeout", connectTimeout));
+            positive("agent.local.response-timeout", required("agent.local.response-timeout", responseTimeout));
+            positive("agent.local.idle-timeout", required("agent.local.idle-timeout", idleTimeout));
+            between("agent.local.max-connections", maxConnections, 1, Integer.MAX_VALUE);
+            required("agent.local.websocket", websocket);
         }
     }
 
@@ -156,8 +167,8 @@ public record AgentProperties(
      */
     public record Dns(
             @DefaultValue List<String> servers,
-            @DefaultValue("1s") @NotNull Duration minTtl,
-            @DefaultValue("60s") @NotNull Duration maxTtl) {
+            @DefaultValue("1s") Duration minTtl,
+            @DefaultValue("60s") Duration maxTtl) {
         public static final Dns DEFAULTS = new Dns(List.of(), Duration.ofSeconds(1), Duration.ofSeconds(60));
 
         public Dns {
@@ -196,10 +207,10 @@ public record AgentProperties(
      * @param maxFrameBytes largest WebSocket frame payload accepted from a local app; larger frames
      *     close its socket with 1009 (messages may be larger, in several frames)
      */
-    public record Websocket(@DefaultValue("16MB") @NotNull DataSize maxFrameBytes) {
+    public record Websocket(@DefaultValue("16MB") DataSize maxFrameBytes) {
         public Websocket {
-            if (maxFrameBytes != null
-                    && (maxFrameBytes.toBytes() < 125 || maxFrameBytes.toBytes() > Integer.MAX_VALUE)) {
+            required("agent.local.websocket.max-frame-bytes", maxFrameBytes);
+            if ((maxFrameBytes.toBytes() < 125 || maxFrameBytes.toBytes() > Integer.MAX_VALUE)) {
                 throw new IllegalArgumentException("agent.local.websocket.max-frame-bytes: " + maxFrameBytes
                         + " (expected: 125B..2GB)");
             }
@@ -207,8 +218,22 @@ public record AgentProperties(
     }
 
     private static void positive(String property, Duration value) {
-        if (value != null && (value.isZero() || value.isNegative())) {
+        if (value.isZero() || value.isNegative()) {
             throw new IllegalArgumentException(property + ": " + value + " (expected: > 0)");
+        }
+    }
+
+    private static <T> T required(String property, T value) {
+        if (value == null) {
+            throw new IllegalArgumentException(property + ": not set (expected: a value)");
+        }
+        return value;
+    }
+
+    private static void between(String property, long value, long min, long max) {
+        if (value < min || value > max) {
+            String expected = max == Integer.MAX_VALUE ? ">= " + min : min + ".." + max;
+            throw new IllegalArgumentException(property + ": " + value + " (expected: " + expected + ")");
         }
     }
 
@@ -220,11 +245,14 @@ public record AgentProperties(
      * @param stableAfter a tunnel up this long resets the backoff to the minimum
      */
     public record Reconnect(
-            @DefaultValue("500ms") @NotNull Duration minBackoff,
-            @DefaultValue("30s") @NotNull Duration maxBackoff,
-            @DefaultValue("30s") @NotNull Duration stableAfter) {
+            @DefaultValue("500ms") Duration minBackoff,
+            @DefaultValue("30s") Duration maxBackoff,
+            @DefaultValue("30s") Duration stableAfter) {
         public Reconnect {
-            if (minBackoff != null && maxBackoff != null && maxBackoff.compareTo(minBackoff) < 0) {
+            required("agent.reconnect.min-backoff", minBackoff);
+            required("agent.reconnect.max-backoff", maxBackoff);
+            required("agent.reconnect.stable-after", stableAfter);
+            if (maxBackoff.compareTo(minBackoff) < 0) {
                 throw new IllegalArgumentException("agent.reconnect.max-backoff: " + maxBackoff
                         + " (expected: >= agent.reconnect.min-backoff " + minBackoff + ")");
             }
@@ -242,7 +270,11 @@ public record AgentProperties(
      * @param maxRedials replacements one tunnel dials (each after a reconnect backoff delay) before it
      *     keeps the replica it has
      */
-    public record Spread(@DefaultValue("true") boolean enabled, @DefaultValue("4") @Min(0) @Max(32) int maxRedials) {}
+    public record Spread(@DefaultValue("true") boolean enabled, @DefaultValue("4") int maxRedials) {
+        public Spread {
+            between("agent.spread.max-redials", maxRedials, 0, 32);
+        }
+    }
 
     private static String defaultId() {
         String fromEnv = System.getenv("HOSTNAME");

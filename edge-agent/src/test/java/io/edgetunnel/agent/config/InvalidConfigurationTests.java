@@ -99,9 +99,23 @@ class InvalidConfigurationTests {
     }
 
     @Test
-    void tooManyTunnelsFailsNamingTheLimit(CapturedOutput output) {
-        start("agent.ingress-uri=ws://127.0.0.1:9/tunnel", ROUTE, "agent.tunnel-count=99");
+    void tooManyTunnelsFailsNamingTheLimit() {
+        String messages = start("agent.ingress-uri=ws://127.0.0.1:9/tunnel", ROUTE, "agent.tunnel-count=99");
 
-        assertThat(output.getAll()).contains("agent.tunnel-count").contains("must be less than or equal to 16");
+        assertThat(messages).contains("agent.tunnel-count: 99 (expected: 1..16)");
+    }
+
+    @Test
+    void redialsOverTheLimitFailNamingTheProperty() {
+        String messages = start("agent.ingress-uri=ws://127.0.0.1:9/tunnel", ROUTE, "agent.spread.max-redials=33");
+
+        assertThat(messages).contains("agent.spread.max-redials: 33 (expected: 0..32)");
+    }
+
+    @Test
+    void zeroLocalConnectionsFailNamingTheProperty() {
+        String messages = start("agent.ingress-uri=ws://127.0.0.1:9/tunnel", ROUTE, "agent.local.max-connections=0");
+
+        assertThat(messages).contains("agent.local.max-connections: 0 (expected: >= 1)");
     }
 }
