@@ -185,20 +185,25 @@ class ClusterPeerLinkIntegrationTests {
     void theLinkUpgradeIsRefusedUnlessAReplicaSignedItRecently() throws Exception {
         long now = System.currentTimeMillis();
         double rejectedBefore = holder.meters().get("tunnel.ingress.cluster.hops.rejected").counter().count();
-        // the positive control: the same request, signed with the cluster secret, is upgraded
-        assertThat(upgrade(sign(ClusterForwardingIntegrationTests.SECRET, "probe", now)).status()).isEqualTo(101);
+        // the positive control: the same request, signed with the cluster secret for this holder, is upgraded
+        String good = sign(ClusterForwardingIntegrationTests.SECRET, "probe", now, "link-a", "bm9uY2UtMTIz");
+        assertThat(upgrade(good).status()).isEqualTo(101);
 
         Upgrade unsigned = upgrade(null);
         Upgrade forged = upgrade("v1 probe " + now + " bm9uY2U AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
-        Upgrade otherSecret = upgrade(sign("another-secret-of-at-least-32-characters!", "probe", now));
-        Upgrade stale = upgrade(sign(ClusterForwardingIntegrationTests.SECRET, "probe", now - Duration.ofMinutes(5).toMillis()));
-        Upgrade looped = upgrade(sign(ClusterForwardingIntegrationTests.SECRET, "link-a", now));
-        for (Upgrade refused : new Upgrade[] {unsigned, forged, otherSecret, stale, looped}) {
+        Upgrade otherSecret = upgrade(sign("another-secret-of-at-least-32-characters!", "probe", now, "link-a", "b3RoZXI"));
+        Upgrade stale = upgrade(sign(ClusterForwardingIntegrationTests.SECRET, "probe",
+                now - Duration.ofMinutes(5).toMillis(), "link-a", "c3RhbGU"));
+        Upgrade looped = upgrade(sign(ClusterForwardingIntegrationTests.SECRET, "link-a", now, "link-a", "bG9vcA"));
+        // a captured upgrade, replayed within the clock window, and one signed for another replica
+        Upgrade replayed = upgrade(good);
+        Upgrade elsewhere = upgrade(sign(ClusterForwardingIntegrationTests.SECRET, "probe", now, "link-b", "ZWxzZQ"));
+        for (Upgrade refused : new Upgrade[] {unsigned, forged, otherSecret, stale, looped, replayed, elsewhere}) {
             assertThat(refused.status()).isEqualTo(401);
             assertThat(refused.head()).containsIgnoringCase("X-Edge-Cluster-Refused: signature");
         }
         assertThat(holder.meters().get("tunnel.ingress.cluster.hops.rejected").counter().count())
-                .isGreaterThanOrEqualTo(rejectedBefore + 5);
+                .isGreaterThanOrEqualTo(rejectedBefore + 7);
         // and nothing of that disturbed the link the replicas use
         assertThat(roundTrip("after the probes")).isEqualTo("after the probes");
     }
@@ -250,9 +255,10 @@ class ClusterPeerLinkIntegrationTests {
     }
 
     /** A hop signature as docs/architecture.md describes it, over the link's upgrade. */
-    private static String sign(String secret, String sender, long millis) throws Exception {
-        String nonce = "bm9uY2UtMTIz";
-        String signed = "v1\n" + sender + "\n" + millis + "\n" + nonce + "\nGET\n" + LINK_TARGET + "\npeer-link";
+    private static String sign(String secret, String sender, long millis, String holderId, String nonce)
+            throws Exception {
+        String signed = "v1\n" + sender + "\n" + millis + "\n" + nonce + "\nGET\n" + LINK_TARGET + "\npeer-link "
+                + holderId;
         Mac mac = Mac.getInstance("HmacSHA256");
         mac.init(new SecretKeySpec(secret.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
         String value = Base64.getUrlEncoder().withoutPadding().encodeToString(mac.doFinal(signed.getBytes(StandardCharsets.UTF_8)));

@@ -94,6 +94,18 @@ public final class HopSignature {
         return null;
     }
 
+    /** The nonce of a header value; only meaningful once {@link #reject} accepted it. */
+    static String nonce(String headerValue) {
+        String[] parts = headerValue == null ? new String[0] : headerValue.split(" ", -1);
+        return parts.length == 5 ? parts[3] : "";
+    }
+
+    /** When a header value was signed (epoch millis); only meaningful once {@link #reject} accepted it. */
+    static long signedAt(String headerValue) {
+        String[] parts = headerValue == null ? new String[0] : headerValue.split(" ", -1);
+        return parts.length == 5 ? Long.parseLong(parts[2]) : 0;
+    }
+
     /** The sending replica a header value names; only meaningful once {@link #reject} accepted it. */
     public String signer(String headerValue) {
         String[] parts = headerValue == null ? new String[0] : headerValue.split(" ", -1);

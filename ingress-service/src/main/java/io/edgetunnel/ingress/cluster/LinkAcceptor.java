@@ -22,9 +22,10 @@ import reactor.netty.http.server.WebsocketServerSpec;
 /**
  * The holder's end of peer links, on the cluster port at {@link LinkSettings#PATH}: an upgrade whose
  * {@link HopSignature} checks out (over {@code GET}, the request target with the link's settings, and
- * {@link LinkSettings#SIGNED_HOST}) becomes a {@link PeerLink} in the acceptor role, each of whose
- * streams is spliced onto a local agent ({@link LinkSplice}). Anything unsigned, forged, stale or looped
- * back gets 401 before any upgrade, marked like the HTTP hop's refusals.
+ * {@link LinkSettings#signedHost}, naming this replica) becomes a {@link PeerLink} in the acceptor role, each of whose
+ * streams is spliced onto a local agent ({@link LinkSplice}). Anything unsigned, forged, stale, looped
+ * back, signed for another replica or replayed gets 401 before any upgrade, marked like the HTTP hop's
+ * refusals.
  */
 final class LinkAcceptor {
 
@@ -41,6 +42,8 @@ final class LinkAcceptor {
     private final Counter rejected;
     private final PeerLinkCounts counts;
     private final Set<PeerLink> links = ConcurrentHashMap.newKeySet();
+    /** A signature is accepted within the skew either side of its time: remembered that long after it. */
+    private final SeenNonces nonces = new SeenNonces(2 * HopSignature.MAX_SKEW_MILLIS, System::currentTimeMillis);
     private volatile boolean stopping;
 
     LinkAcceptor(HopSignature signature, TunnelProperties tunnel, AgentRegistry registry, String replicaId,
@@ -67,8 +70,11 @@ final class LinkAcceptor {
         if (!request.requestHeaders().containsValue("Upgrade", "websocket", true)) {
             return refuse(response, 400, "expected a WebSocket upgrade to the peer link");
         }
-        String reason = signature.reject(request.requestHeaders().get(HopSignature.HEADER), request.method().name(),
-                target, LinkSettings.SIGNED_HOST);
+        String hop = request.requestHeaders().get(HopSignature.HEADER);
+        String reason = signature.reject(hop, request.method().name(), target, LinkSettings.signedHost(replicaId));
+        if (reason == null && !nonces.firstUse(signature.signer(hop), HopSignature.nonce(hop), HopSignature.signedAt(hop))) {
+            reason = "signature replayed";
+        }
         if (reason != null) {
             rejected.increment();
             log.warn("Cluster port: refused a peer link from {}: {}", request.remoteAddress(), reason);

@@ -19,21 +19,31 @@ record LinkSettings(int window, int maxFrameBytes, int maxStreams, Duration hear
     /** The link's path on the cluster port; the query carries the settings. */
     static final String PATH = "/_edgetunnel/link";
 
-    /** Stands in for the Host in the link's signature: a link serves every host. */
-    static final String SIGNED_HOST = "peer-link";
+    /**
+     * Stands in for the Host in the link's signature: a link serves every host, and the replica it is
+     * dialled to is signed instead, so a signature opens a link to that replica only.
+     */
+    static String signedHost(String holderReplicaId) {
+        return "peer-link " + holderReplicaId;
+    }
+
+    /** Bounds a signed but careless (or compromised) sender cannot push the holder past. */
+    static final int MAX_WINDOW = 64 * 1024 * 1024;
+    static final int MAX_STREAMS = 65_535;
+    static final Duration MAX_HEARTBEAT = Duration.ofMinutes(5);
 
     LinkSettings {
-        if (window < 1024) {
-            throw new IllegalArgumentException("window: " + window + " (expected: >= 1024)");
+        if (window < 1024 || window > MAX_WINDOW) {
+            throw new IllegalArgumentException("window: " + window + " (expected: 1024.." + MAX_WINDOW + ")");
         }
         if (maxFrameBytes < 4096 || maxFrameBytes > 16 * 1024 * 1024) {
             throw new IllegalArgumentException("frame: " + maxFrameBytes + " (expected: 4096..16777216)");
         }
-        if (maxStreams < 1) {
-            throw new IllegalArgumentException("streams: " + maxStreams + " (expected: >= 1)");
+        if (maxStreams < 1 || maxStreams > MAX_STREAMS) {
+            throw new IllegalArgumentException("streams: " + maxStreams + " (expected: 1.." + MAX_STREAMS + ")");
         }
-        if (heartbeat == null || heartbeat.toMillis() < 100) {
-            throw new IllegalArgumentException("heartbeat: " + heartbeat + " (expected: >= 100 ms)");
+        if (heartbeat == null || heartbeat.toMillis() < 100 || heartbeat.compareTo(MAX_HEARTBEAT) > 0) {
+            throw new IllegalArgumentException("heartbeat: " + heartbeat + " (expected: 100 ms..5 min)");
         }
     }
 

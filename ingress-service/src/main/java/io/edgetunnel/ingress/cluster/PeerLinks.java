@@ -125,7 +125,7 @@ public final class PeerLinks implements SmartLifecycle {
             return Mono.error(new Unreachable("replica stopping", null));
         }
         String target = settings.target();
-        String hop = signature.sign("GET", target, LinkSettings.SIGNED_HOST);
+        String hop = signature.sign("GET", target, LinkSettings.signedHost(peer.id()));
         Sinks.One<PeerLink> ready = Sinks.one();
         client.headers(h -> h.set(HopSignature.HEADER, hop))
                 .websocket(spec)

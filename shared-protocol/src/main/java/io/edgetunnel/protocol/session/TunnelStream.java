@@ -181,6 +181,12 @@ public final class TunnelStream {
 
     private OutboundBody attach(OutboundBody body) {
         outbound = body;
+        if (ended.get()) {
+            // the stream ended (a reset from another thread) before this body existed: the end's
+            // releaseBodies found nothing to cancel, so whichever comes second cancels it
+            body.cancel();
+            return body;
+        }
         int credit = pendingCredit.getAndSet(0);
         if (credit > 0) {
             body.addCredit(credit);

@@ -118,6 +118,9 @@ public final class OutboundBody implements CoreSubscriber<ByteBuf> {
     @Override
     public void onSubscribe(Subscription s) {
         subscription = s;
+        if (cancelled) {
+            s.cancel(); // cancelled before its source came: the source must not wait for demand for ever
+        }
         drain();
     }
 

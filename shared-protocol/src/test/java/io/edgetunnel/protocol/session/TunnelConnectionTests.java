@@ -114,6 +114,34 @@ class TunnelConnectionTests {
 
     @ParameterizedTest
     @EnumSource(Role.class)
+    void aBodyMadeAfterTheStreamEndedIsCancelledAndSendsNothing(Role role) throws Exception {
+        try (ConnectionHarness h = new ConnectionHarness(role).opened()) {
+            ConnectionHarness.Recording handler = remoteDirectionOpen(h);
+            assertThat(handler.stream.reset(ResetCode.CANCEL, "reset from another thread first")).isTrue();
+            assertThat(nextReset(h).code()).isEqualTo(ResetCode.CANCEL);
+
+            // a handler that answers late (a splice relaying a RESPONSE that crossed the reset)
+            java.util.concurrent.atomic.AtomicBoolean sourceCancelled = new java.util.concurrent.atomic.AtomicBoolean();
+            io.edgetunnel.protocol.stream.OutboundBody body = handler.stream.newBody(
+                    new io.edgetunnel.protocol.stream.OutboundBody.Listener() {
+                        @Override
+                        public void onComplete() {}
+
+                        @Override
+                        public void onError(Throwable cause) {}
+                    }, java.util.List::of);
+            reactor.core.publisher.Flux.<io.netty.buffer.ByteBuf>never()
+                    .doOnCancel(() -> sourceCancelled.set(true))
+                    .subscribe(body);
+
+            assertThat(sourceCancelled).as("its source is cancelled, never left waiting for credit").isTrue();
+            h.sync();
+            assertThat(h.next(QUIET)).as("nothing goes out for the ended stream").isNull();
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Role.class)
     void streamsLearnOfTheCloseOnTheEventLoopWithTheirBodiesSet(Role role) throws Exception {
         try (ConnectionHarness h = new ConnectionHarness(role).opened()) {
             ConnectionHarness.Recording handler = remoteDirectionOpen(h);
