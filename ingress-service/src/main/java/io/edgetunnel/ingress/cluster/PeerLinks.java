@@ -8,14 +8,20 @@ import io.edgetunnel.protocol.websocket.TunnelFrameEncoder;
 import io.netty.channel.ChannelOption;
 import io.netty.handler.codec.http.websocketx.WebSocketClientHandshakeException;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.SmartLifecycle;
+import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
+import reactor.core.scheduler.Schedulers;
 import reactor.netty.http.client.HttpClient;
 import reactor.netty.http.client.WebsocketClientSpec;
 import reactor.netty.resources.ConnectionProvider;
@@ -48,7 +54,19 @@ public final class PeerLinks implements SmartLifecycle {
     private static final class Slot {
         volatile PeerLink link;
         Mono<PeerLink> dialling;
+        /** The dial in progress; a dial that is no longer this one closes what it opens. */
+        Object dial;
+        /** After a failed dial, requests fail fast with {@link #failure} until then (nanoTime). */
+        long failedUntilNanos;
+        RuntimeException failure;
+        long backoffNanos;
     }
+
+    /** How long a replica that could not be dialled is left alone, doubling per failure up to the max. */
+    static final Duration FIRST_BACKOFF = Duration.ofMillis(250);
+    static final Duration MAX_BACKOFF = Duration.ofSeconds(10);
+    /** How often links to replicas that left the directory are closed. */
+    private static final Duration SWEEP_INTERVAL = Duration.ofSeconds(2);
 
     private final HopSignature signature;
     private final RemoteRoutes routes;
@@ -61,6 +79,7 @@ public final class PeerLinks implements SmartLifecycle {
     private final Map<String, Slot> slots = new ConcurrentHashMap<>();
     private final PeerLinkCounts counts;
     private volatile boolean running;
+    private volatile Disposable sweeper;
 
     PeerLinks(HopSignature signature, RemoteRoutes routes, TunnelProperties tunnel, ClusterProperties cluster,
             LongAdder bufferedBytes, LoopResources loops, PeerLinkCounts counts) {
@@ -113,14 +132,20 @@ public final class PeerLinks implements SmartLifecycle {
                     return Mono.just(current);
                 }
                 if (slot.dialling == null) {
-                    slot.dialling = dial(peer, slot).cache();
+                    if (slot.failure != null && System.nanoTime() - slot.failedUntilNanos < 0) {
+                        // a replica that just failed a dial is not dialled again per request
+                        return Mono.error(slot.failure);
+                    }
+                    Object dial = new Object();
+                    slot.dial = dial;
+                    slot.dialling = dial(peer, slot, dial).cache();
                 }
                 return slot.dialling;
             }
         }
     }
 
-    private Mono<PeerLink> dial(RemoteReplica peer, Slot slot) {
+    private Mono<PeerLink> dial(RemoteReplica peer, Slot slot, Object dial) {
         if (!running) {
             return Mono.error(new Unreachable("replica stopping", null));
         }
@@ -137,8 +162,16 @@ public final class PeerLinks implements SmartLifecycle {
                         link[0] = new PeerLink(peer.id(), settings, tunnel, bufferedBytes, c, null);
                     });
                     synchronized (slot) {
+                        if (!running || slot.dial != dial || slots.get(key(peer)) != slot) {
+                            // a dial given up (timed out, replica left, stopping): its late link serves nobody
+                            link[0].close(CloseCode.GOING_AWAY, "superseded");
+                            return link[0].run(in, out);
+                        }
                         slot.link = link[0];
                         slot.dialling = null;
+                        slot.dial = null;
+                        slot.failure = null;
+                        slot.backoffNanos = 0;
                     }
                     counts.sender.incrementAndGet();
                     ready.tryEmitValue(link[0]);
@@ -157,21 +190,61 @@ public final class PeerLinks implements SmartLifecycle {
                         log.info("Peer link to replica {} closed", peer.id());
                     });
                 })
-                .subscribe(null, error -> {
-                    synchronized (slot) {
-                        slot.dialling = null;
-                    }
-                    ready.tryEmitError(failure(peer, error));
-                }, () -> ready.tryEmitError(new Unreachable("replica " + peer.id() + " closed the link at once", null)));
+                .subscribe(null, error -> ready.tryEmitError(failure(peer, error)),
+                        () -> ready.tryEmitError(new Unreachable("replica " + peer.id() + " closed the link at once", null)));
         // the connect timeout bounds the TCP connect; this bounds the upgrade on top of it
         return ready.asMono()
                 .timeout(connectTimeout.multipliedBy(2), Mono.error(() -> new Unreachable(
                         "no peer link to replica " + peer.id() + " within " + connectTimeout.multipliedBy(2), null)))
-                .doOnError(error -> {
-                    synchronized (slot) {
-                        slot.dialling = null; // the next request dials again
-                    }
-                });
+                .doOnError(error -> failed(peer, slot, dial, error));
+    }
+
+    /** A dial failed: the next one waits out a backoff that doubles per failure, requests fail fast meanwhile. */
+    private void failed(RemoteReplica peer, Slot slot, Object dial, Throwable error) {
+        synchronized (slot) {
+            if (slot.dial != dial) {
+                return;
+            }
+            slot.dial = null;
+            slot.dialling = null;
+            long first = FIRST_BACKOFF.toNanos();
+            long backoff = slot.backoffNanos == 0 ? first : Math.min(slot.backoffNanos * 2, MAX_BACKOFF.toNanos());
+            slot.backoffNanos = backoff;
+            // jitter: replicas that lost the same peer do not all come back to it at once
+            long jittered = backoff / 2 + ThreadLocalRandom.current().nextLong(backoff / 2 + 1);
+            slot.failedUntilNanos = System.nanoTime() + jittered;
+            slot.failure = error instanceof RuntimeException runtime ? runtime
+                    : new Unreachable(String.valueOf(error), error);
+            log.warn("Peer link to replica {} failed: {}{}; next dial in {} ms", peer.id(), error.getMessage(),
+                    error instanceof Refused ? " (is ingress.cluster.secret the same on both?)" : "",
+                    jittered / 1_000_000);
+        }
+    }
+
+    /** Closes the links to replicas that left the directory (died, or replaced): their streams fail now, not after missed heartbeats. */
+    void sweep() {
+        Set<String> live = new HashSet<>();
+        for (RemoteReplica replica : routes.replicas()) {
+            live.add(key(replica));
+        }
+        for (Map.Entry<String, Slot> entry : slots.entrySet()) {
+            if (live.contains(entry.getKey())) {
+                continue;
+            }
+            Slot slot = entry.getValue();
+            PeerLink link;
+            synchronized (slot) {
+                if (!slots.remove(entry.getKey(), slot)) {
+                    continue;
+                }
+                link = slot.link;
+                slot.dial = null;
+            }
+            if (link != null) {
+                log.info("Peer link to {}: the replica left the directory; closing it", entry.getKey());
+                link.close(CloseCode.GOING_AWAY, "replica left the cluster");
+            }
+        }
     }
 
     private static RuntimeException failure(RemoteReplica peer, Throwable error) {
@@ -189,12 +262,17 @@ public final class PeerLinks implements SmartLifecycle {
     @Override
     public void start() {
         running = true;
+        sweeper = Flux.interval(SWEEP_INTERVAL, SWEEP_INTERVAL, Schedulers.parallel()).subscribe(tick -> sweep());
     }
 
     /** After the public port's graceful shutdown: the requests this replica forwarded have finished. */
     @Override
     public void stop() {
         running = false;
+        Disposable sweeping = sweeper;
+        if (sweeping != null) {
+            sweeping.dispose();
+        }
         for (Slot slot : slots.values()) {
             PeerLink link = slot.link;
             if (link != null) {

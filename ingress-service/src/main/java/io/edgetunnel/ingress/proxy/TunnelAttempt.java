@@ -89,13 +89,14 @@ final class TunnelAttempt {
             return links.link(peer)
                     .map(Optional::of)
                     .onErrorResume(PeerLinks.Unreachable.class, unreachable -> {
-                        log.warn("Cluster: {}; {}", unreachable.getMessage(), mayRetry ? "trying another holder" : "giving up");
+                        // PeerLinks logged the failed dial; requests meanwhile fail fast and quietly
+                        log.debug("Cluster: {}; {}", unreachable.getMessage(), mayRetry ? "trying another holder" : "giving up");
                         return Mono.just(Optional.empty());
                     })
-                    .onErrorMap(PeerLinks.Refused.class, refused -> {
-                        log.warn("Cluster: {}; is ingress.cluster.secret the same on both?", refused.getMessage());
-                        return ProxyException.badGateway("replica refused the forwarded request");
-                    })
+                    // a refused signature carried nothing either (another secret, or an entry naming a replica
+                    // that is not the one at that address any more, such as a loop back to this one): as
+                    // an unreachable holder, another one once, else no holder (PeerLinks logged why)
+                    .onErrorResume(PeerLinks.Refused.class, refused -> Mono.just(Optional.empty()))
                     .flatMap(opened -> opened.isPresent() ? open(opened.get(), mayRetry)
                             : mayRetry ? run(peer, false) : Mono.error(ProxyException.noAgent(request.host())));
         }
