@@ -82,6 +82,11 @@ public final class LocalAppForwarder implements DisposableBean {
     private final LocalTcpConnector tcp;
     private final DnsTargets dnsTargets;
     private volatile boolean destroyed;
+    /**
+     * The request timers met so far: a builder, its tags and the registry's lookup per request cost
+     * more than the timing (issue 18). Bounded by the routes, and the registry keeps them anyway.
+     */
+    private final Map<RequestTimer, Timer> timers = new ConcurrentHashMap<>();
 
     public LocalAppForwarder(AgentProperties.Local local, MeterRegistry meters) {
         this(local, meters, 1);
@@ -333,15 +338,22 @@ public final class LocalAppForwarder implements DisposableBean {
         } else {
             outcome = "error";
         }
-        String statusClass = status == 0 ? "none" : (status / 100) + "xx";
-        sample.stop(Timer.builder(METRIC)
-                .description("Requests forwarded to local apps")
-                .tag("route", route.claim().toString())
-                .tag("status_class", statusClass)
-                .tag("outcome", outcome)
-                .publishPercentileHistogram()
-                .register(meters));
+        RequestTimer key = new RequestTimer(route.host(), route.pathPrefix(), status == 0 ? -1 : status / 100, outcome);
+        Timer timer = timers.get(key);
+        if (timer == null) {
+            timer = timers.computeIfAbsent(key, k -> Timer.builder(METRIC)
+                    .description("Requests forwarded to local apps")
+                    .tag("route", route.claim().toString())
+                    .tag("status_class", k.statusClass() < 0 ? "none" : k.statusClass() + "xx")
+                    .tag("outcome", k.outcome())
+                    .publishPercentileHistogram()
+                    .register(meters));
+        }
+        sample.stop(timer);
     }
+
+    /** One request timer: the route's host and prefix (its claim), the status class (-1: none), the outcome. */
+    private record RequestTimer(String host, String pathPrefix, int statusClass, String outcome) {}
 
     /** The HTTP/1.1 pool of exchanges started off an event loop; closed with the context. */
     ConnectionProvider connectionProvider() {
