@@ -69,8 +69,10 @@ final class TunnelAttempt {
             // the tunnel closed or filled up since the pick: nothing went out, try another once
             return mayRetry ? run(tunnel, false) : noLocalAgent();
         }
+        // a timer of the stream's own, not Mono.timeout: that one names its source for the message at
+        // every assembly, and its operators and delay Mono were a good part of a request's allocations
+        stream.expireResponseAfter(properties.responseTimeout(), EventLoopSchedulers.current());
         return stream.response()
-                .timeout(properties.responseTimeout(), EventLoopSchedulers.current())
                 .onErrorResume(TimeoutException.class, e -> {
                     stream.cancel("no response within " + properties.responseTimeout());
                     return Mono.error(ProxyException.timeout());
