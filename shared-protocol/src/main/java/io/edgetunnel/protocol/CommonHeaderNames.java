@@ -82,6 +82,20 @@ final class CommonHeaderNames {
         return null;
     }
 
+    /** The shared name equal to {@code name} (case included), or null. */
+    static String lookup(CharSequence name) {
+        int length = name.length();
+        if (length >= BY_LENGTH.length) {
+            return null;
+        }
+        for (String candidate : BY_LENGTH[length]) {
+            if (candidate.contentEquals(name)) {
+                return candidate;
+            }
+        }
+        return null;
+    }
+
     /** Every shared name, for tests. */
     static List<String> all() {
         return Arrays.stream(BY_LENGTH).flatMap(Arrays::stream).toList();

@@ -3,7 +3,6 @@ package io.edgetunnel.protocol;
 import io.netty.handler.codec.http.HttpHeaders;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -93,18 +92,11 @@ public final class HopByHopHeaders {
      * case and duplicates otherwise kept; {@code TE} stays as {@code trailers} when it offered them.
      */
     public static List<Header> strip(List<Header> headers) {
-        Set<String> named = null;
-        for (Header header : headers) {
+        List<String> named = null;
+        for (int i = 0; i < headers.size(); i++) {
+            Header header = headers.get(i);
             if (header.name().equalsIgnoreCase("connection")) {
-                for (String token : header.value().split(",")) {
-                    String name = token.trim().toLowerCase(Locale.ROOT);
-                    if (!name.isEmpty() && !NOT_NOMINABLE.contains(name)) {
-                        if (named == null) {
-                            named = new HashSet<>();
-                        }
-                        named.add(name);
-                    }
-                }
+                named = addNamed(header.value(), named);
             }
         }
         List<Header> result = new ArrayList<>(headers.size());
@@ -128,13 +120,34 @@ public final class HopByHopHeaders {
         return isAscii(name) ? asciiEqualsLower(name, "te") : name.toLowerCase(Locale.ROOT).equals("te");
     }
 
+    /**
+     * {@code named} (null: none yet) with the fields a {@code Connection} header's {@code value} lists,
+     * lower case; those hop-by-hop anyway (keep-alive, close's neighbours) need no entry.
+     */
+    private static List<String> addNamed(String value, List<String> named) {
+        int start = 0;
+        while (start <= value.length()) {
+            int comma = value.indexOf(',', start);
+            int end = comma < 0 ? value.length() : comma;
+            String name = value.substring(start, end).trim().toLowerCase(Locale.ROOT);
+            if (!name.isEmpty() && !NOT_NOMINABLE.contains(name) && !isHopByHop(name)) {
+                if (named == null) {
+                    named = new ArrayList<>(2);
+                }
+                named.add(name);
+            }
+            start = end + 1;
+        }
+        return named;
+    }
+
     /** Whether the Connection header named this field ({@code named} holds lower-case names). */
-    private static boolean isNamed(String name, Set<String> named) {
+    private static boolean isNamed(String name, List<String> named) {
         if (!isAscii(name)) {
             return named.contains(name.toLowerCase(Locale.ROOT));
         }
-        for (String candidate : named) {
-            if (asciiEqualsLower(name, candidate)) {
+        for (int i = 0; i < named.size(); i++) {
+            if (asciiEqualsLower(name, named.get(i))) {
                 return true;
             }
         }
@@ -176,7 +189,9 @@ public final class HopByHopHeaders {
         var it = headers.iteratorCharSequence();
         while (it.hasNext()) {
             Map.Entry<CharSequence, CharSequence> entry = it.next();
-            all.add(new Header(entry.getKey().toString(), entry.getValue().toString()));
+            CharSequence key = entry.getKey();
+            String name = CommonHeaderNames.lookup(key);
+            all.add(new Header(name != null ? name : key.toString(), entry.getValue().toString()));
         }
         return strip(all);
     }

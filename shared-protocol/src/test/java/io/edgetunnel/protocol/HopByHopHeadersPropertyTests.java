@@ -2,6 +2,8 @@ package io.edgetunnel.protocol;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
+import io.netty.handler.codec.http.HttpHeaders;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -41,6 +43,14 @@ class HopByHopHeadersPropertyTests {
     @Property(tries = 3_000)
     void stripsExactlyWhatTheLowerCasingRuleStripped(@ForAll("headerLists") List<Header> headers) {
         assertThat(HopByHopHeaders.strip(headers)).isEqualTo(referenceStrip(headers));
+    }
+
+    @Property(tries = 1_000)
+    void stripsNettysHeadersAsTheLowerCasingRuleStripped(@ForAll("headerLists") List<Header> headers) {
+        HttpHeaders netty = DefaultHttpHeadersFactory.headersFactory().withValidation(false).newHeaders();
+        headers.forEach(header -> netty.add(header.name(), header.value()));
+
+        assertThat(HopByHopHeaders.strip(netty)).isEqualTo(referenceStrip(headers));
     }
 
     @Property(tries = 500)
