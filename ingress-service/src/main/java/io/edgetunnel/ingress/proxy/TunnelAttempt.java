@@ -175,9 +175,17 @@ final class TunnelAttempt {
         // A body that turns out empty (and has no trailers) is answered headers-only, as the app did:
         // over HTTP/2 that is one HEADERS frame with END_STREAM, which gRPC's trailers-only error
         // responses need (headers then an empty DATA frame would read as a missing status)
-        return body.switchOnFirst((first, rest) -> first.isOnComplete()
-                        ? response.setComplete()
-                        : response.writeWith(rest))
+        return body.switchOnFirst((first, rest) -> {
+                    if (first.isOnComplete()) {
+                        return response.setComplete();
+                    }
+                    if (first.hasValue() && isWholeBody(first.get(), declared, stream)) {
+                        // the whole body, of its declared length, in one chunk: written with the headers as
+                        // one message, without the streaming writer's queues (issue 18); the same bytes
+                        return response.writeWith(rest.singleOrEmpty());
+                    }
+                    return response.writeWith(rest);
+                })
                 .then()
                 .onErrorResume(StreamFailure.class, failure -> {
                     if (!response.isCommitted()) {
@@ -186,6 +194,15 @@ final class TunnelAttempt {
                     ExchangeSupport.abortConnection(response);
                     return Mono.error(failure);
                 });
+    }
+
+    /**
+     * Whether {@code first} is all of the body: the agent's body ended with it (nothing queued after it,
+     * no trailers) and it has the declared length, so Reactor Netty's one-message write adds no header.
+     */
+    private static boolean isWholeBody(DataBuffer first, long declared, ProxyStream stream) {
+        return declared >= 0 && first.readableByteCount() == declared && stream.body().isFinished()
+                && stream.trailers().isEmpty();
     }
 
     /** HEAD, 1xx, 204 and 304 answers have no body, whatever their Content-Length says. */
