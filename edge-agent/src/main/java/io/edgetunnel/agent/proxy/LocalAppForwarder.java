@@ -181,11 +181,11 @@ public final class LocalAppForwarder implements DisposableBean {
         String target = route.localTarget(request.target());
         // a plain http app's clients know its address: they take the path, parsed by no URL pattern
         boolean bound = LocalClients.bindable(route.localUrl()) && !hasLineTerminator(target);
-        HttpClient client = (bound ? clients.boundTo(route.localUrl()) : clients.unbound()).pick(h2c, body != null);
+        LocalClients.Client client = (bound ? clients.boundTo(route.localUrl()) : clients.unbound()).pick(h2c, body != null);
         String url = bound ? pathAndQuery(route.localUrl(), target) : url(route.localUrl(), target);
         AtomicReference<List<Header>> trailers = new AtomicReference<>(List.of());
         AtomicBoolean sent = new AtomicBoolean();
-        Function<HttpClient, Mono<Void>> attempt = http -> http.request(method)
+        Function<HttpClient.RequestSender, Mono<Void>> attempt = sender -> sender
                 .uri(url)
                 .send((req, out) -> {
                     sent.set(true);
@@ -211,9 +211,9 @@ public final class LocalAppForwarder implements DisposableBean {
                 })
                 .then();
         // a target found by DNS: the next one while the last refused before anything was sent
-        Mono<Void> exchange = !DnsTargets.byDns(route.localUrl()) ? attempt.apply(client)
+        Mono<Void> exchange = !DnsTargets.byDns(route.localUrl()) ? attempt.apply(client.request(method))
                 : dnsTargets.tryInOrder(route.localUrl(), DnsTargets.callerLoop(),
-                        address -> attempt.apply(client.remoteAddress(() -> address)),
+                        address -> attempt.apply(client.http().remoteAddress(() -> address).request(method)),
                         e -> !sent.get() && LocalFailures.isConnectFailure(e));
 
         // timers on the exchange's own event loop: no wake-up of another thread per request

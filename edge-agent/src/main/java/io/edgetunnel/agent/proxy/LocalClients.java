@@ -3,6 +3,7 @@ package io.edgetunnel.agent.proxy;
 import io.edgetunnel.agent.config.AgentProperties;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http.HttpMethod;
 import java.net.SocketAddress;
 import java.net.URI;
 import java.time.Duration;
@@ -47,16 +48,48 @@ final class LocalClients {
     }
 
     /** The clients of one exchange's kind. */
-    record Variants(HttpClient idempotent, HttpClient body, HttpClient h2cIdempotent, HttpClient h2cBody) {
+    record Variants(Client idempotent, Client body, Client h2cIdempotent, Client h2cBody) {
 
-        HttpClient pick(boolean h2c, boolean hasBody) {
+        Client pick(boolean h2c, boolean hasBody) {
             return h2c ? (hasBody ? h2cBody : h2cIdempotent) : (hasBody ? body : idempotent);
         }
 
         Variants boundTo(SocketAddress address) {
             Supplier<SocketAddress> remote = () -> address;
-            return new Variants(idempotent.remoteAddress(remote), body.remoteAddress(remote),
-                    h2cIdempotent.remoteAddress(remote), h2cBody.remoteAddress(remote));
+            return new Variants(idempotent.boundTo(remote), body.boundTo(remote), h2cIdempotent.boundTo(remote),
+                    h2cBody.boundTo(remote));
+        }
+    }
+
+    /**
+     * A client and its requests of the common methods, made once: each {@code request(method)} copies
+     * the client's whole configuration, one copy of the three every request made.
+     */
+    record Client(HttpClient http, HttpClient.RequestSender get, HttpClient.RequestSender head,
+            HttpClient.RequestSender post, HttpClient.RequestSender put, HttpClient.RequestSender delete) {
+
+        static Client of(HttpClient http) {
+            return new Client(http, http.request(HttpMethod.GET), http.request(HttpMethod.HEAD),
+                    http.request(HttpMethod.POST), http.request(HttpMethod.PUT), http.request(HttpMethod.DELETE));
+        }
+
+        HttpClient.RequestSender request(HttpMethod method) {
+            if (method == HttpMethod.GET) {
+                return get;
+            } else if (method == HttpMethod.HEAD) {
+                return head;
+            } else if (method == HttpMethod.POST) {
+                return post;
+            } else if (method == HttpMethod.PUT) {
+                return put;
+            } else if (method == HttpMethod.DELETE) {
+                return delete;
+            }
+            return http.request(method);
+        }
+
+        Client boundTo(Supplier<SocketAddress> remote) {
+            return of(http.remoteAddress(remote));
         }
     }
 
@@ -88,8 +121,9 @@ final class LocalClients {
                 .compress(false)
                 .followRedirect(false);
         // a streamed body can be read once: a silent retry on a fresh connection would resubscribe it
-        return new LocalClients(provider, h2cProvider, new Variants(idempotent, idempotent.disableRetry(true),
-                h2cIdempotent, h2cIdempotent.disableRetry(true)));
+        return new LocalClients(provider, h2cProvider, new Variants(Client.of(idempotent),
+                Client.of(idempotent.disableRetry(true)), Client.of(h2cIdempotent),
+                Client.of(h2cIdempotent.disableRetry(true))));
     }
 
     private static HttpClient bind(HttpClient client, EventLoop loop) {
