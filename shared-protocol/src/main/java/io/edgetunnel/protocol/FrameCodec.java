@@ -341,6 +341,11 @@ public final class FrameCodec {
         }
 
         String string() {
+            return string(false);
+        }
+
+        /** @param headerName a header field's name: a common one is shared, not decoded again */
+        private String string(boolean headerName) {
             int length = u16();
             if (length > limits.maxStringBytes()) {
                 throw new ProtocolException(
@@ -348,7 +353,10 @@ public final class FrameCodec {
                         "string of " + length + " bytes (expected: <= " + limits.maxStringBytes() + ")");
             }
             need(length, "string");
-            String value = buf.toString(buf.readerIndex(), length, StandardCharsets.UTF_8);
+            String value = headerName ? CommonHeaderNames.lookup(buf, buf.readerIndex(), length) : null;
+            if (value == null) {
+                value = buf.toString(buf.readerIndex(), length, StandardCharsets.UTF_8);
+            }
             buf.skipBytes(length);
             return value;
         }
@@ -364,7 +372,7 @@ public final class FrameCodec {
             int total = 0;
             for (int i = 0; i < count; i++) {
                 int start = buf.readerIndex();
-                String name = string();
+                String name = string(true);
                 String value = string();
                 // encoded bytes, not chars: the limit is on what the peer makes us hold
                 total += buf.readerIndex() - start - 4;

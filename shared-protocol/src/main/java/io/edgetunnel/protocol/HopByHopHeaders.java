@@ -2,7 +2,7 @@ package io.edgetunnel.protocol;
 
 import io.netty.handler.codec.http.HttpHeaders;
 import java.util.ArrayList;
-import java.util.HashSet;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -45,12 +45,46 @@ public final class HopByHopHeaders {
     private HopByHopHeaders() {}
 
     /**
+     * {@link #ALWAYS} and {@link #HTTP2_EXTENSIONS} by length, so a name is compared with the few of its
+     * length only, without a lower-case copy of it per header and request.
+     */
+    private static final String[][] BY_LENGTH = byLength();
+
+    private static String[][] byLength() {
+        List<String> all = new ArrayList<>(ALWAYS);
+        all.addAll(HTTP2_EXTENSIONS);
+        int max = all.stream().mapToInt(String::length).max().orElse(0);
+        String[][] table = new String[max + 1][0];
+        for (String name : all) {
+            String[] same = table[name.length()];
+            String[] grown = Arrays.copyOf(same, same.length + 1);
+            grown[same.length] = name;
+            table[name.length()] = grown;
+        }
+        return table;
+    }
+
+    /**
      * Whether a field of this name is hop-by-hop whatever the message says ({@code TE} included; a
      * {@code Connection} header may name more: see {@link #strip}).
      */
     public static boolean isHopByHop(String name) {
-        String lower = name.toLowerCase(Locale.ROOT);
-        return ALWAYS.contains(lower) || lower.startsWith("proxy-") || HTTP2_EXTENSIONS.contains(lower);
+        if (!isAscii(name)) {
+            // Locale.ROOT folds some non-ASCII letters into ASCII ones: the original rule decides
+            String lower = name.toLowerCase(Locale.ROOT);
+            return ALWAYS.contains(lower) || lower.startsWith("proxy-") || HTTP2_EXTENSIONS.contains(lower);
+        }
+        if (name.length() >= 6 && name.regionMatches(true, 0, "proxy-", 0, 6)) {
+            return true;
+        }
+        if (name.length() < BY_LENGTH.length) {
+            for (String candidate : BY_LENGTH[name.length()]) {
+                if (asciiEqualsLower(name, candidate)) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /**
@@ -58,32 +92,95 @@ public final class HopByHopHeaders {
      * case and duplicates otherwise kept; {@code TE} stays as {@code trailers} when it offered them.
      */
     public static List<Header> strip(List<Header> headers) {
-        Set<String> named = new HashSet<>();
-        for (Header header : headers) {
+        List<String> named = null;
+        for (int i = 0; i < headers.size(); i++) {
+            Header header = headers.get(i);
             if (header.name().equalsIgnoreCase("connection")) {
-                for (String token : header.value().split(",")) {
-                    String name = token.trim().toLowerCase(Locale.ROOT);
-                    if (!name.isEmpty() && !NOT_NOMINABLE.contains(name)) {
-                        named.add(name);
-                    }
-                }
+                named = addNamed(header.value(), named);
             }
         }
         List<Header> result = new ArrayList<>(headers.size());
         for (Header header : headers) {
-            String name = header.name().toLowerCase(Locale.ROOT);
-            if (name.equals("te")) {
+            String name = header.name();
+            if (isTe(name)) {
                 if (containsTrailers(header.value())) {
                     result.add(new Header(header.name(), "trailers"));
                 }
                 continue;
             }
-            if (isHopByHop(name) || named.contains(name)) {
+            if (isHopByHop(name) || (named != null && isNamed(name, named))) {
                 continue;
             }
             result.add(header);
         }
         return result;
+    }
+
+    private static boolean isTe(String name) {
+        return isAscii(name) ? asciiEqualsLower(name, "te") : name.toLowerCase(Locale.ROOT).equals("te");
+    }
+
+    /**
+     * {@code named} (null: none yet) with the fields a {@code Connection} header's {@code value} lists,
+     * lower case; those hop-by-hop anyway (keep-alive, close's neighbours) need no entry.
+     */
+    private static List<String> addNamed(String value, List<String> named) {
+        int start = 0;
+        while (start <= value.length()) {
+            int comma = value.indexOf(',', start);
+            int end = comma < 0 ? value.length() : comma;
+            String name = value.substring(start, end).trim().toLowerCase(Locale.ROOT);
+            if (!name.isEmpty() && !NOT_NOMINABLE.contains(name) && !isHopByHop(name)) {
+                if (named == null) {
+                    named = new ArrayList<>(2);
+                }
+                named.add(name);
+            }
+            start = end + 1;
+        }
+        return named;
+    }
+
+    /** Whether the Connection header named this field ({@code named} holds lower-case names). */
+    private static boolean isNamed(String name, List<String> named) {
+        if (!isAscii(name)) {
+            return named.contains(name.toLowerCase(Locale.ROOT));
+        }
+        for (int i = 0; i < named.size(); i++) {
+            if (asciiEqualsLower(name, named.get(i))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean isAscii(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            if (s.charAt(i) >= 0x80) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Whether ASCII {@code name}, lower-cased, equals {@code lower}: the same answer as {@code
+     * name.toLowerCase(Locale.ROOT).equals(lower)}, as ASCII lower-cases to ASCII and to nothing else.
+     */
+    private static boolean asciiEqualsLower(String name, String lower) {
+        if (name.length() != lower.length()) {
+            return false;
+        }
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (c >= 'A' && c <= 'Z') {
+                c = (char) (c + ('a' - 'A'));
+            }
+            if (c != lower.charAt(i)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** {@link #strip(List)} of Netty's headers (as a local app's response arrives). */
@@ -92,7 +189,9 @@ public final class HopByHopHeaders {
         var it = headers.iteratorCharSequence();
         while (it.hasNext()) {
             Map.Entry<CharSequence, CharSequence> entry = it.next();
-            all.add(new Header(entry.getKey().toString(), entry.getValue().toString()));
+            CharSequence key = entry.getKey();
+            String name = CommonHeaderNames.lookup(key);
+            all.add(new Header(name != null ? name : key.toString(), entry.getValue().toString()));
         }
         return strip(all);
     }

@@ -12,7 +12,6 @@ import io.edgetunnel.runtime.EventLoopSchedulers;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.netty.buffer.ByteBuf;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
@@ -36,7 +35,6 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.SignalType;
 import reactor.core.scheduler.Scheduler;
-import reactor.netty.http.HttpProtocol;
 import reactor.netty.http.client.HttpClient;
 import reactor.netty.http.client.HttpClientResponse;
 import reactor.netty.resources.ConnectionProvider;
@@ -56,23 +54,14 @@ public final class LocalAppForwarder implements DisposableBean {
 
     static final String METRIC = "tunnel.agent.local.requests";
 
-    /**
-     * Idle pooled connections are dropped before typical app keep-alive timeouts (Node: 5 s), so a
-     * request never races the app closing an idle connection.
-     */
-    private static final Duration MAX_IDLE = Duration.ofSeconds(4);
-
-    /** How often, and after how long unused, the pool of a target no longer used is dropped. */
-    private static final Duration INACTIVE_POOL_CHECK = Duration.ofSeconds(60);
-
     /** Clients for exchanges started off an event loop (tests, callers outside the tunnel). */
-    private final LoopClients shared;
+    private final LocalClients shared;
     /**
      * One set of clients per tunnel event loop, created on first use: an exchange started on a
      * tunnel's loop runs its local connection on that loop too, so the request and response bytes
      * never change threads between the tunnel and the app.
      */
-    private final Map<EventExecutor, LoopClients> perLoop = new ConcurrentHashMap<>();
+    private final Map<EventExecutor, LocalClients> perLoop = new ConcurrentHashMap<>();
     private final AgentProperties.Local local;
     private final int perLoopConnections;
     private final Duration responseTimeout;
@@ -82,6 +71,11 @@ public final class LocalAppForwarder implements DisposableBean {
     private final LocalTcpConnector tcp;
     private final DnsTargets dnsTargets;
     private volatile boolean destroyed;
+    /**
+     * The request timers met so far: a builder, its tags and the registry's lookup per request cost
+     * more than the timing (issue 18). Bounded by the routes, and the registry keeps them anyway.
+     */
+    private final Map<RequestTimer, Timer> timers = new ConcurrentHashMap<>();
 
     public LocalAppForwarder(AgentProperties.Local local, MeterRegistry meters) {
         this(local, meters, 1);
@@ -107,66 +101,16 @@ public final class LocalAppForwarder implements DisposableBean {
         // tunnels outnumbering the event loops share them: a loop serves at most this many of them
         int loopsInUse = Math.max(1, Math.min(tunnelCount, LoopResources.DEFAULT_IO_WORKER_COUNT));
         this.perLoopConnections = Math.max(1, (local.maxConnections() + loopsInUse - 1) / loopsInUse);
-        this.shared = LoopClients.create("edge-agent-local", local, local.maxConnections(), null);
-    }
-
-    /** The pools and clients of one event loop (or of none: {@code loop} null). */
-    private record LoopClients(
-            ConnectionProvider provider,
-            HttpClient idempotentClient,
-            HttpClient bodyClient,
-            ConnectionProvider h2cProvider,
-            HttpClient h2cIdempotentClient,
-            HttpClient h2cBodyClient) {
-
-        static LoopClients create(String name, AgentProperties.Local local, int maxConnections, EventLoop loop) {
-            // pools are per remote address: targets found by DNS each get one, dropped once unused
-            ConnectionProvider provider = ConnectionProvider.builder(name)
-                    .maxConnections(maxConnections)
-                    .pendingAcquireMaxCount(maxConnections * 4)
-                    .maxIdleTime(MAX_IDLE)
-                    .disposeInactivePoolsInBackground(INACTIVE_POOL_CHECK, INACTIVE_POOL_CHECK)
-                    .build();
-            HttpClient idempotent = bind(HttpClient.create(provider), loop)
-                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) local.connectTimeout().toMillis())
-                    .option(ChannelOption.TCP_NODELAY, true)
-                    .compress(false)
-                    .followRedirect(false)
-                    .keepAlive(true);
-            // HTTP/2 connections are multiplexed and keyed differently: a pool of their own
-            ConnectionProvider h2cProvider = ConnectionProvider.builder(name + "-h2c")
-                    .maxConnections(maxConnections)
-                    .pendingAcquireMaxCount(maxConnections * 4)
-                    .maxIdleTime(MAX_IDLE)
-                    .disposeInactivePoolsInBackground(INACTIVE_POOL_CHECK, INACTIVE_POOL_CHECK)
-                    .build();
-            HttpClient h2cIdempotent = bind(HttpClient.create(h2cProvider), loop)
-                    .protocol(HttpProtocol.H2C)
-                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) local.connectTimeout().toMillis())
-                    .option(ChannelOption.TCP_NODELAY, true)
-                    .compress(false)
-                    .followRedirect(false);
-            // a streamed body can be read once: a silent retry on a fresh connection would resubscribe it
-            return new LoopClients(provider, idempotent, idempotent.disableRetry(true),
-                    h2cProvider, h2cIdempotent, h2cIdempotent.disableRetry(true));
-        }
-
-        private static HttpClient bind(HttpClient client, EventLoop loop) {
-            return loop == null ? client : client.runOn(loop);
-        }
-
-        Mono<Void> disposeLater() {
-            return Mono.when(provider.disposeLater(), h2cProvider.disposeLater());
-        }
+        this.shared = LocalClients.create("edge-agent-local", local, local.maxConnections(), null);
     }
 
     /** The caller's event loop's clients, or the shared ones off a loop (or after shutdown began). */
-    private LoopClients clients() {
+    private LocalClients clients() {
         EventExecutor current = EventLoopSchedulers.currentLoop();
         if (!(current instanceof EventLoop loop)) {
             return shared;
         }
-        LoopClients existing = perLoop.get(loop);
+        LocalClients existing = perLoop.get(loop);
         if (existing != null) {
             return existing;
         }
@@ -175,7 +119,7 @@ public final class LocalAppForwarder implements DisposableBean {
             if (destroyed) {
                 return shared;
             }
-            return perLoop.computeIfAbsent(loop, l -> LoopClients.create(
+            return perLoop.computeIfAbsent(loop, l -> LocalClients.create(
                     "edge-agent-local-loop" + perLoop.size(), local, perLoopConnections, loop));
         }
     }
@@ -209,7 +153,6 @@ public final class LocalAppForwarder implements DisposableBean {
         AtomicReference<ResetCode> failure = new AtomicReference<>();
         Timer.Sample sample = Timer.start(meters);
         Route route = request.route();
-        String url = url(route.localUrl(), route.localTarget(request.target()));
         HttpMethod method = HttpMethod.valueOf(request.method().toUpperCase(Locale.ROOT));
         Duration responseTimeout = route.responseTimeout() != null ? route.responseTimeout() : this.responseTimeout;
         IdleWatch idle = new IdleWatch(route.idleTimeout() != null ? route.idleTimeout() : this.idleTimeout);
@@ -234,13 +177,15 @@ public final class LocalAppForwarder implements DisposableBean {
         Publisher<ByteBuf> body = requestBody == null ? null : Flux.from(requestBody).doOnNext(buf -> idle.touch());
 
         boolean h2c = route.protocol() == LocalProtocol.H2C;
-        LoopClients clients = clients();
-        HttpClient client = h2c
-                ? (body == null ? clients.h2cIdempotentClient() : clients.h2cBodyClient())
-                : (body == null ? clients.idempotentClient() : clients.bodyClient());
+        LocalClients clients = clients();
+        String target = route.localTarget(request.target());
+        // a plain http app's clients know its address: they take the path, parsed by no URL pattern
+        boolean bound = LocalClients.bindable(route.localUrl()) && !hasLineTerminator(target);
+        LocalClients.Client client = (bound ? clients.boundTo(route.localUrl()) : clients.unbound()).pick(h2c, body != null);
+        String url = bound ? pathAndQuery(route.localUrl(), target) : url(route.localUrl(), target);
         AtomicReference<List<Header>> trailers = new AtomicReference<>(List.of());
         AtomicBoolean sent = new AtomicBoolean();
-        Function<HttpClient, Mono<Void>> attempt = target -> target.request(method)
+        Function<HttpClient.RequestSender, Mono<Void>> attempt = sender -> sender
                 .uri(url)
                 .send((req, out) -> {
                     sent.set(true);
@@ -266,9 +211,9 @@ public final class LocalAppForwarder implements DisposableBean {
                 })
                 .then();
         // a target found by DNS: the next one while the last refused before anything was sent
-        Mono<Void> exchange = !DnsTargets.byDns(route.localUrl()) ? attempt.apply(client)
+        Mono<Void> exchange = !DnsTargets.byDns(route.localUrl()) ? attempt.apply(client.request(method))
                 : dnsTargets.tryInOrder(route.localUrl(), DnsTargets.callerLoop(),
-                        address -> attempt.apply(client.remoteAddress(() -> address)),
+                        address -> attempt.apply(client.http().remoteAddress(() -> address).request(method)),
                         e -> !sent.get() && LocalFailures.isConnectFailure(e));
 
         // timers on the exchange's own event loop: no wake-up of another thread per request
@@ -312,12 +257,38 @@ public final class LocalAppForwarder implements DisposableBean {
      * prefix); only the path for a target found by DNS, whose address comes with each request.
      */
     public static String url(URI base, String target) {
-        String path = base.getRawPath() == null ? "" : base.getRawPath();
-        if (path.endsWith("/")) {
-            path = path.substring(0, path.length() - 1);
-        }
+        String path = path(base);
         String suffix = target.startsWith("/") ? target : "/" + target;
         return DnsTargets.byDns(base) ? path + suffix : base.getScheme() + "://" + base.getRawAuthority() + path + suffix;
+    }
+
+    /**
+     * The path and query {@link #url} gives Reactor Netty for {@code target} on {@code base}, as it
+     * sends them: without a fragment.
+     */
+    static String pathAndQuery(URI base, String target) {
+        String path = path(base) + (target.startsWith("/") ? target : "/" + target);
+        int fragment = path.indexOf('#');
+        return fragment < 0 ? path : path.substring(0, fragment);
+    }
+
+    /**
+     * Line terminators end Reactor Netty's URL pattern, which then refuses the URL: such a target
+     * takes the absolute URL's way, to fail as it did.
+     */
+    private static boolean hasLineTerminator(String target) {
+        for (int i = 0; i < target.length(); i++) {
+            char c = target.charAt(i);
+            if (c == '\n' || c == '\r' || c == '\u0085' || c == '\u2028' || c == '\u2029') {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static String path(URI base) {
+        String path = base.getRawPath() == null ? "" : base.getRawPath();
+        return path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
     }
 
     private void record(Timer.Sample sample, Route route, int status, SignalType signal, ResetCode failure) {
@@ -333,15 +304,22 @@ public final class LocalAppForwarder implements DisposableBean {
         } else {
             outcome = "error";
         }
-        String statusClass = status == 0 ? "none" : (status / 100) + "xx";
-        sample.stop(Timer.builder(METRIC)
-                .description("Requests forwarded to local apps")
-                .tag("route", route.claim().toString())
-                .tag("status_class", statusClass)
-                .tag("outcome", outcome)
-                .publishPercentileHistogram()
-                .register(meters));
+        RequestTimer key = new RequestTimer(route.host(), route.pathPrefix(), status == 0 ? -1 : status / 100, outcome);
+        Timer timer = timers.get(key);
+        if (timer == null) {
+            timer = timers.computeIfAbsent(key, k -> Timer.builder(METRIC)
+                    .description("Requests forwarded to local apps")
+                    .tag("route", route.claim().toString())
+                    .tag("status_class", k.statusClass() < 0 ? "none" : k.statusClass() + "xx")
+                    .tag("outcome", k.outcome())
+                    .publishPercentileHistogram()
+                    .register(meters));
+        }
+        sample.stop(timer);
     }
+
+    /** One request timer: the route's host and prefix (its claim), the status class (-1: none), the outcome. */
+    private record RequestTimer(String host, String pathPrefix, int statusClass, String outcome) {}
 
     /** The HTTP/1.1 pool of exchanges started off an event loop; closed with the context. */
     ConnectionProvider connectionProvider() {

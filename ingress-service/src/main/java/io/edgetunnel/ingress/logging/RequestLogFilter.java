@@ -46,6 +46,7 @@ public final class RequestLogFilter implements WebFilter, Ordered, ApplicationLi
     public static final String ATTRIBUTE = RequestLogFilter.class.getName() + ".requestId";
 
     private static final Logger log = LoggerFactory.getLogger("io.edgetunnel.ingress.access");
+    private static final String NAME = RequestLogFilter.class.getName();
     private static final Pattern SANE = Pattern.compile("[A-Za-z0-9._:@/+=-]{1,128}");
 
     private volatile int managementPort = -1;
@@ -128,5 +129,15 @@ public final class RequestLogFilter implements WebFilter, Ordered, ApplicationLi
     @Override
     public int getOrder() {
         return Ordered.HIGHEST_PRECEDENCE;
+    }
+
+    /**
+     * A constant: WebFlux's filter chain names every filter invocation's checkpoint by its {@code
+     * toString()}, and {@code Object.toString()} built a new string per request (issue 18: 3 % of the
+     * ingress's allocated bytes per small request).
+     */
+    @Override
+    public String toString() {
+        return NAME;
     }
 }

@@ -46,27 +46,22 @@ final class ForwardedHeaders {
     static List<Header> forRequest(
             List<Header> received, String clientAddress, boolean peerTrusted, String scheme, String host, int port) {
         List<Header> headers = new ArrayList<>(received.size() + 5);
-        List<String> forwardedFor = new ArrayList<>();
-        List<String> forwardedProto = new ArrayList<>();
-        List<String> forwardedHost = new ArrayList<>();
-        List<String> forwardedPort = new ArrayList<>();
-        List<String> forwarded = new ArrayList<>();
+        // joined as they come, not collected in lists first: most requests carry none of them (issue 18)
+        String forwardedFor = null;
+        String forwardedProto = null;
+        String forwardedPort = null;
         String requestId = null;
         for (Header header : HopByHopHeaders.strip(received)) {
             String name = header.name();
             if ((!peerTrusted && isForwarding(name)) || isClientOnly(name)) {
                 continue;
             }
-            if (name.equalsIgnoreCase(FORWARDED)) {
-                forwarded.add(header.value().trim());
-            } else if (name.equalsIgnoreCase(X_FORWARDED_FOR)) {
-                forwardedFor.add(header.value().trim());
+            if (name.equalsIgnoreCase(X_FORWARDED_FOR)) {
+                forwardedFor = joined(forwardedFor, header.value().trim());
             } else if (name.equalsIgnoreCase(X_FORWARDED_PROTO)) {
-                forwardedProto.add(header.value().trim());
-            } else if (name.equalsIgnoreCase(X_FORWARDED_HOST)) {
-                forwardedHost.add(header.value().trim());
+                forwardedProto = joined(forwardedProto, header.value().trim());
             } else if (name.equalsIgnoreCase(X_FORWARDED_PORT)) {
-                forwardedPort.add(header.value().trim());
+                forwardedPort = joined(forwardedPort, header.value().trim());
             } else if (name.equalsIgnoreCase(X_REQUEST_ID)) {
                 if (requestId == null && !header.value().isBlank()) {
                     requestId = header.value().trim();
@@ -75,20 +70,12 @@ final class ForwardedHeaders {
                 headers.add(header);
             }
         }
-        if (clientAddress != null) {
-            forwardedFor.add(clientAddress);
-        }
-        forwardedProto.add(scheme);
-        if (host != null && !host.isBlank()) {
-            forwardedHost.add(host.trim());
-        }
-        forwardedPort.add(Integer.toString(port));
-        forwarded.add(forwardedElement(clientAddress, scheme, host));
-        addJoined(headers, X_FORWARDED_FOR, forwardedFor);
-        addJoined(headers, X_FORWARDED_PROTO, forwardedProto);
-        addJoined(headers, X_FORWARDED_HOST, forwardedHost);
-        addJoined(headers, X_FORWARDED_PORT, forwardedPort);
-        addJoined(headers, FORWARDED, forwarded);
+        // X-Forwarded-Host and Forwarded are client-only (skipped above): this hop's value alone
+        addIfAny(headers, X_FORWARDED_FOR, clientAddress != null ? joined(forwardedFor, clientAddress) : forwardedFor);
+        addIfAny(headers, X_FORWARDED_PROTO, joined(forwardedProto, scheme));
+        addIfAny(headers, X_FORWARDED_HOST, host != null && !host.isBlank() ? host.trim() : null);
+        addIfAny(headers, X_FORWARDED_PORT, joined(forwardedPort, Integer.toString(port)));
+        addIfAny(headers, FORWARDED, forwardedElement(clientAddress, scheme, host));
         headers.add(new Header(X_REQUEST_ID, requestId != null ? requestId : Ids.random()));
         return headers;
     }
@@ -136,10 +123,17 @@ final class ForwardedHeaders {
         return value;
     }
 
-    private static void addJoined(List<Header> headers, String name, List<String> values) {
-        values.removeIf(String::isEmpty);
-        if (!values.isEmpty()) {
-            headers.add(new Header(name, String.join(", ", values)));
+    /** {@code values} then {@code value}, comma-separated; empty values are left out. */
+    private static String joined(String values, String value) {
+        if (value.isEmpty()) {
+            return values;
+        }
+        return values == null ? value : values + ", " + value;
+    }
+
+    private static void addIfAny(List<Header> headers, String name, String value) {
+        if (value != null && !value.isEmpty()) {
+            headers.add(new Header(name, value));
         }
     }
 }

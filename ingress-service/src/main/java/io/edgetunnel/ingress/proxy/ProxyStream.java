@@ -13,12 +13,15 @@ import io.edgetunnel.protocol.websocket.WebSocketRecords;
 import io.netty.buffer.ByteBuf;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.IntFunction;
 import java.util.function.Supplier;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
+import reactor.core.scheduler.Scheduler;
 
 /**
  * One public request on one tunnel stream, the ingress's handler of a {@link TunnelStream}: the
@@ -50,6 +53,9 @@ final class ProxyStream implements StreamHandler {
     private volatile boolean responseAbandoned;
     private volatile Disposable closeGrace;
     private volatile List<Header> trailers = List.of();
+    private volatile Disposable responseTimer;
+    /** The response headers came, or the stream ended: the response timer has nothing left to do. */
+    private volatile boolean responseSettled;
 
     private ProxyStream(StreamOpener tunnel, Supplier<Flux<ByteBuf>> bodySource, boolean upgradeRequested) {
         this.tunnel = tunnel;
@@ -81,9 +87,35 @@ final class ProxyStream implements StreamHandler {
         return stream.id();
     }
 
-    /** The response headers; errors with {@link StreamFailure} when the stream ends before them. */
+    /**
+     * The response headers; errors with {@link StreamFailure} when the stream ends before them, and
+     * with a {@link TimeoutException} when they did not come within {@link #expireResponseAfter}'s time.
+     */
     Mono<Frame.Response> response() {
         return response.asMono();
+    }
+
+    /**
+     * Fails {@link #response} with a {@link TimeoutException} unless it came within {@code timeout}; the
+     * timer runs on {@code timers} and is cancelled once the response or the stream's end comes first.
+     */
+    void expireResponseAfter(Duration timeout, Scheduler timers) {
+        Disposable timer = timers.schedule(
+                () -> response.tryEmitError(new TimeoutException("no response within " + timeout)),
+                timeout.toNanos(), TimeUnit.NANOSECONDS);
+        responseTimer = timer;
+        if (responseSettled) {
+            // settled before the timer was stored (the agent answered on another loop meanwhile)
+            timer.dispose();
+        }
+    }
+
+    private void settleResponse() {
+        responseSettled = true;
+        Disposable timer = responseTimer;
+        if (timer != null) {
+            timer.dispose();
+        }
     }
 
     /** The response body; subscribe once, or {@link #cancel} / let the stream fail to free it. */
@@ -252,6 +284,7 @@ final class ProxyStream implements StreamHandler {
             // set before the Response is handed on: records may follow at once, even the app's close
             upgraded = true;
         }
+        settleResponse();
         response.tryEmitValue(frame);
     }
 
@@ -273,6 +306,7 @@ final class ProxyStream implements StreamHandler {
 
     @Override
     public void onEnd(StreamEnd end) {
+        settleResponse();
         disarmCloseGrace();
         if (end instanceof StreamEnd.LocalReset reset) {
             if (reset.cause() instanceof StreamFailure failure) {

@@ -116,8 +116,10 @@ final class TunnelAttempt {
             // the tunnel closed or filled up since the pick: nothing went out, try another once
             return mayRetry ? run(picked, false) : noLocalAgent();
         }
+        // a timer of the stream's own, not Mono.timeout: that one names its source for the message at
+        // every assembly, and its operators and delay Mono were a good part of a request's allocations
+        stream.expireResponseAfter(properties.responseTimeout(), EventLoopSchedulers.current());
         return stream.response()
-                .timeout(properties.responseTimeout(), EventLoopSchedulers.current())
                 .onErrorResume(TimeoutException.class, e -> {
                     stream.cancel("no response within " + properties.responseTimeout());
                     return Mono.error(ProxyException.timeout());
@@ -230,9 +232,17 @@ final class TunnelAttempt {
         // A body that turns out empty (and has no trailers) is answered headers-only, as the app did:
         // over HTTP/2 that is one HEADERS frame with END_STREAM, which gRPC's trailers-only error
         // responses need (headers then an empty DATA frame would read as a missing status)
-        return body.switchOnFirst((first, rest) -> first.isOnComplete()
-                        ? response.setComplete()
-                        : response.writeWith(rest))
+        return body.switchOnFirst((first, rest) -> {
+                    if (first.isOnComplete()) {
+                        return response.setComplete();
+                    }
+                    if (first.hasValue() && isWholeBody(first.get(), declared, stream)) {
+                        // the whole body, of its declared length, in one chunk: written with the headers as
+                        // one message, without the streaming writer's queues (issue 18); the same bytes
+                        return response.writeWith(rest.singleOrEmpty());
+                    }
+                    return response.writeWith(rest);
+                })
                 // switchOnFirst drops the first chunk when the exchange is cancelled before the write
                 // took it, into the discard hook of its own (downstream) context: release it there
                 .doOnDiscard(DataBuffer.class, DataBufferUtils::release)
@@ -247,6 +257,15 @@ final class TunnelAttempt {
                 // once the exchange ended, however, nobody reads the body any more: what a completed
                 // stream still queued (an error before the body was subscribed) is released
                 .doFinally(signal -> stream.body().discard());
+    }
+
+    /**
+     * Whether {@code first} is all of the body: the agent's body ended with it (nothing queued after it,
+     * no trailers) and it has the declared length, so Reactor Netty's one-message write adds no header.
+     */
+    private static boolean isWholeBody(DataBuffer first, long declared, ProxyStream stream) {
+        return declared >= 0 && first.readableByteCount() == declared && stream.body().isFinished()
+                && stream.trailers().isEmpty();
     }
 
     /** HEAD, 1xx, 204 and 304 answers have no body, whatever their Content-Length says. */

@@ -151,6 +151,14 @@ public final class InboundBody implements Publisher<ByteBuf>, Subscription {
         return done;
     }
 
+    /**
+     * Whether nothing more will be emitted but the completion: the body ended without error and every
+     * chunk was taken (data offered before the end is queued before {@code done} is set).
+     */
+    public boolean isFinished() {
+        return done && error == null && queue.isEmpty();
+    }
+
     @Override
     public void subscribe(Subscriber<? super ByteBuf> subscriber) {
         if (!subscribed.compareAndSet(false, true)) {

@@ -6,8 +6,11 @@ import io.edgetunnel.protocol.Header;
 import io.edgetunnel.protocol.ProtocolException;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.internal.ThreadExecutorMap;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -62,6 +65,8 @@ public final class OutboundBody implements CoreSubscriber<ByteBuf> {
     private ByteBuf held;
     private boolean awaitingItem;
     private boolean finished;
+    /** A drain is queued on the event loop for the held chunk. */
+    private boolean heldDeferred;
 
     public OutboundBody(int streamId, int initialCredit, int maxChunk, FrameSink sink, Listener listener) {
         this(streamId, initialCredit, maxChunk, false, sink, listener, List::of);
@@ -253,11 +258,31 @@ public final class OutboundBody implements CoreSubscriber<ByteBuf> {
                 park();
             }
         }
-        // Reactor Netty often completes a small body in the same call; if nothing came, a held chunk
-        // must go now so that streams (server-sent events) are never delayed
-        if (held != null && incoming.get() == null && !sourceDone) {
+        // Reactor Netty often completes a small body in the same call, but after this item: on an event
+        // loop the held chunk goes once the current task is over, with END_STREAM if the end came by
+        // then (one frame, not two, per small body: issue 18); never later, so streams (server-sent
+        // events) are not delayed. Off a loop it goes now.
+        if (held != null && incoming.get() == null && !sourceDone && !deferHeld()) {
             sendHeld();
         }
+    }
+
+    /** Queues a drain behind the current event loop task, which sends or finishes with the held chunk. */
+    private boolean deferHeld() {
+        if (heldDeferred) {
+            return true;
+        }
+        EventExecutor loop = ThreadExecutorMap.currentExecutor();
+        if (loop == null || !loop.inEventLoop()) {
+            return false;
+        }
+        try {
+            loop.execute(this::drain);
+        } catch (RejectedExecutionException e) {
+            return false; // the loop is shutting down
+        }
+        heldDeferred = true;
+        return true;
     }
 
     /** Waits for the tunnel's queue to drain; registered once however often the loop gets here. */
@@ -285,6 +310,7 @@ public final class OutboundBody implements CoreSubscriber<ByteBuf> {
 
     private void finish(ByteBuf last) {
         finished = true;
+        heldDeferred = false;
         List<Header> fields = trailers.get();
         if (fields == null || fields.isEmpty()) {
             sink.send(new Frame.Data(streamId, last != null ? last : Unpooled.EMPTY_BUFFER, true));
@@ -300,6 +326,7 @@ public final class OutboundBody implements CoreSubscriber<ByteBuf> {
     private void sendHeld() {
         ByteBuf chunk = held;
         held = null;
+        heldDeferred = false;
         sink.send(new Frame.Data(streamId, chunk, false));
     }
 

@@ -6,8 +6,10 @@ import io.edgetunnel.protocol.Frame;
 import io.edgetunnel.protocol.Header;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.DefaultEventLoop;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
@@ -62,6 +64,57 @@ class OutboundBodyTests {
         assertThat(last.content().readableBytes()).isEqualTo(50);
         assertThat(dataBytes()).isEqualTo(250);
         assertThat(completions).hasValue(1);
+    }
+
+    @Test
+    void onAnEventLoopTheEndLearntInTheSameTaskRidesOnTheLastChunk() throws Exception {
+        DefaultEventLoop loop = new DefaultEventLoop();
+        try {
+            TestPublisher<ByteBuf> source = TestPublisher.create();
+            OutboundBody body = new OutboundBody(1, 1000, 1000, sent::add, listener);
+            loop.submit(() -> {
+                        source.flux().subscribe(body);
+                        // as Reactor Netty delivers a small response: its last content, then the end
+                        source.next(Unpooled.buffer(10).writeZero(10));
+                        source.complete();
+                    })
+                    .get(5, TimeUnit.SECONDS);
+            loop.submit(() -> {}).get(5, TimeUnit.SECONDS);
+
+            assertThat(sent).hasSize(1);
+            Frame.Data only = (Frame.Data) sent.get(0);
+            assertThat(only.endStream()).isTrue();
+            assertThat(only.content().readableBytes()).isEqualTo(10);
+            assertThat(completions).hasValue(1);
+        } finally {
+            loop.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void onAnEventLoopAChunkWhoseEndIsNotKnownGoesOnceTheTaskIsOver() throws Exception {
+        DefaultEventLoop loop = new DefaultEventLoop();
+        try {
+            TestPublisher<ByteBuf> source = TestPublisher.create();
+            OutboundBody body = new OutboundBody(1, 1000, 1000, sent::add, listener);
+            int sentInTask = loop.submit(() -> {
+                        source.flux().subscribe(body);
+                        source.next(Unpooled.buffer(10).writeZero(10));
+                        return sent.size();
+                    })
+                    .get(5, TimeUnit.SECONDS);
+            loop.submit(() -> {}).get(5, TimeUnit.SECONDS);
+
+            assertThat(sentInTask).as("held while the task runs").isZero();
+            assertThat(sent).as("a server-sent event must not wait for the next one").hasSize(1);
+            assertThat(((Frame.Data) sent.get(0)).endStream()).isFalse();
+
+            loop.submit(source::complete).get(5, TimeUnit.SECONDS);
+            assertThat(sent).hasSize(2);
+            assertThat(((Frame.Data) sent.get(1)).endStream()).isTrue();
+        } finally {
+            loop.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+        }
     }
 
     @Test
