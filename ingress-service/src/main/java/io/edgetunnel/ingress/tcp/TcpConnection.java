@@ -1,12 +1,8 @@
 package io.edgetunnel.ingress.tcp;
 
 import io.edgetunnel.ingress.cluster.PeerLinks;
-import io.edgetunnel.ingress.cluster.RemoteReplica;
 import io.edgetunnel.ingress.registry.AgentRegistry;
-import io.edgetunnel.ingress.registry.Tunnel;
-import io.edgetunnel.ingress.routing.RouteEntry;
 import io.edgetunnel.ingress.tunnel.StreamOpener;
-import io.edgetunnel.ingress.tunnel.TunnelSession;
 import io.edgetunnel.protocol.Frame;
 import io.edgetunnel.protocol.Header;
 import io.edgetunnel.protocol.ResetCode;
@@ -43,7 +39,9 @@ import reactor.core.publisher.Flux;
  * <p>With a cluster, a route no local agent serves goes to a replica that holds it, as a stream on the
  * peer link to it ({@code cluster.PeerLinks}): the same REQUEST and frames, spliced there onto that
  * replica's agent. A holder that cannot be reached or refuses the stream (its directory entry was stale)
- * is replaced by another once; nothing of the client's was read yet.
+ * is replaced by another once; nothing of the client's was read yet. So is a local agent that did not
+ * take it (refused it, or its tunnel closed or began draining before the REQUEST went out): another
+ * local tunnel of the route, else a holder, once ({@link TcpAttempt}).
  */
 final class TcpConnection implements StreamHandler, SocketBridge.Listener {
 
@@ -64,14 +62,9 @@ final class TcpConnection implements StreamHandler, SocketBridge.Listener {
     private volatile ScheduledFuture<?> answerTimer;
     private volatile String clientAddress;
     private volatile String localAddress;
-    private volatile StreamOpener tunnel;
     private volatile TunnelStream stream;
-    /** Null without peer links. */
-    private final PeerLinks links;
-    /** The other replicas holding the route, once forwarded; the replica the stream went to. */
-    private volatile RouteEntry<Tunnel> holders;
-    private volatile RemoteReplica holder;
-    private volatile boolean mayRetryHolder;
+    /** Where the stream goes, and once more when it was not taken. */
+    private final TcpAttempt attempt;
     private volatile boolean answered;
     private volatile boolean sentEnd;
     private volatile boolean wroteEnd;
@@ -79,8 +72,8 @@ final class TcpConnection implements StreamHandler, SocketBridge.Listener {
     /** Call on {@code channel}'s event loop, before it reads anything. */
     TcpConnection(String route, Channel channel, Duration idleTimeout, TcpMetrics metrics, PeerLinks links) {
         this.route = route;
-        this.links = links;
         this.claim = TcpRoutes.claim(route);
+        this.attempt = new TcpAttempt(this, route, claim, links);
         this.metrics = metrics;
         this.socket = SocketBridge.install(channel, idleTimeout, this);
         this.clientAddress = address(channel.remoteAddress());
@@ -107,65 +100,23 @@ final class TcpConnection implements StreamHandler, SocketBridge.Listener {
         if (destination != null) {
             localAddress = destination;
         }
-        RouteEntry<Tunnel> entry = registry.match(claim.host(), "/");
-        Tunnel excluded = null;
-        TunnelStream opened = null;
-        // a tunnel may fill up or close between the pick and the open: one more pick, as for HTTP
-        for (int attempt = 0; attempt < 2 && entry != null && opened == null; attempt++) {
-            Tunnel candidate = entry.pick(excluded);
-            if (!(candidate instanceof TunnelSession session)) {
-                break;
-            }
-            tunnel = session;
-            opened = session.openStream(this::request, this::attach);
-            excluded = candidate;
-        }
-        if (opened == null) {
-            tunnel = null;
-            RouteEntry<Tunnel> remote = links == null ? null : links.holders(claim.host(), "/");
-            if (remote != null) {
-                holders = remote;
-                forward(null, true);
-                return;
-            }
-            giveUp(entry == null ? "no_route" : "no_agent");
-        }
+        attempt.open(registry);
     }
 
-    private void giveUp(String outcome) {
+    /** Opens the connection's stream on {@code opener}; null if it takes none now. */
+    TunnelStream openOn(StreamOpener opener) {
+        return opener.openStream(this::request, this::attach);
+    }
+
+    boolean isFinished() {
+        return finished.get();
+    }
+
+    /** No agent or holder takes the connection: the client is closed at once. */
+    void giveUp(String outcome) {
         if (finished.compareAndSet(false, true)) {
             socket.close();
             record(outcome, "-");
-        }
-    }
-
-    /** Opens the stream on the peer link to a replica holding the route (dialled if need be). */
-    private void forward(RemoteReplica excluded, boolean mayRetry) {
-        if (!(holders.pick(excluded) instanceof RemoteReplica peer)) {
-            giveUp("no_agent");
-            return;
-        }
-        holder = peer;
-        mayRetryHolder = mayRetry;
-        links.link(peer).subscribe(link -> {
-            if (finished.get()) {
-                return; // the client went away while the link was dialled
-            }
-            tunnel = link;
-            if (link.openStream(this::request, this::attach) == null) {
-                refusedByHolder(peer, "link full or draining");
-            }
-        }, error -> refusedByHolder(peer, error.getMessage()));
-    }
-
-    /** The holder could not take the stream and nothing was read from the client: another holder, once. */
-    private void refusedByHolder(RemoteReplica peer, String why) {
-        if (mayRetryHolder && !finished.get()) {
-            log.debug("tcp connection of route {}: replica {} did not take it ({}); trying another holder", route,
-                    peer.id(), why);
-            forward(peer, false);
-        } else {
-            giveUp("no_agent");
         }
     }
 
@@ -260,14 +211,26 @@ final class TcpConnection implements StreamHandler, SocketBridge.Listener {
 
     @Override
     public void onEnd(StreamEnd end) {
-        if (holder != null && !answered && mayRetryHolder && !finished.get() && notTaken(end)) {
+        if (!answered && !finished.get() && attempt.retries(end)) {
             cancelAnswerTimer();
-            stream.releaseBodies();
-            stream = null;
-            refusedByHolder(holder, end.toString());
-            return;
+            TunnelStream refused = stream;
+            refused.releaseBodies();
+            stream = null; // until another stream opens, a client failing ends the connection (abort)
+            if (attempt.retry()) {
+                TunnelStream reopened = stream;
+                if (reopened != null && finished.get()) {
+                    reopened.reset(ResetCode.CANCEL, "client went away"); // while the stream was reopened
+                }
+                return;
+            }
+            stream = refused; // nowhere else: it fails as it ended
         }
         if (!finished.compareAndSet(false, true)) {
+            // the client went away while the stream was retried: whatever the stream holds is freed
+            TunnelStream current = stream;
+            if (current != null) {
+                current.releaseBodies();
+            }
             return;
         }
         cancelAnswerTimer();
@@ -282,13 +245,6 @@ final class TcpConnection implements StreamHandler, SocketBridge.Listener {
         } else if (end instanceof StreamEnd.TunnelClosed closed) {
             fail("tunnel_lost", closed.reason());
         }
-    }
-
-    /** A holder's answer that nothing was done with the stream: no agent there, or no route. */
-    private static boolean notTaken(StreamEnd end) {
-        return end instanceof StreamEnd.PeerReset reset
-                        && (reset.code() == ResetCode.REFUSED_STREAM || reset.code() == ResetCode.NO_ROUTE)
-                || end instanceof StreamEnd.TunnelClosed closed && !closed.sent();
     }
 
     // ------------------------------------------------------------------ SocketBridge.Listener (socket's event loop)
@@ -351,11 +307,10 @@ final class TcpConnection implements StreamHandler, SocketBridge.Listener {
         long in = socket.bytesRead();
         long out = socket.bytesWritten();
         metrics.closed(route, outcome, in, out, nanos);
-        StreamOpener session = tunnel;
         TunnelStream current = stream;
         access.info("tcp route={} client={} agent={} stream={} outcome={} detail=\"{}\" bytes_in={} bytes_out={} "
                         + "duration_ms={}",
-                route, clientAddress, session == null ? "-" : session.agentId(),
+                route, clientAddress, attempt.agentId(),
                 current == null ? 0 : current.id(), outcome, detail.length() > 120 ? detail.substring(0, 120) : detail,
                 in, out, nanos / 1_000_000);
         log.debug("tcp connection of route {} ended: {}", route, outcome);

@@ -68,6 +68,15 @@ public final class FakeAgent implements AutoCloseable, ConnectionSide {
         void respond(FakeAgent agent, Frame.Request request, byte[] body);
     }
 
+    /**
+     * Takes a stream as its REQUEST arrives, before any of its body: a TCP CONNECT's body ends only with
+     * the client's FIN (called on the event loop; the stream is accepted already).
+     */
+    @FunctionalInterface
+    public interface StreamTaker {
+        void take(TunnelStream stream, Frame.Request request);
+    }
+
     private static final FrameCodec CODEC = new FrameCodec(new ProtocolLimits(16 * 1024 * 1024, 200, 64 * 1024, 1024,
             16 * 1024));
 
@@ -88,6 +97,7 @@ public final class FakeAgent implements AutoCloseable, ConnectionSide {
     private final AtomicLong dataBytes = new AtomicLong();
     private volatile byte[] lastData = new byte[0];
     private volatile Responder responder;
+    private volatile StreamTaker taker;
     private volatile boolean answerPings = true;
     private volatile Channel channel;
     private volatile TunnelConnection tunnel;
@@ -232,6 +242,12 @@ public final class FakeAgent implements AutoCloseable, ConnectionSide {
             streams.remove(id, stream);
             stream.releaseBodies();
         });
+        StreamTaker takes = taker;
+        if (takes != null) {
+            requests.add(request);
+            takes.take(stream, request);
+            return;
+        }
         Responder current = responder;
         if (current == null) {
             return; // the test reads the request and its body from the recorded frames
@@ -262,6 +278,11 @@ public final class FakeAgent implements AutoCloseable, ConnectionSide {
 
     public void respondWith(Responder responder) {
         this.responder = responder;
+    }
+
+    /** From now on each stream goes to {@code taker} as its REQUEST arrives, instead of a responder. */
+    public void takeStreams(StreamTaker taker) {
+        this.taker = taker;
     }
 
     /** Stops reading the socket altogether: a peer that never reads, whose buffers then fill up. */
