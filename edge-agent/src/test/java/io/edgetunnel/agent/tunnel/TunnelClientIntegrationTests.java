@@ -418,8 +418,11 @@ class TunnelClientIntegrationTests {
     @Test
     void requestBodyBufferedInTheAgentStaysWithinTheWindow() throws Exception {
         int window = 32 * 1024;
-        LocalApp slowApp = track(new LocalApp(routes -> routes.post("/slow", (req, res) -> res.sendString(req.receive()
-                .retain()
+        // the app reads nothing for a while, then slowly: the kernel's socket buffers fill, and what the
+        // agent holds beyond them is what this test bounds (without the pause, loopback buffers could
+        // take a whole upload at once and there would be nothing to see)
+        LocalApp slowApp = track(new LocalApp(routes -> routes.post("/slow", (req, res) -> res.sendString(
+                Mono.delay(Duration.ofMillis(300)).thenMany(req.receive().retain())
                 .concatMap(buf -> Mono.delay(Duration.ofMillis(2)).thenReturn(buf))
                 .map(buf -> {
                     int bytes = buf.readableBytes();
@@ -429,7 +432,9 @@ class TunnelClientIntegrationTests {
                 .reduce(0, Integer::sum)
                 .map(String::valueOf)))));
         FakeIngress ingress = track(new FakeIngress(0, hello -> FakeIngress.accept(window, 100, 1000)));
-        AgentLauncher agent = agent(ingress.uri(), "demo.localhost=" + slowApp.url(), Map.of());
+        // no window growth: the agent may hold the initial window and no more, whatever the timing
+        AgentLauncher agent = agent(ingress.uri(), "demo.localhost=" + slowApp.url(),
+                Map.of("agent.max-stream-window", String.valueOf(window)));
         FakeIngress.Tunnel tunnel = registered(ingress, agent);
         long[] maxBuffered = new long[1];
         reactor.core.Disposable sampler = Flux.interval(Duration.ofMillis(1))
