@@ -8,8 +8,9 @@ import org.springframework.boot.autoconfigure.SpringBootApplication;
  * The edge agent: dials the ingress over outbound WebSocket tunnels and proxies each tunneled
  * request to a local app. Its only listener is the management port (health, Prometheus).
  *
- * <p>Configuration lives in {@code agent.yaml} (not {@code application.yaml}), so the agent and the
- * ingress can share one JVM in end-to-end tests without reading each other's files.
+ * <p>Configuration lives in {@code agent.properties} (not {@code application.*}), so the agent and the
+ * ingress can share one JVM in end-to-end tests without reading each other's files; properties,
+ * not YAML, so that SnakeYAML's classes never load on a small host.
  */
 @SpringBootApplication
 public class EdgeAgentApplication {

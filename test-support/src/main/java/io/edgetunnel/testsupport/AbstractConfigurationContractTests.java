@@ -25,6 +25,8 @@ import org.springframework.boot.context.properties.source.ConfigurationPropertyN
 import org.springframework.boot.context.properties.source.ConfigurationPropertySource;
 import org.springframework.boot.context.properties.source.ConfigurationPropertyState;
 import org.springframework.boot.convert.DurationStyle;
+import org.springframework.boot.env.PropertiesPropertySourceLoader;
+import org.springframework.boot.env.PropertySourceLoader;
 import org.springframework.boot.env.YamlPropertySourceLoader;
 import org.springframework.core.env.EnumerablePropertySource;
 import org.springframework.core.env.PropertySource;
@@ -38,7 +40,7 @@ import tools.jackson.databind.json.JsonMapper;
  * The deployment contract ({@code deploy/cloudformation/test/contract.json}, which the CloudFormation
  * checks also read) against what a service really binds: every environment variable a task
  * definition sets must reach a property in the generated configuration metadata or the
- * {@code SERVICE*.yaml} files, so renaming a property breaks the test. Skipped when the contract
+ * {@code SERVICE*.yaml} / {@code SERVICE*.properties} files, so renaming a property breaks the test. Skipped when the contract
  * file is absent (a module built outside the repository). Each service's {@code ConfigurationContractTests}
  * extends this with the service's name and what only it has (ports, route syntax). Run from the
  * service's module directory, as the build does.
@@ -58,7 +60,7 @@ public abstract class AbstractConfigurationContractTests {
     protected JsonNode contract;
     private Set<String> ownProperties;
     private Set<String> bootProperties;
-    /** Flattened {@code SERVICE.yaml} and profile files, by profile ({@code default}, {@code local}, {@code dev}, {@code prod}). */
+    /** Flattened {@code SERVICE.yaml} (or {@code .properties}) and profile files, by profile ({@code default}, {@code local}, {@code dev}, {@code prod}). */
     protected Map<String, Map<String, Object>> yaml;
     private Set<String> placeholders;
 
@@ -84,9 +86,12 @@ public abstract class AbstractConfigurationContractTests {
         yaml = new LinkedHashMap<>();
         placeholders = new TreeSet<>();
         for (String profile : List.of("", "-local", "-dev", "-prod")) {
-            Path file = RESOURCES.resolve(service + profile + ".yaml");
+            Path file = configFile(service + profile);
+            PropertySourceLoader loader = file.toString().endsWith(".properties")
+                    ? new PropertiesPropertySourceLoader()
+                    : new YamlPropertySourceLoader();
             Map<String, Object> flat = new LinkedHashMap<>();
-            for (PropertySource<?> source : new YamlPropertySourceLoader().load(file.toString(), new FileSystemResource(file))) {
+            for (PropertySource<?> source : loader.load(file.toString(), new FileSystemResource(file))) {
                 EnumerablePropertySource<?> enumerable = (EnumerablePropertySource<?>) source;
                 for (String name : enumerable.getPropertyNames()) {
                     flat.putIfAbsent(name, enumerable.getProperty(name).toString());
@@ -98,6 +103,17 @@ public abstract class AbstractConfigurationContractTests {
                 placeholders.add(matcher.group(1));
             }
         }
+    }
+
+    /** The service's file of that name: YAML (the ingress) or properties (the agent: no SnakeYAML at start). */
+    private static Path configFile(String name) {
+        for (String extension : List.of(".yaml", ".properties")) {
+            Path file = RESOURCES.resolve(name + extension);
+            if (Files.isRegularFile(file)) {
+                return file;
+            }
+        }
+        throw new AssertionError("no " + name + ".yaml or " + name + ".properties in " + RESOURCES.toAbsolutePath());
     }
 
     private static Set<String> names(JsonNode metadata) {
@@ -169,7 +185,7 @@ public abstract class AbstractConfigurationContractTests {
                 }
             }
         }
-        assertThat(unknown).as("keys in %s*.yaml that no @ConfigurationProperties reads", service).isEmpty();
+        assertThat(unknown).as("keys in %s*.yaml/.properties that no @ConfigurationProperties reads", service).isEmpty();
     }
 
     @Test
@@ -188,7 +204,7 @@ public abstract class AbstractConfigurationContractTests {
             assertThat(bound).as(entry.getKey()).isNotEmpty();
             String property = bound.get(0);
             Object actual = yaml.get("prod").getOrDefault(property, yaml.get("default").get(property));
-            assertThat(actual).as("%s (%s) set in %s.yaml or %s-prod.yaml", entry.getKey(), property, service, service)
+            assertThat(actual).as("%s (%s) set in %s.* or %s-prod.*", entry.getKey(), property, service, service)
                     .isNotNull();
             String expected = spec.get("default").asString();
             if (spec.path("duration").asBoolean(false)) {

@@ -10,7 +10,7 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * over {@code agent.token} (deployments may inject {@code TUNNEL_TOKEN} as well); a file and a
  * secret together are an error. {@code agent.token} itself stays bound by the tunnel configuration too.
  *
- * @param token the token itself (env {@code TUNNEL_TOKEN} through agent.yaml)
+ * @param token the token itself (env {@code TUNNEL_TOKEN} through agent.properties)
  * @param tokenFile a file holding the token (trailing newline ignored); re-read after a rejection
  * @param tokenSecretId Secrets Manager secret name or ARN (env {@code AGENT_TOKEN_SECRET_ID});
  *     its {@code AWSCURRENT} version is read at start and again after a rejection
