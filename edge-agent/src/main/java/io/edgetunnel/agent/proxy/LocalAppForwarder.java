@@ -17,6 +17,7 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.util.concurrent.EventExecutor;
 import java.net.URI;
+import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -211,7 +212,12 @@ public final class LocalAppForwarder implements DisposableBean {
                 })
                 .then();
         // a target found by DNS: the next one while the last refused before anything was sent
-        Mono<Void> exchange = !DnsTargets.byDns(route.localUrl()) ? attempt.apply(client.request(method))
+        // a fixed target: once more when its connect failed (nothing was sent: a listen queue that
+        // overflowed for an instant under load must not cost the client a 502)
+        Mono<Void> exchange = !DnsTargets.byDns(route.localUrl())
+                ? attempt.apply(client.request(method)).onErrorResume(
+                        e -> !sent.get() && LocalFailures.isConnectFailure(e) && !(e instanceof UnknownHostException),
+                        e -> attempt.apply(client.request(method)))
                 : dnsTargets.tryInOrder(route.localUrl(), DnsTargets.callerLoop(),
                         address -> attempt.apply(client.http().remoteAddress(() -> address).request(method)),
                         e -> !sent.get() && LocalFailures.isConnectFailure(e));

@@ -37,7 +37,9 @@ final class LocalFailures {
 
     static boolean isConnectFailure(Throwable error) {
         for (Throwable t = error; t != null; t = t.getCause()) {
-            if (t instanceof ConnectException || t instanceof UnknownHostException) {
+            // epoll reports a connect that a reset ended as "not yet connected" when it reads first
+            if (t instanceof ConnectException || t instanceof UnknownHostException
+                    || t instanceof java.nio.channels.NotYetConnectedException) {
                 return true;
             }
             if (t.getCause() == t) {
