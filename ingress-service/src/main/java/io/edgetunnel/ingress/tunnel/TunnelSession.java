@@ -264,8 +264,7 @@ public final class TunnelSession implements Tunnel, ConnectionSide, StreamOpener
 
     /**
      * Opens a stream whose REQUEST {@code request} builds from its id, handled by what {@code handler}
-     * makes for it; null when the tunnel takes none now. See {@link TunnelConnection#openStream}.
-     */
+     * makes for it; null when the tunnel takes none now ({@link TunnelConnection#openStream}). */
     @Override
     public TunnelStream openStream(IntFunction<Frame.Request> request, Function<TunnelStream, StreamHandler> handler) {
         return state == State.OPEN ? connection.openStream(request, handler) : null;

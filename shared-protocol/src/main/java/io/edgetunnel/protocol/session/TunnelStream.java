@@ -182,8 +182,7 @@ public final class TunnelStream {
     private OutboundBody attach(OutboundBody body) {
         outbound = body;
         if (ended.get()) {
-            // the stream ended (a reset from another thread) before this body existed: the end's
-            // releaseBodies found nothing to cancel, so whichever comes second cancels it
+            // ended before this body existed: the end's releaseBodies found nothing, so we cancel it
             body.cancel();
             return body;
         }
