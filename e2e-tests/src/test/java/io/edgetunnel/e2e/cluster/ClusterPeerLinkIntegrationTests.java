@@ -10,9 +10,12 @@ import io.edgetunnel.e2e.support.LocalTcpServer;
 import io.edgetunnel.e2e.support.PublicClient;
 import io.edgetunnel.e2e.support.RedisServer;
 import io.edgetunnel.e2e.support.UpstreamApp;
+import io.edgetunnel.ingress.cluster.PeerLink;
 import io.edgetunnel.ingress.cluster.PeerLinks;
+import io.edgetunnel.ingress.cluster.RemoteReplica;
 import io.edgetunnel.ingress.tcp.TcpServers;
 import io.edgetunnel.testsupport.NoLeaks;
+import io.netty.util.concurrent.EventExecutor;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -23,7 +26,11 @@ import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Base64;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Random;
@@ -37,6 +44,9 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.springframework.http.client.ReactorResourceFactory;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
 
 /**
  * The peer link between two replicas sharing a real Redis: a TCP route's connection reaching the
@@ -156,12 +166,35 @@ class ClusterPeerLinkIntegrationTests {
 
     @Test
     @Order(5)
-    void forwardedHttpRequestsRideOneLinkBetweenTheReplicas() {
+    void forwardedHttpRequestsRideAtMostOneLinkPerEventLoop() {
         for (int i = 0; i < 20; i++) {
-            assertThat(PublicClient.get(other, "app.example.com", "/name").body()).isEqualTo("held");
+            assertThat(PublicClient.getOnFreshConnection(other, "app.example.com", "/name").body()).isEqualTo("held");
         }
-        assertThat(other.meters().get("tunnel.ingress.cluster.links").tag("end", "sender").gauge().value()).isEqualTo(1.0);
-        assertThat(holder.meters().get("tunnel.ingress.cluster.links").tag("end", "holder").gauge().value()).isEqualTo(1.0);
+        int loops = eventLoops().size();
+        double senders = other.meters().get("tunnel.ingress.cluster.links").tag("end", "sender").gauge().value();
+        assertThat(senders).isBetween(1.0, (double) loops);
+        await().atMost(TIMEOUT).untilAsserted(() -> assertThat(
+                holder.meters().get("tunnel.ingress.cluster.links").tag("end", "holder").gauge().value()).isEqualTo(senders));
+    }
+
+    @Test
+    @Order(5)
+    void eachEventLoopForwardsOnALinkOfItsOwnThread() {
+        PeerLinks links = other.context().getBean(PeerLinks.class);
+        RemoteReplica peer = (RemoteReplica) links.holders("app.example.com", "/name").tunnels().get(0);
+        Set<PeerLink> seen = new HashSet<>();
+        for (EventExecutor loop : eventLoops()) {
+            PeerLink link = Mono.defer(() -> links.link(peer)).subscribeOn(Schedulers.fromExecutor(loop)).block(TIMEOUT);
+            assertThat(link.eventLoop()).isSameAs(loop);
+            seen.add(link);
+        }
+        assertThat(seen).hasSize(eventLoops().size());
+    }
+
+    private static List<EventExecutor> eventLoops() {
+        List<EventExecutor> loops = new ArrayList<>();
+        other.context().getBean(ReactorResourceFactory.class).getLoopResources().onClient(true).forEach(loops::add);
+        return loops;
     }
 
     @Test

@@ -337,8 +337,8 @@ public final class LocalAppForwarder implements DisposableBean {
         return perLoopConnections;
     }
 
-    /** How many event loops have pools of their own so far. */
-    int eventLoopPools() {
+    /** How many event loops have pools of their own so far: the loops tunnels' requests ran on. */
+    public int eventLoopPools() {
         return perLoop.size();
     }
 

@@ -13,6 +13,8 @@ import io.edgetunnel.protocol.RouteClaim;
 import io.edgetunnel.protocol.websocket.TunnelFrameEncoder;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.EventExecutor;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -53,7 +55,8 @@ public final class TunnelClient {
     final Backoff backoff;
     final ReplicaSpread spread;
     final TunnelMetrics metrics;
-    private final HttpClient.WebsocketSender client;
+    /** One client per tunnel slot, each bound to the slot's event loop ({@link TunnelLoops}). */
+    private final List<HttpClient.WebsocketSender> clients = new ArrayList<>();
     private final boolean zeroMask;
     private final List<TunnelSlot> slots = new ArrayList<>();
     private final AtomicBoolean started = new AtomicBoolean();
@@ -101,17 +104,20 @@ public final class TunnelClient {
         this.spread = new ReplicaSpread(
                 properties.tunnelCount(), properties.spread().enabled(), properties.spread().maxRedials());
         this.metrics = new TunnelMetrics(meters, this::connectedTunnels, this::queuedBytes, spread::distinctReplicas);
-        this.client = HttpClient.create(ConnectionProvider.newConnection())
+        HttpClient base = HttpClient.create(ConnectionProvider.newConnection())
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) properties.connectTimeout().toMillis())
                 // window updates and pings are tiny: Nagle plus delayed ACKs would stall every window
                 .option(ChannelOption.TCP_NODELAY, true)
-                .headers(h -> h.set("User-Agent", "edge-agent/" + agentVersion()))
-                .websocket(WebsocketClientSpec.builder()
-                        .maxFramePayloadLength(properties.maxFrameBytes())
-                        .handlePing(false)
-                        .build());
+                .headers(h -> h.set("User-Agent", "edge-agent/" + agentVersion()));
+        WebsocketClientSpec spec = WebsocketClientSpec.builder()
+                .maxFramePayloadLength(properties.maxFrameBytes())
+                .handlePing(false)
+                .build();
         this.zeroMask = properties.frameMasking().zeroKeyFor(properties.ingressUri());
+        TunnelLoops loops = TunnelLoops.ofDefaultClients();
         for (int i = 0; i < properties.tunnelCount(); i++) {
+            EventLoop loop = loops.forTunnel(i);
+            clients.add((loop == null ? base : base.runOn(loop)).websocket(spec));
             slots.add(new TunnelSlot(this, i));
         }
     }
@@ -122,9 +128,9 @@ public final class TunnelClient {
                 name, this::hello, codec, routes, health, forwarder, metrics, slot, properties.newWindowGrowth(), properties.sessionLimits());
     }
 
-    /** Dials the ingress and runs {@code session} on the connection until it ends. */
-    Mono<Void> connection(TunnelSession session) {
-        return client.uri(properties.ingressUri())
+    /** Dials the ingress for tunnel {@code index} and runs {@code session} on the connection until it ends. */
+    Mono<Void> connection(int index, TunnelSession session) {
+        return clients.get(index).uri(properties.ingressUri())
                 .handle((in, out) -> {
                     if (zeroMask) {
                         in.withConnection(c -> TunnelFrameEncoder.install(c.channel(), true));
@@ -215,6 +221,18 @@ public final class TunnelClient {
             }
         }
         return count;
+    }
+
+    /** The event loops the registered tunnels run on, in slot order. */
+    List<EventExecutor> tunnelLoops() {
+        List<EventExecutor> loops = new ArrayList<>();
+        for (TunnelSlot slot : slots) {
+            EventExecutor loop = slot.eventLoop();
+            if (loop != null) {
+                loops.add(loop);
+            }
+        }
+        return loops;
     }
 
     /**

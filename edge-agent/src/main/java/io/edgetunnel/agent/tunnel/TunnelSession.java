@@ -18,6 +18,7 @@ import io.edgetunnel.protocol.session.TunnelStream;
 import io.edgetunnel.protocol.stream.WindowGrowth;
 import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
+import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.ImmediateEventExecutor;
 import java.time.Duration;
 import java.util.Map;
@@ -32,10 +33,9 @@ import reactor.netty.http.websocket.WebsocketInbound;
 import reactor.netty.http.websocket.WebsocketOutbound;
 
 /**
- * One WebSocket connection to the ingress: sends the hello, waits for accept or reject, then runs a
- * {@link TunnelConnection} in the acceptor role, admitting each REQUEST as a {@link ProxyStream}
- * for its HTTP route or a {@link TcpStream} for its TCP route. A new session is made for every connection attempt; {@link TunnelClient} owns the
- * reconnect loop.
+ * One WebSocket connection (attempt) to the ingress: sends the hello, awaits accept or reject, then
+ * runs a {@link TunnelConnection} as acceptor: each REQUEST becomes a {@link ProxyStream} (HTTP
+ * route) or a {@link TcpStream} (TCP route). {@link TunnelClient} owns the reconnect loop.
  */
 final class TunnelSession implements ConnectionSide {
 
@@ -45,12 +45,7 @@ final class TunnelSession implements ConnectionSide {
 
     private record PendingClose(CloseCode code, String reason) {}
 
-    enum State {
-        CONNECTING,
-        OPEN,
-        DRAINING,
-        CLOSED
-    }
+    enum State { CONNECTING, OPEN, DRAINING, CLOSED }
 
     private final String name;
     /** The hello for a connection, given the nonce the ingress sent in the handshake ("" if none). */
@@ -184,6 +179,12 @@ final class TunnelSession implements ConnectionSide {
 
     boolean isRegistered() {
         return state == State.OPEN;
+    }
+
+    /** The connection's event loop, once it is up; else null. */
+    EventExecutor eventLoop() {
+        TunnelConnection current = connection;
+        return current == null ? null : current.eventLoop();
     }
 
     /** Accepted and not yet closed (possibly draining). */

@@ -4,6 +4,7 @@ import io.edgetunnel.agent.config.AgentProperties;
 import io.edgetunnel.protocol.CloseCode;
 import io.edgetunnel.protocol.Frame;
 import io.edgetunnel.protocol.RejectReason;
+import io.netty.util.concurrent.EventExecutor;
 import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -74,7 +75,7 @@ final class TunnelSlot implements SessionListener {
             }
         });
         current.attach(
-                client.connection(current)
+                client.connection(index, current)
                         .doFinally(signal -> acceptTimer.dispose())
                         .subscribe(null, error -> ended(current, ended, error), () -> ended(current, ended, null)),
                 acceptTimer);
@@ -247,6 +248,12 @@ final class TunnelSlot implements SessionListener {
     boolean isRegistered() {
         TunnelSession current = session;
         return current != null && current.isRegistered();
+    }
+
+    /** The event loop of the registered tunnel, or null. */
+    EventExecutor eventLoop() {
+        TunnelSession current = session;
+        return current != null && current.isRegistered() ? current.eventLoop() : null;
     }
 
     boolean isIdle() {

@@ -231,7 +231,9 @@ class LocalHealthCheckerIntegrationTests {
         status.set(200);
         await().atMost(WAIT).until(() -> checker.isHealthy(route));
 
-        assertThat(changes).extracting(RouteHealthChange::healthy).containsExactly(true, false, true);
+        // the state flips before the listeners hear of it (on the checker's thread): wait for them
+        await().atMost(WAIT).untilAsserted(() ->
+                assertThat(changes).extracting(RouteHealthChange::healthy).containsExactly(true, false, true));
         assertThat(checker.isHealthy(unchecked)).isTrue();
         assertThat(gauge("plain.example")).isEqualTo(1.0);
         assertThat(gauge("*.example")).isEqualTo(1.0);

@@ -91,6 +91,11 @@ public final class PeerLink implements StreamOpener, ConnectionSide {
         return Mono.when(outbound, inbound);
     }
 
+    /** The event loop the link runs on. */
+    public EventExecutor eventLoop() {
+        return connection.eventLoop();
+    }
+
     /** Open and not draining: new streams may go here. */
     boolean usable() {
         return connection.isOpen() && !connection.isDraining();

@@ -5,10 +5,18 @@ import io.edgetunnel.ingress.registry.Tunnel;
 import io.edgetunnel.ingress.routing.RouteEntry;
 import io.edgetunnel.protocol.CloseCode;
 import io.edgetunnel.protocol.websocket.TunnelFrameEncoder;
+import io.edgetunnel.runtime.EventLoopSchedulers;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
 import io.netty.handler.codec.http.websocketx.WebSocketClientHandshakeException;
+import io.netty.util.concurrent.EventExecutor;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -28,9 +36,11 @@ import reactor.netty.resources.ConnectionProvider;
 import reactor.netty.resources.LoopResources;
 
 /**
- * The sending end of peer links: one link per other replica, dialled on first use (a request for a
- * route only that replica holds) and again after it was lost or drained; concurrent first requests share
- * one dial. A dial that cannot connect fails with {@link Unreachable} (the request may go to another
+ * The sending end of peer links: one link per other replica and event loop (a lane), dialled on
+ * first use (a request for a route only that replica holds) and again after it was lost or drained;
+ * concurrent first requests share one dial. A request takes the lane of the event loop it runs on, so
+ * the public connection and its link share a thread, and forwarded traffic is not all carried by one
+ * loop of each replica. A dial that cannot connect fails with {@link Unreachable} (the request may go to another
  * holder); one the other replica refuses (another secret, a clock far off) with {@link Refused}.
  */
 public final class PeerLinks implements SmartLifecycle {
@@ -74,7 +84,9 @@ public final class PeerLinks implements SmartLifecycle {
     private final LinkSettings settings;
     private final LongAdder bufferedBytes;
     private final Duration connectTimeout;
-    private final HttpClient client;
+    /** One client per lane, each bound to its event loop; a single unbound one when loops are unknown. */
+    private final List<HttpClient> lanes;
+    private final Map<EventExecutor, Integer> laneOfLoop;
     private final WebsocketClientSpec spec;
     private final Map<String, Slot> slots = new ConcurrentHashMap<>();
     private final PeerLinkCounts counts;
@@ -99,7 +111,29 @@ public final class PeerLinks implements SmartLifecycle {
                 .maxFramePayloadLength(settings.maxFrameBytes() + PeerLink.WEBSOCKET_SLACK_BYTES)
                 .handlePing(false)
                 .build();
-        this.client = loops == null ? http : http.runOn(loops);
+        List<HttpClient> clients = new ArrayList<>();
+        Map<EventExecutor, Integer> laneOf = new IdentityHashMap<>();
+        EventLoopGroup group = loops == null ? null : loops.onClient(LoopResources.DEFAULT_NATIVE);
+        if (group != null) {
+            for (EventExecutor executor : group) {
+                if (executor instanceof EventLoop loop) {
+                    laneOf.put(loop, clients.size());
+                    clients.add(http.runOn(loop));
+                }
+            }
+        }
+        if (clients.isEmpty()) {
+            clients.add(loops == null ? http : http.runOn(loops));
+        }
+        this.lanes = List.copyOf(clients);
+        this.laneOfLoop = Collections.unmodifiableMap(laneOf);
+    }
+
+    /** The caller's lane: its event loop's, or the first off a loop. */
+    private int lane() {
+        EventExecutor loop = EventLoopSchedulers.currentLoop();
+        Integer lane = loop == null ? null : laneOfLoop.get(loop);
+        return lane == null ? 0 : lane;
     }
 
     /** The other replicas holding the route for {@code host} and {@code path}; null when none does. */
@@ -109,18 +143,20 @@ public final class PeerLinks implements SmartLifecycle {
 
     /** The open link to {@code peer}, or null when there is none yet (then {@link #link}). */
     public PeerLink ready(RemoteReplica peer) {
-        Slot slot = slots.get(key(peer));
+        Slot slot = slots.get(key(peer, lane()));
         PeerLink link = slot == null ? null : slot.link;
         return link != null && link.usable() ? link : null;
     }
 
     /** The link to {@code peer}: the open one, or a new dial. */
     public Mono<PeerLink> link(RemoteReplica peer) {
-        PeerLink open = ready(peer);
-        if (open != null) {
+        int lane = lane();
+        String key = key(peer, lane);
+        Slot existing = slots.get(key);
+        PeerLink open = existing == null ? null : existing.link;
+        if (open != null && open.usable()) {
             return Mono.just(open);
         }
-        String key = key(peer);
         while (true) {
             Slot slot = slots.computeIfAbsent(key, k -> new Slot());
             synchronized (slot) {
@@ -138,21 +174,21 @@ public final class PeerLinks implements SmartLifecycle {
                     }
                     Object dial = new Object();
                     slot.dial = dial;
-                    slot.dialling = dial(peer, slot, dial).cache();
+                    slot.dialling = dial(peer, key, lane, slot, dial).cache();
                 }
                 return slot.dialling;
             }
         }
     }
 
-    private Mono<PeerLink> dial(RemoteReplica peer, Slot slot, Object dial) {
+    private Mono<PeerLink> dial(RemoteReplica peer, String key, int lane, Slot slot, Object dial) {
         if (!running) {
             return Mono.error(new Unreachable("replica stopping", null));
         }
         String target = settings.target();
         String hop = signature.sign("GET", target, LinkSettings.signedHost(peer.id()));
         Sinks.One<PeerLink> ready = Sinks.one();
-        client.headers(h -> h.set(HopSignature.HEADER, hop))
+        lanes.get(lane).headers(h -> h.set(HopSignature.HEADER, hop))
                 .websocket(spec)
                 .uri(peer.baseUri() + target)
                 .handle((in, out) -> {
@@ -162,7 +198,7 @@ public final class PeerLinks implements SmartLifecycle {
                         link[0] = new PeerLink(peer.id(), settings, tunnel, bufferedBytes, c, null);
                     });
                     synchronized (slot) {
-                        if (!running || slot.dial != dial || slots.get(key(peer)) != slot) {
+                        if (!running || slot.dial != dial || slots.get(key) != slot) {
                             // a dial given up (timed out, replica left, stopping): its late link serves nobody
                             link[0].close(CloseCode.GOING_AWAY, "superseded");
                             return link[0].run(in, out);
@@ -184,7 +220,7 @@ public final class PeerLinks implements SmartLifecycle {
                             }
                             if (slot.link == null && slot.dialling == null) {
                                 // replica ids change with every deploy: keep no slot for a replica long gone
-                                slots.remove(key(peer), slot);
+                                slots.remove(key, slot);
                             }
                         }
                         log.info("Peer link to replica {} closed", peer.id());
@@ -228,7 +264,7 @@ public final class PeerLinks implements SmartLifecycle {
             live.add(key(replica));
         }
         for (Map.Entry<String, Slot> entry : slots.entrySet()) {
-            if (live.contains(entry.getKey())) {
+            if (live.contains(replicaOf(entry.getKey()))) {
                 continue;
             }
             Slot slot = entry.getValue();
@@ -257,6 +293,15 @@ public final class PeerLinks implements SmartLifecycle {
 
     private static String key(RemoteReplica peer) {
         return peer.id() + "@" + peer.remoteAddress();
+    }
+
+    private static String key(RemoteReplica peer, int lane) {
+        return key(peer) + "#" + lane;
+    }
+
+    /** The replica part of a slot's key. */
+    private static String replicaOf(String slotKey) {
+        return slotKey.substring(0, slotKey.lastIndexOf('#'));
     }
 
     @Override

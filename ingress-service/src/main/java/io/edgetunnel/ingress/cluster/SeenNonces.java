@@ -7,7 +7,7 @@ import java.util.function.LongSupplier;
 /**
  * The nonces of the peer-link upgrades a replica accepted while their signatures could still be
  * accepted, so each signature opens one link only: a captured upgrade replayed within the clock
- * window is refused. Links are dialled rarely (one per replica pair, again after a loss), so the
+ * window is refused. Links are dialled rarely (one per replica pair and event loop, again after a loss), so the
  * set stays small; a flood of signed upgrades fills it and is then refused, never let through.
  */
 final class SeenNonces {
