@@ -43,12 +43,14 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.netty.Connection;
 import reactor.netty.DisposableServer;
+import reactor.netty.http.HttpResources;
 import reactor.netty.http.server.HttpServer;
 import reactor.netty.http.server.HttpServerRequest;
 import reactor.netty.http.server.HttpServerResponse;
 import reactor.netty.http.server.WebsocketServerSpec;
 import reactor.netty.http.websocket.WebsocketInbound;
 import reactor.netty.http.websocket.WebsocketOutbound;
+import reactor.netty.resources.LoopResources;
 
 /**
  * The agent-facing WebSocket listener ({@code ingress.tunnel.port}, path {@code ingress.tunnel.path}),
@@ -139,16 +141,27 @@ public final class TunnelServer implements SmartLifecycle, ApplicationListener<C
         return codec;
     }
 
+    /** The tunnel port's loops, once started. */
+    private volatile BalancedTunnelLoops tunnelLoops;
+
+    /** Connections accepted on the tunnel port and still open, per event loop (empty before start). */
+    int[] openConnectionsPerLoop() {
+        BalancedTunnelLoops loops = tunnelLoops;
+        return loops == null ? new int[0] : loops.openPerLoop();
+    }
+
     @Override
     public void start() {
         ConnectionNonce.warmUp();
         int limit = properties.maxFrameBytes() + WEBSOCKET_SLACK_BYTES;
-        HttpServer http = HttpServer.create();
-        // the same event loops as the public server, so both live and die with this context's resources
+        // the same event loops as the public server, so both live and die with this context's resources,
+        // with each tunnel on the loop holding the fewest
         ReactorResourceFactory factory = resources.getIfAvailable();
-        if (factory != null && factory.getLoopResources() != null) {
-            http = http.runOn(factory.getLoopResources());
-        }
+        LoopResources loops = factory != null && factory.getLoopResources() != null
+                ? factory.getLoopResources() : HttpResources.get();
+        BalancedTunnelLoops balanced = new BalancedTunnelLoops(loops);
+        tunnelLoops = balanced;
+        HttpServer http = HttpServer.create().runOn(balanced);
         WebsocketServerSpec spec = WebsocketServerSpec.builder().maxFramePayloadLength(limit).build();
         if (properties.address() != null) {
             http = http.host(properties.address());
