@@ -10,6 +10,7 @@ import io.edgetunnel.protocol.FrameCodec;
 import io.edgetunnel.protocol.ProtocolLimits;
 import io.edgetunnel.protocol.ProtocolVersion;
 import io.edgetunnel.protocol.RouteClaim;
+import io.edgetunnel.protocol.websocket.FrameCumulation;
 import io.edgetunnel.protocol.websocket.TunnelFrameEncoder;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.channel.ChannelOption;
@@ -132,9 +133,12 @@ public final class TunnelClient {
     Mono<Void> connection(int index, TunnelSession session) {
         return clients.get(index).uri(properties.ingressUri())
                 .handle((in, out) -> {
-                    if (zeroMask) {
-                        in.withConnection(c -> TunnelFrameEncoder.install(c.channel(), true));
-                    }
+                    in.withConnection(c -> {
+                        if (zeroMask) {
+                            TunnelFrameEncoder.install(c.channel(), true);
+                        }
+                        FrameCumulation.install(c.channel());
+                    });
                     return session.handle(in, out);
                 })
                 .then();

@@ -18,6 +18,7 @@ import io.edgetunnel.protocol.session.TunnelConnection;
 import io.edgetunnel.protocol.ConnectionNonce;
 import io.edgetunnel.protocol.FrameCodec;
 import io.edgetunnel.protocol.ProtocolLimits;
+import io.edgetunnel.protocol.websocket.FrameCumulation;
 import io.edgetunnel.protocol.websocket.TunnelFrameEncoder;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
@@ -233,6 +234,7 @@ public final class TunnelServer implements SmartLifecycle, ApplicationListener<C
         in.withConnection(c -> {
             connection.set(c);
             TunnelFrameEncoder.install(c.channel(), false);
+            FrameCumulation.install(c.channel());
         });
         String remote = describe(connection.get() == null ? null : connection.get().channel().remoteAddress());
         ByteBufAllocator alloc = out.alloc();

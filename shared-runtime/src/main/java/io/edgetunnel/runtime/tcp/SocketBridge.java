@@ -1,13 +1,11 @@
 package io.edgetunnel.runtime.tcp;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
-import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
@@ -282,43 +280,10 @@ public final class SocketBridge extends ChannelInboundHandlerAdapter implements 
      * completes, sends our FIN. An error of the source resets the socket.
      */
     public void writeFrom(Publisher<ByteBuf> source) {
-        source.subscribe(new Subscriber<ByteBuf>() {
-            @Override
-            public void onSubscribe(Subscription s) {
-                // the stream's window bounds what can arrive: no demand accounting needed here
-                s.request(Long.MAX_VALUE);
-            }
-
-            @Override
-            public void onNext(ByteBuf buf) {
-                int bytes = buf.readableBytes();
-                channel.writeAndFlush(buf).addListener(f -> {
-                    if (f.isSuccess()) {
-                        bytesWritten.addAndGet(bytes);
-                    }
-                });
-            }
-
-            @Override
-            public void onError(Throwable t) {
-                reset();
-            }
-
-            @Override
-            public void onComplete() {
-                channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> {
-                    if (!f.isSuccess() || !(channel instanceof DuplexChannel duplex)) {
-                        return; // a failed write surfaces through exceptionCaught/channelInactive
-                    }
-                    duplex.shutdownOutput().addListener(s -> {
-                        if (s.isSuccess()) {
-                            outputShut = true;
-                            listener.outputShutdown();
-                        }
-                    });
-                });
-            }
-        });
+        source.subscribe(new SocketWriter(channel, bytesWritten, () -> {
+            outputShut = true;
+            listener.outputShutdown();
+        }, this::reset));
     }
 
     // ------------------------------------------------------------------ ending
