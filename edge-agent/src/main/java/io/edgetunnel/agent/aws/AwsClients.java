@@ -2,6 +2,7 @@ package io.edgetunnel.agent.aws;
 
 import io.edgetunnel.runtime.aws.AwsClientBuilders;
 import java.util.Objects;
+import java.util.function.Supplier;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.regions.Region;
@@ -15,53 +16,70 @@ import software.amazon.awssdk.services.sts.StsClient;
  * them on {@code Schedulers.boundedElastic()}, never on an event loop.
  *
  * <p>Clients are created lazily, so an agent that never talks to AWS (local profile) needs neither
- * a region nor credentials. Closing this closes every client built.
+ * a region nor credentials; the shared HTTP client and the default credentials chain too, so such an
+ * agent never loads them (~100 SDK classes less on a small host). Closing this closes every client built.
  */
 public final class AwsClients implements AutoCloseable {
 
     private final AgentAwsProperties properties;
-    private final AwsClientBuilders builders;
+    private final Supplier<AwsCredentialsProvider> credentials;
+    private AwsClientBuilders builders;
     private volatile StsClient sts;
     private volatile EcsClient ecs;
     private volatile SecretsManagerClient secretsManager;
 
     public AwsClients(AgentAwsProperties properties, AwsCredentialsProvider credentials) {
-        this.properties = Objects.requireNonNull(properties, "properties");
-        this.builders = new AwsClientBuilders(
-                properties.region(), properties.apiCallTimeout(), properties.maxAttempts(), credentials);
+        this(properties, supplier(Objects.requireNonNull(credentials, "credentials")));
     }
 
-    /** Production: the SDK's default credentials chain (the ECS task role on an Anywhere host). */
+    AwsClients(AgentAwsProperties properties, Supplier<AwsCredentialsProvider> credentials) {
+        this.properties = Objects.requireNonNull(properties, "properties");
+        this.credentials = Objects.requireNonNull(credentials, "credentials");
+    }
+
+    private static Supplier<AwsCredentialsProvider> supplier(AwsCredentialsProvider credentials) {
+        return () -> credentials;
+    }
+
+    /** Production: the SDK's default credentials chain (the ECS task role on an Anywhere host), built on first use. */
     public static AwsClients withDefaultCredentials(AgentAwsProperties properties) {
-        return new AwsClients(properties, DefaultCredentialsProvider.builder().build());
+        return new AwsClients(properties, () -> DefaultCredentialsProvider.builder().build());
     }
 
     public AwsCredentialsProvider credentials() {
-        return builders.credentials();
+        return builders().credentials();
     }
 
     /** The configured region, or the SDK default chain's ({@code AWS_REGION}, profile, IMDS). */
     public Region region() {
-        return builders.region();
+        return builders().region();
+    }
+
+    private synchronized AwsClientBuilders builders() {
+        if (builders == null) {
+            builders = new AwsClientBuilders(properties.region(), properties.apiCallTimeout(), properties.maxAttempts(),
+                    credentials.get());
+        }
+        return builders;
     }
 
     public synchronized StsClient sts() {
         if (sts == null) {
-            sts = builders.configure(StsClient.builder(), properties.endpointFor(properties.stsEndpoint())).build();
+            sts = builders().configure(StsClient.builder(), properties.endpointFor(properties.stsEndpoint())).build();
         }
         return sts;
     }
 
     public synchronized EcsClient ecs() {
         if (ecs == null) {
-            ecs = builders.configure(EcsClient.builder(), properties.endpointFor(properties.ecsEndpoint())).build();
+            ecs = builders().configure(EcsClient.builder(), properties.endpointFor(properties.ecsEndpoint())).build();
         }
         return ecs;
     }
 
     public synchronized SecretsManagerClient secretsManager() {
         if (secretsManager == null) {
-            secretsManager = builders.configure(SecretsManagerClient.builder(),
+            secretsManager = builders().configure(SecretsManagerClient.builder(),
                             properties.endpointFor(properties.secretsmanagerEndpoint()))
                     .build();
         }
@@ -80,6 +98,8 @@ public final class AwsClients implements AutoCloseable {
         if (secretsManager != null) {
             secretsManager.close();
         }
-        builders.close();
+        if (builders != null) {
+            builders.close();
+        }
     }
 }
