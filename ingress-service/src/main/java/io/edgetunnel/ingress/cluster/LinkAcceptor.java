@@ -3,6 +3,7 @@ package io.edgetunnel.ingress.cluster;
 import io.edgetunnel.ingress.config.TunnelProperties;
 import io.edgetunnel.ingress.registry.AgentRegistry;
 import io.edgetunnel.protocol.CloseCode;
+import io.edgetunnel.protocol.websocket.FrameCumulation;
 import io.edgetunnel.protocol.websocket.TunnelFrameEncoder;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -99,6 +100,7 @@ final class LinkAcceptor {
             in.withConnection(c -> {
                 socket.set(c);
                 TunnelFrameEncoder.install(c.channel(), false);
+                FrameCumulation.install(c.channel());
             });
             PeerLink link = new PeerLink(peer, settings, tunnel, bufferedBytes, socket.get(),
                     (stream, frame) -> LinkSplice.accept(stream, frame, registry, replicaId));

@@ -4,6 +4,7 @@ import io.edgetunnel.ingress.config.TunnelProperties;
 import io.edgetunnel.ingress.registry.Tunnel;
 import io.edgetunnel.ingress.routing.RouteEntry;
 import io.edgetunnel.protocol.CloseCode;
+import io.edgetunnel.protocol.websocket.FrameCumulation;
 import io.edgetunnel.protocol.websocket.TunnelFrameEncoder;
 import io.edgetunnel.runtime.EventLoopSchedulers;
 import io.netty.channel.ChannelOption;
@@ -195,6 +196,7 @@ public final class PeerLinks implements SmartLifecycle {
                     PeerLink[] link = new PeerLink[1];
                     in.withConnection(c -> {
                         TunnelFrameEncoder.install(c.channel(), true);
+                        FrameCumulation.install(c.channel());
                         link[0] = new PeerLink(peer.id(), settings, tunnel, bufferedBytes, c, null);
                     });
                     synchronized (slot) {
