@@ -163,7 +163,11 @@ public final class DnsTargets {
                     sink.error(f.cause());
                 }
             });
-        }).map(records -> {
+        })
+                // an answer that comes after the lookup was cancelled (a timeout, a client gone) is
+                // dropped by the sink: its records hold buffers of the DNS response
+                .doOnDiscard(List.class, records -> records.forEach(ReferenceCountUtil::release))
+                .map(records -> {
             List<Srv> parsed = new ArrayList<>();
             long ttl = Long.MAX_VALUE;
             try {
