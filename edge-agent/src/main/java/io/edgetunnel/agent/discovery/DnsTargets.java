@@ -3,6 +3,9 @@ package io.edgetunnel.agent.discovery;
 import io.edgetunnel.agent.config.AgentProperties;
 import io.edgetunnel.runtime.EventLoopSchedulers;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.ChannelFactory;
+import io.netty.channel.ReflectiveChannelFactory;
 import io.netty.channel.EventLoop;
 import io.netty.channel.socket.DatagramChannel;
 import io.netty.handler.codec.dns.DefaultDnsQuestion;
@@ -51,8 +54,17 @@ public final class DnsTargets {
     private final Map<EventLoop, DnsNameResolver> resolvers = new ConcurrentHashMap<>();
     private final Map<String, Cached> srvCache = new ConcurrentHashMap<>();
 
+    /** Where the resolvers' UDP sockets take their buffers; null: Netty's default. */
+    private final ByteBufAllocator allocator;
+
     public DnsTargets(AgentProperties.Dns settings) {
+        this(settings, null);
+    }
+
+    /** With {@code allocator} for the DNS responses' buffers (tests count what stays allocated). */
+    DnsTargets(AgentProperties.Dns settings, ByteBufAllocator allocator) {
         this.settings = settings;
+        this.allocator = allocator;
     }
 
     /** Closes every resolver (their UDP sockets); later lookups open new ones. */
@@ -259,9 +271,19 @@ public final class DnsTargets {
 
     private DnsNameResolver resolver(EventLoop loop) {
         return resolvers.computeIfAbsent(loop, l -> {
-            DnsNameResolverBuilder builder = new DnsNameResolverBuilder(l)
-                    .datagramChannelType(TcpResources.get().onChannelClass(DatagramChannel.class, l))
-                    .ttl((int) settings.minTtl().toSeconds(), (int) Math.max(1, settings.maxTtl().toSeconds()))
+            Class<? extends DatagramChannel> type = TcpResources.get().onChannelClass(DatagramChannel.class, l);
+            DnsNameResolverBuilder builder = new DnsNameResolverBuilder(l);
+            if (allocator == null) {
+                builder.datagramChannelType(type);
+            } else {
+                ChannelFactory<? extends DatagramChannel> channels = new ReflectiveChannelFactory<>(type);
+                builder.datagramChannelFactory(() -> {
+                    DatagramChannel channel = channels.newChannel();
+                    channel.config().setAllocator(allocator);
+                    return channel;
+                });
+            }
+            builder.ttl((int) settings.minTtl().toSeconds(), (int) Math.max(1, settings.maxTtl().toSeconds()))
                     .negativeTtl((int) settings.minTtl().toSeconds());
             if (settings.servers().isEmpty()) {
                 builder.nameServerProvider(DnsServerAddressStreamProviders.platformDefault());
