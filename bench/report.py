@@ -162,9 +162,12 @@ def transfer_case(raw, name, meta, statuses):
 
 def tcp_case(raw, meta):
     """tcp-1gib (issue 17): a TCP route vs ssh -L, bulk MB/s and short connections per second."""
-    c = {"name": "tcp-1gib", "kind": "tcp", "mib": meta.get("mib")}
+    c = {"name": "tcp-1gib", "kind": "tcp", "mib": meta.get("mib"), "rounds": meta.get("rounds"),
+         "warmup_mib": meta.get("warmup_mib")}
+    bulks = load(os.path.join(raw, "tcp-1gib.bulk.json"), {}) or {}
     for t in ("tunnel", "ssh"):
-        bulk = load(os.path.join(raw, f"tcp-1gib.{t}.json"), {}) or {}
+        bulk = bulks.get(t) or {}
+        c[f"{t}_rounds_mbps"] = bulk.get("rounds_mbps")
         churn = load(os.path.join(raw, f"tcp-1gib.{t}.churn.json"), {}) or {}
         c[f"{t}_mbps"] = bulk.get("mbps")
         c[f"{t}_conns_per_s"] = churn.get("per_s")
@@ -521,8 +524,11 @@ def print_table(result):
         if c["kind"] == "footprint":
             print_footprint(c)
         if c["kind"] == "tcp":
+            rounds = "; ".join(f"{t} " + ", ".join(fmt(v) for v in (c.get(f"{t}_rounds_mbps") or []))
+                               for t in ("tunnel", "ssh"))
             print(f"tcp-1gib: tunnel {fmt(c.get('tunnel_mbps'))} MB/s vs ssh -L {fmt(c.get('ssh_mbps'))} MB/s "
-                  f"({fmt(c.get('tunnel_vs_ssh'), 2)}x); short connections: tunnel "
+                  f"({fmt(c.get('tunnel_vs_ssh'), 2)}x; medians of {fmt(c.get('rounds'))} rounds after "
+                  f"{fmt(c.get('warmup_mib'))} MiB of warm-up: {rounds}); short connections: tunnel "
                   f"{fmt(c.get('tunnel_conns_per_s'))}/s ({fmt(c.get('tunnel_conn_errors'))} errors) vs ssh -L "
                   f"{fmt(c.get('ssh_conns_per_s'))}/s ({fmt(c.get('ssh_conn_errors'))} errors)")
         if c["kind"] == "churn":

@@ -3,7 +3,14 @@
 
   tcp_bench.py source PORT        a TCP source on 127.0.0.1:PORT: a client sends "N\\n"; the server
                                   sends N zero bytes (N = 0: one byte) and closes
-  tcp_bench.py bulk PORT MIB      one connection, MIB MiB from the source; prints {"bytes", "seconds", "mbps"}
+  tcp_bench.py bulk MIB ROUNDS WARMUP_MIB NAME=PORT...
+                                  for each target NAME (a port leading to the source) WARMUP_MIB MiB
+                                  unmeasured, then ROUNDS rounds of one MIB MiB transfer per target
+                                  (each on a new connection), the targets taking turns within a round
+                                  so that both see the same machine; prints {NAME: {"bytes", "seconds",
+                                  "mbps" of its median round, "rounds_mbps"}}. One 1 GiB transfer lasts
+                                  about a second: too short for a single sample, and a JVM's first one
+                                  includes compiling the path
   tcp_bench.py churn PORT SECS    short connections in a row for SECS seconds (each: "0\\n", one byte
                                   back, close); prints {"connections", "errors", "seconds", "per_s"}
 """
@@ -41,7 +48,7 @@ class Server(socketserver.ThreadingTCPServer):
     request_queue_size = 512
 
 
-def bulk(port, mib):
+def transfer(port, mib):
     want = mib * 1024 * 1024
     start = time.monotonic()
     with socket.create_connection(("127.0.0.1", port)) as s:
@@ -55,8 +62,30 @@ def bulk(port, mib):
             got += k
     secs = time.monotonic() - start
     ok = got == want
-    print(json.dumps({"bytes": got, "expected_bytes": want, "seconds": round(secs, 3),
-                      "mbps": round(got / secs / 1e6, 1) if ok else None, "ok": ok}))
+    return {"bytes": got, "expected_bytes": want, "seconds": round(secs, 3),
+            "mbps": round(got / secs / 1e6, 1) if ok else None, "ok": ok}
+
+
+def bulk(mib, rounds, warmup_mib, targets):
+    runs = {name: [] for name in targets}
+    failed = {}
+    if warmup_mib > 0:
+        for name, port in targets.items():
+            if not transfer(port, warmup_mib)["ok"]:
+                failed[name] = {"ok": False, "error": "warm-up transfer incomplete"}
+    for _ in range(rounds):
+        for name, port in targets.items():
+            if name not in failed:
+                runs[name].append(transfer(port, mib))
+    out = {}
+    for name in targets:
+        done = runs[name]
+        if name in failed or not done or not all(r["ok"] for r in done):
+            out[name] = failed.get(name) or {"ok": False, "rounds": done}
+            continue
+        median = sorted(done, key=lambda r: r["mbps"])[len(done) // 2]
+        out[name] = dict(median, warmup_mib=warmup_mib, rounds_mbps=[r["mbps"] for r in done])
+    print(json.dumps(out))
 
 
 def churn(port, secs):
@@ -82,7 +111,8 @@ if __name__ == "__main__":
     if mode == "source":
         Server(("127.0.0.1", int(sys.argv[2])), Source).serve_forever()
     elif mode == "bulk":
-        bulk(int(sys.argv[2]), int(sys.argv[3]))
+        bulk(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]),
+             {name: int(port) for name, port in (a.split("=", 1) for a in sys.argv[5:])})
     elif mode == "churn":
         churn(int(sys.argv[2]), float(sys.argv[3]))
     else:
