@@ -14,6 +14,9 @@ import io.edgetunnel.protocol.session.TunnelStream;
 import io.edgetunnel.protocol.stream.OutboundBody;
 import io.edgetunnel.runtime.tcp.SocketBridge;
 import io.netty.channel.Channel;
+import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.internal.ThreadExecutorMap;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.time.Duration;
@@ -179,9 +182,7 @@ final class TcpConnection implements StreamHandler, SocketBridge.Listener {
             return;
         }
         TunnelStream current = stream;
-        // the agent's DATA (the stream's inbound body, credit going back as it is taken) to the client
-        socket.writeFrom(current.inbound());
-        Flux.from(socket).subscribe(current.newBody(new OutboundBody.Listener() {
+        OutboundBody clientBytes = current.newBody(new OutboundBody.Listener() {
             @Override
             public void onComplete() {
                 // the client's FIN went out as END_STREAM
@@ -193,7 +194,15 @@ final class TcpConnection implements StreamHandler, SocketBridge.Listener {
             public void onError(Throwable cause) {
                 abort(ResetCode.CANCEL, outcomeOf(cause), "client connection failed: " + cause.getMessage());
             }
-        }, List::of));
+        }, List::of);
+        // the socket joins the thread this stream's frames come and go on (a tunnel's or a peer link's
+        // loop) before a byte moves; then the agent's DATA (the stream's inbound body, credit going back
+        // as it is taken) goes to the client, and the client's bytes to the agent
+        EventExecutor here = ThreadExecutorMap.currentExecutor();
+        socket.moveTo(here instanceof EventLoop loop ? loop : null, () -> {
+            socket.writeFrom(current.inbound());
+            Flux.from(socket).subscribe(clientBytes);
+        });
     }
 
     @Override
