@@ -101,9 +101,10 @@ else
     TRANSFER_MIB=${BENCH_TRANSFER_MIB:-1024}
     # the median of five, the tunnel and ssh -L taking turns: one 1 GiB transfer lasts about a second
     # (single runs of one build measured 0.81x and 0.91x ssh), after a warm-up transfer each that
-    # compiles the tunnel's TCP path
+    # compiles the tunnel's TCP path (2 GiB: 32k chunks of 64 KiB, past C2's invocation thresholds;
+    # the first GiB through a fresh JVM measured 450-660 MB/s, later ones 1,300-1,800)
     TCP_ROUNDS=5
-    TCP_WARMUP_MIB=256
+    TCP_WARMUP_MIB=2048
     IDLE_AGENTS=${BENCH_IDLE_AGENTS:-10000}
     JMH_ARGS=(-wi 3 -i 5 -w 1s -r 2s -f 1)
 fi
