@@ -3,6 +3,7 @@ package io.edgetunnel.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.edgetunnel.e2e.support.RefusedPort;
 import io.edgetunnel.e2e.support.AgentNode;
 import io.edgetunnel.e2e.support.IngressNode;
 import io.edgetunnel.e2e.support.LoopbackDnsServer;
@@ -15,7 +16,6 @@ import io.edgetunnel.e2e.support.WsClient;
 import io.edgetunnel.testsupport.NoLeaks;
 import java.io.IOException;
 import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -46,6 +46,7 @@ class DnsHttpTargetIntegrationTests {
     private static WebSocketApp websockets;
     /** The app "two" on 127.0.0.2, at the same port as {@link #one}: an A record change moves the route. */
     private static DisposableServer two;
+    private static RefusedPort refused;
     private static int closedPort;
     private static IngressNode ingress;
     private static AgentNode agent;
@@ -62,9 +63,8 @@ class DnsHttpTargetIntegrationTests {
                 .route(routes -> routes.get("/name", (req, res) -> res.sendString(Mono.just("two")))
                         .get("/health", (req, res) -> res.sendString(Mono.just("two"))))
                 .bindNow();
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            closedPort = socket.getLocalPort();
-        }
+        refused = RefusedPort.take();
+        closedPort = refused.port();
         InetAddress loopback = InetAddress.getByName("127.0.0.1");
         dns.a("one.svc.test", loopback);
         dns.a("three.svc.test", loopback);
@@ -102,6 +102,9 @@ class DnsHttpTargetIntegrationTests {
 
     @AfterAll
     static void stop() {
+        if (refused != null) {
+            refused.close();
+        }
         for (AutoCloseable closeable : new AutoCloseable[] {agent, ingress, one, three, websockets, dns}) {
             try {
                 if (closeable != null) {

@@ -3,6 +3,7 @@ package io.edgetunnel.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.edgetunnel.e2e.support.RefusedPort;
 import io.edgetunnel.e2e.support.AgentNode;
 import io.edgetunnel.e2e.support.IngressNode;
 import io.edgetunnel.e2e.support.Payloads;
@@ -12,7 +13,6 @@ import io.edgetunnel.testsupport.NoLeaks;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -52,6 +52,7 @@ class TunnelEndToEndIntegrationTests {
     private static IngressNode ingress;
     private static AgentNode agentA;
     private static AgentNode agentB;
+    private static RefusedPort refused;
     private static int closedPort;
 
     @BeforeAll
@@ -60,9 +61,8 @@ class TunnelEndToEndIntegrationTests {
         upstreamB = new UpstreamApp("b");
         wildApp = new UpstreamApp("wild");
         exactApp = new UpstreamApp("exact");
-        try (ServerSocket socket = new ServerSocket(0)) {
-            closedPort = socket.getLocalPort();
-        }
+        refused = RefusedPort.take();
+        closedPort = refused.port();
         ingress = IngressNode.start(
                 "ingress.proxy.response-timeout=30s",
                 "ingress.proxy.max-request-body-bytes=33554432",
@@ -80,6 +80,9 @@ class TunnelEndToEndIntegrationTests {
 
     @AfterAll
     static void stop() {
+        if (refused != null) {
+            refused.close();
+        }
         for (AutoCloseable closeable : new AutoCloseable[] {agentA, agentB, ingress, upstreamA, upstreamB, wildApp, exactApp}) {
             try {
                 if (closeable != null) {

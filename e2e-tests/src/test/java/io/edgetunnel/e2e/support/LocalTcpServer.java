@@ -25,6 +25,7 @@ public final class LocalTcpServer implements AutoCloseable {
     private final Handler handler;
     private final List<Socket> open = new CopyOnWriteArrayList<>();
     private final AtomicInteger accepted = new AtomicInteger();
+    private volatile RefusedPort refusing;
 
     public LocalTcpServer(Handler handler) {
         this.handler = handler;
@@ -83,8 +84,26 @@ public final class LocalTcpServer implements AutoCloseable {
         }
     }
 
+    /**
+     * Stops listening, and keeps the port so that every later connection to it is refused (see
+     * {@link RefusedPort}) until {@link #close}.
+     */
+    public void stopListening() {
+        int port = server.getLocalPort();
+        try {
+            server.close();
+        } catch (IOException e) {
+            // closing anyway
+        }
+        refusing = RefusedPort.take(port);
+    }
+
     @Override
     public void close() {
+        RefusedPort held = refusing;
+        if (held != null) {
+            held.close();
+        }
         try {
             server.close();
         } catch (IOException e) {

@@ -3,6 +3,7 @@ package io.edgetunnel.e2e.tcp;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.edgetunnel.e2e.support.RefusedPort;
 import io.edgetunnel.e2e.support.AgentNode;
 import io.edgetunnel.e2e.support.IngressNode;
 import io.edgetunnel.e2e.support.LocalTcpServer;
@@ -12,7 +13,6 @@ import io.edgetunnel.ingress.tcp.TcpServers;
 import io.edgetunnel.testsupport.NoLeaks;
 import java.io.IOException;
 import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -35,6 +35,7 @@ class DnsTargetIntegrationTests {
     private static LoopbackDnsServer dns;
     private static LocalTcpServer one;
     private static LocalTcpServer two;
+    private static RefusedPort refused;
     private static int closedPort;
     private static IngressNode ingress;
     private static AgentNode agent;
@@ -53,9 +54,8 @@ class DnsTargetIntegrationTests {
         dns = new LoopbackDnsServer();
         one = named("one");
         two = named("two");
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            closedPort = socket.getLocalPort();
-        }
+        refused = RefusedPort.take();
+        closedPort = refused.port();
         InetAddress loopback = InetAddress.getByName("127.0.0.1");
         dns.a("one.svc.test", loopback);
         dns.a("dead.svc.test", loopback);
@@ -73,6 +73,9 @@ class DnsTargetIntegrationTests {
 
     @AfterAll
     static void stop() {
+        if (refused != null) {
+            refused.close();
+        }
         for (AutoCloseable closeable : new AutoCloseable[] {agent, ingress, one, two, dns}) {
             try {
                 if (closeable != null) {

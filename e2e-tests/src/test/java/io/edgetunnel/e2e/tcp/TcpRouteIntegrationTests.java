@@ -206,7 +206,7 @@ class TcpRouteIntegrationTests {
     void resetsThePublicConnectionWhenTheTargetRefuses() throws IOException {
         int before = gone.accepted();
         assertThat(before).isPositive(); // its health check connected once: the route is healthy
-        gone.close();
+        gone.stopListening();
         try (Socket socket = connect("gone")) {
             assertThatThrownBy(() -> socket.getInputStream().read()).isInstanceOf(SocketException.class);
         }
