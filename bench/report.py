@@ -163,7 +163,7 @@ def transfer_case(raw, name, meta, statuses):
 def tcp_case(raw, meta):
     """tcp-1gib (issue 17): a TCP route vs ssh -L, bulk MB/s and short connections per second."""
     c = {"name": "tcp-1gib", "kind": "tcp", "mib": meta.get("mib"), "rounds": meta.get("rounds"),
-         "warmup_mib": meta.get("warmup_mib")}
+         "warmup_s": meta.get("warmup_s")}
     bulks = load(os.path.join(raw, "tcp-1gib.bulk.json"), {}) or {}
     for t in ("tunnel", "ssh"):
         bulk = bulks.get(t) or {}
@@ -528,7 +528,7 @@ def print_table(result):
                                for t in ("tunnel", "ssh"))
             print(f"tcp-1gib: tunnel {fmt(c.get('tunnel_mbps'))} MB/s vs ssh -L {fmt(c.get('ssh_mbps'))} MB/s "
                   f"({fmt(c.get('tunnel_vs_ssh'), 2)}x; medians of {fmt(c.get('rounds'))} rounds after "
-                  f"{fmt(c.get('warmup_mib'))} MiB of warm-up: {rounds}); short connections: tunnel "
+                  f"{fmt(c.get('warmup_s'))} s of warm-up each: {rounds}); short connections: tunnel "
                   f"{fmt(c.get('tunnel_conns_per_s'))}/s ({fmt(c.get('tunnel_conn_errors'))} errors) vs ssh -L "
                   f"{fmt(c.get('ssh_conns_per_s'))}/s ({fmt(c.get('ssh_conn_errors'))} errors)")
         if c["kind"] == "churn":

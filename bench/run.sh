@@ -88,7 +88,7 @@ if [ "$QUICK" = 1 ]; then
     CASE_WARMUP=3
     TRANSFER_MIB=${BENCH_TRANSFER_MIB:-256}
     TCP_ROUNDS=1
-    TCP_WARMUP_MIB=64
+    TCP_WARMUP_S=3
     IDLE_AGENTS=${BENCH_IDLE_AGENTS:-1000}
     JMH_ARGS=(-wi 2 -i 3 -w 500ms -r 1s -f 1)
 else
@@ -100,11 +100,13 @@ else
     CASE_WARMUP=5
     TRANSFER_MIB=${BENCH_TRANSFER_MIB:-1024}
     # the median of five, the tunnel and ssh -L taking turns: one 1 GiB transfer lasts about a second
-    # (single runs of one build measured 0.81x and 0.91x ssh), after a warm-up transfer each that
-    # compiles the tunnel's TCP path (2 GiB: 32k chunks of 64 KiB, past C2's invocation thresholds;
-    # the first GiB through a fresh JVM measured 450-660 MB/s, later ones 1,300-1,800)
+    # (single runs of one build measured 0.81x and 0.91x ssh), after 30 s of unmeasured 1 GiB transfers
+    # each, in which the JVMs compile the TCP path, as the HTTP cases get TUNNEL_WARMUP (measured on
+    # fresh JVMs: 2 GiB of warm-up left them climbing from 792 to 1,467 MB/s over the five rounds while
+    # ssh -L held 1,270-1,410; after ten 1 GiB transfers the next one still compiled ~100 methods, 0.6 s
+    # of compiler time on these 2 cores, and only some 15-20 transfers in did they level off)
     TCP_ROUNDS=5
-    TCP_WARMUP_MIB=2048
+    TCP_WARMUP_S=30
     IDLE_AGENTS=${BENCH_IDLE_AGENTS:-10000}
     JMH_ARGS=(-wi 3 -i 5 -w 1s -r 2s -f 1)
 fi
@@ -704,8 +706,8 @@ tcp_case() {
     secs=${DURATION:-10}
     [ "$TUNNEL_STATUS" = ok ] && targets+=("tunnel=$TCP_PUBLIC_PORT")
     targets+=("ssh=$SSHL_PORT")
-    log "tcp-1gib -> ${targets[*]} (warm-up $TCP_WARMUP_MIB MiB each, then $TCP_ROUNDS rounds of $TRANSFER_MIB MiB taking turns)"
-    timeout 900 python3 "$BENCH_DIR/tcp_bench.py" bulk "$TRANSFER_MIB" "$TCP_ROUNDS" "$TCP_WARMUP_MIB" "${targets[@]}" \
+    log "tcp-1gib -> ${targets[*]} (${TCP_WARMUP_S}s of warm-up each, then $TCP_ROUNDS rounds of $TRANSFER_MIB MiB taking turns)"
+    timeout 900 python3 "$BENCH_DIR/tcp_bench.py" bulk "$TRANSFER_MIB" "$TCP_ROUNDS" "$TCP_WARMUP_S" "${targets[@]}" \
         >"$WORK/raw/tcp-1gib.bulk.json" 2>>"$WORK/logs/tcp-bench.log" || echo '{}' >"$WORK/raw/tcp-1gib.bulk.json"
     for t in "${targets[@]}"; do
         port=${t#*=}
@@ -715,7 +717,7 @@ tcp_case() {
             2>>"$WORK/logs/tcp-bench.log" || echo '{}' >"$WORK/raw/tcp-1gib.$t.churn.json"
         sleep 0.5
     done
-    echo "{\"kind\":\"tcp\",\"mib\":$TRANSFER_MIB,\"rounds\":$TCP_ROUNDS,\"warmup_mib\":$TCP_WARMUP_MIB,\"churn_s\":$secs}" \
+    echo "{\"kind\":\"tcp\",\"mib\":$TRANSFER_MIB,\"rounds\":$TCP_ROUNDS,\"warmup_s\":$TCP_WARMUP_S,\"churn_s\":$secs}" \
         >"$WORK/raw/tcp-1gib.meta.json"
 }
 

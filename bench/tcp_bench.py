@@ -3,9 +3,9 @@
 
   tcp_bench.py source PORT        a TCP source on 127.0.0.1:PORT: a client sends "N\\n"; the server
                                   sends N zero bytes (N = 0: one byte) and closes
-  tcp_bench.py bulk MIB ROUNDS WARMUP_MIB NAME=PORT...
-                                  for each target NAME (a port leading to the source) WARMUP_MIB MiB
-                                  unmeasured, then ROUNDS rounds of one MIB MiB transfer per target
+  tcp_bench.py bulk MIB ROUNDS WARMUP_S NAME=PORT...
+                                  for each target NAME (a port leading to the source) WARMUP_S seconds of
+                                  unmeasured MIB MiB transfers (each on a new connection), then ROUNDS rounds of one MIB MiB transfer per target
                                   (each on a new connection), the targets taking turns within a round
                                   so that both see the same machine; prints {NAME: {"bytes", "seconds",
                                   "mbps" of its median round, "rounds_mbps"}}. One 1 GiB transfer lasts
@@ -66,12 +66,15 @@ def transfer(port, mib):
             "mbps": round(got / secs / 1e6, 1) if ok else None, "ok": ok}
 
 
-def bulk(mib, rounds, warmup_mib, targets):
+def bulk(mib, rounds, warmup_s, targets):
     runs = {name: [] for name in targets}
     failed = {}
-    if warmup_mib > 0:
-        for name, port in targets.items():
-            if not transfer(port, warmup_mib)["ok"]:
+    # warm-up: transfers of the measured size, each on a new connection (one long transfer leaves the
+    # per-connection code to be compiled during the measured rounds), for warmup_s seconds
+    for name, port in targets.items():
+        until = time.monotonic() + warmup_s
+        while time.monotonic() < until and name not in failed:
+            if not transfer(port, mib)["ok"]:
                 failed[name] = {"ok": False, "error": "warm-up transfer incomplete"}
     for _ in range(rounds):
         for name, port in targets.items():
@@ -84,7 +87,7 @@ def bulk(mib, rounds, warmup_mib, targets):
             out[name] = failed.get(name) or {"ok": False, "rounds": done}
             continue
         median = sorted(done, key=lambda r: r["mbps"])[len(done) // 2]
-        out[name] = dict(median, warmup_mib=warmup_mib, rounds_mbps=[r["mbps"] for r in done])
+        out[name] = dict(median, warmup_s=warmup_s, rounds_mbps=[r["mbps"] for r in done])
     print(json.dumps(out))
 
 
@@ -111,7 +114,7 @@ if __name__ == "__main__":
     if mode == "source":
         Server(("127.0.0.1", int(sys.argv[2])), Source).serve_forever()
     elif mode == "bulk":
-        bulk(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]),
+        bulk(int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]),
              {name: int(port) for name, port in (a.split("=", 1) for a in sys.argv[5:])})
     elif mode == "churn":
         churn(int(sys.argv[2]), float(sys.argv[3]))
