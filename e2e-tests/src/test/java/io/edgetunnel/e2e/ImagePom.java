@@ -11,7 +11,7 @@ import org.w3c.dom.Node;
 import org.w3c.dom.NodeList;
 
 /** What the poms say the images are: the platforms to publish, each service's JVM options. */
-final class ImagePom {
+public final class ImagePom {
 
     private ImagePom() {}
 
@@ -35,7 +35,7 @@ final class ImagePom {
     }
 
     /** The module's {@code image.java-tool-options} property: its image's JAVA_TOOL_OPTIONS. */
-    static String javaToolOptions(String module) throws Exception {
+    public static String javaToolOptions(String module) throws Exception {
         return property(module, "image.java-tool-options");
     }
 

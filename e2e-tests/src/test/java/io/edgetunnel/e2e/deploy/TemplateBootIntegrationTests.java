@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.sun.net.httpserver.HttpServer;
+import io.edgetunnel.e2e.ImagePom;
 import io.edgetunnel.e2e.support.FreePorts;
 import io.edgetunnel.e2e.support.PublicClient;
 import io.edgetunnel.e2e.support.RedisServer;
@@ -116,7 +117,7 @@ class TemplateBootIntegrationTests {
         ingressStandIns.put("INGRESS_IAM_STS_URL", aws.url() + "/");
         ingressStandIns.put("AWS_CONTAINER_CREDENTIALS_FULL_URI", aws.url() + "/credentials");
         assertThat(ingressStandIns.keySet()).containsExactlyElementsOf(INGRESS_STAND_INS);
-        Process ingress = start("ingress-" + env, INGRESS_JAR, environment(ingressEnv, aws, ingressStandIns));
+        Process ingress = start("ingress-" + env, INGRESS_JAR, List.of(), environment(ingressEnv, aws, ingressStandIns));
 
         Map<String, String> agentStandIns = new LinkedHashMap<>();
         agentStandIns.put("AGENT_INGRESS_URI", "ws://127.0.0.1:" + ports[2] + "/tunnel");
@@ -127,7 +128,8 @@ class TemplateBootIntegrationTests {
         agentStandIns.put("AWS_CONTAINER_CREDENTIALS_FULL_URI", aws.url() + "/credentials");
         agentStandIns.put("AGENT_ROUTES", localRoutes);
         assertThat(agentStandIns.keySet()).containsExactlyElementsOf(AGENT_STAND_INS);
-        Process agent = start("agent-" + env, AGENT_JAR, environment(agentEnv, aws, agentStandIns));
+        Process agent = start("agent-" + env, AGENT_JAR, imageSystemProperties("edge-agent"),
+                environment(agentEnv, aws, agentStandIns));
 
         await().atMost(START).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
             assertThat(ingress.isAlive()).as("ingress running").isTrue();
@@ -174,12 +176,24 @@ class TemplateBootIntegrationTests {
         return targets;
     }
 
-    private Process start(String name, Path jar, Map<String, String> environment) throws IOException {
+    /**
+     * The {@code -D} options of the module's image (e.g. the agent's {@code -Dspring.aot.enabled=true}:
+     * its image runs the bean definitions generated at build time, so the templates' environments must
+     * boot with them); its {@code -XX} sizing is left out, as the heap below stands in for the limit.
+     */
+    private static List<String> imageSystemProperties(String module) throws Exception {
+        return List.of(ImagePom.javaToolOptions(module).split("\\s+")).stream().filter(o -> o.startsWith("-D")).toList();
+    }
+
+    private Process start(String name, Path jar, List<String> jvmOptions, Map<String, String> environment)
+            throws IOException {
         File log = Files.createTempFile("template-boot-" + name, ".log").toFile();
         log.deleteOnExit();
-        ProcessBuilder builder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx256m", "-XX:TieredStopAtLevel=1", "-jar", jar.toString())
-                .redirectErrorStream(true).redirectOutput(log);
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx256m", "-XX:TieredStopAtLevel=1"));
+        command.addAll(jvmOptions);
+        command.addAll(List.of("-jar", jar.toString()));
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log);
         // a clean environment: nothing of this machine's leaks in (AWS profiles, a PATH-found token)
         builder.environment().keySet().retainAll(List.of("PATH", "HOME", "TMPDIR", "LANG"));
         builder.environment().putAll(environment);
