@@ -31,8 +31,8 @@ import reactor.util.concurrent.Queues;
  * bodies stop pulling from their sources, and they resume once it drained below half that mark. So
  * a slow but reading peer only slows its streams down (many windows' worth of data would otherwise
  * pile up here). A peer that stops reading altogether is cut: the owner is told to close the tunnel
- * once the queue passes {@code maxQueuedBytes}, or once it has stayed above the high-water mark with
- * nothing taken by the writer for {@link #STALL_LIMIT} (paced bodies no longer fill it).
+ * once the queue passes {@code maxQueuedBytes}, or once bodies have waited for it with nothing taken by
+ * the writer for {@link #STALL_LIMIT} (paced bodies no longer fill it).
  */
 public final class OutboundFrames implements FrameSink {
 
@@ -168,9 +168,14 @@ public final class OutboundFrames implements FrameSink {
                 () -> checkStall(takenSeen, progressSeenNanos), stallNanos / 5, TimeUnit.NANOSECONDS);
     }
 
-    /** Cuts the tunnel once the writer has taken nothing for the whole limit; else looks again. */
+    /**
+     * Cuts the tunnel once the writer has taken nothing for the whole limit while bodies wait; else
+     * looks again. The watch ends when nobody waits or the queue is below its low-water mark (the
+     * waiters are woken then), not merely when it is writable: between the two marks parked bodies
+     * stay parked, and a peer that stopped reading with the queue there would hold them for ever.
+     */
     private void checkStall(long takenSeen, long progressSeenNanos) {
-        if (closed || writable()) {
+        if (closed || waiters.isEmpty() || queued.get() < lowWater) {
             stallWatch.set(false);
             return;
         }

@@ -176,6 +176,30 @@ class OutboundFramesTests {
         writer.cancel();
     }
 
+    @Test
+    void aWaiterParkedWhileTheStalledQueueSitsBetweenItsMarksStillGetsTheTunnelCut() {
+        // limit 4000: high-water mark 1000, low-water mark 500
+        OutboundFrames frames = new OutboundFrames(codec, ByteBufAllocator.DEFAULT, 4000, Duration.ofMillis(200),
+                overflow::set);
+        reactor.core.publisher.BaseSubscriber<ByteBuf> writer = writerAtItsOwnPace();
+        frames.frames().subscribe(writer);
+        for (int i = 0; i < 4; i++) {
+            frames.send(new Frame.Data(1, Unpooled.buffer(300).writeZero(300), false));
+        }
+        AtomicInteger woken = new AtomicInteger();
+        frames.whenWritable(woken::incrementAndGet);
+        // the peer's socket takes one more frame, then nothing: the queue is writable again (below
+        // 1000) but still above 500, so the waiter stays parked, and only a cut can end its wait
+        writer.request(1);
+        assertThat(frames.writable()).isTrue();
+        assertThat(frames.queuedBytes()).isGreaterThan(500);
+
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> overflow.get() != null);
+        assertThat(overflow.get().closeCode()).isEqualTo(CloseCode.SLOW_CONSUMER);
+        assertThat(woken).hasValue(0);
+        writer.cancel();
+    }
+
     /** A WebSocket writer that takes frames only as the test requests them, as a slow socket would. */
     private static reactor.core.publisher.BaseSubscriber<ByteBuf> writerAtItsOwnPace() {
         return new reactor.core.publisher.BaseSubscriber<>() {
