@@ -13,7 +13,9 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.util.concurrent.EventExecutor;
 import java.net.URI;
@@ -149,11 +151,16 @@ public final class LocalAppForwarder implements DisposableBean {
     }
 
     private Mono<Void> exchange(LocalRequest request, ResponseRelay relay) {
+        Route route = request.route();
+        String target = route.localTarget(request.target());
+        if (request.body() == null && route.protocol() != LocalProtocol.H2C && LocalClients.bindable(route.localUrl())
+                && !hasLineTerminator(target)) {
+            return plainExchange(request, target, relay);
+        }
         AtomicBoolean headersReceived = new AtomicBoolean();
         AtomicInteger status = new AtomicInteger();
         AtomicReference<ResetCode> failure = new AtomicReference<>();
         Timer.Sample sample = Timer.start(meters);
-        Route route = request.route();
         HttpMethod method = HttpMethod.valueOf(request.method().toUpperCase(Locale.ROOT));
         Duration responseTimeout = route.responseTimeout() != null ? route.responseTimeout() : this.responseTimeout;
         IdleWatch idle = new IdleWatch(route.idleTimeout() != null ? route.idleTimeout() : this.idleTimeout);
@@ -179,7 +186,6 @@ public final class LocalAppForwarder implements DisposableBean {
 
         boolean h2c = route.protocol() == LocalProtocol.H2C;
         LocalClients clients = clients();
-        String target = route.localTarget(request.target());
         // a plain http app's clients know its address: they take the path, parsed by no URL pattern
         boolean bound = LocalClients.bindable(route.localUrl()) && !hasLineTerminator(target);
         LocalClients.Client client = (bound ? clients.boundTo(route.localUrl()) : clients.unbound()).pick(h2c, body != null);
@@ -241,6 +247,22 @@ public final class LocalAppForwarder implements DisposableBean {
                 .onErrorMap(e -> !(e instanceof LocalExchangeException), e -> LocalFailures.classify(e, headersReceived.get(), route))
                 .doOnError(e -> failure.set(((LocalExchangeException) e).resetCode()))
                 .doFinally(signal -> record(sample, route, status.get(), signal, failure.get()));
+    }
+
+    /** A body-less request to a plain http app: straight on Netty's codec, over its loop's pool. */
+    private Mono<Void> plainExchange(LocalRequest request, String target, ResponseRelay relay) {
+        Route route = request.route();
+        HttpHeaders headers = new DefaultHttpHeaders();
+        headers.set(HttpHeaderNames.HOST, LocalClients.defaultHost(route.localUrl()));
+        LocalHeaders.copyRequestHeaders(request.headers(), headers, false, route);
+        Timer.Sample sample = Timer.start(meters);
+        Http1Exchange exchange = new Http1Exchange(clients().http1Pool(route.localUrl()), route,
+                HttpMethod.valueOf(request.method().toUpperCase(Locale.ROOT)), pathAndQuery(route.localUrl(), target),
+                headers, relay,
+                route.responseTimeout() != null ? route.responseTimeout() : responseTimeout,
+                route.idleTimeout() != null ? route.idleTimeout() : idleTimeout,
+                (status, signal, failure) -> record(sample, route, status, signal, failure));
+        return Mono.create(exchange::start);
     }
 
     private static void releaseFully(ByteBuf buf) {

@@ -4,14 +4,17 @@ import io.edgetunnel.agent.config.AgentProperties;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.HttpMethod;
+import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.URI;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Supplier;
 import reactor.core.publisher.Mono;
 import reactor.netty.http.HttpProtocol;
+import reactor.netty.http.HttpResources;
 import reactor.netty.http.client.HttpClient;
 import reactor.netty.resources.ConnectionProvider;
 import reactor.netty.transport.AddressUtils;
@@ -40,11 +43,21 @@ final class LocalClients {
     private final Variants unbound;
     /** By local URL; as many as the routes. */
     private final Map<URI, Variants> bound = new ConcurrentHashMap<>();
+    /** The loop of the {@link Http1Pool}s: this one's, or for exchanges off any loop one chosen once. */
+    private final EventLoop http1Loop;
+    private final int maxConnections;
+    private final Duration connectTimeout;
+    /** Plain HTTP/1.1 connections for body-less requests, by bindable local URL. */
+    private final Map<URI, Http1Pool> http1 = new ConcurrentHashMap<>();
 
-    private LocalClients(ConnectionProvider provider, ConnectionProvider h2cProvider, Variants unbound) {
+    private LocalClients(ConnectionProvider provider, ConnectionProvider h2cProvider, Variants unbound,
+            EventLoop http1Loop, int maxConnections, Duration connectTimeout) {
         this.provider = provider;
         this.h2cProvider = h2cProvider;
         this.unbound = unbound;
+        this.http1Loop = http1Loop;
+        this.maxConnections = maxConnections;
+        this.connectTimeout = connectTimeout;
     }
 
     /** The clients of one exchange's kind. */
@@ -123,7 +136,8 @@ final class LocalClients {
         // a streamed body can be read once: a silent retry on a fresh connection would resubscribe it
         return new LocalClients(provider, h2cProvider, new Variants(Client.of(idempotent),
                 Client.of(idempotent.disableRetry(true)), Client.of(h2cIdempotent),
-                Client.of(h2cIdempotent.disableRetry(true))));
+                Client.of(h2cIdempotent.disableRetry(true))),
+                loop != null ? loop : HttpResources.get().onClient(true).next(), maxConnections, local.connectTimeout());
     }
 
     private static HttpClient bind(HttpClient client, EventLoop loop) {
@@ -152,6 +166,12 @@ final class LocalClients {
                 && (port == -1 || (port >= 10 && port <= 99_999));
     }
 
+    /** The Host Reactor Netty sends to {@code localUrl}'s app when the client gave none: no port 80. */
+    static String defaultHost(URI localUrl) {
+        int port = localUrl.getPort();
+        return port == -1 || port == 80 ? localUrl.getHost() : localUrl.getHost() + ":" + port;
+    }
+
     /** The address Reactor Netty makes of an absolute URL's host and port. */
     private static SocketAddress address(URI localUrl) {
         String host = localUrl.getHost();
@@ -161,11 +181,25 @@ final class LocalClients {
         return AddressUtils.createUnresolved(host, localUrl.getPort() != -1 ? localUrl.getPort() : 80);
     }
 
+    /** The HTTP/1.1 pool for body-less requests to {@code localUrl}, a {@link #bindable} one. */
+    Http1Pool http1Pool(URI localUrl) {
+        Http1Pool existing = http1.get(localUrl);
+        return existing != null ? existing : http1.computeIfAbsent(localUrl, url -> new Http1Pool(
+                http1Loop, (InetSocketAddress) address(url), maxConnections, connectTimeout, MAX_IDLE));
+    }
+
     ConnectionProvider provider() {
         return provider;
     }
 
     Mono<Void> disposeLater() {
+        for (Http1Pool pool : http1.values()) {
+            try {
+                pool.loop().execute(pool::close);
+            } catch (RejectedExecutionException e) {
+                // the loop is gone, and its connections with it
+            }
+        }
         return Mono.when(provider.disposeLater(), h2cProvider.disposeLater());
     }
 }

@@ -21,7 +21,11 @@ final class LocalHeaders {
      * the client sent; body framing is then re-derived: the client's Content-Length, else chunked.
      */
     static void copyRequestHeaders(List<Header> headers, HttpClientRequest req, boolean hasBody, Route route) {
-        HttpHeaders out = req.requestHeaders();
+        copyRequestHeaders(headers, req.requestHeaders(), hasBody, route);
+    }
+
+    /** The same into {@code out}, whose Host (the local app's address) is kept when the client sent none. */
+    static void copyRequestHeaders(List<Header> headers, HttpHeaders out, boolean hasBody, Route route) {
         String defaultHost = out.get(HttpHeaderNames.HOST);
         out.clear();
         for (Header header : headers) {

@@ -240,7 +240,7 @@ public final class LocalTcpConnector {
     }
 
     /** A bootstrap on {@code loop}, resolving names with Netty's non-blocking resolver. */
-    static Bootstrap bootstrap(EventLoop loop, Duration connectTimeout) {
+    public static Bootstrap bootstrap(EventLoop loop, Duration connectTimeout) {
         LoopResources loops = TcpResources.get();
         return new Bootstrap()
                 .group(loop)
