@@ -84,13 +84,16 @@ image_java_tool_options() {
     sed -n 's:.*<image.java-tool-options>\(.*\)</image.java-tool-options>.*:\1:p' "$1/pom.xml" | head -n 1
 }
 AGENT_JAVA_TOOL_OPTIONS="$(image_java_tool_options edge-agent) -XX:MaxRAM=${AGENT_MEMORY_LIMIT:-192m}"
-# The image runs JDK 25: an older java here leaves out what only 25 knows (compact object headers).
-java_major=$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')
-if [ "${java_major:-0}" -lt 25 ]; then
-    AGENT_JAVA_TOOL_OPTIONS=$(sed -E 's/ ?-XX:\+UseCompactObjectHeaders//g' <<<"$AGENT_JAVA_TOOL_OPTIONS")
-fi
 AGENT_MALLOC_ARENA_MAX=$(sed -n 's:.*<image.malloc-arena-max>\(.*\)</image.malloc-arena-max>.*:\1:p' edge-agent/pom.xml)
 INGRESS_JAVA_TOOL_OPTIONS="$(image_java_tool_options ingress-service) -XX:MaxRAM=${INGRESS_MEMORY_LIMIT:-1g}"
+# The images run JDK 25: an older java here leaves out what only 25 knows (compact object headers,
+# and allowing Netty its sun.misc.Unsafe buffers, which a JDK 25 refuses it by default).
+java_major=$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')
+if [ "${java_major:-0}" -lt 25 ]; then
+    only25='s/ ?(-XX:\+UseCompactObjectHeaders|--sun-misc-unsafe-memory-access=[a-z]+)//g'
+    AGENT_JAVA_TOOL_OPTIONS=$(sed -E "$only25" <<<"$AGENT_JAVA_TOOL_OPTIONS")
+    INGRESS_JAVA_TOOL_OPTIONS=$(sed -E "$only25" <<<"$INGRESS_JAVA_TOOL_OPTIONS")
+fi
 
 # One shared token for both sides, passed the way operators pass it: the TUNNEL_TOKEN variable.
 TUNNEL_TOKEN=${TUNNEL_TOKEN:-$(head -c 24 /dev/urandom | base64 | tr -d '/+=')}

@@ -228,8 +228,9 @@ footprint_case() {
     agent_opts=$(sed "s|-XX:SharedArchiveFile=[^ ]*|-XX:SharedArchiveFile=$WORK/fp-image/agent.jsa|" <<<"$agent_opts")
     FP_JAVA=$(fp_image_java)
     if [ "$("$FP_JAVA" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')" -lt 25 ] 2>/dev/null; then
-        log "footprint: WARNING: no JDK 25 (BENCH_IMAGE_JAVA); $FP_JAVA runs the agent without -XX:+UseCompactObjectHeaders"
-        agent_opts=$(sed -E 's/ ?-XX:\+UseCompactObjectHeaders//g' <<<"$agent_opts")
+        log "footprint: WARNING: no JDK 25 (BENCH_IMAGE_JAVA); $FP_JAVA runs without -XX:+UseCompactObjectHeaders and --sun-misc-unsafe-memory-access"
+        agent_opts=$(sed -E 's/ ?(-XX:\+UseCompactObjectHeaders|--sun-misc-unsafe-memory-access=[a-z]+)//g' <<<"$agent_opts")
+        ing_opts=$(sed -E 's/ ?--sun-misc-unsafe-memory-access=[a-z]+//g' <<<"$ing_opts")
     fi
     local image_launch="" training="0 0 0"
     # with a CDS archive in the options (an operator's or a trial's), the image's class-path layout,

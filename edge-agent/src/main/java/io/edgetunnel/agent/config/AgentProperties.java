@@ -134,8 +134,8 @@ public record AgentProperties(
      *     the exchange is ended (the client's connection is aborted, the local connection closed); long
      *     SSE streams and slow downloads live as long as bytes keep moving
      * @param maxConnections pooled connections to each local app address, the routes to it together
-     *     (HTTP/1.1 and h2c routes each have pools this size; a route found by DNS has one per target
-     *     address); each tunnel's event loop has its own pool of {@code max-connections / tunnel-count},
+     *     (HTTP/1.1 requests without a body, those with one, and h2c routes each have pools this size; a
+     *     route found by DNS has one per target address); each tunnel's event loop has its own pool of {@code max-connections / tunnel-count},
      *     so a request reaches its app on the thread its tunnel runs on
      * @param websocket WebSocket passthrough to local apps
      */

@@ -19,6 +19,9 @@ final class Http1Body implements Publisher<ByteBuf>, Subscription {
     interface Source {
         void wantMore();
 
+        /** A chunk went to the subscriber: the body moved. */
+        void delivered();
+
         void bodyCancelled();
     }
 
@@ -125,6 +128,7 @@ final class Http1Body implements Publisher<ByteBuf>, Subscription {
         try {
             while (!cancelled && demand > 0 && !queue.isEmpty()) {
                 demand--;
+                source.delivered();
                 subscriber.onNext(queue.pollFirst());
             }
             if (cancelled) {

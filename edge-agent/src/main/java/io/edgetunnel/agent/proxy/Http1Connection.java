@@ -23,7 +23,7 @@ final class Http1Connection {
 
     private final Channel channel;
     private User user;
-    private int exchanges;
+    /** When it was last parked in the pool; 0 while it never was. */
     private long idleSince;
 
     Http1Connection(Channel channel) {
@@ -39,10 +39,10 @@ final class Http1Connection {
         channel.pipeline().addLast(new Handler());
     }
 
-    /** Lends the connection to {@code user}; true when it served an exchange before (a kept-alive one). */
+    /** Lends the connection to {@code user}; true when it waited in the pool before (a kept-alive one). */
     boolean attach(User user) {
         this.user = user;
-        return exchanges++ > 0;
+        return idleSince != 0;
     }
 
     void detach() {

@@ -19,6 +19,7 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
+import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -134,7 +135,7 @@ final class Http1Exchange implements Http1Pool.Waiter, Http1Connection.User, Htt
         if (ended) {
             return;
         }
-        if (!retriedConnect && LocalFailures.isConnectFailure(cause)) {
+        if (!retriedConnect && LocalFailures.isConnectFailure(cause) && !(cause instanceof UnknownHostException)) {
             // nothing was sent: a listen queue that overflowed for an instant must not cost a 502
             retriedConnect = true;
             pool.acquire(this);
@@ -206,7 +207,6 @@ final class Http1Exchange implements Http1Pool.Waiter, Http1Connection.User, Htt
             return;
         }
         if (content.content().isReadable()) {
-            lastActivity = System.nanoTime();
             body.push(content.content());
         } else {
             content.release();
@@ -239,6 +239,11 @@ final class Http1Exchange implements Http1Pool.Waiter, Http1Connection.User, Htt
     }
 
     @Override
+    public void delivered() {
+        lastActivity = System.nanoTime();
+    }
+
+    @Override
     public void bodyCancelled() {
         // the relay stopped reading the body (the stream ended): what is left of it is never read
         closeConnection();
@@ -249,9 +254,9 @@ final class Http1Exchange implements Http1Pool.Waiter, Http1Connection.User, Htt
         if (ended || connection == null) {
             return;
         }
-        if (!headersReceived && !skippingInformational && reused && !retriedStale) {
-            // a kept-alive connection the app closed as we sent (no body: nothing of the request was
-            // used): the same request once more, on another connection
+        if (!headersReceived && !skippingInformational && reused && !retriedStale && idempotent(method)) {
+            // a kept-alive connection the app closed as the request went out: the same request once
+            // more on another connection, only when sending it twice is harmless (RFC 9110 9.2.2)
             retriedStale = true;
             closeConnection();
             pool.acquire(this);
@@ -295,9 +300,12 @@ final class Http1Exchange implements Http1Pool.Waiter, Http1Connection.User, Htt
         }
     }
 
-    /** One timer for the whole body, re-armed for the time left whenever bytes moved meanwhile. */
+    /**
+     * One timer for the whole body, re-armed for the time left whenever bytes moved meanwhile: until
+     * the relay has taken the last of them (a stalled client can leave a read body queued here).
+     */
     private void idleCheck() {
-        if (ended || responseComplete) {
+        if (ended) {
             return;
         }
         long idleNanos = System.nanoTime() - lastActivity;
@@ -317,6 +325,7 @@ final class Http1Exchange implements Http1Pool.Waiter, Http1Connection.User, Htt
             relayed.dispose();
         }
         closeConnection();
+        pool.cancel(this);
         end(SignalType.ON_ERROR, failure.resetCode());
         sink.error(failure);
     }
@@ -354,6 +363,11 @@ final class Http1Exchange implements Http1Pool.Waiter, Http1Connection.User, Htt
             current.detach();
             current.channel().close();
         }
+    }
+
+    private static boolean idempotent(HttpMethod method) {
+        return method == HttpMethod.GET || method == HttpMethod.HEAD || method == HttpMethod.OPTIONS
+                || method == HttpMethod.TRACE || method == HttpMethod.PUT || method == HttpMethod.DELETE;
     }
 
     private boolean emptyBody(HttpResponse response) {

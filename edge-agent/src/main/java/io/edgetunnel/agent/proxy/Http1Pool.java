@@ -103,14 +103,30 @@ final class Http1Pool {
             connection.channel().close();
             return;
         }
-        Waiter next = pending.pollFirst();
-        if (next != null) {
-            next.acquired(connection);
-            return;
-        }
+        // parked first, even for a waiting exchange: this may run inside the codec's read, and bytes
+        // the app sent past its response would otherwise be read as the next exchange's
         connection.idleSince(System.nanoTime());
         idle.addFirst(connection);
-        scheduleSweep();
+        if (pending.isEmpty()) {
+            scheduleSweep();
+        } else {
+            loop.execute(this::servePending);
+        }
+    }
+
+    /** Hands idle connections to waiting exchanges, outside the read that released them. */
+    private void servePending() {
+        while (!pending.isEmpty() && !idle.isEmpty()) {
+            Http1Connection connection = idle.pollFirst();
+            if (connection.channel().isActive()) {
+                pending.pollFirst().acquired(connection);
+            } else {
+                connection.channel().close();
+            }
+        }
+        if (!idle.isEmpty()) {
+            scheduleSweep();
+        }
     }
 
     private void connect(Waiter waiter) {

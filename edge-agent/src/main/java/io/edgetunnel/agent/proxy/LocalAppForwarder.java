@@ -252,17 +252,34 @@ public final class LocalAppForwarder implements DisposableBean {
     /** A body-less request to a plain http app: straight on Netty's codec, over its loop's pool. */
     private Mono<Void> plainExchange(LocalRequest request, String target, ResponseRelay relay) {
         Route route = request.route();
-        HttpHeaders headers = new DefaultHttpHeaders();
-        headers.set(HttpHeaderNames.HOST, LocalClients.defaultHost(route.localUrl()));
-        LocalHeaders.copyRequestHeaders(request.headers(), headers, false, route);
         Timer.Sample sample = Timer.start(meters);
+        HttpMethod method;
+        HttpHeaders headers = new DefaultHttpHeaders();
+        try {
+            method = HttpMethod.valueOf(request.method().toUpperCase(Locale.ROOT));
+            headers.set(HttpHeaderNames.HOST, LocalClients.defaultHost(route.localUrl()));
+            LocalHeaders.copyRequestHeaders(request.headers(), headers, false, route);
+            if (!noBodyFraming(method) && !headers.contains(HttpHeaderNames.CONTENT_LENGTH)) {
+                // as Reactor Netty frames an empty body: apps that want a length (411) take this one
+                headers.set(HttpHeaderNames.CONTENT_LENGTH, 0);
+            }
+        } catch (IllegalArgumentException e) {
+            // a name or value the codec refuses: the app never sees the request
+            LocalExchangeException failure = LocalFailures.classify(e, false, route);
+            record(sample, route, 0, SignalType.ON_ERROR, failure.resetCode());
+            return Mono.error(failure);
+        }
         Http1Exchange exchange = new Http1Exchange(clients().http1Pool(route.localUrl()), route,
-                HttpMethod.valueOf(request.method().toUpperCase(Locale.ROOT)), pathAndQuery(route.localUrl(), target),
-                headers, relay,
+                method, pathAndQuery(route.localUrl(), target), headers, relay,
                 route.responseTimeout() != null ? route.responseTimeout() : responseTimeout,
                 route.idleTimeout() != null ? route.idleTimeout() : idleTimeout,
                 (status, signal, failure) -> record(sample, route, status, signal, failure));
         return Mono.create(exchange::start);
+    }
+
+    /** The methods whose requests Reactor Netty sends without a body's framing when they have none. */
+    private static boolean noBodyFraming(HttpMethod method) {
+        return method == HttpMethod.GET || method == HttpMethod.HEAD || method == HttpMethod.DELETE;
     }
 
     private static void releaseFully(ByteBuf buf) {

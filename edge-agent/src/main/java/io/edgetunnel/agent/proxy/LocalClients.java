@@ -47,8 +47,12 @@ final class LocalClients {
     private final EventLoop http1Loop;
     private final int maxConnections;
     private final Duration connectTimeout;
-    /** Plain HTTP/1.1 connections for body-less requests, by bindable local URL. */
-    private final Map<URI, Http1Pool> http1 = new ConcurrentHashMap<>();
+    /**
+     * Plain HTTP/1.1 connections for body-less requests, one pool per app address (routes to the same
+     * app share its connections), found by local URL.
+     */
+    private final Map<SocketAddress, Http1Pool> http1 = new ConcurrentHashMap<>();
+    private final Map<URI, Http1Pool> http1ByUrl = new ConcurrentHashMap<>();
 
     private LocalClients(ConnectionProvider provider, ConnectionProvider h2cProvider, Variants unbound,
             EventLoop http1Loop, int maxConnections, Duration connectTimeout) {
@@ -166,10 +170,10 @@ final class LocalClients {
                 && (port == -1 || (port >= 10 && port <= 99_999));
     }
 
-    /** The Host Reactor Netty sends to {@code localUrl}'s app when the client gave none: no port 80. */
+    /** The Host Reactor Netty sends to {@code localUrl}'s app when the client gave none: no port 80 or 443. */
     static String defaultHost(URI localUrl) {
         int port = localUrl.getPort();
-        return port == -1 || port == 80 ? localUrl.getHost() : localUrl.getHost() + ":" + port;
+        return port == -1 || port == 80 || port == 443 ? localUrl.getHost() : localUrl.getHost() + ":" + port;
     }
 
     /** The address Reactor Netty makes of an absolute URL's host and port. */
@@ -183,9 +187,10 @@ final class LocalClients {
 
     /** The HTTP/1.1 pool for body-less requests to {@code localUrl}, a {@link #bindable} one. */
     Http1Pool http1Pool(URI localUrl) {
-        Http1Pool existing = http1.get(localUrl);
-        return existing != null ? existing : http1.computeIfAbsent(localUrl, url -> new Http1Pool(
-                http1Loop, (InetSocketAddress) address(url), maxConnections, connectTimeout, MAX_IDLE));
+        Http1Pool existing = http1ByUrl.get(localUrl);
+        return existing != null ? existing : http1ByUrl.computeIfAbsent(localUrl, url -> http1.computeIfAbsent(
+                address(url), address -> new Http1Pool(
+                        http1Loop, (InetSocketAddress) address, maxConnections, connectTimeout, MAX_IDLE)));
     }
 
     ConnectionProvider provider() {

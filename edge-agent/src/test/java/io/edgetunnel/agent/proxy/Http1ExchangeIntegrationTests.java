@@ -51,8 +51,12 @@ class Http1ExchangeIntegrationTests {
     private LocalAppForwarder forwarder = forwarder(50);
 
     private LocalAppForwarder forwarder(int maxConnections) {
-        return new LocalAppForwarder(new AgentProperties.Local(Duration.ofSeconds(5), Duration.ofSeconds(10),
-                Duration.ofSeconds(10), maxConnections,
+        return forwarder(maxConnections, Duration.ofSeconds(10), Duration.ofSeconds(10));
+    }
+
+    private LocalAppForwarder forwarder(int maxConnections, Duration responseTimeout, Duration idleTimeout) {
+        return new LocalAppForwarder(new AgentProperties.Local(Duration.ofSeconds(5), responseTimeout,
+                idleTimeout, maxConnections,
                 new AgentProperties.Websocket(org.springframework.util.unit.DataSize.ofMegabytes(16))), meters);
     }
 
@@ -154,8 +158,12 @@ class Http1ExchangeIntegrationTests {
     }
 
     private Throwable failure(String url, String path) {
+        return failure(url, "GET", path);
+    }
+
+    private Throwable failure(String url, String method, String path) {
         AtomicReference<Throwable> error = new AtomicReference<>();
-        forwarder.forward(new LocalRequest(route(url), "GET", path, List.of(), null),
+        forwarder.forward(new LocalRequest(route(url), method, path, List.of(), null),
                         new LocalAppForwarderIntegrationTests.Collector())
                 .doOnError(error::set).onErrorResume(e -> Mono.empty()).block(Duration.ofSeconds(10));
         assertThat(error.get()).as("exchange error").isNotNull();
@@ -381,5 +389,123 @@ class Http1ExchangeIntegrationTests {
         await().atMost(Duration.ofSeconds(5)).until(() -> app.open.get() == 0);
         assertThat(connection.channel().isActive()).isFalse();
         loop.submit(pool::close).get(5, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void aRequestThatIsNotIdempotentIsNotSentTwiceWhenItsKeptAliveConnectionCloses() throws Exception {
+        AtomicReference<String> postHead = new AtomicReference<>();
+        RawApp app = app((connection, in, out) -> {
+            readHead(in);
+            write(out, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+            postHead.set(readHead(in));
+        });
+        assertThat(get(app.url(), "GET", "/warm").text()).isEqualTo("ok");
+
+        Throwable error = failure(app.url(), "POST", "/jobs/42/run");
+
+        assertThat(((LocalExchangeException) error).resetCode()).isEqualTo(ResetCode.UPSTREAM_ERROR);
+        assertThat(error).hasMessageContaining("closed the connection before responding");
+        assertThat(app.connections).as("no second connection for the POST").hasValue(1);
+        assertThat(postHead.get()).startsWith("POST /jobs/42/run HTTP/1.1\r\n")
+                .as("an empty body framed, as Reactor Netty frames one").containsIgnoringCase("content-length: 0\r\n");
+    }
+
+    @Test
+    void exchangesThatTimedOutWaitingForAConnectionLeaveTheQueue() throws Exception {
+        forwarder.destroy();
+        forwarder = forwarder(1, Duration.ofMillis(500), Duration.ofSeconds(10));
+        // the one connection streams a long response; other requests can only wait for it
+        RawApp app = app((connection, in, out) -> {
+            readHead(in);
+            write(out, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+            for (int i = 0; i < 100; i++) {
+                write(out, "5\r\ntick\n\r\n");
+                Thread.sleep(100);
+            }
+            write(out, "0\r\n\r\n");
+        });
+        LocalAppForwarderIntegrationTests.Collector streaming = new LocalAppForwarderIntegrationTests.Collector();
+        reactor.core.Disposable holder = forwarder.forward(
+                new LocalRequest(route(app.url()), "GET", "/stream", List.of(), null), streaming).subscribe();
+        try {
+            await().atMost(Duration.ofSeconds(5)).until(() -> streaming.chunks.get() > 0);
+            // four wait (the queue's limit: 4 per connection) and give up at the 500 ms response timeout
+            List<Throwable> errors = Flux.range(0, 4)
+                    .flatMap(i -> forwarder.forward(new LocalRequest(route(app.url()), "GET", "/" + i, List.of(), null),
+                                    new LocalAppForwarderIntegrationTests.Collector())
+                            .then(Mono.<Throwable>empty())
+                            .onErrorResume(e -> Mono.just(e)))
+                    .collectList()
+                    .block(Duration.ofSeconds(10));
+            assertThat(errors).hasSize(4).allSatisfy(e ->
+                    assertThat(((LocalExchangeException) e).resetCode()).isEqualTo(ResetCode.UPSTREAM_TIMEOUT));
+
+            // had they kept their places, this one would be refused at once: "pool full"
+            Throwable next = failure(app.url(), "/next");
+
+            assertThat(((LocalExchangeException) next).resetCode()).isEqualTo(ResetCode.UPSTREAM_TIMEOUT);
+            assertThat(app.connections).as("the streaming response still holds the only connection").hasValue(1);
+        } finally {
+            holder.dispose();
+        }
+    }
+
+    @Test
+    void routesToTheSameAppShareItsConnections() throws Exception {
+        forwarder.destroy();
+        forwarder = forwarder(1);
+        RawApp app = app((connection, in, out) -> {
+            while (readHead(in) != null) {
+                Thread.sleep(100);
+                write(out, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+            }
+        });
+
+        List<String> bodies = Flux.range(0, 4)
+                .flatMap(i -> {
+                    LocalAppForwarderIntegrationTests.Collector collector = new LocalAppForwarderIntegrationTests.Collector();
+                    String base = app.url() + (i % 2 == 0 ? "/api" : "/admin");
+                    return forwarder.forward(new LocalRequest(route(base), "GET", "/" + i, List.of(), null), collector)
+                            .then(Mono.fromSupplier(collector::text));
+                })
+                .collectList()
+                .block(Duration.ofSeconds(20));
+
+        assertThat(bodies).containsExactly("ok", "ok", "ok", "ok");
+        assertThat(app.mostOpen.get()).as("connections open at once to the one app").isEqualTo(1);
+    }
+
+    @Test
+    void aBodyReadInFullButNotTakenByAStalledRelayStillEndsAtTheIdleTimeout() throws Exception {
+        forwarder.destroy();
+        forwarder = forwarder(4, Duration.ofSeconds(5), Duration.ofMillis(800));
+        RawApp app = app((connection, in, out) -> {
+            readHead(in);
+            write(out, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n6\r\nsecond\r\n0\r\n\r\n");
+            readHead(in);
+        });
+        AtomicInteger taken = new AtomicInteger();
+        // the client behind the tunnel stopped reading: the relay takes one chunk and asks for no more
+        ResponseRelay stalled = (status, headers, empty, body, trailers) -> Mono.create(done -> body.subscribe(
+                new BaseSubscriber<ByteBuf>() {
+                    @Override
+                    protected void hookOnSubscribe(Subscription s) {
+                        s.request(1);
+                    }
+
+                    @Override
+                    protected void hookOnNext(ByteBuf buf) {
+                        taken.incrementAndGet();
+                        buf.release();
+                    }
+                }));
+        AtomicReference<Throwable> error = new AtomicReference<>();
+
+        forwarder.forward(new LocalRequest(route(app.url()), "GET", "/stalls", List.of(), null), stalled)
+                .doOnError(error::set).onErrorResume(e -> Mono.empty()).block(Duration.ofSeconds(10));
+
+        assertThat(taken).hasValue(1);
+        assertThat(((LocalExchangeException) error.get()).resetCode()).isEqualTo(ResetCode.UPSTREAM_TIMEOUT);
+        assertThat(error.get()).hasMessageContaining("no body bytes either way for PT0.8S");
     }
 }
