@@ -87,10 +87,11 @@ AGENT_JAVA_TOOL_OPTIONS="$(image_java_tool_options edge-agent) -XX:MaxRAM=${AGEN
 AGENT_MALLOC_ARENA_MAX=$(sed -n 's:.*<image.malloc-arena-max>\(.*\)</image.malloc-arena-max>.*:\1:p' edge-agent/pom.xml)
 INGRESS_JAVA_TOOL_OPTIONS="$(image_java_tool_options ingress-service) -XX:MaxRAM=${INGRESS_MEMORY_LIMIT:-1g}"
 # The images run JDK 25: an older java here leaves out what only 25 knows (compact object headers,
-# and allowing Netty its sun.misc.Unsafe buffers, which a JDK 25 refuses it by default).
+# the cap on each compilation's memory, and allowing Netty its sun.misc.Unsafe buffers, which a JDK
+# 25 refuses it by default).
 java_major=$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')
 if [ "${java_major:-0}" -lt 25 ]; then
-    only25='s/ ?(-XX:\+UseCompactObjectHeaders|--sun-misc-unsafe-memory-access=[a-z]+)//g'
+    only25='s/ ?(-XX:\+UseCompactObjectHeaders|-XX:CompileCommand=MemLimit,[^ ]+|--sun-misc-unsafe-memory-access=[a-z]+)//g'
     AGENT_JAVA_TOOL_OPTIONS=$(sed -E "$only25" <<<"$AGENT_JAVA_TOOL_OPTIONS")
     INGRESS_JAVA_TOOL_OPTIONS=$(sed -E "$only25" <<<"$INGRESS_JAVA_TOOL_OPTIONS")
 fi

@@ -229,7 +229,7 @@ footprint_case() {
     FP_JAVA=$(fp_image_java)
     if [ "$("$FP_JAVA" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')" -lt 25 ] 2>/dev/null; then
         log "footprint: WARNING: no JDK 25 (BENCH_IMAGE_JAVA); $FP_JAVA runs without -XX:+UseCompactObjectHeaders and --sun-misc-unsafe-memory-access"
-        agent_opts=$(sed -E 's/ ?(-XX:\+UseCompactObjectHeaders|--sun-misc-unsafe-memory-access=[a-z]+)//g' <<<"$agent_opts")
+        agent_opts=$(sed -E 's/ ?(-XX:\+UseCompactObjectHeaders|-XX:CompileCommand=MemLimit,[^ ]+|--sun-misc-unsafe-memory-access=[a-z]+)//g' <<<"$agent_opts")
         ing_opts=$(sed -E 's/ ?--sun-misc-unsafe-memory-access=[a-z]+//g' <<<"$ing_opts")
     fi
     local image_launch="" training="0 0 0"
