@@ -318,28 +318,27 @@ final class Http1Exchange implements Http1Pool.Waiter, Http1Connection.User, Htt
     }
 
     private void fail(LocalExchangeException failure) {
-        if (ended) {
-            return;
+        if (abort(SignalType.ON_ERROR, failure.resetCode())) {
+            sink.error(failure);
         }
-        if (relayed != null) {
-            relayed.dispose();
-        }
-        closeConnection();
-        pool.cancel(this);
-        end(SignalType.ON_ERROR, failure.resetCode());
-        sink.error(failure);
     }
 
     private void cancelled() {
+        abort(SignalType.CANCEL, null);
+    }
+
+    /** Stops whatever is under way (relay, connection, place in the pool's queue); false if it ended before. */
+    private boolean abort(SignalType signal, ResetCode failure) {
         if (ended) {
-            return;
+            return false;
         }
         if (relayed != null) {
             relayed.dispose();
         }
         closeConnection();
         pool.cancel(this);
-        end(SignalType.CANCEL, null);
+        end(signal, failure);
+        return true;
     }
 
     private void end(SignalType signal, ResetCode failure) {
