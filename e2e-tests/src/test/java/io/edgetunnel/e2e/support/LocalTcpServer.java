@@ -22,6 +22,7 @@ public final class LocalTcpServer implements AutoCloseable {
     }
 
     private final ServerSocket server;
+    private final Thread acceptor;
     private final Handler handler;
     private final List<Socket> open = new CopyOnWriteArrayList<>();
     private final AtomicInteger accepted = new AtomicInteger();
@@ -34,7 +35,7 @@ public final class LocalTcpServer implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        Thread acceptor = new Thread(this::accept, "local-tcp-accept-" + server.getLocalPort());
+        acceptor = new Thread(this::accept, "local-tcp-accept-" + server.getLocalPort());
         acceptor.setDaemon(true);
         acceptor.start();
     }
@@ -94,6 +95,13 @@ public final class LocalTcpServer implements AutoCloseable {
             server.close();
         } catch (IOException e) {
             // closing anyway
+        }
+        // the listening socket is released only once the acceptor's blocked accept() has returned
+        // (close() merely wakes it): until then the port cannot be bound (CI saw "Address already in use")
+        try {
+            acceptor.join(5_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
         refusing = RefusedPort.take(port);
     }
