@@ -157,6 +157,29 @@ class Http1ExchangeIntegrationTests {
         return collector;
     }
 
+    /** An app that answers every request on a connection with "ok", {@code delayMillis} after it came. */
+    private RawApp slowOkApp(long delayMillis) throws IOException {
+        return app((connection, in, out) -> {
+            while (readHead(in) != null) {
+                Thread.sleep(delayMillis);
+                write(out, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+            }
+        });
+    }
+
+    /** The bodies of {@code count} GETs sent at once, request {@code i} to the route of {@code baseUrl(i)}. */
+    private List<String> concurrentBodies(int count, java.util.function.IntFunction<String> baseUrl) {
+        return Flux.range(0, count)
+                .flatMap(i -> {
+                    LocalAppForwarderIntegrationTests.Collector collector = new LocalAppForwarderIntegrationTests.Collector();
+                    return forwarder.forward(new LocalRequest(route(baseUrl.apply(i)), "GET", "/" + i, List.of(), null),
+                                    collector)
+                            .then(Mono.fromSupplier(collector::text));
+                })
+                .collectList()
+                .block(Duration.ofSeconds(20));
+    }
+
     private Throwable failure(String url, String path) {
         return failure(url, "GET", path);
     }
@@ -340,21 +363,9 @@ class Http1ExchangeIntegrationTests {
     void requestsBeyondThePoolsConnectionsWaitForOneInsteadOfOpeningMore() throws Exception {
         forwarder.destroy();
         forwarder = forwarder(2);
-        RawApp app = app((connection, in, out) -> {
-            while (readHead(in) != null) {
-                Thread.sleep(200);
-                write(out, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
-            }
-        });
+        RawApp app = slowOkApp(200);
 
-        List<String> bodies = Flux.range(0, 6)
-                .flatMap(i -> {
-                    LocalAppForwarderIntegrationTests.Collector collector = new LocalAppForwarderIntegrationTests.Collector();
-                    return forwarder.forward(new LocalRequest(route(app.url()), "GET", "/" + i, List.of(), null),
-                            collector).then(Mono.fromSupplier(collector::text));
-                })
-                .collectList()
-                .block(Duration.ofSeconds(20));
+        List<String> bodies = concurrentBodies(6, i -> app.url());
 
         assertThat(bodies).containsExactly("ok", "ok", "ok", "ok", "ok", "ok");
         assertThat(app.mostOpen.get()).as("connections open at once").isLessThanOrEqualTo(2);
@@ -454,22 +465,9 @@ class Http1ExchangeIntegrationTests {
     void routesToTheSameAppShareItsConnections() throws Exception {
         forwarder.destroy();
         forwarder = forwarder(1);
-        RawApp app = app((connection, in, out) -> {
-            while (readHead(in) != null) {
-                Thread.sleep(100);
-                write(out, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
-            }
-        });
+        RawApp app = slowOkApp(100);
 
-        List<String> bodies = Flux.range(0, 4)
-                .flatMap(i -> {
-                    LocalAppForwarderIntegrationTests.Collector collector = new LocalAppForwarderIntegrationTests.Collector();
-                    String base = app.url() + (i % 2 == 0 ? "/api" : "/admin");
-                    return forwarder.forward(new LocalRequest(route(base), "GET", "/" + i, List.of(), null), collector)
-                            .then(Mono.fromSupplier(collector::text));
-                })
-                .collectList()
-                .block(Duration.ofSeconds(20));
+        List<String> bodies = concurrentBodies(4, i -> app.url() + (i % 2 == 0 ? "/api" : "/admin"));
 
         assertThat(bodies).containsExactly("ok", "ok", "ok", "ok");
         assertThat(app.mostOpen.get()).as("connections open at once to the one app").isEqualTo(1);
