@@ -12,7 +12,8 @@
 #   alive        the process still runs and logged no OutOfMemoryError
 # Variants: "default" (no JVM options at all: this machine's ergonomics) and "image" (the options
 # of the agent image, read from edge-agent/pom.xml, plus -XX:MaxRAM=128m: the container issue 15
-# sets the targets for; with the image's other environment, MALLOC_ARENA_MAX), both on the image's
+# sets the targets for; with the image's other environment, glibc's MALLOC_ARENA_MAX and
+# MALLOC_MMAP_THRESHOLD_), both on the image's
 # JDK (25: BENCH_IMAGE_JAVA or one found in /usr/lib/jvm; the ingress too), alternating
 # BENCH_FOOTPRINT_ROUNDS times; then any in BENCH_FOOTPRINT_VARIANTS="name|java|options|ENV=v ...|launch;..."
 # (java empty = java on PATH; launch empty = -jar of the agent's executable jar). Options that name a
@@ -31,9 +32,13 @@ image_java_tool_options() {
     sed -n 's:.*<image.java-tool-options>\(.*\)</image.java-tool-options>.*:\1:p' "$ROOT/$1/pom.xml" | head -n 1
 }
 
-# image_malloc_arena_max MODULE: the MALLOC_ARENA_MAX of the module's image <environment>
-image_malloc_arena_max() {
-    sed -n 's:.*<image.malloc-arena-max>\(.*\)</image.malloc-arena-max>.*:\1:p' "$ROOT/$1/pom.xml" | head -n 1
+# image_malloc_env MODULE: glibc's settings in the module's image <environment> (its pom's
+# image.malloc-arena-max and image.malloc-mmap-threshold properties), as ENV=v words
+image_malloc_env() {
+    local pom="$ROOT/$1/pom.xml" arenas threshold
+    arenas=$(sed -n 's:.*<image.malloc-arena-max>\(.*\)</image.malloc-arena-max>.*:\1:p' "$pom" | head -n 1)
+    threshold=$(sed -n 's:.*<image.malloc-mmap-threshold>\(.*\)</image.malloc-mmap-threshold>.*:\1:p' "$pom" | head -n 1)
+    echo "${arenas:+MALLOC_ARENA_MAX=$arenas} ${threshold:+MALLOC_MMAP_THRESHOLD_=$threshold}"
 }
 
 now_ms() { date +%s%3N; }
@@ -70,7 +75,7 @@ fp_archive_training() {
     read -r -a launch <<<"$4"
     archive=$(sed -n 's/.*-XX:SharedArchiveFile=\([^ ]*\).*/\1/p' <<<"$opts")
     t0=$(now_ms)
-    env -u MALLOC_ARENA_MAX TUNNEL_TOKEN="$TOKEN" JAVA_TOOL_OPTIONS="$opts" JDK_JAVA_OPTIONS="-Dspring.context.exit=onRefresh" \
+    env -u MALLOC_ARENA_MAX -u MALLOC_MMAP_THRESHOLD_ TUNNEL_TOKEN="$TOKEN" JAVA_TOOL_OPTIONS="$opts" JDK_JAVA_OPTIONS="-Dspring.context.exit=onRefresh" \
         "${extra_env[@]}" "$javabin" "${launch[@]}" --spring.profiles.active=local --server.port=0 \
         --management.server.port=0 --agent.ingress-uri=ws://127.0.0.1:9/tunnel \
         "--agent.routes[0].host=$FOOTPRINT_HOST" "--agent.routes[0].local-url=http://127.0.0.1:9" \
@@ -105,9 +110,9 @@ footprint_java() {
     read -r -a extra_env <<<"$3"
     shift 5
     if [ -n "$opts" ]; then
-        bg "$name" env -u MALLOC_ARENA_MAX TUNNEL_TOKEN="$TOKEN" JAVA_TOOL_OPTIONS="$opts" "${extra_env[@]}" "$javabin" "$@"
+        bg "$name" env -u MALLOC_ARENA_MAX -u MALLOC_MMAP_THRESHOLD_ TUNNEL_TOKEN="$TOKEN" JAVA_TOOL_OPTIONS="$opts" "${extra_env[@]}" "$javabin" "$@"
     else
-        bg "$name" env -u JAVA_TOOL_OPTIONS -u MALLOC_ARENA_MAX TUNNEL_TOKEN="$TOKEN" "${extra_env[@]}" "$javabin" "$@"
+        bg "$name" env -u JAVA_TOOL_OPTIONS -u MALLOC_ARENA_MAX -u MALLOC_MMAP_THRESHOLD_ TUNNEL_TOKEN="$TOKEN" "${extra_env[@]}" "$javabin" "$@"
     fi
 }
 
@@ -257,7 +262,7 @@ footprint_case() {
     idle=$(rss_kib "$ing_pid")
     footprint_ssh
     local agent_env
-    agent_env="MALLOC_ARENA_MAX=$(image_malloc_arena_max edge-agent)"
+    agent_env=$(image_malloc_env edge-agent)
     if [ -n "$image_launch" ] && grep -q -- '-XX:SharedArchiveFile=' <<<"$agent_opts"; then
         log "footprint: CDS archive training (the image's options, -Dspring.context.exit=onRefresh)"
         training=$(fp_archive_training "$FP_JAVA" "$agent_opts" "$agent_env" "$image_launch")

@@ -68,9 +68,14 @@ class ContainerImageTests {
                 .isEqualTo(ImagePom.javaToolOptions(module))
                 .contains("-XX:+ExitOnOutOfMemoryError")
                 .doesNotContain("-XX:MaxRAM=", "-Xmx");
+        // glibc's settings, beside the JVM's: the pom's properties are what run-local.sh and the bench use
         String arenas = ImagePom.property(module, "image.malloc-arena-max");
         if (!arenas.isEmpty()) {
             assertThat(env(config, "MALLOC_ARENA_MAX")).isEqualTo(arenas);
+        }
+        String mmapThreshold = ImagePom.property(module, "image.malloc-mmap-threshold");
+        if (!mmapThreshold.isEmpty()) {
+            assertThat(env(config, "MALLOC_MMAP_THRESHOLD_")).isEqualTo(mmapThreshold);
         }
 
         List<String> exposed = new ArrayList<>();

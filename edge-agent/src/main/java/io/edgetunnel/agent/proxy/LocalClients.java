@@ -1,6 +1,7 @@
 package io.edgetunnel.agent.proxy;
 
 import io.edgetunnel.agent.config.AgentProperties;
+import io.edgetunnel.agent.tcp.ReadBuffers;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.HttpMethod;
@@ -121,6 +122,7 @@ final class LocalClients {
         HttpClient idempotent = bind(HttpClient.create(provider), loop)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) local.connectTimeout().toMillis())
                 .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.RCVBUF_ALLOCATOR, ReadBuffers.forSockets())
                 .compress(false)
                 .followRedirect(false)
                 .keepAlive(true);
@@ -135,6 +137,7 @@ final class LocalClients {
                 .protocol(HttpProtocol.H2C)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) local.connectTimeout().toMillis())
                 .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.RCVBUF_ALLOCATOR, ReadBuffers.forSockets())
                 .compress(false)
                 .followRedirect(false);
         // a streamed body can be read once: a silent retry on a fresh connection would resubscribe it

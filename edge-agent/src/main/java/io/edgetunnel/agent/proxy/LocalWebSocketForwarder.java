@@ -3,6 +3,7 @@ package io.edgetunnel.agent.proxy;
 import io.edgetunnel.agent.config.AgentProperties;
 import io.edgetunnel.agent.config.Route;
 import io.edgetunnel.agent.discovery.DnsTargets;
+import io.edgetunnel.agent.tcp.ReadBuffers;
 import io.edgetunnel.protocol.Header;
 import io.edgetunnel.protocol.HopByHopHeaders;
 import io.edgetunnel.protocol.ResetCode;
@@ -51,6 +52,7 @@ public final class LocalWebSocketForwarder {
         this.client = HttpClient.newConnection()
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) local.connectTimeout().toMillis())
                 .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.RCVBUF_ALLOCATOR, ReadBuffers.forSockets())
                 .followRedirect(false);
     }
 

@@ -4,6 +4,7 @@ import io.edgetunnel.agent.EdgeAgentApplication;
 import io.edgetunnel.agent.config.AgentProperties;
 import io.edgetunnel.agent.config.Route;
 import io.edgetunnel.agent.proxy.LocalAppForwarder;
+import io.edgetunnel.agent.tcp.ReadBuffers;
 import io.edgetunnel.protocol.CloseCode;
 import io.edgetunnel.protocol.Frame;
 import io.edgetunnel.protocol.FrameCodec;
@@ -109,6 +110,7 @@ public final class TunnelClient {
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) properties.connectTimeout().toMillis())
                 // window updates and pings are tiny: Nagle plus delayed ACKs would stall every window
                 .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.RCVBUF_ALLOCATOR, ReadBuffers.forSockets())
                 .headers(h -> h.set("User-Agent", "edge-agent/" + agentVersion()));
         WebsocketClientSpec spec = WebsocketClientSpec.builder()
                 .maxFramePayloadLength(properties.maxFrameBytes())
