@@ -159,7 +159,7 @@ if [ "$REPLICAS" -eq 0 ]; then
     # a TCP route: the ingress's :$SSH_PUBLIC_PORT reaches this machine's sshd ($SSH_TARGET) through the tunnel
     start ingress env JAVA_TOOL_OPTIONS="$INGRESS_JAVA_TOOL_OPTIONS" java -jar "$INGRESS_JAR" --spring.profiles.active=local \
         --ingress.tcp.address=127.0.0.1 "--ingress.tcp.listeners=ssh=$SSH_PUBLIC_PORT"
-    start agent env JAVA_TOOL_OPTIONS="$AGENT_JAVA_TOOL_OPTIONS" MALLOC_ARENA_MAX="$AGENT_MALLOC_ARENA_MAX" MALLOC_MMAP_THRESHOLD_="$AGENT_MALLOC_MMAP_THRESHOLD" java -jar "$AGENT_JAR" --spring.profiles.active=local \
+    start agent env JAVA_TOOL_OPTIONS="$AGENT_JAVA_TOOL_OPTIONS" MALLOC_ARENA_MAX="$AGENT_MALLOC_ARENA_MAX" ${AGENT_MALLOC_MMAP_THRESHOLD:+MALLOC_MMAP_THRESHOLD_=$AGENT_MALLOC_MMAP_THRESHOLD} java -jar "$AGENT_JAR" --spring.profiles.active=local \
         --agent.ingress-uri=ws://127.0.0.1:8082/tunnel \
         "--agent.tcp-routes=ssh=$SSH_TARGET" \
         "--agent.routes[0].host=demo.localhost" \
@@ -323,7 +323,7 @@ done
 # The agent dials once the balancer has every replica in service, so its tunnels can land on any
 # (before that the balancer answers its upgrades 503, as an ALB without a healthy target does).
 wait_up "the balancer's view of the replicas" http://haproxy/ready --unix-socket "$HAPROXY_STATUS_SOCK"
-start agent env AGENT_TUNNEL_COUNT=2 JAVA_TOOL_OPTIONS="$AGENT_JAVA_TOOL_OPTIONS" MALLOC_ARENA_MAX="$AGENT_MALLOC_ARENA_MAX" MALLOC_MMAP_THRESHOLD_="$AGENT_MALLOC_MMAP_THRESHOLD" java -jar "$AGENT_JAR" --spring.profiles.active=local \
+start agent env AGENT_TUNNEL_COUNT=2 JAVA_TOOL_OPTIONS="$AGENT_JAVA_TOOL_OPTIONS" MALLOC_ARENA_MAX="$AGENT_MALLOC_ARENA_MAX" ${AGENT_MALLOC_MMAP_THRESHOLD:+MALLOC_MMAP_THRESHOLD_=$AGENT_MALLOC_MMAP_THRESHOLD} java -jar "$AGENT_JAR" --spring.profiles.active=local \
     --agent.ingress-uri=ws://127.0.0.1:8082/tunnel \
     "--agent.routes[0].host=demo.localhost" \
     "--agent.routes[0].local-url=http://127.0.0.1:$DEMO_PORT" \

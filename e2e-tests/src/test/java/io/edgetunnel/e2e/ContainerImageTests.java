@@ -75,6 +75,8 @@ class ContainerImageTests {
         }
         String mmapThreshold = ImagePom.property(module, "image.malloc-mmap-threshold");
         if (!mmapThreshold.isEmpty()) {
+            // glibc reads an empty or zero threshold as 0: every allocation would become an mmap
+            assertThat(mmapThreshold).matches("[1-9][0-9]*");
             assertThat(env(config, "MALLOC_MMAP_THRESHOLD_")).isEqualTo(mmapThreshold);
         }
 

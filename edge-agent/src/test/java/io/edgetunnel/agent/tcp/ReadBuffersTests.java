@@ -6,6 +6,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.UnpooledByteBufAllocator;
 import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.ChannelConfig;
+import io.netty.channel.MaxMessagesRecvByteBufAllocator;
 import io.netty.channel.RecvByteBufAllocator;
 import io.netty.channel.embedded.EmbeddedChannel;
 import org.junit.jupiter.api.Test;
@@ -15,23 +16,32 @@ class ReadBuffersTests {
     private static final long MIB = 1024 * 1024;
 
     @Test
-    void capsReadsAtNettysLargestPooledSizeWhenTheHeapIsSmall() {
-        assertThat(ReadBuffers.maxRead(25 * MIB, null)).isEqualTo(16 * 1024);
-        assertThat(ReadBuffers.maxRead(512 * MIB, "")).isEqualTo(16 * 1024);
-        assertThat(ReadBuffers.maxRead(512 * MIB + 1, null)).isEqualTo(64 * 1024);
-        assertThat(ReadBuffers.maxRead(6144 * MIB, null)).isEqualTo(64 * 1024);
+    void aHeapOf512MibOrLessIsNettysLowMemoryMode() {
+        // the suite runs without io.netty.allocator.lowMemory, so the heap decides
+        assertThat(System.getProperty("io.netty.allocator.lowMemory")).isNull();
+        assertThat(ReadBuffers.lowMemory(25 * MIB)).isTrue();
+        assertThat(ReadBuffers.lowMemory(512 * MIB)).isTrue();
+        assertThat(ReadBuffers.lowMemory(512 * MIB + 1)).isFalse();
+        assertThat(ReadBuffers.lowMemory(6144 * MIB)).isFalse();
     }
 
     @Test
-    void followsNettysLowMemoryPropertyOverTheHeapTest() {
-        assertThat(ReadBuffers.maxRead(25 * MIB, "false")).isEqualTo(64 * 1024);
-        assertThat(ReadBuffers.maxRead(6144 * MIB, " true ")).isEqualTo(16 * 1024);
+    void aReadBufferGrowsToNettysLargestPooledSizeInLowMemoryModeAndTo64KibOtherwise() {
+        assertThat(largestReadBuffer(ReadBuffers.forLowMemory(true))).isEqualTo(16 * 1024);
+        assertThat(largestReadBuffer(ReadBuffers.forLowMemory(false))).isEqualTo(64 * 1024);
     }
 
     @Test
-    void aReadBufferNeverGrowsPastTheCapWhileReadsFillIt() {
-        RecvByteBufAllocator allocator = ReadBuffers.forHeap(25 * MIB, null);
-        assertThat(allocator).isInstanceOf(AdaptiveRecvByteBufAllocator.class);
+    void aChannelStillReadsUpTo16TimesPerWakeUp() {
+        for (RecvByteBufAllocator allocator : new RecvByteBufAllocator[] {
+                ReadBuffers.forLowMemory(true), ReadBuffers.forLowMemory(false), ReadBuffers.forSockets()}) {
+            assertThat(allocator).isInstanceOf(AdaptiveRecvByteBufAllocator.class);
+            assertThat(((MaxMessagesRecvByteBufAllocator) allocator).maxMessagesPerRead()).isEqualTo(16);
+        }
+    }
+
+    /** The largest buffer a handle asks for when every read fills its buffer (the guess grows as far as it may). */
+    private static int largestReadBuffer(RecvByteBufAllocator allocator) {
         EmbeddedChannel channel = new EmbeddedChannel();
         try {
             ChannelConfig config = channel.config();
@@ -43,7 +53,6 @@ class ReadBuffersTests {
                 ByteBuf buffer = handle.allocate(config.getAllocator());
                 try {
                     largest = Math.max(largest, buffer.capacity());
-                    // every read fills its buffer: the adaptive guess grows as far as it may
                     handle.lastBytesRead(buffer.capacity());
                     handle.incMessagesRead(1);
                     handle.readComplete();
@@ -51,7 +60,7 @@ class ReadBuffersTests {
                     buffer.release();
                 }
             }
-            assertThat(largest).isEqualTo(16 * 1024);
+            return largest;
         } finally {
             channel.finishAndReleaseAll();
         }
