@@ -19,7 +19,8 @@ import org.springframework.web.server.adapter.WebHttpHandlerBuilder;
  * <p>Defining this bean makes Boot's {@code HttpHandlerAutoConfiguration} back off for the main
  * context only; the management server is a child context that builds its own handler (actuator
  * endpoints, with their observation), which is why the management port must differ from the public
- * one (it does by contract: 8081).
+ * one (it does by contract: 8081). The whole pipeline sits in a {@link KeepAliveReadGuard}, so a
+ * request answered on the spot never leaves its keep-alive connection unread.
  */
 @Configuration(proxyBeanMethods = false)
 class PublicHttpHandlerConfiguration {
@@ -27,9 +28,9 @@ class PublicHttpHandlerConfiguration {
     @Bean
     HttpHandler httpHandler(ProxyHandler proxy, ObjectProvider<WebFilter> filters,
             ObjectProvider<WebExceptionHandler> exceptionHandlers) {
-        return WebHttpHandlerBuilder.webHandler(proxy)
+        return new KeepAliveReadGuard(WebHttpHandlerBuilder.webHandler(proxy)
                 .filters(list -> filters.orderedStream().forEach(list::add))
                 .exceptionHandlers(list -> exceptionHandlers.orderedStream().forEach(list::add))
-                .build();
+                .build());
     }
 }

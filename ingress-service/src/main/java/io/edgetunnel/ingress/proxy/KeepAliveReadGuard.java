@@ -1,0 +1,139 @@
+package io.edgetunnel.ingress.proxy;
+
+import io.netty.channel.Channel;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import java.util.concurrent.RejectedExecutionException;
+import org.reactivestreams.Subscription;
+import org.springframework.http.server.reactive.HttpHandler;
+import org.springframework.http.server.reactive.ServerHttpRequest;
+import org.springframework.http.server.reactive.ServerHttpRequestDecorator;
+import org.springframework.http.server.reactive.ServerHttpResponse;
+import reactor.core.CoreSubscriber;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.MonoOperator;
+import reactor.netty.Connection;
+import reactor.util.context.Context;
+
+/**
+ * Keeps a kept-alive public connection reading after a request the ingress answers on the spot
+ * (unknown host, no agent, a refused request).
+ *
+ * <p>Reactor Netty 1.3.7 reads the next request on demand, and one path never asks for it: a
+ * request that waited behind the previous one (pipelined, or sent the instant the previous response
+ * left) is dispatched from the connection's queue; when its whole response is written within that
+ * dispatch, the response's end finds the request's own last part still queued, schedules another
+ * drain, and the drain that runs finds the queue empty and returns without asking for a read. The
+ * connection then sits idle until the client gives up (reactor/reactor-netty#4361, fixed by #4347
+ * in 1.3.8, which needs newer Netty and Reactor than this build can take). Behind the ALB that is a
+ * gateway timeout for whichever request comes next on that connection.
+ *
+ * <p>So when the handler completes while it is still being subscribed (the only way a response can
+ * end inside that dispatch), the connection's loop is asked, as its next task, for one more read: by
+ * then the dispatch has drained the queue. A read asked for while one is pending changes nothing,
+ * and a request it reads while the previous one is still being answered waits in Reactor Netty's
+ * queue as any pipelined request does. Responses that end later (everything proxied through a
+ * tunnel) pass straight through. (Reactor Netty would also re-arm {@code server.netty.idle-timeout}
+ * there; the ingress sets none.)
+ */
+final class KeepAliveReadGuard implements HttpHandler {
+
+    private final HttpHandler delegate;
+
+    KeepAliveReadGuard(HttpHandler delegate) {
+        this.delegate = delegate;
+    }
+
+    @Override
+    public Mono<Void> handle(ServerHttpRequest request, ServerHttpResponse response) {
+        Mono<Void> handled = delegate.handle(request, response);
+        // HTTP/1.1 only: an HTTP/2 stream is no connection of its own, and its reads are the codec's
+        return ServerHttpRequestDecorator.getNativeRequest(request) instanceof Connection connection
+                        && !(connection.channel() instanceof Http2StreamChannel)
+                ? new ReadAfterSynchronousEnd(handled, connection.channel())
+                : handled;
+    }
+
+    private static final class ReadAfterSynchronousEnd extends MonoOperator<Void, Void> {
+
+        private final Channel channel;
+
+        ReadAfterSynchronousEnd(Mono<Void> source, Channel channel) {
+            super(source);
+            this.channel = channel;
+        }
+
+        @Override
+        public void subscribe(CoreSubscriber<? super Void> actual) {
+            Relay relay = new Relay(actual, channel);
+            source.subscribe(relay);
+            relay.subscribing = false;
+        }
+    }
+
+    private static final class Relay implements CoreSubscriber<Void>, Subscription {
+
+        private final CoreSubscriber<? super Void> actual;
+        private final Channel channel;
+        /** True until the source's subscribe returned; read on whichever thread the source ends. */
+        volatile boolean subscribing = true;
+        private Subscription upstream;
+
+        Relay(CoreSubscriber<? super Void> actual, Channel channel) {
+            this.actual = actual;
+            this.channel = channel;
+        }
+
+        @Override
+        public Context currentContext() {
+            return actual.currentContext();
+        }
+
+        @Override
+        public void onSubscribe(Subscription subscription) {
+            upstream = subscription;
+            actual.onSubscribe(this);
+        }
+
+        @Override
+        public void onNext(Void value) {
+            // a Mono<Void> emits no value
+        }
+
+        @Override
+        public void onError(Throwable error) {
+            readNextIfEndedDuringSubscribe();
+            actual.onError(error);
+        }
+
+        @Override
+        public void onComplete() {
+            readNextIfEndedDuringSubscribe();
+            actual.onComplete();
+        }
+
+        private void readNextIfEndedDuringSubscribe() {
+            if (!subscribing) {
+                return;
+            }
+            try {
+                channel.eventLoop().execute(() -> {
+                    if (channel.isActive()) {
+                        channel.read();
+                    }
+                });
+            } catch (RejectedExecutionException shuttingDown) {
+                // the loop is going away with its connections
+            }
+        }
+
+        @Override
+        public void request(long n) {
+            upstream.request(n);
+        }
+
+        @Override
+        public void cancel() {
+            upstream.cancel();
+        }
+    }
+}
