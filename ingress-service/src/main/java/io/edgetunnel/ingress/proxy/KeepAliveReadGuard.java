@@ -35,11 +35,11 @@ import reactor.util.context.Context;
  * tunnel) pass straight through. (Reactor Netty would also re-arm {@code server.netty.idle-timeout}
  * there; the ingress sets none.)
  */
-final class KeepAliveReadGuard implements HttpHandler {
+public final class KeepAliveReadGuard implements HttpHandler {
 
     private final HttpHandler delegate;
 
-    KeepAliveReadGuard(HttpHandler delegate) {
+    public KeepAliveReadGuard(HttpHandler delegate) {
         this.delegate = delegate;
     }
 
