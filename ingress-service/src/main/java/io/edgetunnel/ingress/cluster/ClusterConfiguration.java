@@ -5,7 +5,6 @@ import io.edgetunnel.ingress.config.TunnelProperties;
 import io.edgetunnel.ingress.metrics.IngressMetrics;
 import io.edgetunnel.ingress.proxy.ClusterForwarder;
 import io.edgetunnel.ingress.proxy.ForwardedRequestHandler;
-import io.edgetunnel.ingress.proxy.KeepAliveReadGuard;
 import io.edgetunnel.ingress.proxy.OpenWebSockets;
 import io.edgetunnel.ingress.proxy.ProxyHandler;
 import io.edgetunnel.ingress.registry.AgentRegistry;
@@ -91,11 +90,9 @@ class ClusterConfiguration {
                 ClusterIdentity identity, AgentRegistry registry, IngressMetrics metrics, PeerLinkCounts counts,
                 @org.springframework.beans.factory.annotation.Value("${server.max-http-request-header-size:16KB}")
                 org.springframework.util.unit.DataSize publicHeaderLimit) {
-            // the HTTP hop keeps its connections alive too: a refusal answered on the spot must not stall one
-            var handler = new KeepAliveReadGuard(WebHttpHandlerBuilder.webHandler(
-                            new ForwardedRequestHandler(proxy, signature, meters))
+            var handler = WebHttpHandlerBuilder.webHandler(new ForwardedRequestHandler(proxy, signature, meters))
                     .exceptionHandler(ForwardedRequestHandler::onUnhandled)
-                    .build());
+                    .build();
             int maxHeaderBytes = (int) Math.min(Integer.MAX_VALUE / 2, publicHeaderLimit.toBytes()) + 8192;
             // every replica accepts peer links, whichever transport it sends with itself
             LinkAcceptor links = new LinkAcceptor(signature, tunnel, registry, identity.replicaId(), metrics.bufferedBytes(),

@@ -1,5 +1,6 @@
 package io.edgetunnel.ingress.cluster;
 
+import io.edgetunnel.ingress.proxy.KeepAliveReadGuard;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
@@ -24,6 +25,8 @@ import reactor.netty.resources.LoopResources;
 public final class ClusterServer implements SmartLifecycle {
 
     private static final Logger log = LoggerFactory.getLogger(ClusterServer.class);
+    /** A kept-alive hop connection idle this long is closed (the sending replica's pool keeps less). */
+    private static final Duration IDLE_TIMEOUT = Duration.ofSeconds(75);
 
     private final int configuredPort;
     private final HttpHandler handler;
@@ -58,7 +61,7 @@ public final class ClusterServer implements SmartLifecycle {
     @Override
     public void start() {
         // whatever header block the public port accepts, plus what the hop adds (forwarding headers, signature)
-        HttpServer http = HttpServer.create().port(configuredPort).idleTimeout(Duration.ofSeconds(75))
+        HttpServer http = HttpServer.create().port(configuredPort).idleTimeout(IDLE_TIMEOUT)
                 .httpRequestDecoder(decoder -> decoder.maxHeaderSize(maxHeaderBytes));
         if (loops != null) {
             http = http.runOn(loops);
@@ -66,7 +69,8 @@ public final class ClusterServer implements SmartLifecycle {
         if (address != null) {
             http = http.host(address);
         }
-        ReactorHttpHandlerAdapter hop = new ReactorHttpHandlerAdapter(handler);
+        // the HTTP hop keeps its connections alive too: a refusal answered on the spot must not stall one
+        ReactorHttpHandlerAdapter hop = new ReactorHttpHandlerAdapter(new KeepAliveReadGuard(handler, IDLE_TIMEOUT));
         DisposableServer bound = http.handle((request, response) -> links != null && LinkAcceptor.isLink(request)
                 ? links.admit(request, response)
                 : hop.apply(request, response)).bindNow();

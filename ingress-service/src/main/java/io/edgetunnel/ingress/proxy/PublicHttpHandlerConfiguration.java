@@ -1,6 +1,8 @@
 package io.edgetunnel.ingress.proxy;
 
+import java.time.Duration;
 import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.beans.factory.annotation.Value;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.http.server.reactive.HttpHandler;
@@ -27,10 +29,11 @@ class PublicHttpHandlerConfiguration {
 
     @Bean
     HttpHandler httpHandler(ProxyHandler proxy, ObjectProvider<WebFilter> filters,
-            ObjectProvider<WebExceptionHandler> exceptionHandlers) {
+            ObjectProvider<WebExceptionHandler> exceptionHandlers,
+            @Value("${server.netty.idle-timeout:#{null}}") Duration idleTimeout) {
         return new KeepAliveReadGuard(WebHttpHandlerBuilder.webHandler(proxy)
                 .filters(list -> filters.orderedStream().forEach(list::add))
                 .exceptionHandlers(list -> exceptionHandlers.orderedStream().forEach(list::add))
-                .build());
+                .build(), idleTimeout);
     }
 }
