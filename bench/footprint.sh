@@ -3,19 +3,22 @@
 # runs in its container, against the JVM's default options, with OpenSSH's client as the reference.
 #
 # One fresh ingress runs with the options of its image (ingress-service/pom.xml) as in a 1 GiB
-# task (-XX:MaxRAM=1g). Then, one after the other so they never compete, each agent variant starts
-# against it, serving footprint.local from the upstream nginx, and is measured:
+# task (-XX:MaxRAM=1g). Each agent variant runs against it, serving NAME.footprint.local from the
+# upstream nginx, and is measured:
 #   ready_ms     process start -> readiness UP (tunnel registered), polled every 50 ms
 #   idle RSS     5 s after ready, no traffic
 #   c50          warm-up, then wrk -c50 for the measured duration; req/s, errors, peak RSS (VmHWM)
 #   transfer     a 256 MiB download through the tunnel; bytes checked, peak RSS (VmHWM) after it
 #   alive        the process still runs and logged no OutOfMemoryError
+# A round runs the default and the image variant side by side (footprint_pair): they start one after
+# the other, and their measured c50 alternates in slices (A B B A ...), so a machine whose speed drifts
+# during the round (other tenants) weighs on both alike; nothing else runs while one is loaded.
 # Variants: "default" (no JVM options at all: this machine's ergonomics) and "image" (the options
 # of the agent image, read from edge-agent/pom.xml, plus -XX:MaxRAM=128m: the container issue 15
 # sets the targets for; with the image's other environment, glibc's MALLOC_ARENA_MAX and
 # MALLOC_MMAP_THRESHOLD_), both on the image's
-# JDK (25: BENCH_IMAGE_JAVA or one found in /usr/lib/jvm; the ingress too), alternating
-# BENCH_FOOTPRINT_ROUNDS times; then any in BENCH_FOOTPRINT_VARIANTS="name|java|options|ENV=v ...|launch;..."
+# JDK (25: BENCH_IMAGE_JAVA or one found in /usr/lib/jvm; the ingress too), in
+# BENCH_FOOTPRINT_ROUNDS rounds; then, each on its own, any in BENCH_FOOTPRINT_VARIANTS="name|java|options|ENV=v ...|launch;..."
 # (java empty = java on PATH; launch empty = -jar of the agent's executable jar). Options that name a
 # CDS archive (-XX:SharedArchiveFile) run the image variant in the image's class-path layout after a
 # training run, as a deployment would make the archive. Each variant also leaves
@@ -25,6 +28,8 @@ FOOTPRINT_HOST=footprint.local
 FOOTPRINT_AGENT_LIMIT=128m
 FOOTPRINT_INGRESS_LIMIT=1g
 FOOTPRINT_MIB=256
+# per agent variant (by name): pid, host served, options as reported, java, ready ms, idle KiB, c50 JSON, peak KiB
+declare -A FP_PID FP_HOST FP_DESC FP_JAVABIN FP_READY FP_IDLE FP_C50 FP_HWM_C50
 
 # image_java_tool_options MODULE: the JAVA_TOOL_OPTIONS of the module's image, from the one place
 # they are written (the image.java-tool-options property of its pom, which Jib's <environment> uses)
@@ -143,44 +148,61 @@ footprint_diag() {
     } >"$out" 2>&1
 }
 
-# footprint_agent NAME JAVA OPTIONS ENV [LAUNCH] -> $WORK/raw/footprint.agent.NAME.json; LAUNCH replaces
-# "-jar $AGENT_JAR" (e.g. "-cp DIR/classpath/*:DIR/libs/* MAIN": the image's layout, which a CDS archive needs)
-footprint_agent() {
-    local name=$1 javabin=$2 opts=$3 envs=$4 out="$WORK/raw/footprint.agent.$1.json" port pid t0 ready=null
-    local idle=null c50="" hwm_c50=null dl="" hwm_all=null rss_end=null alive=false oom=false launch
+# fp_start NAME JAVA OPTIONS ENV [LAUNCH]: starts agent variant NAME, serving NAME.footprint.local from the
+# upstream; waits for readiness and takes its idle RSS 5 s later. LAUNCH replaces "-jar $AGENT_JAR" (e.g.
+# "-cp DIR/classpath/*:DIR/libs/* MAIN": the image's layout, which a CDS archive needs). Records the
+# variant in the FP_* arrays; fails when it never got ready.
+fp_start() {
+    local name=$1 javabin=$2 opts=$3 envs=$4 port pid t0 launch
     read -r -a launch <<<"${5:-}"
     [ "${#launch[@]}" -gt 0 ] || launch=(-jar "$AGENT_JAR")
     port=$(free_port)
+    FP_HOST[$name]="$name.$FOOTPRINT_HOST"
+    FP_DESC[$name]="$opts${envs:+ ($envs)}"
+    FP_JAVABIN[$name]=${javabin:-java}
+    FP_READY[$name]=null FP_IDLE[$name]=null FP_C50[$name]='{}' FP_HWM_C50[$name]=null
     log "footprint: agent '$name' (${opts:-no options}${envs:+; $envs}; ${launch[*]})"
     t0=$(now_ms)
     footprint_java "$javabin" "$opts" "$envs" "fp-agent-$name" -- "${launch[@]}" --spring.profiles.active=local \
         --server.port="$port" --management.server.port="$port" --agent.id="footprint-$name" \
         --agent.ingress-uri="ws://127.0.0.1:$FP_ING_TUNNEL/tunnel" \
-        "--agent.routes[0].host=$FOOTPRINT_HOST" "--agent.routes[0].local-url=http://127.0.0.1:$UP_PORT" \
+        "--agent.routes[0].host=${FP_HOST[$name]}" "--agent.routes[0].local-url=http://127.0.0.1:$UP_PORT" \
         "${LOG_ARGS[@]}"
     pid=$LAST_PID
-    if wait_ready_ms "http://127.0.0.1:$port/actuator/health/readiness" "$pid" 60; then
-        ready=$(($(now_ms) - t0))
-        sleep 5
-        idle=$(rss_kib "$pid")
-        log "footprint: agent '$name' ready in ${ready} ms, idle RSS $((idle / 1024)) MiB; c50 warm-up ${FP_WARMUP}s"
-        fp_wrk "$FP_ING_PORT" "$FOOTPRINT_HOST" "$FP_WARMUP" >/dev/null
-        c50=$(fp_wrk "$FP_ING_PORT" "$FOOTPRINT_HOST" "$FP_DURATION")
-        hwm_c50=$(hwm_kib "$pid")
-        dl=$(fp_download "$FP_ING_PORT" "$FOOTPRINT_HOST")
+    FP_PID[$name]=$pid
+    wait_ready_ms "http://127.0.0.1:$port/actuator/health/readiness" "$pid" 60 || return 1
+    FP_READY[$name]=$(($(now_ms) - t0))
+    sleep 5
+    FP_IDLE[$name]=$(rss_kib "$pid")
+    log "footprint: agent '$name' ready in ${FP_READY[$name]} ms, idle RSS $((FP_IDLE[$name] / 1024)) MiB"
+}
+
+# fp_warm NAME: the c50 warm-up, so the JIT has compiled the request path before anything is measured
+fp_warm() {
+    log "footprint: agent '$1' c50 warm-up ${FP_WARMUP}s"
+    fp_wrk "$FP_ING_PORT" "${FP_HOST[$1]}" "$FP_WARMUP" >/dev/null
+}
+
+# fp_finish NAME: peak RSS so far, the download, the end state; writes $WORK/raw/footprint.agent.NAME.json
+# and stops the variant
+fp_finish() {
+    local name=$1 out="$WORK/raw/footprint.agent.$1.json" pid=${FP_PID[$1]} dl="" hwm_all=null rss_end=null
+    local alive=false oom=false
+    if [ "${FP_READY[$name]}" != null ]; then
+        dl=$(fp_download "$FP_ING_PORT" "${FP_HOST[$name]}")
         hwm_all=$(hwm_kib "$pid")
         rss_end=$(rss_kib "$pid")
         kill -0 "$pid" 2>/dev/null && alive=true
         footprint_diag "$name" "$pid"
     fi
-    [ -n "$c50" ] || c50='{}'
     [ -n "${dl:-}" ] || dl='0 0 0'
     # the options line ("Picked up JAVA_TOOL_OPTIONS") names ExitOnOutOfMemoryError: match the errors only
     grep -Eq 'java\.lang\.OutOfMemoryError|OutOfDirectMemoryError|Terminating due to' "$WORK/logs/fp-agent-$name.log" && oom=true
     kill -TERM "$pid" 2>/dev/null || true
     for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    python3 - "$out" "$name" "$opts${envs:+ ($envs)}" "${javabin:-java}" "$ready" "$idle" "$c50" "$hwm_c50" "$dl" \
-        "$hwm_all" "$rss_end" "$alive" "$oom" "$((FOOTPRINT_MIB * 1024 * 1024))" <<'PY'
+    python3 - "$out" "$name" "${FP_DESC[$name]}" "${FP_JAVABIN[$name]}" "${FP_READY[$name]}" "${FP_IDLE[$name]}" \
+        "${FP_C50[$name]}" "${FP_HWM_C50[$name]}" "$dl" "$hwm_all" "$rss_end" "$alive" "$oom" \
+        "$((FOOTPRINT_MIB * 1024 * 1024))" <<'PY'
 import json, sys
 (path, name, opts, java, ready, idle, c50, hwm_c50, dl, hwm_all, rss_end, alive, oom, size) = sys.argv[1:]
 num = lambda v: None if v in ("", "null") else int(v)
@@ -191,6 +213,77 @@ json.dump({"name": name, "options": opts, "java": java, "ready_ms": num(ready), 
                         "ok": int(code) == 200 and int(nbytes) == int(size)},
            "peak_rss_kib": num(hwm_all), "rss_end_kib": num(rss_end),
            "alive": alive == "true", "oom": oom == "true"}, open(path, "w"))
+PY
+}
+
+# footprint_agent NAME JAVA OPTIONS ENV [LAUNCH]: one variant on its own (BENCH_FOOTPRINT_VARIANTS): ready,
+# idle, warm-up, c50 for the measured duration, download -> $WORK/raw/footprint.agent.NAME.json
+footprint_agent() {
+    if fp_start "$@"; then
+        fp_warm "$1"
+        FP_C50[$1]=$(fp_wrk "$FP_ING_PORT" "${FP_HOST[$1]}" "$FP_DURATION")
+        [ -n "${FP_C50[$1]}" ] || FP_C50[$1]='{}'
+        FP_HWM_C50[$1]=$(hwm_kib "${FP_PID[$1]}")
+    fi
+    fp_finish "$1"
+}
+
+# footprint_pair A B OPTIONS ENV LAUNCH: one round of the default (A, no options) against the image's options
+# (B), side by side: both start (A first, each measured for ready and idle on its own), both warm up, then
+# the measured c50 runs in BENCH_FOOTPRINT_SLICES slices per variant, alternating A B B A A B B A ..., so a
+# machine that speeds up or slows down during the round (other tenants, CPU boost) weighs on both alike;
+# each variant's c50 is the sum of its slices (req/s over their total time, the worst slice's p99). Then
+# each downloads in turn, and both stop.
+footprint_pair() {
+    local a=$1 b=$2 slices=${BENCH_FOOTPRINT_SLICES:-4} secs i first second parts_a=() parts_b=()
+    secs=$(((FP_DURATION + slices - 1) / slices))
+    if fp_start "$a" "$FP_JAVA" "" "" && fp_start "$b" "$FP_JAVA" "$3" "$4" "$5"; then
+        fp_warm "$a"
+        fp_warm "$b"
+        log "footprint: '$a' and '$b' c50, $slices slices of ${secs}s each, alternating"
+        for i in $(seq 1 "$slices"); do
+            if [ $((i % 2)) = 1 ]; then first=$a second=$b; else first=$b second=$a; fi
+            for name in "$first" "$second"; do
+                if [ "$name" = "$a" ]; then
+                    parts_a+=("$(fp_wrk "$FP_ING_PORT" "${FP_HOST[$name]}" "$secs")")
+                else
+                    parts_b+=("$(fp_wrk "$FP_ING_PORT" "${FP_HOST[$name]}" "$secs")")
+                fi
+            done
+        done
+        FP_C50[$a]=$(fp_merge_slices "${parts_a[@]}")
+        FP_C50[$b]=$(fp_merge_slices "${parts_b[@]}")
+        FP_HWM_C50[$a]=$(hwm_kib "${FP_PID[$a]}")
+        FP_HWM_C50[$b]=$(hwm_kib "${FP_PID[$b]}")
+    fi
+    fp_finish "$a"
+    [ -z "${FP_PID[$b]:-}" ] || fp_finish "$b"
+}
+
+# fp_merge_slices JSON...: one wrk result from slices: requests, time, errors and statuses summed; req/s
+# over the total; latency percentiles the worst slice's (a slice that failed makes it '{}')
+fp_merge_slices() {
+    python3 - "$@" <<'PY'
+import json, sys
+parts = sys.argv[1:]
+if not parts or any(not p.strip() for p in parts):
+    print("{}")
+    sys.exit(0)
+slices = [json.loads(p) for p in parts]
+out = {"slices": len(slices)}
+for k in ("requests", "bytes", "errors", "err_connect", "err_read", "err_write", "err_status", "err_timeout"):
+    out[k] = sum(s.get(k, 0) for s in slices)
+out["duration_s"] = round(sum(s["duration_s"] for s in slices), 3)
+out["rps"] = round(out["requests"] / out["duration_s"], 1) if out["duration_s"] else 0
+for k in ("p50_ms", "p90_ms", "p99_ms", "p999_ms", "max_ms"):
+    out[k] = max(s.get(k, 0) for s in slices)
+out["mean_ms"] = round(sum(s.get("mean_ms", 0) * s["requests"] for s in slices) / max(1, out["requests"]), 3)
+statuses = {}
+for s in slices:
+    for code, n in (s.get("statuses") or {}).items():
+        statuses[code] = statuses.get(code, 0) + n
+out["statuses"] = statuses
+print(json.dumps(out))
 PY
 }
 
@@ -268,14 +361,13 @@ footprint_case() {
         training=$(fp_archive_training "$FP_JAVA" "$agent_opts" "$agent_env" "$image_launch")
         log "footprint: archive training: ms, peak KiB, archive bytes = $training"
     fi
-    # default and image alternate, BENCH_FOOTPRINT_ROUNDS times (2nd round: default-2, image-2, ...),
-    # so a change in what else runs on the machine shows as rounds that disagree
+    # default and image side by side (footprint_pair), BENCH_FOOTPRINT_ROUNDS times (2nd round: default-2,
+    # image-2, ...), so a change in what else runs on the machine shows as rounds that disagree
     local round suffix
     for round in $(seq 1 "${BENCH_FOOTPRINT_ROUNDS:-1}"); do
         suffix=""
         [ "$round" = 1 ] || suffix="-$round"
-        footprint_agent "default$suffix" "$FP_JAVA" "" ""
-        footprint_agent "image$suffix" "$FP_JAVA" "$agent_opts" "$agent_env" "$image_launch"
+        footprint_pair "default$suffix" "image$suffix" "$agent_opts" "$agent_env" "$image_launch"
     done
     local extra=${BENCH_FOOTPRINT_VARIANTS:-} name javabin opts envs launch specs=()
     IFS=';' read -r -a specs <<<"$extra"
@@ -284,6 +376,6 @@ footprint_case() {
         IFS='|' read -r name javabin opts envs launch <<<"$spec"
         footprint_agent "$name" "$javabin" "$opts" "$envs" "$launch"
     done
-    echo "{\"kind\":\"footprint\",\"status\":\"ok\",\"ingress_options\":\"$ing_opts\",\"agent_options\":\"$agent_opts ($agent_env)\",\"ingress_ready_ms\":$ready,\"ingress_idle_rss_kib\":$idle,\"ingress_peak_rss_kib\":$(hwm_kib "$ing_pid"),\"ingress_rss_end_kib\":$(rss_kib "$ing_pid"),\"warmup_s\":$FP_WARMUP,\"duration_s\":$FP_DURATION,\"mib\":$FOOTPRINT_MIB,\"agent_limit\":\"$FOOTPRINT_AGENT_LIMIT\",\"java\":\"$("$FP_JAVA" -version 2>&1 | head -n 1 | tr -d '"')\",\"archive_training\":\"$training\"}" >"$meta"
+    echo "{\"kind\":\"footprint\",\"status\":\"ok\",\"ingress_options\":\"$ing_opts\",\"agent_options\":\"$agent_opts ($agent_env)\",\"ingress_ready_ms\":$ready,\"ingress_idle_rss_kib\":$idle,\"ingress_peak_rss_kib\":$(hwm_kib "$ing_pid"),\"ingress_rss_end_kib\":$(rss_kib "$ing_pid"),\"warmup_s\":$FP_WARMUP,\"duration_s\":$FP_DURATION,\"slices\":${BENCH_FOOTPRINT_SLICES:-4},\"mib\":$FOOTPRINT_MIB,\"agent_limit\":\"$FOOTPRINT_AGENT_LIMIT\",\"java\":\"$("$FP_JAVA" -version 2>&1 | head -n 1 | tr -d '"')\",\"archive_training\":\"$training\"}" >"$meta"
     kill -TERM "$ing_pid" 2>/dev/null || true
 }
