@@ -19,8 +19,8 @@ import reactor.netty.http.IdleTimeoutHandler;
 import reactor.util.context.Context;
 
 /**
- * Keeps a kept-alive public connection reading after a request the ingress answers on the spot
- * (unknown host, no agent, a refused request).
+ * Keeps a kept-alive HTTP/1.1 connection reading after a request the ingress answers on the spot
+ * (unknown host, no agent, a refused request): on the public port and on the cluster port's HTTP hop.
  *
  * <p>Reactor Netty 1.3.7 reads the next request on demand, and one path never asks for it: a
  * request that waited behind the previous one (pipelined, or sent the instant the previous response

@@ -1,17 +1,12 @@
 package io.edgetunnel.ingress.proxy;
 
-import static io.edgetunnel.ingress.proxy.RawResponses.get;
-import static io.edgetunnel.ingress.proxy.RawResponses.send;
+import static io.edgetunnel.ingress.proxy.RawConnection.get;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.edgetunnel.ingress.support.EdgeAgents;
 import io.edgetunnel.ingress.support.EdgeIngressTest;
 import io.edgetunnel.ingress.tunnel.TunnelServer;
 import io.edgetunnel.protocol.Header;
-import java.io.BufferedInputStream;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -45,18 +40,15 @@ class KeepAliveIntegrationTests {
         agents.register(server.port(), (agent, request, body) -> agent.respond(request.streamId(), 200,
                 List.of(new Header("Content-Length", "2")), "ok".getBytes(StandardCharsets.US_ASCII)), "kept.test");
 
-        try (Socket client = new Socket("127.0.0.1", publicPort)) {
-            client.setSoTimeout((int) READ_TIMEOUT.toMillis());
-            OutputStream out = client.getOutputStream();
-            InputStream in = new BufferedInputStream(client.getInputStream());
+        try (RawConnection client = new RawConnection(publicPort, READ_TIMEOUT)) {
             for (int round = 1; round <= 3; round++) {
                 // the second waits behind the first (proxied, so answered later) and is answered at once
-                send(out, get("kept.test", "/kept") + get("nobody.kept.test", "/kept"));
-                assertThat(RawResponses.read(in)).as("round %d, proxied", round).startsWith("HTTP/1.1 200");
-                assertThat(RawResponses.read(in)).as("round %d, unknown host", round).startsWith("HTTP/1.1 404");
+                client.send(get("kept.test", "/kept") + get("nobody.kept.test", "/kept"));
+                assertThat(client.read()).as("round %d, proxied", round).startsWith("HTTP/1.1 200");
+                assertThat(client.read()).as("round %d, unknown host", round).startsWith("HTTP/1.1 404");
 
-                send(out, get("kept.test", "/kept"));
-                assertThat(RawResponses.read(in)).as("round %d, the next request on the connection", round)
+                client.send(get("kept.test", "/kept"));
+                assertThat(client.read()).as("round %d, the next request on the connection", round)
                         .startsWith("HTTP/1.1 200");
             }
         }
@@ -69,16 +61,13 @@ class KeepAliveIntegrationTests {
      */
     @Test
     void pipelinedRequestsAnsweredOnTheSpotComeBackInOrderAndTheConnectionReadsOn() throws Exception {
-        try (Socket client = new Socket("127.0.0.1", publicPort)) {
-            client.setSoTimeout((int) READ_TIMEOUT.toMillis());
-            OutputStream out = client.getOutputStream();
-            InputStream in = new BufferedInputStream(client.getInputStream());
-            send(out, get("nobody.kept.test", "/1") + get("nobody.kept.test", "/2") + get("nobody.kept.test", "/3"));
+        try (RawConnection client = new RawConnection(publicPort, READ_TIMEOUT)) {
+            client.send(get("nobody.kept.test", "/1") + get("nobody.kept.test", "/2") + get("nobody.kept.test", "/3"));
             for (int i = 1; i <= 3; i++) {
-                assertThat(RawResponses.read(in)).as("pipelined %d", i).startsWith("HTTP/1.1 404");
+                assertThat(client.read()).as("pipelined %d", i).startsWith("HTTP/1.1 404");
             }
-            send(out, get("nobody.kept.test", "/4"));
-            assertThat(RawResponses.read(in)).as("the next request on the connection").startsWith("HTTP/1.1 404");
+            client.send(get("nobody.kept.test", "/4"));
+            assertThat(client.read()).as("the next request on the connection").startsWith("HTTP/1.1 404");
         }
     }
 }

@@ -1,14 +1,8 @@
 package io.edgetunnel.ingress.proxy;
 
-import static io.edgetunnel.ingress.proxy.RawResponses.get;
-import static io.edgetunnel.ingress.proxy.RawResponses.send;
+import static io.edgetunnel.ingress.proxy.RawConnection.get;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.BufferedInputStream;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.Socket;
-import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
@@ -50,48 +44,37 @@ class KeepAliveReadGuardTests {
         }
     }
 
-    private Socket connect() throws Exception {
+    private RawConnection connect() throws Exception {
         server = HttpServer.create().host("127.0.0.1").port(0).idleTimeout(IDLE_TIMEOUT)
                 .handle(new ReactorHttpHandlerAdapter(new KeepAliveReadGuard(app, IDLE_TIMEOUT)))
                 .bindNow();
-        Socket client = new Socket("127.0.0.1", server.port());
-        client.setSoTimeout((int) READ_TIMEOUT.toMillis());
-        return client;
+        return new RawConnection(server.port(), READ_TIMEOUT);
     }
 
     @Test
     void aResponseEndedWithinTheQueuedDispatchLeavesTheConnectionReading() throws Exception {
-        try (Socket client = connect()) {
-            OutputStream out = client.getOutputStream();
-            InputStream in = new BufferedInputStream(client.getInputStream());
+        try (RawConnection client = connect()) {
             for (int round = 1; round <= 3; round++) {
-                send(out, get("guard.test", "/later") + get("guard.test", "/now"));
-                assertThat(RawResponses.read(in)).as("round %d, later", round).startsWith("HTTP/1.1 200");
-                assertThat(RawResponses.read(in)).as("round %d, at once", round).startsWith("HTTP/1.1 404");
+                client.send(get("guard.test", "/later") + get("guard.test", "/now"));
+                assertThat(client.read()).as("round %d, later", round).startsWith("HTTP/1.1 200");
+                assertThat(client.read()).as("round %d, at once", round).startsWith("HTTP/1.1 404");
 
-                send(out, get("guard.test", "/later"));
-                assertThat(RawResponses.read(in)).as("round %d, the next request", round).startsWith("HTTP/1.1 200");
+                client.send(get("guard.test", "/later"));
+                assertThat(client.read()).as("round %d, the next request", round).startsWith("HTTP/1.1 200");
             }
         }
     }
 
     @Test
     void theIdleTimeoutClosesTheConnectionAfterAResponseEndedWithinTheQueuedDispatch() throws Exception {
-        try (Socket client = connect()) {
-            OutputStream out = client.getOutputStream();
-            InputStream in = new BufferedInputStream(client.getInputStream());
-            send(out, get("guard.test", "/later") + get("guard.test", "/now"));
-            assertThat(RawResponses.read(in)).startsWith("HTTP/1.1 200");
-            assertThat(RawResponses.read(in)).startsWith("HTTP/1.1 404");
+        try (RawConnection client = connect()) {
+            client.send(get("guard.test", "/later") + get("guard.test", "/now"));
+            assertThat(client.read()).startsWith("HTTP/1.1 200");
+            assertThat(client.read()).startsWith("HTTP/1.1 404");
 
             // nothing more is sent: the server's idle timeout must close the connection
-            int next;
-            try {
-                next = in.read();
-            } catch (SocketTimeoutException stillOpen) {
-                next = -2;
-            }
-            assertThat(next).as("end of stream from the idle close (-2: still open after %s)", READ_TIMEOUT)
+            assertThat(client.nextByteOrEnd())
+                    .as("end of stream from the idle close (-2: still open after %s)", READ_TIMEOUT)
                     .isEqualTo(-1);
         }
     }

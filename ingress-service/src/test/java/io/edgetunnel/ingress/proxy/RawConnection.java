@@ -1,30 +1,60 @@
 package io.edgetunnel.ingress.proxy;
 
+import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Locale;
 
-/** HTTP/1.1 over a plain socket for the keep-alive tests: requests written raw, responses read one by one. */
-final class RawResponses {
+/**
+ * One kept-alive HTTP/1.1 connection over a plain socket, for the keep-alive tests: requests written
+ * raw (pipelined when sent together), responses read one by one.
+ */
+final class RawConnection implements AutoCloseable {
 
-    private RawResponses() {
+    private final Socket socket;
+    private final OutputStream out;
+    private final InputStream in;
+
+    /** @param readTimeout how long one read may wait: a connection that stopped reading fails there */
+    RawConnection(int port, Duration readTimeout) throws IOException {
+        socket = new Socket("127.0.0.1", port);
+        socket.setSoTimeout((int) readTimeout.toMillis());
+        out = socket.getOutputStream();
+        in = new BufferedInputStream(socket.getInputStream());
     }
 
     static String get(String host, String path) {
         return "GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n";
     }
 
-    static void send(OutputStream out, String requests) throws IOException {
+    void send(String requests) throws IOException {
         out.write(requests.getBytes(StandardCharsets.US_ASCII));
         out.flush();
     }
 
-    /** One response: its head, then a body framed by Content-Length or chunks; returns the head. */
-    static String read(InputStream in) throws IOException {
+    /** The next byte, -1 at the end of the stream, -2 when the read timed out (still open). */
+    int nextByteOrEnd() throws IOException {
+        try {
+            return in.read();
+        } catch (SocketTimeoutException stillOpen) {
+            return -2;
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        socket.close();
+    }
+
+    /** The next response: its head, then a body framed by Content-Length or chunks; returns the head. */
+    String read() throws IOException {
         StringBuilder head = new StringBuilder();
         long length = 0;
         boolean chunked = false;
