@@ -235,9 +235,14 @@ footprint_agent() {
 # each variant's c50 is the sum of its slices (req/s over their total time, the worst slice's p99). Then
 # each downloads in turn, and both stop.
 footprint_pair() {
-    local a=$1 b=$2 slices=${BENCH_FOOTPRINT_SLICES:-4} secs i first second parts_a=() parts_b=()
+    local a=$1 b=$2 slices=${BENCH_FOOTPRINT_SLICES:-4} secs i name first second ready_a=no ready_b=no
+    local parts_a=() parts_b=()
     secs=$(((FP_DURATION + slices - 1) / slices))
-    if fp_start "$a" "$FP_JAVA" "" "" && fp_start "$b" "$FP_JAVA" "$3" "$4" "$5"; then
+    # both always start and are always written out: a variant that never got ready (or whose partner
+    # did not) has no c50, which the report counts against the round instead of leaving it out
+    fp_start "$a" "$FP_JAVA" "" "" && ready_a=yes
+    fp_start "$b" "$FP_JAVA" "$3" "$4" "$5" && ready_b=yes
+    if [ "$ready_a$ready_b" = yesyes ]; then
         fp_warm "$a"
         fp_warm "$b"
         log "footprint: '$a' and '$b' c50, $slices slices of ${secs}s each, alternating"
@@ -257,7 +262,7 @@ footprint_pair() {
         FP_HWM_C50[$b]=$(hwm_kib "${FP_PID[$b]}")
     fi
     fp_finish "$a"
-    [ -z "${FP_PID[$b]:-}" ] || fp_finish "$b"
+    fp_finish "$b"
 }
 
 # fp_merge_slices JSON...: one wrk result from slices: requests, time, errors and statuses summed; req/s
