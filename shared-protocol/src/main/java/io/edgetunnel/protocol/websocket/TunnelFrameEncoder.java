@@ -81,7 +81,9 @@ public final class TunnelFrameEncoder extends MessageToMessageEncoder<WebSocketF
                 header.writeInt(0);
             }
             if (merge) {
-                header.writeBytes(payload, payload.readerIndex(), length);
+                // the payload copies itself, part by part: writeBytes(payload) would have a composite
+                // (frame header + fields) first merged into a new heap ByteBuffer by nioBuffer()
+                payload.getBytes(payload.readerIndex(), header, length);
             }
             out.add(header);
             added = true;

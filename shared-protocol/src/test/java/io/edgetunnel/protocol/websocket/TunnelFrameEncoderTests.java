@@ -19,6 +19,7 @@ import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocket08FrameDecoder;
 import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
@@ -83,6 +84,28 @@ class TunnelFrameEncoderTests {
         header.release();
         body.release();
         assertThat(channel.finish()).isFalse();
+    }
+
+    @Test
+    void aSmallCompositePayloadIsMergedPartByPartWithoutAnIntermediateCopy() {
+        byte[] first = random(9);
+        byte[] second = random(300);
+        // nioBuffer() is where a composite of several parts would be copied into a new heap buffer first
+        CompositeByteBuf payload = new CompositeByteBuf(PooledByteBufAllocator.DEFAULT, true, 4) {
+            @Override
+            public ByteBuffer nioBuffer(int index, int length) {
+                throw new AssertionError("payload copied through nioBuffer(" + index + ", " + length + ")");
+            }
+        };
+        payload.addComponent(true, Unpooled.directBuffer(9).writeBytes(first))
+                .addComponent(true, Unpooled.directBuffer(300).writeBytes(second));
+
+        List<WebSocketFrame> decoded = roundTrip(true, new BinaryWebSocketFrame(payload));
+
+        assertThat(decoded).singleElement().satisfies(frame -> assertThat(ByteBufUtil.getBytes(frame.content()))
+                .startsWith(first).endsWith(second).hasSize(309));
+        assertThat(payload.refCnt()).as("merged, so released with its frame").isZero();
+        decoded.forEach(WebSocketFrame::release);
     }
 
     @Test
