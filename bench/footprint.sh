@@ -19,9 +19,11 @@
 # MALLOC_MMAP_THRESHOLD_), both on the image's
 # JDK (25: BENCH_IMAGE_JAVA or one found in /usr/lib/jvm; the ingress too), in
 # BENCH_FOOTPRINT_ROUNDS rounds; then, each on its own, any in BENCH_FOOTPRINT_VARIANTS="name|java|options|ENV=v ...|launch;..."
-# (java empty = java on PATH; launch empty = -jar of the agent's executable jar). Options that name a
-# CDS archive (-XX:SharedArchiveFile) run the image variant in the image's class-path layout after a
-# training run, as a deployment would make the archive. Each variant also leaves
+# (java empty = java on PATH; launch empty = -jar of the agent's executable jar). The rounds' default
+# and image variants both run in the image's class-path layout (its jar and libraries on a plain class
+# path, as Jib's container does), so the two differ in their options only; -jar's nested-jar loader
+# alone takes ~25% longer to start. Options that name a CDS archive (-XX:SharedArchiveFile) first get
+# a training run, as a deployment would make the archive. Each variant also leaves
 # raw/footprint.diag.NAME.txt (RSS split, classes loaded, NMT summary when its options turn NMT on).
 
 FOOTPRINT_HOST=footprint.local
@@ -229,7 +231,7 @@ footprint_agent() {
 }
 
 # footprint_pair A B OPTIONS ENV LAUNCH: one round of the default (A, no options) against the image's options
-# (B), side by side: both start (A first, each measured for ready and idle on its own), both warm up, then
+# (B), both launched by LAUNCH, side by side: both start (A first, each measured for ready and idle on its own), both warm up, then
 # the measured c50 runs in BENCH_FOOTPRINT_SLICES slices per variant, alternating A B B A A B B A ..., so a
 # machine that speeds up or slows down during the round (other tenants, CPU boost) weighs on both alike;
 # each variant's c50 is the sum of its slices (req/s over their total time, the worst slice's p99). Then
@@ -240,7 +242,7 @@ footprint_pair() {
     secs=$(((FP_DURATION + slices - 1) / slices))
     # both always start and are always written out: a variant that never got ready (or whose partner
     # did not) has no c50, which the report counts against the round instead of leaving it out
-    fp_start "$a" "$FP_JAVA" "" "" && ready_a=yes
+    fp_start "$a" "$FP_JAVA" "" "" "$5" && ready_a=yes
     fp_start "$b" "$FP_JAVA" "$3" "$4" "$5" && ready_b=yes
     if [ "$ready_a$ready_b" = yesyes ]; then
         fp_warm "$a"
@@ -336,11 +338,9 @@ footprint_case() {
         ing_opts=$(sed -E 's/ ?--sun-misc-unsafe-memory-access=[a-z]+//g' <<<"$ing_opts")
     fi
     local image_launch="" training="0 0 0"
-    # with a CDS archive in the options (an operator's or a trial's), the image's class-path layout,
-    # which the archive needs; else -jar, which measured the same (run 14)
-    if grep -q -- '-XX:SharedArchiveFile=' <<<"$agent_opts"; then
-        image_launch=$(fp_image_layout "$FP_JAVA") || image_launch=""
-    fi
+    # the image's class-path layout, what its container runs (and what a CDS archive needs); -jar if
+    # the jar cannot be extracted
+    image_launch=$(fp_image_layout "$FP_JAVA") || image_launch=
     FP_ING_PORT=$(free_port)
     local mgmt
     mgmt=$(free_port)
@@ -381,6 +381,6 @@ footprint_case() {
         IFS='|' read -r name javabin opts envs launch <<<"$spec"
         footprint_agent "$name" "$javabin" "$opts" "$envs" "$launch"
     done
-    echo "{\"kind\":\"footprint\",\"status\":\"ok\",\"ingress_options\":\"$ing_opts\",\"agent_options\":\"$agent_opts ($agent_env)\",\"ingress_ready_ms\":$ready,\"ingress_idle_rss_kib\":$idle,\"ingress_peak_rss_kib\":$(hwm_kib "$ing_pid"),\"ingress_rss_end_kib\":$(rss_kib "$ing_pid"),\"warmup_s\":$FP_WARMUP,\"duration_s\":$FP_DURATION,\"slices\":${BENCH_FOOTPRINT_SLICES:-4},\"mib\":$FOOTPRINT_MIB,\"agent_limit\":\"$FOOTPRINT_AGENT_LIMIT\",\"java\":\"$("$FP_JAVA" -version 2>&1 | head -n 1 | tr -d '"')\",\"archive_training\":\"$training\"}" >"$meta"
+    echo "{\"kind\":\"footprint\",\"status\":\"ok\",\"ingress_options\":\"$ing_opts\",\"agent_options\":\"$agent_opts ($agent_env)\",\"ingress_ready_ms\":$ready,\"ingress_idle_rss_kib\":$idle,\"ingress_peak_rss_kib\":$(hwm_kib "$ing_pid"),\"ingress_rss_end_kib\":$(rss_kib "$ing_pid"),\"warmup_s\":$FP_WARMUP,\"duration_s\":$FP_DURATION,\"slices\":${BENCH_FOOTPRINT_SLICES:-4},\"mib\":$FOOTPRINT_MIB,\"agent_limit\":\"$FOOTPRINT_AGENT_LIMIT\",\"java\":\"$("$FP_JAVA" -version 2>&1 | head -n 1 | tr -d '"')\",\"archive_training\":\"$training\",\"launch\":\"${image_launch:--jar}\"}" >"$meta"
     kill -TERM "$ing_pid" 2>/dev/null || true
 }
