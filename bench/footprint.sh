@@ -21,8 +21,8 @@
 # BENCH_FOOTPRINT_ROUNDS rounds; then, each on its own, any in BENCH_FOOTPRINT_VARIANTS="name|java|options|ENV=v ...|launch;..."
 # (java empty = java on PATH; launch empty = -jar of the agent's executable jar). The rounds' default
 # and image variants both run in the image's class-path layout (its jar and libraries on a plain class
-# path, as Jib's container does), so the two differ in their options only; -jar's nested-jar loader
-# alone takes ~25% longer to start. Options that name a CDS archive (-XX:SharedArchiveFile) first get
+# path, no nested-jar loader, like Jib's container's classes and libs), so the two differ in their
+# options only; -jar's nested-jar loader alone takes about a third longer to start. Options that name a CDS archive (-XX:SharedArchiveFile) first get
 # a training run, as a deployment would make the archive. Each variant also leaves
 # raw/footprint.diag.NAME.txt (RSS split, classes loaded, NMT summary when its options turn NMT on).
 
@@ -152,7 +152,7 @@ footprint_diag() {
 
 # fp_start NAME JAVA OPTIONS ENV [LAUNCH]: starts agent variant NAME, serving NAME.footprint.local from the
 # upstream; waits for readiness and takes its idle RSS 5 s later. LAUNCH replaces "-jar $AGENT_JAR" (e.g.
-# "-cp DIR/classpath/*:DIR/libs/* MAIN": the image's layout, which a CDS archive needs). Records the
+# "-cp DIR/app.jar:DIR/lib/* MAIN", fp_image_layout's: the image's layout, which a CDS archive needs). Records the
 # variant in the FP_* arrays; fails when it never got ready.
 fp_start() {
     local name=$1 javabin=$2 opts=$3 envs=$4 port pid t0 launch

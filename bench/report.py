@@ -322,7 +322,7 @@ def print_footprint(c):
         return
     print(f"footprint (issue 15): agent variants against one ingress, each round's default and image side by side "
           f"(c50 {c.get('duration_s')} s each, in {c.get('slices')} alternating slices, after {c.get('warmup_s')} s "
-          f"warm-up), then a {c.get('mib')} MiB download each; launched with {c.get('launch', '-jar')}")
+          f"warm-up), then a {c.get('mib')} MiB download each; the rounds launched with {c.get('launch', '-jar')}")
     hdr = (f"  {'variant':<18} {'ready ms':>8} {'idle MiB':>9} {'peak c50':>9} {'peak all':>9} {'req/s':>9} "
            f"{'x default':>9} {'errors':>6} {'dl MB/s':>8} {'ok':>4}")
     print(hdr)
