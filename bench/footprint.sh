@@ -14,9 +14,10 @@
 # the other, and their measured c50 alternates in slices (A B B A ...), so a machine whose speed drifts
 # during the round (other tenants) weighs on both alike; nothing else runs while one is loaded.
 # Variants: "default" (no JVM options at all: this machine's ergonomics) and "image" (the options
-# of the agent image, read from edge-agent/pom.xml, plus -XX:MaxRAM=128m: the container issue 15
-# sets the targets for; with the image's other environment, glibc's MALLOC_ARENA_MAX and
-# MALLOC_MMAP_THRESHOLD_), both on the image's
+# of the agent image, read from edge-agent/pom.xml, in the 128 MiB container issue 15 sets the
+# targets for: a memory cgroup of 128 MiB of its own, which the JVM reads and the kernel enforces,
+# where one can be made (root, bench/memcg.sh), else -XX:MaxRAM=128m; with the image's other
+# environment, glibc's MALLOC_ARENA_MAX and MALLOC_MMAP_THRESHOLD_), both on the image's
 # JDK (25: BENCH_IMAGE_JAVA or one found in /usr/lib/jvm; the ingress too), in
 # BENCH_FOOTPRINT_ROUNDS rounds; then, each on its own, any in BENCH_FOOTPRINT_VARIANTS="name|java|options|ENV=v ...|launch;..."
 # (java empty = java on PATH; launch empty = -jar of the agent's executable jar). The rounds' default
@@ -28,10 +29,15 @@
 
 FOOTPRINT_HOST=footprint.local
 FOOTPRINT_AGENT_LIMIT=128m
+FOOTPRINT_AGENT_LIMIT_BYTES=$((128 * 1024 * 1024))
+# FP_CGROUP: what the image's rounds run in when not empty (BENCH_FOOTPRINT_CGROUP=off: never)
+# shellcheck source=bench/memcg.sh
+. "$BENCH_DIR/memcg.sh"
+FP_CGROUP=""
 FOOTPRINT_INGRESS_LIMIT=1g
 FOOTPRINT_MIB=256
 # per agent variant (by name): pid, host served, options as reported, java, ready ms, idle KiB, c50 JSON, peak KiB
-declare -A FP_PID FP_HOST FP_DESC FP_JAVABIN FP_READY FP_IDLE FP_C50 FP_HWM_C50
+declare -A FP_PID FP_HOST FP_DESC FP_JAVABIN FP_READY FP_IDLE FP_C50 FP_HWM_C50 FP_CG
 
 # image_java_tool_options MODULE: the JAVA_TOOL_OPTIONS of the module's image, from the one place
 # they are written (the image.java-tool-options property of its pom, which Jib's <environment> uses)
@@ -111,15 +117,17 @@ wait_ready_ms() {
     return 1
 }
 
-# footprint_java JAVA OPTIONS "ENV=v ..." NAME -- ARGS...: java with OPTIONS as JAVA_TOOL_OPTIONS
+# footprint_java JAVA OPTIONS "ENV=v ..." NAME -- ARGS...: java with OPTIONS as JAVA_TOOL_OPTIONS; inside
+# the memory cgroup FP_IN_CGROUP names, if any (the shell joins it and execs java: LAST_PID is java's)
 footprint_java() {
-    local javabin=${1:-java} opts=$2 name=$4 extra_env
+    local javabin=${1:-java} opts=$2 name=$4 extra_env in_cgroup=()
     read -r -a extra_env <<<"$3"
     shift 5
+    [ -z "${FP_IN_CGROUP:-}" ] || in_cgroup=("${MEMCG_JOIN[@]}" "$FP_IN_CGROUP")
     if [ -n "$opts" ]; then
-        bg "$name" env -u MALLOC_ARENA_MAX -u MALLOC_MMAP_THRESHOLD_ TUNNEL_TOKEN="$TOKEN" JAVA_TOOL_OPTIONS="$opts" "${extra_env[@]}" "$javabin" "$@"
+        bg "$name" "${in_cgroup[@]}" env -u MALLOC_ARENA_MAX -u MALLOC_MMAP_THRESHOLD_ TUNNEL_TOKEN="$TOKEN" JAVA_TOOL_OPTIONS="$opts" "${extra_env[@]}" "$javabin" "$@"
     else
-        bg "$name" env -u JAVA_TOOL_OPTIONS -u MALLOC_ARENA_MAX -u MALLOC_MMAP_THRESHOLD_ TUNNEL_TOKEN="$TOKEN" "${extra_env[@]}" "$javabin" "$@"
+        bg "$name" "${in_cgroup[@]}" env -u JAVA_TOOL_OPTIONS -u MALLOC_ARENA_MAX -u MALLOC_MMAP_THRESHOLD_ TUNNEL_TOKEN="$TOKEN" "${extra_env[@]}" "$javabin" "$@"
     fi
 }
 
@@ -150,20 +158,26 @@ footprint_diag() {
     } >"$out" 2>&1
 }
 
-# fp_start NAME JAVA OPTIONS ENV [LAUNCH]: starts agent variant NAME, serving NAME.footprint.local from the
+# fp_start NAME JAVA OPTIONS ENV [LAUNCH] [CGROUP]: starts agent variant NAME, serving NAME.footprint.local from the
 # upstream; waits for readiness and takes its idle RSS 5 s later. LAUNCH replaces "-jar $AGENT_JAR" (e.g.
-# "-cp DIR/app.jar:DIR/lib/* MAIN", fp_image_layout's: the image's layout, which a CDS archive needs). Records the
-# variant in the FP_* arrays; fails when it never got ready.
+# "-cp DIR/app.jar:DIR/lib/* MAIN", fp_image_layout's: the image's layout, which a CDS archive needs); CGROUP
+# "yes" runs it in a memory cgroup of its own, limited as the container. Records the variant in the FP_*
+# arrays; fails when it never got ready.
 fp_start() {
-    local name=$1 javabin=$2 opts=$3 envs=$4 port pid t0 launch
+    local name=$1 javabin=$2 opts=$3 envs=$4 port pid t0 launch FP_IN_CGROUP=""
     read -r -a launch <<<"${5:-}"
     [ "${#launch[@]}" -gt 0 ] || launch=(-jar "$AGENT_JAR")
     port=$(free_port)
     FP_HOST[$name]="$name.$FOOTPRINT_HOST"
     FP_DESC[$name]="$opts${envs:+ ($envs)}"
+    FP_CG[$name]=""
+    if [ "${6:-}" = yes ] && memcg_create "$name" "$FOOTPRINT_AGENT_LIMIT_BYTES"; then
+        FP_IN_CGROUP=$MEMCG_DIR FP_CG[$name]=$MEMCG_DIR
+        FP_DESC[$name]+=" [in a memory cgroup of $FOOTPRINT_AGENT_LIMIT, $FP_CGROUP]"
+    fi
     FP_JAVABIN[$name]=${javabin:-java}
     FP_READY[$name]=null FP_IDLE[$name]=null FP_C50[$name]='{}' FP_HWM_C50[$name]=null
-    log "footprint: agent '$name' (${opts:-no options}${envs:+; $envs}; ${launch[*]})"
+    log "footprint: agent '$name' (${opts:-no options}${envs:+; $envs}; ${launch[*]})${FP_IN_CGROUP:+ in $FP_IN_CGROUP}"
     t0=$(now_ms)
     footprint_java "$javabin" "$opts" "$envs" "fp-agent-$name" -- "${launch[@]}" --spring.profiles.active=local \
         --server.port="$port" --management.server.port="$port" --agent.id="footprint-$name" \
@@ -189,7 +203,7 @@ fp_warm() {
 # and stops the variant
 fp_finish() {
     local name=$1 out="$WORK/raw/footprint.agent.$1.json" pid=${FP_PID[$1]} dl="" hwm_all=null rss_end=null
-    local alive=false oom=false
+    local alive=false oom=false cg_stats=null
     if [ "${FP_READY[$name]}" != null ]; then
         dl=$(fp_download "$FP_ING_PORT" "${FP_HOST[$name]}")
         hwm_all=$(hwm_kib "$pid")
@@ -202,11 +216,15 @@ fp_finish() {
     grep -Eq 'java\.lang\.OutOfMemoryError|OutOfDirectMemoryError|Terminating due to' "$WORK/logs/fp-agent-$name.log" && oom=true
     kill -TERM "$pid" 2>/dev/null || true
     for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    if [ -n "${FP_CG[$name]}" ]; then
+        cg_stats=$(memcg_stats "${FP_CG[$name]}")
+        memcg_remove "${FP_CG[$name]}" || true
+    fi
     python3 - "$out" "$name" "${FP_DESC[$name]}" "${FP_JAVABIN[$name]}" "${FP_READY[$name]}" "${FP_IDLE[$name]}" \
         "${FP_C50[$name]}" "${FP_HWM_C50[$name]}" "$dl" "$hwm_all" "$rss_end" "$alive" "$oom" \
-        "$((FOOTPRINT_MIB * 1024 * 1024))" <<'PY'
+        "$((FOOTPRINT_MIB * 1024 * 1024))" "$cg_stats" <<'PY'
 import json, sys
-(path, name, opts, java, ready, idle, c50, hwm_c50, dl, hwm_all, rss_end, alive, oom, size) = sys.argv[1:]
+(path, name, opts, java, ready, idle, c50, hwm_c50, dl, hwm_all, rss_end, alive, oom, size, cgroup) = sys.argv[1:]
 num = lambda v: None if v in ("", "null") else int(v)
 code, nbytes, secs = dl.split()
 json.dump({"name": name, "options": opts, "java": java, "ready_ms": num(ready), "idle_rss_kib": num(idle),
@@ -214,7 +232,7 @@ json.dump({"name": name, "options": opts, "java": java, "ready_ms": num(ready), 
            "download": {"status": int(code), "bytes": int(nbytes), "seconds": float(secs),
                         "ok": int(code) == 200 and int(nbytes) == int(size)},
            "peak_rss_kib": num(hwm_all), "rss_end_kib": num(rss_end),
-           "alive": alive == "true", "oom": oom == "true"}, open(path, "w"))
+           "alive": alive == "true", "oom": oom == "true", "cgroup": json.loads(cgroup)}, open(path, "w"))
 PY
 }
 
@@ -243,7 +261,7 @@ footprint_pair() {
     # both always start and are always written out: a variant that never got ready (or whose partner
     # did not) has no c50, which the report counts against the round instead of leaving it out
     fp_start "$a" "$FP_JAVA" "" "" "$5" && ready_a=yes
-    fp_start "$b" "$FP_JAVA" "$3" "$4" "$5" && ready_b=yes
+    fp_start "$b" "$FP_JAVA" "$3" "$4" "$5" "${FP_CGROUP:+yes}" && ready_b=yes
     if [ "$ready_a$ready_b" = yesyes ]; then
         fp_warm "$a"
         fp_warm "$b"
@@ -328,7 +346,7 @@ footprint_case() {
         return 0
     fi
     ing_opts="$(image_java_tool_options ingress-service) -XX:MaxRAM=$FOOTPRINT_INGRESS_LIMIT"
-    agent_opts="$(image_java_tool_options edge-agent) -XX:MaxRAM=$FOOTPRINT_AGENT_LIMIT"
+    agent_opts=$(image_java_tool_options edge-agent)
     # the image's archive lives on a volume; here in the work dir, trained as the deployment does
     agent_opts=$(sed "s|-XX:SharedArchiveFile=[^ ]*|-XX:SharedArchiveFile=$WORK/fp-image/agent.jsa|" <<<"$agent_opts")
     FP_JAVA=$(fp_image_java)
@@ -337,7 +355,17 @@ footprint_case() {
         agent_opts=$(sed -E 's/ ?(-XX:\+UseCompactObjectHeaders|-XX:CompileCommand=MemLimit,[^ ]+|--sun-misc-unsafe-memory-access=[a-z]+)//g' <<<"$agent_opts")
         ing_opts=$(sed -E 's/ ?--sun-misc-unsafe-memory-access=[a-z]+//g' <<<"$ing_opts")
     fi
-    local image_launch="" training="0 0 0"
+    local image_launch="" training="0 0 0" agent_limit
+    # the container's limit: a real memory cgroup (the JVM reads it, the kernel enforces it), else MaxRAM
+    FP_CGROUP=""
+    [ "${BENCH_FOOTPRINT_CGROUP:-auto}" = off ] || FP_CGROUP=$(memcg_probe "$FP_JAVA" "$FOOTPRINT_AGENT_LIMIT_BYTES") || FP_CGROUP=""
+    if [ -n "$FP_CGROUP" ]; then
+        agent_limit="memory cgroup of $FOOTPRINT_AGENT_LIMIT ($FP_CGROUP)"
+    else
+        agent_opts+=" -XX:MaxRAM=$FOOTPRINT_AGENT_LIMIT"
+        agent_limit="-XX:MaxRAM=$FOOTPRINT_AGENT_LIMIT (no memory cgroup could be made)"
+    fi
+    log "footprint: the image's agent limited by: $agent_limit"
     # the image's class-path layout, what its container runs (and what a CDS archive needs); -jar if
     # the jar cannot be extracted
     image_launch=$(fp_image_layout "$FP_JAVA") || image_launch=
@@ -381,6 +409,6 @@ footprint_case() {
         IFS='|' read -r name javabin opts envs launch <<<"$spec"
         footprint_agent "$name" "$javabin" "$opts" "$envs" "$launch"
     done
-    echo "{\"kind\":\"footprint\",\"status\":\"ok\",\"ingress_options\":\"$ing_opts\",\"agent_options\":\"$agent_opts ($agent_env)\",\"ingress_ready_ms\":$ready,\"ingress_idle_rss_kib\":$idle,\"ingress_peak_rss_kib\":$(hwm_kib "$ing_pid"),\"ingress_rss_end_kib\":$(rss_kib "$ing_pid"),\"warmup_s\":$FP_WARMUP,\"duration_s\":$FP_DURATION,\"slices\":${BENCH_FOOTPRINT_SLICES:-4},\"mib\":$FOOTPRINT_MIB,\"agent_limit\":\"$FOOTPRINT_AGENT_LIMIT\",\"java\":\"$("$FP_JAVA" -version 2>&1 | head -n 1 | tr -d '"')\",\"archive_training\":\"$training\",\"launch\":\"${image_launch:--jar}\"}" >"$meta"
+    echo "{\"kind\":\"footprint\",\"status\":\"ok\",\"ingress_options\":\"$ing_opts\",\"agent_options\":\"$agent_opts ($agent_env)\",\"ingress_ready_ms\":$ready,\"ingress_idle_rss_kib\":$idle,\"ingress_peak_rss_kib\":$(hwm_kib "$ing_pid"),\"ingress_rss_end_kib\":$(rss_kib "$ing_pid"),\"warmup_s\":$FP_WARMUP,\"duration_s\":$FP_DURATION,\"slices\":${BENCH_FOOTPRINT_SLICES:-4},\"mib\":$FOOTPRINT_MIB,\"agent_limit\":\"$agent_limit\",\"java\":\"$("$FP_JAVA" -version 2>&1 | head -n 1 | tr -d '"')\",\"archive_training\":\"$training\",\"launch\":\"${image_launch:--jar}\"}" >"$meta"
     kill -TERM "$ing_pid" 2>/dev/null || true
 }

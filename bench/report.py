@@ -296,7 +296,14 @@ def footprint_case(raw, meta):
             "download_mbps": round(v["download"]["bytes"] / v["download"]["seconds"] / 1e6, 1)
             if (v.get("download") or {}).get("seconds") else None,
             "alive": v.get("alive"), "oom": v.get("oom"),
+            # a variant run in a memory cgroup: its peak charge (the process and the page cache it caused),
+            # how often it reached the limit, and the kernel's OOM kills (a kill counts as an OOM)
+            "cgroup_peak_mib": mib(((v.get("cgroup") or {}).get("peak_bytes") or 0) // 1024),
+            "cgroup_limit_hits": (v.get("cgroup") or {}).get("limit_hits"),
+            "cgroup_oom_kills": (v.get("cgroup") or {}).get("oom_kills"),
         })
+        if variants[-1]["cgroup_oom_kills"]:
+            variants[-1]["oom"] = True
     by_name = {v["name"]: v for v in variants}
     for v in variants:
         # image-2 compares with default-2 (the same round); everything else with the first default
@@ -322,7 +329,8 @@ def print_footprint(c):
         return
     print(f"footprint (issue 15): agent variants against one ingress, each round's default and image side by side "
           f"(c50 {c.get('duration_s')} s each, in {c.get('slices')} alternating slices, after {c.get('warmup_s')} s "
-          f"warm-up), then a {c.get('mib')} MiB download each; the rounds launched with {c.get('launch', '-jar')}")
+          f"warm-up), then a {c.get('mib')} MiB download each; the rounds launched with {c.get('launch', '-jar')}; "
+          f"the image's agent limited by: {c.get('agent_limit')}")
     hdr = (f"  {'variant':<18} {'ready ms':>8} {'idle MiB':>9} {'peak c50':>9} {'peak all':>9} {'req/s':>9} "
            f"{'x default':>9} {'errors':>6} {'dl MB/s':>8} {'ok':>4}")
     print(hdr)
@@ -333,6 +341,9 @@ def print_footprint(c):
               f"{fmt(v['c50_errors']):>6} {fmt(v['download_mbps']):>8} {'yes' if ok else 'NO':>4}")
     for v in c["variants"]:
         print(f"    {v['name']}: {v['java']} {v['options'] or '(no options)'}")
+        if v.get("cgroup_peak_mib") is not None:
+            print(f"      memory cgroup: peak charge {fmt(v['cgroup_peak_mib'])} MiB (the process and the page cache "
+                  f"it caused), limit reached {fmt(v['cgroup_limit_hits'])} times, OOM kills {fmt(v['cgroup_oom_kills'])}")
     print(f"  ingress ({c.get('ingress_options')}): ready {fmt(c.get('ingress_ready_ms'))} ms, idle "
           f"{fmt(c.get('ingress_idle_rss_mib'))} MiB, peak {fmt(c.get('ingress_peak_rss_mib'))} MiB")
     ssh = c.get("ssh")
