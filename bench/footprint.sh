@@ -113,8 +113,8 @@ import http.client, os, sys, time, urllib.parse
 url, pid, secs = urllib.parse.urlsplit(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
 deadline = time.monotonic() + secs
 while time.monotonic() < deadline:
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=1)
     try:
-        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=1)
         conn.request("GET", url.path)
         if b'"UP"' in conn.getresponse().read():
             sys.exit(0)
@@ -124,7 +124,7 @@ while time.monotonic() < deadline:
         conn.close()
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except OSError:
         sys.exit(1)
     time.sleep(0.05)
 sys.exit(1)
@@ -185,9 +185,16 @@ fp_start() {
     FP_HOST[$name]="$name.$FOOTPRINT_HOST"
     FP_DESC[$name]="$opts${envs:+ ($envs)}"
     FP_CG[$name]=""
-    if [ "${6:-}" = yes ] && memcg_create "$name" "$FOOTPRINT_AGENT_LIMIT_BYTES"; then
-        FP_IN_CGROUP=$MEMCG_DIR FP_CG[$name]=$MEMCG_DIR
-        FP_DESC[$name]+=" [in a memory cgroup of $FOOTPRINT_AGENT_LIMIT, $FP_CGROUP]"
+    if [ "${6:-}" = yes ]; then
+        if memcg_create "$name" "$FOOTPRINT_AGENT_LIMIT_BYTES"; then
+            FP_IN_CGROUP=$MEMCG_DIR FP_CG[$name]=$MEMCG_DIR
+            FP_DESC[$name]+=" [in a memory cgroup of $FOOTPRINT_AGENT_LIMIT, $FP_CGROUP]"
+        else
+            # never unlimited: without its cgroup the variant gets the limit as an option
+            log "footprint: WARNING: no memory cgroup for '$name'; -XX:MaxRAM=$FOOTPRINT_AGENT_LIMIT instead"
+            opts+=" -XX:MaxRAM=$FOOTPRINT_AGENT_LIMIT"
+            FP_DESC[$name]="$opts${envs:+ ($envs)}"
+        fi
     fi
     FP_JAVABIN[$name]=${javabin:-java}
     FP_READY[$name]=null FP_IDLE[$name]=null FP_C50[$name]='{}' FP_HWM_C50[$name]=null
@@ -372,7 +379,9 @@ footprint_case() {
     local image_launch="" training="0 0 0" agent_limit
     # the container's limit: a real memory cgroup (the JVM reads it, the kernel enforces it), else MaxRAM
     FP_CGROUP=""
-    [ "${BENCH_FOOTPRINT_CGROUP:-auto}" = off ] || FP_CGROUP=$(memcg_probe "$FP_JAVA" "$FOOTPRINT_AGENT_LIMIT_BYTES") || FP_CGROUP=""
+    if [ "${BENCH_FOOTPRINT_CGROUP:-auto}" != off ] && memcg_probe "$FP_JAVA" "$FOOTPRINT_AGENT_LIMIT_BYTES"; then
+        FP_CGROUP=$MEMCG_PROBE
+    fi
     if [ -n "$FP_CGROUP" ]; then
         agent_limit="memory cgroup of $FOOTPRINT_AGENT_LIMIT ($FP_CGROUP)"
     else

@@ -34,6 +34,8 @@ memcg_create() {
     MEMCG_DIRS+=("$dir")
     if [ "$version" = v1 ]; then
         echo "$2" >"$dir/memory.limit_in_bytes" 2>/dev/null || { memcg_remove "$dir"; return 1; }
+        # memory and swap together capped at the limit: no swap (when the kernel accounts swap)
+        [ ! -f "$dir/memory.memsw.limit_in_bytes" ] || echo "$2" >"$dir/memory.memsw.limit_in_bytes" 2>/dev/null || true
         echo 0 >"$dir/memory.swappiness" 2>/dev/null || true
     else
         echo "$2" >"$dir/memory.max" 2>/dev/null || { memcg_remove "$dir"; return 1; }
@@ -47,27 +49,24 @@ memcg_create() {
 # shellcheck disable=SC2016 # expanded by that shell, not this one
 MEMCG_JOIN=(sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"')
 
-# memcg_run DIR CMD...: runs CMD inside the cgroup
-memcg_run() {
-    "${MEMCG_JOIN[@]}" "$@"
-}
-
 # memcg_jvm_limit DIR JAVA: the memory limit the JVM reads inside the cgroup ("128.00M"; empty when it
 # sees none, e.g. a JVM without support for this cgroup version)
 memcg_jvm_limit() {
-    memcg_run "$1" "$2" -XshowSettings:system -version 2>&1 | sed -n 's/^ *Memory Limit: *//p' | head -n 1
+    timeout 60 "${MEMCG_JOIN[@]}" "$1" "$2" -XshowSettings:system -version 2>&1 | sed -n 's/^ *Memory Limit: *//p' | head -n 1
 }
 
-# memcg_probe JAVA LIMIT_BYTES: whether a cgroup can be made and JAVA sees its limit; echoes what it is
-# ("cgroup v1, the JVM reads 128.00M") or fails
+# memcg_probe JAVA LIMIT_BYTES: whether a cgroup can be made and JAVA reads exactly its limit; leaves what
+# it is in MEMCG_PROBE ("cgroup v1, the JVM reads 128.00M") or fails (run it outside a subshell too)
 memcg_probe() {
     local seen version
+    MEMCG_PROBE=""
     memcg_create probe "$2" || return 1
     seen=$(memcg_jvm_limit "$MEMCG_DIR" "$1")
     version=$(memcg_root | cut -d' ' -f2)
     memcg_remove "$MEMCG_DIR" || true
-    case "$seen" in "" | Unlimited*) return 1 ;; esac
-    echo "cgroup $version, the JVM reads $seen"
+    [ "$seen" = "$(($2 / 1024 / 1024)).00M" ] || return 1
+    # shellcheck disable=SC2034 # read by footprint.sh
+    MEMCG_PROBE="cgroup $version, the JVM reads $seen"
 }
 
 # memcg_stats DIR: the cgroup's peak charge (process memory plus the page cache it caused), how often it

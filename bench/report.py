@@ -298,6 +298,7 @@ def footprint_case(raw, meta):
             "alive": v.get("alive"), "oom": v.get("oom"),
             # a variant run in a memory cgroup: its peak charge (the process and the page cache it caused),
             # how often it reached the limit, and the kernel's OOM kills (a kill counts as an OOM)
+            "cgroup": v.get("cgroup") is not None,
             "cgroup_peak_mib": mib(((v.get("cgroup") or {}).get("peak_bytes") or 0) // 1024),
             "cgroup_limit_hits": (v.get("cgroup") or {}).get("limit_hits"),
             "cgroup_oom_kills": (v.get("cgroup") or {}).get("oom_kills"),
@@ -341,7 +342,7 @@ def print_footprint(c):
               f"{fmt(v['c50_errors']):>6} {fmt(v['download_mbps']):>8} {'yes' if ok else 'NO':>4}")
     for v in c["variants"]:
         print(f"    {v['name']}: {v['java']} {v['options'] or '(no options)'}")
-        if v.get("cgroup_peak_mib") is not None:
+        if v.get("cgroup"):
             print(f"      memory cgroup: peak charge {fmt(v['cgroup_peak_mib'])} MiB (the process and the page cache "
                   f"it caused), limit reached {fmt(v['cgroup_limit_hits'])} times, OOM kills {fmt(v['cgroup_oom_kills'])}")
     print(f"  ingress ({c.get('ingress_options')}): ready {fmt(c.get('ingress_ready_ms'))} ms, idle "
