@@ -256,7 +256,7 @@ footprint_case() {
         agent_limit="memory cgroup of $FOOTPRINT_AGENT_LIMIT ($FP_CGROUP)"
     else
         agent_opts+=" -XX:MaxRAM=$FOOTPRINT_AGENT_LIMIT"
-        agent_limit="-XX:MaxRAM=$FOOTPRINT_AGENT_LIMIT (no memory cgroup could be made)"
+        agent_limit="-XX:MaxRAM=$FOOTPRINT_AGENT_LIMIT (no memory cgroup: BENCH_FOOTPRINT_CGROUP=off, not root, or no memory controller)"
     fi
     log "footprint: the image's agent limited by: $agent_limit"
     # the image's class-path layout, what its container runs (and what a CDS archive needs); -jar if
