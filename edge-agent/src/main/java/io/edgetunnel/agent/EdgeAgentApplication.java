@@ -1,5 +1,6 @@
 package io.edgetunnel.agent;
 
+import io.edgetunnel.agent.startup.ClassPreloader;
 import java.util.Map;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
@@ -23,6 +24,9 @@ public class EdgeAgentApplication {
     }
 
     public static void main(String[] args) {
+        // before anything else, so the preloader stays ahead of the main thread (~1 s less to ready on
+        // two slow cores: docs/benchmarks.md, "Footprint")
+        ClassPreloader.startInBackground(EdgeAgentApplication.class.getClassLoader());
         application().run(args);
     }
 }

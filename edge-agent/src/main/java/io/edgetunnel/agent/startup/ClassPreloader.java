@@ -1,0 +1,106 @@
+package io.edgetunnel.agent.startup;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
+
+/**
+ * Loads, on a second core, the classes the agent's start is about to need, so the main thread finds
+ * them loaded instead of searching, reading and defining each one itself.
+ *
+ * <p>Why: on a small host the agent's start is one interpreted main thread, a third of it class loading
+ * (~4,700 classes from ~70 jars and the JDK's modules), while the second core is only partly busy with
+ * the JIT. The JVM's own answer, a CDS archive or AOT cache, needs a training run on every host and adds
+ * RSS (docs/benchmarks.md, "Footprint"); this list is the same for every platform and ships in the jar.
+ *
+ * <p>Classes are only loaded, never initialised ({@code Class.forName(name, false, loader)}): no static
+ * initialiser runs early or on another thread, so the start behaves exactly as without the preloader. A
+ * name that is missing or cannot be linked is skipped. Nothing is logged here: logging is not set up
+ * yet, and starting it from this thread would race the main thread's set-up; {@link #lastRun()} keeps the
+ * result for {@link ClassPreloadReport}.
+ *
+ * <p>Off with {@code -Dagent.preload-classes=false} or {@code AGENT_PRELOAD_CLASSES=false}, and on a
+ * one-CPU host, where it would only take turns with the main thread.
+ */
+public final class ClassPreloader {
+
+    /** The list, one binary class name a line, in the order an agent's start loads them. */
+    public static final String CLASS_LIST = "META-INF/edge-agent/preload-classes.txt";
+
+    static final String SWITCH_PROPERTY = "agent.preload-classes";
+    static final String SWITCH_ENVIRONMENT = "AGENT_PRELOAD_CLASSES";
+
+    private static final AtomicReference<PreloadResult> LAST_RUN = new AtomicReference<>();
+
+    private final ClassLoader loader;
+
+    public ClassPreloader(ClassLoader loader) {
+        this.loader = Objects.requireNonNull(loader, "loader");
+    }
+
+    /**
+     * Starts preloading {@link #CLASS_LIST} on a daemon thread, unless switched off or on one CPU; returns
+     * that thread, or null when it did not start.
+     */
+    public static Thread startInBackground(ClassLoader loader) {
+        if (!enabled(System::getProperty, System::getenv, Runtime.getRuntime().availableProcessors())) {
+            return null;
+        }
+        ClassPreloader preloader = new ClassPreloader(loader);
+        Thread thread = new Thread(preloader::preloadListedClasses, "class-preloader");
+        thread.setDaemon(true);
+        thread.start();
+        return thread;
+    }
+
+    static boolean enabled(Function<String, String> properties, Function<String, String> environment, int cpus) {
+        String setting = properties.apply(SWITCH_PROPERTY);
+        if (setting == null) {
+            setting = environment.apply(SWITCH_ENVIRONMENT);
+        }
+        return cpus > 1 && (setting == null || !setting.trim().equalsIgnoreCase("false"));
+    }
+
+    /** The result of the last preload in this JVM, or null if none has finished. */
+    public static PreloadResult lastRun() {
+        return LAST_RUN.get();
+    }
+
+    void preloadListedClasses() {
+        long start = System.nanoTime();
+        PreloadResult result;
+        try (InputStream list = loader.getResourceAsStream(CLASS_LIST)) {
+            result = list == null ? PreloadResult.noList() : preload(list, start);
+        } catch (IOException | UncheckedIOException e) {
+            result = PreloadResult.unreadable(e.toString(), System.nanoTime() - start);
+        }
+        LAST_RUN.set(result);
+    }
+
+    /** Loads each class the list names (blank lines and lines starting with # are skipped). */
+    PreloadResult preload(InputStream list, long start) throws IOException {
+        int loaded = 0;
+        int skipped = 0;
+        BufferedReader reader = new BufferedReader(new InputStreamReader(list, StandardCharsets.UTF_8));
+        for (String line = reader.readLine(); line != null; line = reader.readLine()) {
+            String name = line.trim();
+            if (name.isEmpty() || name.startsWith("#")) {
+                continue;
+            }
+            try {
+                Class.forName(name, false, loader);
+                loaded++;
+            } catch (ClassNotFoundException | LinkageError e) {
+                // another JDK or a newer library: the class is simply not preloaded
+                skipped++;
+            }
+        }
+        return new PreloadResult(true, loaded, skipped, System.nanoTime() - start, null);
+    }
+}
