@@ -26,7 +26,7 @@ public class EdgeAgentApplication {
     public static void main(String[] args) {
         // before anything else, so the preloader stays ahead of the main thread (~1 s less to ready on
         // two slow cores: docs/benchmarks.md, "Footprint")
-        ClassPreloader.startInBackground(EdgeAgentApplication.class.getClassLoader());
+        ClassPreloader.startInBackground(EdgeAgentApplication.class.getClassLoader(), args);
         application().run(args);
     }
 }

@@ -8,7 +8,6 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.Function;
 
 /**
  * Loads, on a second core, the classes the agent's start is about to need, so the main thread finds
@@ -25,15 +24,18 @@ import java.util.function.Function;
  * yet, and starting it from this thread would race the main thread's set-up; {@link #lastRun()} keeps the
  * result for {@link ClassPreloadReport}.
  *
- * <p>Off with {@code -Dagent.preload-classes=false} or {@code AGENT_PRELOAD_CLASSES=false}, and on a
- * one-CPU host, where it would only take turns with the main thread.
+ * <p>Off with {@code --agent.preload-classes=false} (an argument), {@code -Dagent.preload-classes=false} or
+ * {@code AGENT_PRELOAD_CLASSES=false}, in Spring's order of precedence, and on a one-CPU host, where it
+ * would only take turns with the main thread. It is read before Spring starts, so a configuration file
+ * cannot set it.
  */
-public final class ClassPreloader {
+public final class ClassPreloader implements Runnable {
 
     /** The list, one binary class name a line, in the order an agent's start loads them. */
     public static final String CLASS_LIST = "META-INF/edge-agent/preload-classes.txt";
 
     static final String SWITCH_PROPERTY = "agent.preload-classes";
+    static final String SWITCH_ARGUMENT = "--" + SWITCH_PROPERTY + "=";
     static final String SWITCH_ENVIRONMENT = "AGENT_PRELOAD_CLASSES";
 
     private static final AtomicReference<PreloadResult> LAST_RUN = new AtomicReference<>();
@@ -45,25 +47,37 @@ public final class ClassPreloader {
     }
 
     /**
-     * Starts preloading {@link #CLASS_LIST} on a daemon thread, unless switched off or on one CPU; returns
-     * that thread, or null when it did not start.
+     * Starts preloading {@link #CLASS_LIST} on a daemon thread, unless switched off (by the program's
+     * arguments, a system property or the environment) or on one CPU; returns that thread, or null.
+     * No lambdas on this path: the first one spun costs the main thread tens of milliseconds, before the
+     * preloader has started.
      */
-    public static Thread startInBackground(ClassLoader loader) {
-        if (!enabled(System::getProperty, System::getenv, Runtime.getRuntime().availableProcessors())) {
+    public static Thread startInBackground(ClassLoader loader, String... args) {
+        String setting = setting(args, System.getProperty(SWITCH_PROPERTY), System.getenv(SWITCH_ENVIRONMENT));
+        if (!enabled(setting, Runtime.getRuntime().availableProcessors())) {
             return null;
         }
-        ClassPreloader preloader = new ClassPreloader(loader);
-        Thread thread = new Thread(preloader::preloadListedClasses, "class-preloader");
+        Thread thread = new Thread(new ClassPreloader(loader), "class-preloader");
         thread.setDaemon(true);
         thread.start();
         return thread;
     }
 
-    static boolean enabled(Function<String, String> properties, Function<String, String> environment, int cpus) {
-        String setting = properties.apply(SWITCH_PROPERTY);
-        if (setting == null) {
-            setting = environment.apply(SWITCH_ENVIRONMENT);
+    /** The switch's value: the last {@code --agent.preload-classes=} argument, else the property, else the environment. */
+    static String setting(String[] args, String property, String environment) {
+        String value = null;
+        for (String arg : args) {
+            if (arg.startsWith(SWITCH_ARGUMENT)) {
+                value = arg.substring(SWITCH_ARGUMENT.length());
+            }
         }
+        if (value == null) {
+            value = property != null ? property : environment;
+        }
+        return value;
+    }
+
+    static boolean enabled(String setting, int cpus) {
         return cpus > 1 && (setting == null || !setting.trim().equalsIgnoreCase("false"));
     }
 
@@ -72,7 +86,8 @@ public final class ClassPreloader {
         return LAST_RUN.get();
     }
 
-    void preloadListedClasses() {
+    @Override
+    public void run() {
         long start = System.nanoTime();
         PreloadResult result;
         try (InputStream list = loader.getResourceAsStream(CLASS_LIST)) {

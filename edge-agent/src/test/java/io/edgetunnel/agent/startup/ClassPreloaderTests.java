@@ -6,7 +6,6 @@ import java.io.ByteArrayInputStream;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
@@ -55,7 +54,7 @@ class ClassPreloaderTests {
     @Test
     void aJarWithoutTheListIsReportedOnceTheAgentIsReady(CapturedOutput output) {
         // no parent: this loader has no resources, so no list
-        new ClassPreloader(new ClassLoader(null) {}).preloadListedClasses();
+        new ClassPreloader(new ClassLoader(null) {}).run();
 
         assertThat(ClassPreloader.lastRun().listFound()).isFalse();
         new ClassPreloadReport().onApplicationEvent(null);
@@ -64,17 +63,21 @@ class ClassPreloaderTests {
 
     @Test
     void onUnlessSwitchedOffOrOnOneCpu() {
-        Map<String, String> none = Map.of();
-        assertThat(ClassPreloader.enabled(none::get, none::get, 2)).isTrue();
-        assertThat(ClassPreloader.enabled(none::get, none::get, 1)).isFalse();
+        assertThat(ClassPreloader.enabled(null, 2)).isTrue();
+        assertThat(ClassPreloader.enabled(null, 1)).isFalse();
+        assertThat(ClassPreloader.enabled("true", 2)).isTrue();
+        assertThat(ClassPreloader.enabled(" FALSE ", 4)).isFalse();
+    }
 
-        Map<String, String> off = Map.of(ClassPreloader.SWITCH_PROPERTY, "false");
-        assertThat(ClassPreloader.enabled(off::get, none::get, 4)).isFalse();
-        Map<String, String> envOff = Map.of(ClassPreloader.SWITCH_ENVIRONMENT, " FALSE ");
-        assertThat(ClassPreloader.enabled(none::get, envOff::get, 4)).isFalse();
-        // the system property wins over the environment, as Spring's own order has it
-        Map<String, String> on = Map.of(ClassPreloader.SWITCH_PROPERTY, "true");
-        assertThat(ClassPreloader.enabled(on::get, envOff::get, 4)).isTrue();
+    @Test
+    void anArgumentWinsOverTheSystemPropertyWhichWinsOverTheEnvironmentAsInSpring() {
+        String[] none = {};
+        assertThat(ClassPreloader.setting(none, null, "false")).isEqualTo("false");
+        assertThat(ClassPreloader.setting(none, "true", "false")).isEqualTo("true");
+        String[] args = {"--server.port=1", "--agent.preload-classes=true", "--agent.preload-classes=false"};
+        assertThat(ClassPreloader.setting(args, "true", "true")).isEqualTo("false");
+        String[] lookalikes = {"--agent.preload-classesx=false", "agent.preload-classes=false"};
+        assertThat(ClassPreloader.setting(lookalikes, null, null)).isNull();
     }
 
     private static InputStream list(String text) {
