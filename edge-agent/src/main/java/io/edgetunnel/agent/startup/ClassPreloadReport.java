@@ -15,15 +15,26 @@ class ClassPreloadReport implements ApplicationListener<ApplicationReadyEvent> {
     @Override
     public void onApplicationEvent(ApplicationReadyEvent event) {
         PreloadResult result = ClassPreloader.lastRun();
+        String message = describe(result);
         if (result == null) {
-            log.debug("Class preloader off or still running");
-        } else if (!result.listFound()) {
-            log.warn("Class preloader: no {} in the agent's jar; start is slower", ClassPreloader.CLASS_LIST);
-        } else if (result.error() != null) {
-            log.warn("Class preloader: could not read {}: {}", ClassPreloader.CLASS_LIST, result.error());
+            log.debug(message);
+        } else if (result.outcome() == PreloadResult.Outcome.DONE || result.outcome() == PreloadResult.Outcome.RUNNING) {
+            log.info(message);
         } else {
-            log.info("Class preloader loaded {} classes in {} ms ({} listed names not on this class path)",
-                    result.loaded(), result.duration().toMillis(), result.skipped());
+            log.warn(message);
         }
+    }
+
+    static String describe(PreloadResult result) {
+        if (result == null) {
+            return "Class preloader off (" + ClassPreloader.SWITCH_ENVIRONMENT + "=false, or one CPU)";
+        }
+        return switch (result.outcome()) {
+            case RUNNING -> "Class preloader still loading classes";
+            case DONE -> "Class preloader loaded " + result.loaded() + " classes in " + result.duration().toMillis()
+                    + " ms (" + result.skipped() + " listed names not on this class path)";
+            case NO_LIST -> "Class preloader: no " + ClassPreloader.CLASS_LIST + " in the agent's jar; start is slower";
+            case FAILED -> "Class preloader failed, start is slower: " + result.error();
+        };
     }
 }

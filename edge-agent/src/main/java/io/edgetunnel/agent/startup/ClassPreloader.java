@@ -4,7 +4,6 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicReference;
@@ -14,7 +13,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * them loaded instead of searching, reading and defining each one itself.
  *
  * <p>Why: on a small host the agent's start is one interpreted main thread, a third of it class loading
- * (~4,700 classes from ~70 jars and the JDK's modules), while the second core is only partly busy with
+ * (~5,700 classes from ~70 jars and the JDK's modules), while the second core is only partly busy with
  * the JIT. The JVM's own answer, a CDS archive or AOT cache, needs a training run on every host and adds
  * RSS (docs/benchmarks.md, "Footprint"); this list is the same for every platform and ships in the jar.
  *
@@ -22,12 +21,13 @@ import java.util.concurrent.atomic.AtomicReference;
  * initialiser runs early or on another thread, so the start behaves exactly as without the preloader. A
  * name that is missing or cannot be linked is skipped. Nothing is logged here: logging is not set up
  * yet, and starting it from this thread would race the main thread's set-up; {@link #lastRun()} keeps the
- * result for {@link ClassPreloadReport}.
+ * result for {@link ClassPreloadReport}. While it runs, Spring Boot's own background pre-initialiser
+ * stays off (unless {@value #BOOT_PREINITIALIZER_SWITCH} is set): it would compete for the same core.
  *
  * <p>Off with {@code --agent.preload-classes=false} (an argument), {@code -Dagent.preload-classes=false} or
- * {@code AGENT_PRELOAD_CLASSES=false}, in Spring's order of precedence, and on a one-CPU host, where it
- * would only take turns with the main thread. It is read before Spring starts, so a configuration file
- * cannot set it.
+ * {@code AGENT_PRELOAD_CLASSES=false}, in Spring's order of precedence (only {@code false} turns it off),
+ * and on a one-CPU host, where it would only take turns with the main thread. It is read before Spring
+ * starts, so a configuration file cannot set it.
  */
 public final class ClassPreloader implements Runnable {
 
@@ -37,6 +37,7 @@ public final class ClassPreloader implements Runnable {
     static final String SWITCH_PROPERTY = "agent.preload-classes";
     static final String SWITCH_ARGUMENT = "--" + SWITCH_PROPERTY + "=";
     static final String SWITCH_ENVIRONMENT = "AGENT_PRELOAD_CLASSES";
+    static final String BOOT_PREINITIALIZER_SWITCH = "spring.backgroundpreinitializer.ignore";
 
     private static final AtomicReference<PreloadResult> LAST_RUN = new AtomicReference<>();
 
@@ -57,6 +58,11 @@ public final class ClassPreloader implements Runnable {
         if (!enabled(setting, Runtime.getRuntime().availableProcessors())) {
             return null;
         }
+        if (System.getProperty(BOOT_PREINITIALIZER_SWITCH) == null) {
+            // Boot reads it when its listener first runs, after this
+            System.setProperty(BOOT_PREINITIALIZER_SWITCH, "true");
+        }
+        LAST_RUN.set(PreloadResult.running());
         Thread thread = new Thread(new ClassPreloader(loader), "class-preloader");
         thread.setDaemon(true);
         thread.start();
@@ -81,21 +87,24 @@ public final class ClassPreloader implements Runnable {
         return cpus > 1 && (setting == null || !setting.trim().equalsIgnoreCase("false"));
     }
 
-    /** The result of the last preload in this JVM, or null if none has finished. */
+    /** Where the preload of this JVM stands, or null if none was started. */
     public static PreloadResult lastRun() {
         return LAST_RUN.get();
     }
 
     @Override
     public void run() {
+        LAST_RUN.set(preloadListedClasses());
+    }
+
+    PreloadResult preloadListedClasses() {
         long start = System.nanoTime();
-        PreloadResult result;
         try (InputStream list = loader.getResourceAsStream(CLASS_LIST)) {
-            result = list == null ? PreloadResult.noList() : preload(list, start);
-        } catch (IOException | UncheckedIOException e) {
-            result = PreloadResult.unreadable(e.toString(), System.nanoTime() - start);
+            return list == null ? PreloadResult.noList() : preload(list, start);
+        } catch (IOException | RuntimeException e) {
+            // a broken list or loader: the start goes on without it, and the report says why
+            return PreloadResult.failed(e, System.nanoTime() - start);
         }
-        LAST_RUN.set(result);
     }
 
     /** Loads each class the list names (blank lines and lines starting with # are skipped). */
@@ -116,6 +125,6 @@ public final class ClassPreloader implements Runnable {
                 skipped++;
             }
         }
-        return new PreloadResult(true, loaded, skipped, System.nanoTime() - start, null);
+        return new PreloadResult(PreloadResult.Outcome.DONE, loaded, skipped, System.nanoTime() - start, null);
     }
 }

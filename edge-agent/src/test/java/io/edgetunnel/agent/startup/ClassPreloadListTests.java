@@ -51,7 +51,7 @@ class ClassPreloadListTests {
     }
 
     @Test
-    void theListStartsWithWhatTheAgentsStartLoadsFirstAndEndsWithItsRequestPath() throws Exception {
+    void theListHoldsTheStartsFirstClassesFirstAndTheTunnelAndProxyClassesButNotItsOwn() throws Exception {
         List<String> names = listedNames();
         Set<String> first = new HashSet<>(names.subList(0, names.size() / 4));
 
