@@ -21,6 +21,28 @@ image_malloc_env() {
 
 now_ms() { date +%s%3N; }
 
+# fp_wait_quiet: waits, at most BENCH_FOOTPRINT_QUIET_MAX seconds (20), until this machine's CPUs were at
+# least BENCH_FOOTPRINT_QUIET_IDLE % (85) idle over the last second, so that a variant's start is not
+# timed against the tail of the previous variant's JIT (a JVM with the default options still compiles
+# for seconds after it is ready, on the same two cores); echoes "waited_ms idle_percent"
+fp_wait_quiet() {
+    python3 - "${BENCH_FOOTPRINT_QUIET_MAX:-20}" "${BENCH_FOOTPRINT_QUIET_IDLE:-85}" <<'PY'
+import sys, time
+limit, want = float(sys.argv[1]), float(sys.argv[2])
+def snap():
+    v = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+    return sum(v), v[3] + (v[4] if len(v) > 4 else 0)  # idle + iowait
+t0 = time.time()
+while True:
+    a = snap(); time.sleep(1); b = snap()
+    total = b[0] - a[0]
+    pct = 100.0 * (b[1] - a[1]) / total if total else 100.0
+    if pct >= want or time.time() - t0 >= limit:
+        break
+print(int((time.time() - t0) * 1000), round(pct, 1))
+PY
+}
+
 # fp_image_java: the JVM the agent's image runs (a Temurin 25 base): BENCH_IMAGE_JAVA, else a JDK 25 in
 # /usr/lib/jvm, else the java on the PATH (whose major version the results then name)
 fp_image_java() {

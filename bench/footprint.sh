@@ -37,7 +37,7 @@ FP_CGROUP=""
 FOOTPRINT_INGRESS_LIMIT=1g
 FOOTPRINT_MIB=256
 # per agent variant (by name): pid, host served, options as reported, java, ready ms, idle KiB, c50 JSON, peak KiB
-declare -A FP_PID FP_HOST FP_DESC FP_JAVABIN FP_READY FP_IDLE FP_C50 FP_HWM_C50 FP_CG
+declare -A FP_PID FP_HOST FP_DESC FP_JAVABIN FP_READY FP_IDLE FP_C50 FP_HWM_C50 FP_CG FP_QUIET
 
 # shellcheck source=bench/footprint-lib.sh
 . "$BENCH_DIR/footprint-lib.sh"
@@ -69,6 +69,8 @@ fp_start() {
     FP_JAVABIN[$name]=${javabin:-java}
     FP_READY[$name]=null FP_IDLE[$name]=null FP_C50[$name]='{}' FP_HWM_C50[$name]=null
     log "footprint: agent '$name' (${opts:-no options}${envs:+; $envs}; ${launch[*]})${FP_IN_CGROUP:+ in $FP_IN_CGROUP}"
+    FP_QUIET[$name]=$(fp_wait_quiet) || FP_QUIET[$name]="0 0"
+    log "footprint: '$name' starts after ${FP_QUIET[$name]% *} ms of waiting for idle CPUs (${FP_QUIET[$name]#* } % idle)"
     t0=$(now_ms)
     footprint_java "$javabin" "$opts" "$envs" "fp-agent-$name" -- "${launch[@]}" --spring.profiles.active=local \
         --server.port="$port" --management.server.port="$port" --agent.id="footprint-$name" \
@@ -113,9 +115,9 @@ fp_finish() {
     fi
     python3 - "$out" "$name" "${FP_DESC[$name]}" "${FP_JAVABIN[$name]}" "${FP_READY[$name]}" "${FP_IDLE[$name]}" \
         "${FP_C50[$name]}" "${FP_HWM_C50[$name]}" "$dl" "$hwm_all" "$rss_end" "$alive" "$oom" \
-        "$((FOOTPRINT_MIB * 1024 * 1024))" "$cg_stats" <<'PY'
+        "$((FOOTPRINT_MIB * 1024 * 1024))" "$cg_stats" "${FP_QUIET[$name]:-}" <<'PY'
 import json, sys
-(path, name, opts, java, ready, idle, c50, hwm_c50, dl, hwm_all, rss_end, alive, oom, size, cgroup) = sys.argv[1:]
+(path, name, opts, java, ready, idle, c50, hwm_c50, dl, hwm_all, rss_end, alive, oom, size, cgroup, quiet) = sys.argv[1:]
 num = lambda v: None if v in ("", "null") else int(v)
 code, nbytes, secs = dl.split()
 json.dump({"name": name, "options": opts, "java": java, "ready_ms": num(ready), "idle_rss_kib": num(idle),
@@ -123,7 +125,9 @@ json.dump({"name": name, "options": opts, "java": java, "ready_ms": num(ready), 
            "download": {"status": int(code), "bytes": int(nbytes), "seconds": float(secs),
                         "ok": int(code) == 200 and int(nbytes) == int(size)},
            "peak_rss_kib": num(hwm_all), "rss_end_kib": num(rss_end),
-           "alive": alive == "true", "oom": oom == "true", "cgroup": json.loads(cgroup)}, open(path, "w"))
+           "alive": alive == "true", "oom": oom == "true", "cgroup": json.loads(cgroup),
+           "quiet_before_start": dict(zip(("waited_ms", "idle_percent"), map(float, quiet.split()))) or None},
+          open(path, "w"))
 PY
 }
 

@@ -36,7 +36,8 @@
 # Environment overrides: BENCH_JVM_FLAGS, BENCH_NGINX_WORKERS, BENCH_IDLE_AGENTS,
 #   BENCH_TRANSFER_MIB, BENCH_INGRESS_ARGS, BENCH_AGENT_ARGS, BENCH_SKIP_TUNNEL=1, BENCH_SKIP_JVM=1,
 #   BENCH_INGRESS_JAR / BENCH_AGENT_JAR (use these jars instead of the ones under */target),
-#   BENCH_FOOTPRINT_VARIANTS, BENCH_FOOTPRINT_WARMUP, BENCH_FOOTPRINT_DURATION, BENCH_FOOTPRINT_CGROUP=off (bench/footprint.sh),
+#   BENCH_FOOTPRINT_VARIANTS, BENCH_FOOTPRINT_WARMUP, BENCH_FOOTPRINT_DURATION, BENCH_FOOTPRINT_CGROUP=off,
+#   BENCH_FOOTPRINT_QUIET_IDLE / BENCH_FOOTPRINT_QUIET_MAX (idle CPU % awaited before each start, for at most s) (bench/footprint.sh),
 #   BENCH_PROFILE=cpu|alloc|wall (async-profiler flame graphs and collapsed stacks of the tunnel's two JVMs during the
 #   measured load of BENCH_PROFILE_CASES, default small-c50,small-c256, written to
 #   bench/results/profiles/; see docs/perf/README.md), BENCH_COUNTERS=1 (syscalls and context

@@ -15,8 +15,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-AGENT_JAR=$(ls "$ROOT"/edge-agent/target/edge-agent-*-exec.jar 2>/dev/null | head -n 1)
-INGRESS_JAR=$(ls "$ROOT"/ingress-service/target/ingress-service-*-exec.jar 2>/dev/null | head -n 1)
+shopt -s nullglob
+agent_jars=("$ROOT"/edge-agent/target/edge-agent-*-exec.jar)
+ingress_jars=("$ROOT"/ingress-service/target/ingress-service-*-exec.jar)
+shopt -u nullglob
+AGENT_JAR=${agent_jars[0]:-}
+INGRESS_JAR=${ingress_jars[0]:-}
 LIST=$ROOT/edge-agent/src/main/resources/META-INF/edge-agent/preload-classes.txt
 HOST=preload.test
 

@@ -24,7 +24,7 @@ public class EdgeAgentApplication {
     }
 
     public static void main(String[] args) {
-        // before anything else, so the preloader stays ahead of the main thread (0.6-0.8 s less to ready
+        // before anything else, so the preloader stays ahead of the main thread (0.6-1.0 s less to ready
         // on two slow cores: docs/benchmarks.md, "Footprint")
         ClassPreloader.startInBackground(EdgeAgentApplication.class.getClassLoader(), args);
         application().run(args);
