@@ -30,16 +30,17 @@ fp_wait_quiet() {
 import sys, time
 limit, want = float(sys.argv[1]), float(sys.argv[2])
 def snap():
-    v = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+    # user nice system idle iowait irq softirq steal (guest time is already in user and nice)
+    v = [int(x) for x in open("/proc/stat").readline().split()[1:9]]
     return sum(v), v[3] + (v[4] if len(v) > 4 else 0)  # idle + iowait
-t0 = time.time()
+t0 = time.monotonic()
 while True:
     a = snap(); time.sleep(1); b = snap()
     total = b[0] - a[0]
     pct = 100.0 * (b[1] - a[1]) / total if total else 100.0
-    if pct >= want or time.time() - t0 >= limit:
+    if pct >= want or time.monotonic() - t0 >= limit:
         break
-print(int((time.time() - t0) * 1000), round(pct, 1))
+print(int((time.monotonic() - t0) * 1000), round(pct, 1))
 PY
 }
 

@@ -69,8 +69,12 @@ fp_start() {
     FP_JAVABIN[$name]=${javabin:-java}
     FP_READY[$name]=null FP_IDLE[$name]=null FP_C50[$name]='{}' FP_HWM_C50[$name]=null
     log "footprint: agent '$name' (${opts:-no options}${envs:+; $envs}; ${launch[*]})${FP_IN_CGROUP:+ in $FP_IN_CGROUP}"
-    FP_QUIET[$name]=$(fp_wait_quiet) || FP_QUIET[$name]="0 0"
-    log "footprint: '$name' starts after ${FP_QUIET[$name]% *} ms of waiting for idle CPUs (${FP_QUIET[$name]#* } % idle)"
+    if FP_QUIET[$name]=$(fp_wait_quiet) && [ -n "${FP_QUIET[$name]}" ]; then
+        log "footprint: '$name' starts after ${FP_QUIET[$name]% *} ms of waiting for idle CPUs (${FP_QUIET[$name]#* } % idle)"
+    else
+        FP_QUIET[$name]=""
+        log "footprint: WARNING: the wait for idle CPUs before '$name' failed; it starts now"
+    fi
     t0=$(now_ms)
     footprint_java "$javabin" "$opts" "$envs" "fp-agent-$name" -- "${launch[@]}" --spring.profiles.active=local \
         --server.port="$port" --management.server.port="$port" --agent.id="footprint-$name" \
@@ -126,7 +130,8 @@ json.dump({"name": name, "options": opts, "java": java, "ready_ms": num(ready), 
                         "ok": int(code) == 200 and int(nbytes) == int(size)},
            "peak_rss_kib": num(hwm_all), "rss_end_kib": num(rss_end),
            "alive": alive == "true", "oom": oom == "true", "cgroup": json.loads(cgroup),
-           "quiet_before_start": dict(zip(("waited_ms", "idle_percent"), map(float, quiet.split()))) or None},
+           "quiet_before_start": ({"waited_ms": int(quiet.split()[0]), "idle_percent": float(quiet.split()[1])}
+                                  if quiet else None)},
           open(path, "w"))
 PY
 }

@@ -45,6 +45,7 @@ cleanup() {
     local rc=$?
     for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
+    rm -f "$LIST.tmp"
     if [ "$rc" = 0 ]; then
         rm -rf "$WORK"
     else

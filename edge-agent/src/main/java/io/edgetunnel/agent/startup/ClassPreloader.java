@@ -21,8 +21,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * initialiser runs early or on another thread, so the start behaves exactly as without the preloader. A
  * name that is missing or cannot be linked is skipped. Nothing is logged here: logging is not set up
  * yet, and starting it from this thread would race the main thread's set-up; {@link #lastRun()} keeps the
- * result for {@link ClassPreloadReport}. While it runs, Spring Boot's own background pre-initialiser
- * stays off (unless {@value #BOOT_PREINITIALIZER_SWITCH} is set): it would compete for the same core.
+ * result for {@link ClassPreloadReport}. When it runs, Spring Boot's own background pre-initialiser is
+ * off for the start (unless {@value #BOOT_PREINITIALIZER_SWITCH} is set): it would compete for the same core.
  *
  * <p>Off with {@code --agent.preload-classes=false} (an argument), {@code -Dagent.preload-classes=false} or
  * {@code AGENT_PRELOAD_CLASSES=false}, in Spring's order of precedence (only {@code false} turns it off),
@@ -58,14 +58,21 @@ public final class ClassPreloader implements Runnable {
         if (!enabled(setting, Runtime.getRuntime().availableProcessors())) {
             return null;
         }
-        if (System.getProperty(BOOT_PREINITIALIZER_SWITCH) == null) {
-            // Boot reads it when its listener first runs, after this
-            System.setProperty(BOOT_PREINITIALIZER_SWITCH, "true");
-        }
+        // before start(): a missing list finishes at once, and its result must not be overwritten
         LAST_RUN.set(PreloadResult.running());
         Thread thread = new Thread(new ClassPreloader(loader), "class-preloader");
         thread.setDaemon(true);
-        thread.start();
+        try {
+            thread.start();
+        } catch (OutOfMemoryError | RuntimeException e) {
+            // no thread to spare (a process limit): the agent starts without the preloader
+            LAST_RUN.set(PreloadResult.failed(e, 0));
+            return null;
+        }
+        if (System.getProperty(BOOT_PREINITIALIZER_SWITCH) == null) {
+            // Boot reads it once, when SpringApplication is constructed, after this
+            System.setProperty(BOOT_PREINITIALIZER_SWITCH, "true");
+        }
         return thread;
     }
 
